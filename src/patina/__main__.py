@@ -1,0 +1,5 @@
+"""`python -m patina` runs the CLI."""
+
+from patina.cli.app import main
+
+main()

@@ -1,0 +1,79 @@
+"""`patina eval <task>`: score models against the degraded input and a classical baseline on evaluation sets."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+app = typer.Typer(help="Measure models (PSNR / SSIM) against classical baselines on evaluation sets.",
+                  no_args_is_help=True)
+
+
+@app.callback()
+def _group() -> None:
+    """Measure models (PSNR / SSIM) against classical baselines on evaluation sets."""
+
+
+def _command(data: list[Path], options: dict[str, object]) -> str:
+    """The command line that reproduces a run (only the options that differ from their defaults)."""
+    parts = ["patina", "eval", "restore"]
+    for folder in data:
+        parts += ["--data", str(folder)]
+    for name, value in options.items():
+        if value is None or value is False:
+            continue
+        parts += [f"--{name}"] if value is True else [f"--{name}", str(value)]
+    return shlex.join(parts)
+
+
+@app.command("restore")
+def restore(
+    data: Annotated[list[Path], typer.Option("--data", help="Folder of clean images (repeat for several sets).")],
+    model: Annotated[str, typer.Option(help="Restore model: registry name or .safetensors path.")] = "restore",
+    mask_model: Annotated[Optional[str], typer.Option(
+        help="Damage-mask model; default: damage-mask.safetensors beside --model, else the registered one.")] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1, mps.")] = "auto",
+    limit: Annotated[Optional[int], typer.Option(min=1, help="Only the first N images of each set.")] = None,
+    json_path: Annotated[Optional[Path], typer.Option(
+        "--json", help="Also write all scores (means and per image) to this JSON file.")] = None,
+    update_card: Annotated[bool, typer.Option(
+        "--update-card", help="Write the means into the model card's metrics (the card JSON only).")] = False,
+    baseline_mask: Annotated[str, typer.Option(
+        help="Baseline inpainting mask: detected (the mask network, the protocol), oracle (true mask) or none.")
+    ] = "detected",
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Degrade clean images with fixed seeds (image i -> seed i) and compare input, classical baseline and model."""
+    from rich.console import Console
+
+    from patina.core.errors import ParameterError
+    from patina.evaluation import evaluate_restore, print_report, update_card as write_card, write_json
+    from patina.evaluation.restore_eval import BASELINE_MASKS, check_data_dirs
+    from patina.pipelines.restore import RestorePipeline
+    from patina.weights import resolve
+    from patina.weights.files import card_path
+
+    if baseline_mask not in BASELINE_MASKS:
+        raise ParameterError(f"--baseline-mask must be one of {', '.join(BASELINE_MASKS)}, got {baseline_mask!r}")
+    if update_card and baseline_mask != "detected":
+        raise ParameterError("--update-card records the protocol's metrics: use it with --baseline-mask detected")
+    check_data_dirs(data)   # a missing set fails before the models are loaded
+    command = _command(data, {"model": None if model == "restore" else model, "mask-model": mask_model,
+                              "device": None if device == "auto" else device, "limit": limit,
+                              "baseline-mask": None if baseline_mask == "detected" else baseline_mask})
+    pipeline = RestorePipeline(model=model, mask_model=mask_model, device=device, tile="auto")
+    settings = {"model": model, "model_version": pipeline.card.version, "model_sha256": pipeline.card.sha256,
+                "mask_model": pipeline.mask_model_name, "device": str(pipeline.device)}
+    report = evaluate_restore(data, pipeline=pipeline, limit=limit, progress=progress,
+                              baseline_mask=baseline_mask, settings=settings, command=command)
+    console = Console()
+    print_report(report, console)
+    if json_path is not None:
+        console.print(f"scores written to {write_json(report, json_path)}", highlight=False)
+    if update_card:
+        card = card_path(resolve(model))
+        write_card(card, report, extra={"mask_model": pipeline.mask_model_name, "device": str(pipeline.device)})
+        console.print(f"metrics written to {card}", highlight=False)

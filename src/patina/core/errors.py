@@ -1,0 +1,41 @@
+"""Errors that Patina raises on purpose; the CLI prints them as one line, never a traceback."""
+
+from __future__ import annotations
+
+
+class PatinaError(Exception):
+    """Base class of every error Patina raises deliberately."""
+
+
+class ImageReadError(PatinaError):
+    """A file could not be decoded: corrupt, truncated, unsupported or too large."""
+
+    def __init__(self, path: object, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+class ImageWriteError(PatinaError):
+    """An image could not be encoded or written."""
+
+    def __init__(self, path: object, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+class ConfigError(PatinaError):
+    """A configuration file or value is invalid."""
+
+
+class ModelNotFoundError(PatinaError):
+    """A model name is not in the registry, or its weights file is missing."""
+
+
+class WeightsIntegrityError(PatinaError):
+    """A weights file does not match the sha256 recorded in its model card."""
+
+
+class ParameterError(PatinaError):
+    """A user-supplied parameter is out of range."""

@@ -1,0 +1,29 @@
+"""Evaluation: classical baselines, the ``patina eval`` protocols, and the results/report layer they share.
+
+    from patina.evaluation import evaluate_restore, print_report
+    report = evaluate_restore(["Kodak24/"], pipeline=RestorePipeline())
+    print_report(report)
+"""
+
+from patina.evaluation.baselines import classical_restore, detected_mask
+from patina.evaluation.report import (DatasetResult, EvalReport, EvaluationDataError, ImageScore, MethodScores,
+                                      card_metrics, dataset_table, print_report, update_card, write_json)
+from patina.evaluation.restore_eval import PROTOCOL as RESTORE_PROTOCOL
+from patina.evaluation.restore_eval import evaluate_restore
+
+__all__ = [
+    "RESTORE_PROTOCOL",
+    "DatasetResult",
+    "EvalReport",
+    "EvaluationDataError",
+    "ImageScore",
+    "MethodScores",
+    "card_metrics",
+    "classical_restore",
+    "dataset_table",
+    "detected_mask",
+    "evaluate_restore",
+    "print_report",
+    "update_card",
+    "write_json",
+]

@@ -1,0 +1,219 @@
+"""Evaluation results shared by every ``patina eval`` task: scores, Rich tables, JSON, model-card metrics.
+
+A task (restore, later upscale, colorize, ...) fills an :class:`EvalReport`: for each evaluation set a
+:class:`DatasetResult` holding one :class:`MethodScores` per method (e.g. ``degraded``, ``baseline``, ``model``),
+each with the PSNR / SSIM / seconds of every image. Everything here is task-agnostic.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from patina.core.errors import ParameterError
+
+
+class EvaluationDataError(ParameterError):
+    """An evaluation set is missing, is not a folder, holds no images, or two sets share a name."""
+
+
+@dataclass
+class ImageScore:
+    """One method on one image."""
+
+    name: str
+    psnr: float
+    ssim: float
+    seconds: float | None = None
+
+
+@dataclass
+class MethodScores:
+    """One method on one evaluation set: per-image scores and their means."""
+
+    key: str     # short, stable id used in JSON and model cards: "degraded", "baseline", "model"
+    label: str   # what the table shows: "degraded input", "classical baseline", "model"
+    images: list[ImageScore] = field(default_factory=list)
+
+    @property
+    def psnr(self) -> float:
+        return _mean([s.psnr for s in self.images])
+
+    @property
+    def ssim(self) -> float:
+        return _mean([s.ssim for s in self.images])
+
+    @property
+    def seconds_per_image(self) -> float | None:
+        times = [s.seconds for s in self.images if s.seconds is not None]
+        return _mean(times) if times else None
+
+    def summary(self) -> dict[str, float]:
+        """Mean PSNR (dB, 3 decimals), SSIM (4 decimals) and, when timed, seconds per image."""
+        out: dict[str, float] = {"psnr": round(self.psnr, 3), "ssim": round(self.ssim, 4)}
+        if self.seconds_per_image is not None:
+            out["seconds_per_image"] = round(self.seconds_per_image, 4)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "label": self.label, **self.summary(),
+                "images": [{"name": s.name, "psnr": s.psnr, "ssim": s.ssim, "seconds": s.seconds}
+                           for s in self.images]}
+
+
+@dataclass
+class DatasetResult:
+    """Every method on one evaluation set, degraded with one seed per image."""
+
+    name: str            # the set's folder name, e.g. "Kodak24"
+    path: str
+    protocol: str        # e.g. "restore_eval": what was done to the images; with ``name`` it keys a card's metrics
+    seeds: list[int] = field(default_factory=list)
+    methods: dict[str, MethodScores] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        """The model-card metrics key, e.g. ``restore_eval/Kodak24``."""
+        return f"{self.protocol}/{self.name}"
+
+    @property
+    def seeds_label(self) -> str:
+        """``"0..23"`` for a contiguous seed list, else the seeds joined by commas."""
+        seeds = self.seeds
+        if len(seeds) > 1 and seeds == list(range(seeds[0], seeds[0] + len(seeds))):
+            return f"{seeds[0]}..{seeds[-1]}"
+        return ",".join(str(s) for s in seeds)
+
+    def method(self, key: str, label: str) -> MethodScores:
+        """The scores of method ``key``, created (with ``label``) on first use."""
+        if key not in self.methods:
+            self.methods[key] = MethodScores(key, label)
+        return self.methods[key]
+
+    def delta(self, key: str, reference: str) -> dict[str, float] | None:
+        """``key`` minus ``reference`` in mean PSNR and SSIM, or None when either is missing."""
+        if key not in self.methods or reference not in self.methods:
+            return None
+        a, b = self.methods[key], self.methods[reference]
+        return {"psnr": a.psnr - b.psnr, "ssim": a.ssim - b.ssim}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "path": self.path, "protocol": self.protocol, "key": self.key,
+                "seeds": self.seeds_label, "images": len(self.seeds),
+                "methods": {k: m.to_dict() for k, m in self.methods.items()}}
+
+
+@dataclass
+class EvalReport:
+    """The outcome of one ``patina eval <task>`` run."""
+
+    task: str
+    datasets: list[DatasetResult] = field(default_factory=list)
+    settings: dict[str, Any] = field(default_factory=dict)   # model, mask model, device, ... (JSON types)
+    command: str = ""
+    compare: tuple[str, str] = ("model", "baseline")         # the delta the tables show: first minus second
+
+    def to_dict(self) -> dict[str, Any]:
+        from patina import __version__
+
+        return {"task": self.task, "command": self.command, "patina_version": __version__,
+                "settings": self.settings, "datasets": [d.to_dict() for d in self.datasets]}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2) + "\n"
+
+
+def _mean(values: list[float]) -> float:
+    return math.fsum(values) / len(values) if values else float("nan")
+
+
+def _fmt(value: float | None, digits: int, signed: bool = False) -> str:
+    if value is None or not math.isfinite(value):
+        return "-"
+    return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
+
+
+def dataset_table(result: DatasetResult, compare: tuple[str, str] = ("model", "baseline")) -> Table:
+    """A Rich table of one evaluation set: a row per method (PSNR, SSIM, s/image), then the compared delta."""
+    table = Table(title=f"{result.name}  ({len(result.seeds)} images, seeds {result.seeds_label})",
+                  title_justify="left")
+    table.add_column("method")
+    table.add_column("PSNR (dB)", justify="right")
+    table.add_column("SSIM", justify="right")
+    table.add_column("s/image", justify="right")
+    for scores in result.methods.values():
+        table.add_row(scores.label, _fmt(scores.psnr, 2), _fmt(scores.ssim, 4), _fmt(scores.seconds_per_image, 3))
+    delta = result.delta(*compare)
+    if delta is not None:
+        a, b = (result.methods[k].label for k in compare)
+        table.add_section()
+        table.add_row(f"{a} − {b}", _fmt(delta["psnr"], 2, True), _fmt(delta["ssim"], 4, True), "", style="bold")
+    return table
+
+
+def print_report(report: EvalReport, console: Console | None = None) -> None:
+    """Print one table per evaluation set."""
+    console = console or Console()
+    for result in report.datasets:
+        console.print(dataset_table(result, report.compare))
+
+
+def write_json(report: EvalReport, path: str | Path) -> Path:
+    """Write the full report (means and per-image scores) as JSON; returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_write(path, report.to_json())
+    return path
+
+
+def card_metrics(report: EvalReport, *, extra: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+    """The model-card ``metrics`` entries of a report: ``{"<protocol>/<set>": {method: {psnr, ssim}, ...}}``."""
+    entries: dict[str, dict[str, Any]] = {}
+    for result in report.datasets:
+        entry: dict[str, Any] = {key: scores.summary() for key, scores in result.methods.items()}
+        entry.update(seeds=result.seeds_label, images=len(result.seeds), **(extra or {}))
+        entry["command"] = report.command
+        entries[result.key] = entry
+    return entries
+
+
+def update_card(card_path: str | Path, report: EvalReport, *, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Merge the report's metrics into the ``metrics`` field of a model card JSON; nothing else changes.
+
+    Only the card file is rewritten (atomically, same JSON layout as :class:`patina.weights.ModelCard`); the
+    weights file is never touched, so the sha256 in the card stays valid. Entries of other evaluation sets
+    already in the card are kept; those of the evaluated sets are replaced. Returns the new metrics.
+    """
+    card_path = Path(card_path)
+    if not card_path.is_file():
+        raise EvaluationDataError(f"{card_path}: model card not found")
+    try:
+        card = json.loads(card_path.read_text())
+    except (OSError, ValueError) as exc:
+        raise EvaluationDataError(f"{card_path}: cannot read model card: {exc}") from exc
+    if not isinstance(card, dict):
+        raise EvaluationDataError(f"{card_path}: model card is not a JSON object")
+    metrics = card.get("metrics") if isinstance(card.get("metrics"), dict) else {}
+    metrics.update(card_metrics(report, extra=extra))
+    card["metrics"] = metrics
+    _atomic_write(card_path, json.dumps(card, indent=2, sort_keys=False) + "\n")
+    return metrics
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,59 @@
+"""Small building blocks shared by the generators."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class ResidualBlock(nn.Module):
+    """conv-act-conv with an identity skip; no normalisation, so tiled inference matches untiled."""
+
+    def __init__(self, channels: int, *, negative_slope: float = 0.2, res_scale: float = 1.0) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1)
+        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1)
+        self.act = nn.LeakyReLU(negative_slope, inplace=True)
+        self.res_scale = res_scale
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.res_scale * self.conv2(self.act(self.conv1(x)))
+
+
+def conv_act(in_channels: int, out_channels: int, *, stride: int = 1) -> nn.Sequential:
+    """3x3 convolution followed by LeakyReLU(0.2)."""
+    return nn.Sequential(nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1), nn.LeakyReLU(0.2, inplace=True))
+
+
+class UNetBody(nn.Module):
+    """Encoder/decoder over ``len(widths)`` scales with additive skips and residual blocks at each scale.
+
+    Input (N, widths[0], H, W) with H, W divisible by 2 ** (len(widths) - 1); output the same shape.
+    """
+
+    def __init__(self, *, widths: tuple[int, ...], blocks: tuple[int, ...]) -> None:
+        super().__init__()
+        if len(widths) != len(blocks) or len(widths) < 1:
+            raise ValueError("widths and blocks must be non-empty and of equal length")
+        self.encoders = nn.ModuleList()
+        self.downs = nn.ModuleList()
+        for level, (width, count) in enumerate(zip(widths, blocks)):
+            self.encoders.append(nn.Sequential(*[ResidualBlock(width) for _ in range(count)]))
+            if level + 1 < len(widths):
+                self.downs.append(conv_act(width, widths[level + 1], stride=2))
+        self.ups = nn.ModuleList()
+        self.decoders = nn.ModuleList()
+        for level in range(len(widths) - 2, -1, -1):
+            self.ups.append(nn.Sequential(nn.Conv2d(widths[level + 1], widths[level] * 4, 1), nn.PixelShuffle(2)))
+            self.decoders.append(nn.Sequential(*[ResidualBlock(widths[level]) for _ in range(max(1, blocks[level]))]))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        skips = []
+        for level, encoder in enumerate(self.encoders):
+            x = encoder(x)
+            if level < len(self.downs):
+                skips.append(x)
+                x = self.downs[level](x)
+        for up, decoder in zip(self.ups, self.decoders):
+            x = decoder(up(x) + skips.pop())
+        return x

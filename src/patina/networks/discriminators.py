@@ -1,0 +1,40 @@
+"""Discriminators: a PatchGAN with spectral normalisation."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
+
+
+class PatchDiscriminator(nn.Module):
+    """pix2pix-style PatchGAN: strided 4x4 convs with spectral norm, one real/fake logit per patch.
+
+    ``in_channels`` is 3 for an unconditional D, or 6 when the degraded input is concatenated (conditional).
+    """
+
+    def __init__(self, *, in_channels: int = 3, width: int = 64, layers: int = 3) -> None:
+        super().__init__()
+        modules: list[nn.Module] = [spectral_norm(nn.Conv2d(in_channels, width, 4, stride=2, padding=1))]
+        modules.append(nn.LeakyReLU(0.2, inplace=True))
+        channels = width
+        for index in range(1, layers + 1):
+            out_channels = width * min(2**index, 8)
+            stride = 2 if index < layers else 1
+            modules += [spectral_norm(nn.Conv2d(channels, out_channels, 4, stride=stride, padding=1))]
+            modules += [nn.LeakyReLU(0.2, inplace=True)]
+            channels = out_channels
+        modules.append(spectral_norm(nn.Conv2d(channels, 1, 4, stride=1, padding=1)))
+        self.model = nn.Sequential(*modules)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)
+
+    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Activations after each LeakyReLU, for the feature-matching loss."""
+        feats = []
+        for module in self.model:
+            x = module(x)
+            if isinstance(module, nn.LeakyReLU):
+                feats.append(x)
+        return feats

@@ -1,0 +1,34 @@
+"""Image quality metrics on (N, C, H, W) tensors in [0, 1]."""
+
+from __future__ import annotations
+
+import kornia
+import torch
+
+LUMA_BT601 = (65.481 / 255.0, 128.553 / 255.0, 24.966 / 255.0)
+
+
+def rgb_to_y(image: torch.Tensor) -> torch.Tensor:
+    """ITU-R BT.601 luma (the 'Y channel' of SR papers), in [16/255, 235/255] for inputs in [0, 1]."""
+    r, g, b = image[:, 0:1], image[:, 1:2], image[:, 2:3]
+    return LUMA_BT601[0] * r + LUMA_BT601[1] * g + LUMA_BT601[2] * b + 16.0 / 255.0
+
+
+def crop_border(image: torch.Tensor, border: int) -> torch.Tensor:
+    """Remove ``border`` pixels from every side."""
+    return image[..., border:-border, border:-border] if border > 0 else image
+
+
+def psnr(prediction: torch.Tensor, target: torch.Tensor, *, border: int = 0) -> torch.Tensor:
+    """Peak signal-to-noise ratio in dB (max value 1), averaged over the batch; inputs are quantised to 8 bit."""
+    prediction = torch.round(crop_border(prediction, border).clamp(0, 1).float() * 255) / 255
+    target = torch.round(crop_border(target, border).clamp(0, 1).float() * 255) / 255
+    mse = ((prediction - target) ** 2).flatten(1).mean(1).clamp_min(1e-12)
+    return (10 * torch.log10(1.0 / mse)).mean()
+
+
+def ssim(prediction: torch.Tensor, target: torch.Tensor, *, border: int = 0, window_size: int = 11) -> torch.Tensor:
+    """Structural similarity (gaussian window, kornia), averaged over pixels, channels and batch."""
+    prediction = torch.round(crop_border(prediction, border).clamp(0, 1).float() * 255) / 255
+    target = torch.round(crop_border(target, border).clamp(0, 1).float() * 255) / 255
+    return kornia.metrics.ssim(prediction, target, window_size).mean()

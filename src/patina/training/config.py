@@ -1,0 +1,79 @@
+"""Training configuration dataclasses; YAML files in configs/ map one-to-one onto them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+
+@dataclass
+class DataConfig:
+    """Where clean training images come from and how crops are drawn."""
+
+    roots: list[str] = field(default_factory=lambda: ["../shared/data/train"])
+    crop: int = 192
+    scale_range: tuple[float, float] = (0.6, 1.0)
+    batch_size: int = 16
+    workers: int = 4
+    holdout_every: int = 40  # every n-th file is kept out of training and used for validation
+    degradation: str = "train"  # a preset name from patina.degradations ("train" or "eval")
+
+    def __post_init__(self) -> None:
+        if self.crop < 32 or self.crop % 16:
+            raise ValueError(f"crop must be a multiple of 16 and >= 32, got {self.crop}")
+        if self.batch_size < 1:
+            raise ValueError("batch_size must be >= 1")
+
+
+@dataclass
+class LossConfig:
+    """Weights of each term of the generator and discriminator objectives."""
+
+    pixel: float = 1.0
+    ssim: float = 0.5
+    frequency: float = 0.1
+    perceptual: float = 0.05
+    adversarial: float = 0.005
+    feature_matching: float = 0.0
+    gan: Literal["bce", "lsgan", "hinge", "wgan"] = "hinge"
+    r1: float = 0.0
+    r1_every: int = 16
+    gradient_penalty: float = 0.0
+    mask: float = 1.0
+    gan_start: int = 0  # steps of pure reconstruction before the adversarial terms switch on
+    teacher: str | None = "../shared/weights/vgg19_relu3_1/vgg_normalised_conv3_1.pth"
+
+
+@dataclass
+class OptimConfig:
+    """Optimiser, schedule and stabilisers."""
+
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    betas: tuple[float, float] = (0.9, 0.99)
+    steps: int = 1000
+    warmup: int = 100
+    grad_clip: float = 1.0
+    ema_decay: float = 0.999
+    amp: bool = True  # bf16/fp16 autocast, used only on CUDA
+    mask_dropout: float = 0.1  # fraction of samples whose generator sees an empty damage mask
+
+
+@dataclass
+class RestoreTrainConfig:
+    """Everything `patina train restore` needs."""
+
+    name: str = "restore"
+    seed: int = 0
+    out_dir: str = "runs/restore"
+    device: str = "auto"
+    data: DataConfig = field(default_factory=DataConfig)
+    generator: dict[str, Any] = field(default_factory=dict)
+    mask_net: dict[str, Any] = field(default_factory=dict)
+    discriminator: dict[str, Any] = field(default_factory=lambda: {"in_channels": 6})
+    loss: LossConfig = field(default_factory=LossConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    log_every: int = 50
+    image_every: int = 500
+    checkpoint_every: int = 500
+    validate_every: int = 500

@@ -1,0 +1,121 @@
+"""Training pairs made on the fly: a clean image -> random crop -> seeded old-photo degradation."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import Dataset, Sampler
+
+from patina.core.errors import ConfigError
+from patina.degradations.chain import EVAL_CONFIG, TRAIN_CONFIG, DegradationConfig, degrade
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+DEGRADATION_PRESETS: dict[str, DegradationConfig] = {"train": TRAIN_CONFIG, "eval": EVAL_CONFIG}
+
+
+def list_images(roots: list[str | Path]) -> list[Path]:
+    """All image files under ``roots`` (recursive), sorted, with duplicate contents removed."""
+    files: list[Path] = []
+    for root in roots:
+        root = Path(root)
+        if not root.exists():
+            raise ConfigError(f"training data folder {root} does not exist")
+        candidates = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+        files += [p for p in candidates if p.suffix.lower() in IMAGE_SUFFIXES]
+    seen: set[str] = set()
+    unique = []
+    for path in files:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if digest not in seen:
+            seen.add(digest)
+            unique.append(path)
+    return unique
+
+
+def split_holdout(files: list[Path], every: int) -> tuple[list[Path], list[Path]]:
+    """Every ``every``-th file goes to validation, the rest to training."""
+    if every <= 1:
+        return files, []
+    return [p for i, p in enumerate(files) if i % every], [p for i, p in enumerate(files) if not i % every]
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    """Decode an image file to (H, W, 3) float32 RGB in [0, 1]."""
+    data = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if data is None:
+        raise ConfigError(f"{path}: cannot decode training image")
+    return cv2.cvtColor(data, cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0
+
+
+def sample_seed(base_seed: int, index: int) -> int:
+    """A well-mixed 32-bit seed for sample number ``index`` of a run seeded ``base_seed``."""
+    return int(np.random.SeedSequence([base_seed, index]).generate_state(1)[0])
+
+
+class DegradationPairs(Dataset):
+    """Sample ``i`` is a deterministic function of (seed, i): image choice, crop, flip and degradation.
+
+    Indices grow without bound (one per training sample), so a resumed run sees exactly the samples it would have.
+    Items are dicts of float tensors: ``degraded`` (3, S, S), ``target`` (3, S, S) and ``mask`` (1, S, S).
+    """
+
+    def __init__(self, files: list[Path], *, crop: int, scale_range: tuple[float, float],
+                 degradation: DegradationConfig, seed: int) -> None:
+        if not files:
+            raise ConfigError("no training images found")
+        self.files = files
+        self.crop = crop
+        self.scale_range = scale_range
+        self.degradation = degradation
+        self.seed = seed
+
+    def __len__(self) -> int:
+        return 2**62
+
+    def clean_crop(self, index: int) -> np.ndarray:
+        """The clean (target) crop for sample ``index``."""
+        rng = np.random.default_rng(sample_seed(self.seed, index))
+        image = read_rgb(self.files[int(rng.integers(len(self.files)))])
+        scale = float(rng.uniform(*self.scale_range))
+        height, width = image.shape[:2]
+        scale = max(scale, self.crop / min(height, width))
+        if abs(scale - 1.0) > 1e-3:
+            size = (max(self.crop, round(width * scale)), max(self.crop, round(height * scale)))
+            image = cv2.resize(image, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+        top = int(rng.integers(image.shape[0] - self.crop + 1))
+        left = int(rng.integers(image.shape[1] - self.crop + 1))
+        image = image[top : top + self.crop, left : left + self.crop]
+        if rng.random() < 0.5:
+            image = image[:, ::-1]
+        if rng.random() < 0.5:
+            image = np.rot90(image)
+        return np.ascontiguousarray(np.clip(image, 0.0, 1.0))
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        clean = self.clean_crop(index)
+        sample = degrade(clean, self.degradation, seed=sample_seed(self.seed + 1, index))
+        return {
+            "degraded": torch.from_numpy(np.ascontiguousarray(sample.degraded.transpose(2, 0, 1))),
+            "target": torch.from_numpy(np.ascontiguousarray(sample.target.transpose(2, 0, 1))),
+            "mask": torch.from_numpy(np.ascontiguousarray(sample.mask))[None],
+        }
+
+
+class CountingSampler(Sampler[int]):
+    """Yields start, start + 1, ... forever: sample indices of a run resumed at sample ``start``."""
+
+    def __init__(self, start: int = 0) -> None:
+        self.start = start
+
+    def __iter__(self):
+        index = self.start
+        while True:
+            yield index
+            index += 1
+
+    def __len__(self) -> int:
+        return 2**62

@@ -1,0 +1,60 @@
+"""The explicit registry of shipped models: every entry is written here, nothing registers itself on import."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from patina.core.errors import ModelNotFoundError
+from patina.weights.card import ModelCard
+from patina.weights.files import load_model
+
+FILES_DIR = Path(__file__).parent / "files"
+
+
+@dataclass(frozen=True)
+class RegistryEntry:
+    """A shipped model: its name, weights file (inside the package) and what it does."""
+
+    name: str
+    filename: str
+    task: str
+    description: str
+
+    @property
+    def path(self) -> Path:
+        return FILES_DIR / self.filename
+
+
+REGISTRY: dict[str, RegistryEntry] = {
+    entry.name: entry
+    for entry in (
+        RegistryEntry("restore", "restore.safetensors", "restore",
+                      "Old-photo restoration GAN generator (denoise, deblur, fade/cast removal, inpainting)"),
+        RegistryEntry("damage-mask", "damage-mask.safetensors", "restore",
+                      "Segmentation of scratches, dust and creases, fed to the restoration generator"),
+    )
+}
+
+
+def resolve(name_or_path: str) -> Path:
+    """A registry name or a path to a .safetensors file -> the weights path."""
+    if name_or_path in REGISTRY:
+        return REGISTRY[name_or_path].path
+    path = Path(name_or_path)
+    if path.suffix == ".safetensors" and path.exists():
+        return path
+    raise ModelNotFoundError(f"unknown model {name_or_path!r}; known: {', '.join(sorted(REGISTRY))}")
+
+
+def load(name_or_path: str, *, device: torch.device | str = "cpu") -> tuple[nn.Module, ModelCard]:
+    """Load a registered (or file) model in eval mode on ``device``."""
+    return load_model(resolve(name_or_path), device=device)
+
+
+def cards() -> list[ModelCard]:
+    """Cards of every registered model whose weights are present."""
+    return [ModelCard.read(e.path.with_suffix(".json")) for e in REGISTRY.values() if e.path.with_suffix(".json").exists()]

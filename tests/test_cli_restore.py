@@ -1,0 +1,136 @@
+"""`patina restore`: folders, names, formats, --compare, --skip-existing and bad files in a batch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from patina.cli.app import app
+from patina.imageio import Image, read_image, write_image
+from patina.networks import DamageMaskNet, RestoreGenerator
+from patina.weights import ModelCard, save_model
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny convolutions gain nothing from threads, and on a busy 2-core machine OpenMP's spinning
+    threads make them 10x slower; restore the thread count afterwards."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def make_models(folder: Path) -> Path:
+    """Small random restore generator (non-zero tail) + sibling damage-mask net; returns the generator's path."""
+    torch.manual_seed(0)
+    generator = RestoreGenerator(widths=(8, 16), blocks=(1, 1))
+    torch.nn.init.normal_(generator.tail.weight, std=0.05)
+    path = folder / "restore.safetensors"
+    save_model(generator, path, ModelCard(name="restore", arch="RestoreGenerator",
+                                          kwargs={"widths": [8, 16], "blocks": [1, 1]}, version="0.0.0-test"))
+    save_model(DamageMaskNet(widths=(8, 16), blocks=(1, 1)), folder / "damage-mask.safetensors",
+               ModelCard(name="damage-mask", arch="DamageMaskNet", kwargs={"widths": [8, 16], "blocks": [1, 1]},
+                         version="0.0.0-test"))
+    return path
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory) -> str:
+    return str(make_models(tmp_path_factory.mktemp("models")))
+
+
+@pytest.fixture
+def photos(tmp_path) -> Path:
+    """photos/a.jpg (RGB 8-bit), photos/old/b.png (gray 16-bit), photos/old/deep/c.tif (RGBA 8-bit)."""
+    rng = np.random.default_rng(0)
+    root = tmp_path / "photos"
+    (root / "old" / "deep").mkdir(parents=True)
+    write_image(root / "a.jpg", Image(pixels=rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)))
+    write_image(root / "old" / "b.png", Image(pixels=rng.integers(0, 65536, (40, 30, 1), dtype=np.uint16)))
+    write_image(root / "old" / "deep" / "c.tif", Image(pixels=rng.integers(0, 256, (33, 45, 3), dtype=np.uint8),
+                                                       alpha=rng.integers(0, 256, (33, 45), dtype=np.uint8)))
+    return root
+
+
+def invoke(*args: str):
+    return runner.invoke(app, ["restore", *args])
+
+
+def test_folder_recursion_keeps_names_formats_and_depth(model, photos, tmp_path):
+    out = tmp_path / "out"
+    result = invoke(str(photos), "-o", str(out), "--model", model, "--tile", "32", "--overlap", "8")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == [
+        "a.jpg", "old/b.png", "old/deep/c.tif"]
+    gray = read_image(out / "old" / "b.png")
+    assert gray.is_gray and gray.bit_depth == 16 and gray.pixels.shape == (40, 30, 1)
+    rgba = read_image(out / "old" / "deep" / "c.tif")
+    assert np.array_equal(rgba.alpha, read_image(photos / "old" / "deep" / "c.tif").alpha)
+    assert "restored 3 of 3" in result.output
+
+
+def test_compare_writes_sheets(model, photos, tmp_path):
+    out = tmp_path / "out"
+    result = invoke(str(photos), str(photos / "a.jpg"), "-o", str(out), "--model", model, "--compare",
+                    "--no-scratches", "--strength", "0.5")
+    assert result.exit_code == 0, result.output
+    for name in ("a.jpg", "old/b.jpg", "old/deep/c.jpg"):
+        sheet = read_image(out / "compare" / name)
+        assert sheet.pixels.shape[2] == 3 and sheet.width > sheet.height
+    assert "restored 3 of 3" in result.output  # the file given twice is restored once
+
+
+def test_corrupt_file_is_reported_and_the_batch_goes_on(model, photos, tmp_path):
+    (photos / "old" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    out = tmp_path / "out"
+    result = invoke(str(photos), "-o", str(out), "--model", model)
+    assert result.exit_code == 1
+    assert "broken.jpg" in result.output and "error:" in result.output
+    assert (out / "a.jpg").is_file() and (out / "old" / "b.png").is_file() and (out / "old" / "deep" / "c.tif").is_file()
+    assert not (out / "old" / "broken.jpg").exists()
+    assert "1 failed" in result.output
+
+
+def test_missing_input_is_reported(model, photos, tmp_path):
+    result = invoke(str(tmp_path / "nope.jpg"), str(photos / "a.jpg"), "-o", str(tmp_path / "out"), "--model", model)
+    assert result.exit_code == 1 and "nope.jpg" in result.output
+    assert (tmp_path / "out" / "a.jpg").is_file()
+
+
+def test_skip_existing_and_outputs_inside_the_input(model, photos):
+    out = photos / "restored"  # inside the input folder: its files must not be restored again
+    assert invoke(str(photos), "-o", str(out), "--model", model).exit_code == 0
+    stamp = (out / "a.jpg").stat().st_mtime_ns
+    result = invoke(str(photos), "-o", str(out), "--model", model, "--skip-existing")
+    assert result.exit_code == 0, result.output
+    assert "3 skipped" in result.output and (out / "a.jpg").stat().st_mtime_ns == stamp
+    assert not (out / "restored").exists()
+
+
+def test_never_overwrites_the_input(model, photos):
+    before = (photos / "a.jpg").read_bytes()
+    result = invoke(str(photos / "a.jpg"), "-o", str(photos), "--model", model)
+    assert result.exit_code == 1 and "overwrite" in result.output
+    assert (photos / "a.jpg").read_bytes() == before
+
+
+@pytest.mark.parametrize("option", [["--strength", "2"], ["--tile", "huge"], ["--model", "nope"]])
+def test_bad_options_fail_before_any_work(model, photos, tmp_path, option):
+    args = ["--model", model, *option] if option[0] != "--model" else option
+    result = invoke(str(photos), "-o", str(tmp_path / "out"), *args)
+    assert result.exit_code == 2 and "error:" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_help_mentions_the_options():
+    result = invoke("--help")
+    assert result.exit_code == 0
+    for option in ("--output", "--tile", "--overlap", "--no-scratches", "--strength", "--compare", "--device"):
+        assert option in result.output

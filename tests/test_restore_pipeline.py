@@ -1,0 +1,245 @@
+"""RestorePipeline: tiling equivalence, strength, scratches, parameter checks, Image round trips, sheets."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from patina.core.errors import ModelNotFoundError, ParameterError
+from patina.imageio import Image, image_to_tensor, tensor_to_image
+from patina.networks import DamageMaskNet, RestoreGenerator
+from patina.pipelines import RestorePipeline, before_after_sheet, comparison_grid
+from patina.pipelines import restore as restore_module
+from patina.weights import ModelCard, save_model
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny convolutions gain nothing from threads, and on a busy 2-core machine OpenMP's spinning
+    threads make them 10x slower; restore the thread count afterwards."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def make_models(folder: Path, *, seed: int = 0, default_arch: bool = False) -> Path:
+    """A random restore generator (non-zero tail, so it changes images) and mask net saved in ``folder``;
+    returns the generator's path (the mask net is its sibling damage-mask.safetensors)."""
+    torch.manual_seed(seed)
+    gen_kwargs = {} if default_arch else {"widths": (8, 16, 16), "blocks": (1, 1, 1)}
+    mask_kwargs = {} if default_arch else {"widths": (8, 16), "blocks": (1, 1)}
+    generator = RestoreGenerator(**gen_kwargs)
+    torch.nn.init.normal_(generator.tail.weight, std=0.02 if default_arch else 0.05)
+    mask_net = DamageMaskNet(**mask_kwargs)
+    path = folder / "restore.safetensors"
+    save_model(generator, path, ModelCard(name="restore", arch="RestoreGenerator", kwargs=gen_kwargs,
+                                          version="0.0.0-test", dtype="float32"))
+    save_model(mask_net, folder / "damage-mask.safetensors",
+               ModelCard(name="damage-mask", arch="DamageMaskNet", kwargs=mask_kwargs, version="0.0.0-test",
+                         dtype="float32"))
+    return path
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory) -> str:
+    return str(make_models(tmp_path_factory.mktemp("models")))
+
+
+def textured_image(height: int = 300, width: int = 420, seed: int = 0) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(seed)
+    yy, xx = torch.meshgrid(torch.linspace(0, 1, height), torch.linspace(0, 1, width), indexing="ij")
+    image = torch.stack([yy, xx, 0.5 + 0.3 * torch.sin(xx * 50) * torch.cos(yy * 37)])[None]
+    return (image + 0.15 * torch.rand(1, 3, height, width, generator=generator)).clamp(0, 1)
+
+
+def quantise(tensor: torch.Tensor) -> torch.Tensor:
+    return (tensor * 255).round() / 255
+
+
+def test_tiled_equals_untiled(model_path):
+    image = textured_image()
+    whole = RestorePipeline(model=model_path, device="cpu", tile=None)(image)
+    tiled = RestorePipeline(model=model_path, device="cpu", tile=128)(image)
+    assert whole.shape == image.shape and whole.dtype == torch.float32
+    assert (whole - image).abs().mean() > 0.01
+    assert (tiled - whole).abs().max() < 1 / 255
+    assert (quantise(tiled) - quantise(whole)).abs().max() <= 1 / 255 + 1e-6
+
+
+def test_default_architecture_and_defaults_tile_without_seams(tmp_path):
+    """The shipped architecture with the pipeline's default overlap and context: tiled == untiled."""
+    path = str(make_models(tmp_path, default_arch=True))
+    image = textured_image(280, 336)  # tiled along both axes
+    whole = RestorePipeline(model=path, device="cpu", tile=0)(image)
+    tiled = RestorePipeline(model=path, device="cpu", tile=128)(image)
+    assert (whole - image).abs().mean() > 0.01
+    assert (tiled - whole).abs().max() < 1 / 255
+
+
+def test_strength(model_path):
+    image = quantise(textured_image(64, 96))
+    zero = RestorePipeline(model=model_path, device="cpu", strength=0.0)(image)
+    assert (quantise(zero) - image).abs().max() < 1e-6
+    full = RestorePipeline(model=model_path, device="cpu", strength=1.0)(image)
+    assert (full - image).abs().max() > 0.05
+    half = RestorePipeline(model=model_path, device="cpu", strength=0.5)(image)
+    unclamped = image + 0.5 * (full - image)  # where the full result was not clamped, half is midway
+    inside = (full > 0) & (full < 1)
+    assert torch.allclose(half[inside], unclamped[inside], atol=1e-5)
+
+
+def test_scratches_off_does_not_consult_the_mask_net(model_path):
+    image = textured_image(64, 96)
+    pipe = RestorePipeline(model=model_path, device="cpu", scratches=False)
+    assert pipe.mask_net is None
+
+    class Forbidden(torch.nn.Module):
+        def forward(self, x):
+            raise AssertionError("mask net consulted")
+
+    pipe.mask_net = Forbidden()
+    out = pipe(image)
+    with torch.inference_mode():
+        expected = pipe.generator(image, torch.zeros(1, 1, 64, 96)).clamp(0, 1)
+    assert torch.allclose(out, expected, atol=1e-5)
+
+
+def test_scratches_on_feeds_the_mask(model_path):
+    image = textured_image(64, 96)
+    pipe = RestorePipeline(model=model_path, device="cpu")
+    with torch.inference_mode():
+        mask = torch.sigmoid(pipe.mask_net(image))
+        expected = pipe.generator(image, mask).clamp(0, 1)
+    assert torch.allclose(pipe(image), expected, atol=1e-5)
+    damage = pipe.detect_damage(image)
+    assert damage.shape == (1, 1, 64, 96) and torch.allclose(damage, mask, atol=1e-5)
+    off = RestorePipeline(model=model_path, device="cpu", scratches=False)
+    assert not torch.allclose(off(image), expected, atol=1e-4)
+    assert off.detect_damage(image).shape == (1, 1, 64, 96)  # loaded on demand
+
+
+@pytest.mark.parametrize("kwargs", [{"strength": -0.1}, {"strength": 1.5}, {"strength": float("nan")},
+                                    {"strength": "high"}, {"tile": "big"}, {"tile": -5}, {"tile": 32},
+                                    {"tile": 1.5}, {"overlap": -1}, {"device": "quantum"}])
+def test_bad_parameters(model_path, kwargs):
+    with pytest.raises(ParameterError):
+        RestorePipeline(model=model_path, **kwargs)
+
+
+def test_tile_spellings(model_path):
+    assert RestorePipeline(model=model_path, device="cpu", tile="0").tile is None
+    assert RestorePipeline(model=model_path, device="cpu", tile="256").tile == 256
+    assert RestorePipeline(model=model_path, device="cpu", tile="auto").tile_size() >= 128
+
+
+def test_unknown_model():
+    with pytest.raises(ModelNotFoundError):
+        RestorePipeline(model="no-such-model", device="cpu")
+
+
+def test_sibling_mask_model_is_found(model_path, tmp_path):
+    pipe = RestorePipeline(model=model_path, device="cpu")
+    assert pipe.mask_model_name == str(Path(model_path).parent / "damage-mask.safetensors")
+    lonely = tmp_path / "restore.safetensors"
+    lonely.write_bytes(Path(model_path).read_bytes())
+    lonely.with_suffix(".json").write_text(Path(model_path).with_suffix(".json").read_text())
+    assert RestorePipeline(model=str(lonely), device="cpu", scratches=False).mask_model_name == "damage-mask"
+
+
+def test_odd_sizes(model_path):
+    pipe = RestorePipeline(model=model_path, device="cpu", tile=64, overlap=16)
+    for height, width in [(97, 131), (1, 1), (5, 300), (17, 17)]:
+        out = pipe(torch.rand(1, 3, height, width))
+        assert out.shape == (1, 3, height, width) and torch.isfinite(out).all()
+
+
+def test_bad_tensor_shape(model_path):
+    with pytest.raises(ParameterError):
+        RestorePipeline(model=model_path, device="cpu")(torch.rand(1, 1, 32, 32))
+
+
+# -- Image round trips ---------------------------------------------------------------------------------
+
+def test_restore_image_matches_tensor_path(model_path):
+    rng = np.random.default_rng(0)
+    image = Image(pixels=rng.integers(0, 256, (70, 90, 3), dtype=np.uint8), exif=b"Exif\x00\x00MM\x00*",
+                  icc_profile=b"fake", source_format="PNG")
+    pipe = RestorePipeline(model=model_path, device="cpu", tile=32, overlap=8)
+    restored = pipe.restore_image(image)
+    expected = tensor_to_image(pipe(image_to_tensor(image)), like=image)
+    assert restored.pixels.dtype == np.uint8 and restored.pixels.shape == (70, 90, 3)
+    assert np.abs(restored.pixels.astype(int) - expected.pixels.astype(int)).max() <= 1
+    assert (restored.exif, restored.icc_profile, restored.source_format) == (image.exif, image.icc_profile, "PNG")
+    assert not np.array_equal(restored.pixels, image.pixels)
+
+
+def test_gray_stays_gray(model_path):
+    pixels = (np.linspace(0, 255, 50 * 60).reshape(50, 60, 1)).astype(np.uint8)
+    restored = RestorePipeline(model=model_path, device="cpu").restore_image(Image(pixels=pixels))
+    assert restored.is_gray and restored.pixels.shape == (50, 60, 1)
+
+
+def test_alpha_is_kept_exactly(model_path):
+    rng = np.random.default_rng(1)
+    alpha = rng.integers(0, 256, (40, 52), dtype=np.uint8)
+    image = Image(pixels=rng.integers(0, 256, (40, 52, 3), dtype=np.uint8), alpha=alpha)
+    restored = RestorePipeline(model=model_path, device="cpu").restore_image(image)
+    assert np.array_equal(restored.alpha, alpha) and restored.alpha is not alpha
+
+
+def test_sixteen_bit_stays_sixteen_bit(model_path):
+    rng = np.random.default_rng(2)
+    image = Image(pixels=rng.integers(0, 65536, (40, 52, 3), dtype=np.uint16))
+    restored = RestorePipeline(model=model_path, device="cpu").restore_image(image)
+    assert restored.bit_depth == 16 and restored.pixels.dtype == np.uint16
+    untouched = RestorePipeline(model=model_path, device="cpu", strength=0.0).restore_image(image)
+    assert np.array_equal(untouched.pixels, image.pixels)  # 16-bit precision survives the float path
+
+
+def test_strip_conversion_equals_tensor_to_image(monkeypatch):
+    monkeypatch.setattr(restore_module, "CONVERT_ROWS", 7)
+    rng = np.random.default_rng(3)
+    for pixels in (rng.integers(0, 256, (30, 20, 1), dtype=np.uint8),
+                   rng.integers(0, 65536, (30, 20, 3), dtype=np.uint16)):
+        like = Image(pixels=pixels, alpha=np.full((30, 20), 9, pixels.dtype))
+        result = torch.rand(1, 3, 30, 20)
+        ours, reference = restore_module.result_to_image(result, like), tensor_to_image(result, like=like)
+        assert np.array_equal(ours.pixels, reference.pixels) and np.array_equal(ours.alpha, reference.alpha)
+
+
+# -- sheets ----------------------------------------------------------------------------------------------
+
+def test_before_after_sheet():
+    before = np.zeros((1000, 600, 3), np.uint8)
+    after = np.full((1000, 600, 1), 65535, np.uint16)
+    sheet = before_after_sheet(before, after, max_height=300)
+    assert sheet.dtype == np.uint8 and sheet.ndim == 3 and sheet.shape[2] == 3
+    assert 300 < sheet.shape[0] < 340 and sheet.shape[1] >= 2 * 180
+    assert sheet[-1, 0].tolist() == [0, 0, 0] and sheet[-1, -1].tolist() == [255, 255, 255]
+    label_band = sheet[:20, :180]
+    assert len(np.unique(label_band)) > 1  # the label is drawn
+    small = before_after_sheet(np.random.rand(40, 30), np.random.rand(80, 60, 3).astype(np.float32))
+    assert small.shape[0] > 80  # never upsampled beyond the larger input; both at the same height
+
+
+def test_comparison_grid():
+    pairs = [("one", np.zeros((50, 80, 3), np.uint8), np.ones((50, 80, 3), np.uint8) * 200),
+             ("two", np.zeros((90, 40), np.uint8), np.zeros((90, 40), np.uint8))]
+    grid = comparison_grid(pairs, max_height=64)
+    assert grid.dtype == np.uint8 and grid.shape[2] == 3 and grid.shape[0] > 2 * 64
+    with pytest.raises(ParameterError):
+        comparison_grid([])
+
+
+def test_import_stays_light():
+    code = ("import sys, patina.pipelines; "
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('fastapi', 'ray') or m.startswith('patina.training')]; "
+            "print(bad); sys.exit(1 if bad else 0)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -1,0 +1,117 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+from patina.core.config import from_dict, load_yaml
+from patina.core.errors import ConfigError
+from patina.training.config import RestoreTrainConfig
+from patina.training.datasets import DegradationPairs, list_images
+from patina.training.restore_trainer import RestoreTrainer
+from patina.weights import load_model
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def clean_images(tmp_path) -> Path:
+    folder = tmp_path / "clean"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for index in range(6):
+        y, x = np.mgrid[0:96, 0:80] / 96.0
+        base = np.stack([x, y, (x + y) / 2], axis=-1) + rng.normal(0, 0.1, (96, 80, 3))
+        Image.fromarray((np.clip(base, 0, 1) * 255).astype(np.uint8)).save(folder / f"img{index}.png")
+    return folder
+
+
+def tiny_config(clean_images: Path, out_dir: Path, steps: int = 4) -> RestoreTrainConfig:
+    cfg = load_yaml(RestoreTrainConfig, ROOT / "configs/restore-tiny.yaml")
+    cfg.data.roots = [str(clean_images)]
+    cfg.data.holdout_every = 3
+    cfg.out_dir = str(out_dir)
+    cfg.optim.steps = steps
+    return cfg
+
+
+def test_shipped_configs_validate():
+    full = load_yaml(RestoreTrainConfig, ROOT / "configs/restore.yaml")
+    assert full.data.crop == 192 and full.loss.gan == "hinge" and full.optim.betas == (0.9, 0.99)
+    load_yaml(RestoreTrainConfig, ROOT / "configs/restore-tiny.yaml")
+
+
+@pytest.mark.parametrize("bad", [
+    {"optim": {"stepz": 3}},
+    {"optim": {"steps": "many"}},
+    {"loss": {"gan": "vanilla"}},
+    {"data": {"crop": 100}},
+    {"data": {"betas": [1, 2, 3]}},
+])
+def test_invalid_configs_are_rejected(bad):
+    with pytest.raises(ConfigError):
+        from_dict(RestoreTrainConfig, bad)
+
+
+def test_dataset_samples_are_deterministic(clean_images):
+    cfg = tiny_config(clean_images, Path("unused"))
+    from patina.degradations.chain import TRAIN_CONFIG
+
+    data = DegradationPairs(list_images([clean_images]), crop=64, scale_range=(0.6, 1.0), degradation=TRAIN_CONFIG, seed=3)
+    first, again, other = data[5], data[5], data[6]
+    assert all(torch.equal(first[k], again[k]) for k in first)
+    assert not torch.equal(first["degraded"], other["degraded"])
+    assert first["degraded"].shape == (3, 64, 64) and first["mask"].shape == (1, 64, 64)
+    assert cfg.data.crop == 64
+
+
+def test_tiny_training_logs_checkpoints_and_exports(clean_images, tmp_path):
+    trainer = RestoreTrainer(tiny_config(clean_images, tmp_path / "run", steps=6), progress=False)
+    trainer.fit()
+    assert trainer.step == 6
+    assert (tmp_path / "run/checkpoint.pt").is_file()
+    assert list((tmp_path / "run/tensorboard").glob("events.out.tfevents.*"))
+    generator, card = load_model(tmp_path / "run/export/restore.safetensors")
+    assert card.steps == 6 and card.arch == "RestoreGenerator" and card.kwargs["widths"] == [8, 16]
+    mask_net, _ = load_model(tmp_path / "run/export/damage-mask.safetensors")
+    image = torch.rand(1, 3, 32, 32)
+    assert generator(image, torch.sigmoid(mask_net(image))).shape == image.shape
+    assert torch.isfinite(generator(image, torch.zeros(1, 1, 32, 32))).all()
+
+
+def test_training_changes_the_generator(clean_images, tmp_path):
+    trainer = RestoreTrainer(tiny_config(clean_images, tmp_path / "run", steps=3), progress=False)
+    before = {k: v.clone() for k, v in trainer.generator.state_dict().items()}
+    trainer.fit()
+    assert any(not torch.equal(before[k], v) for k, v in trainer.generator.state_dict().items())
+
+
+def test_resume_is_exact(clean_images, tmp_path):
+    straight = RestoreTrainer(tiny_config(clean_images, tmp_path / "straight", steps=4), progress=False)
+    straight.fit()
+    first = RestoreTrainer(tiny_config(clean_images, tmp_path / "resumed", steps=2), progress=False)
+    first.fit()
+    second = RestoreTrainer(tiny_config(clean_images, tmp_path / "resumed", steps=4), progress=False)
+    assert second.resume_if_possible() and second.step == 2
+    second.fit()
+    for name in ("generator", "mask_net", "discriminator"):
+        expected, got = getattr(straight, name).state_dict(), getattr(second, name).state_dict()
+        for key in expected:
+            assert torch.equal(expected[key], got[key]), f"{name}.{key} differs after resume"
+    for key, value in straight.ema_generator.state_dict().items():
+        assert torch.equal(value, second.ema_generator.state_dict()[key])
+
+
+def test_cli_train_restore(clean_images, tmp_path):
+    from patina.cli.app import app
+
+    config = tmp_path / "tiny.yaml"
+    text = (ROOT / "configs/restore-tiny.yaml").read_text().replace("../shared/data/train/T91", str(clean_images))
+    config.write_text(text.replace("holdout_every: 10", "holdout_every: 3"))
+    result = CliRunner().invoke(app, ["train", "restore", "--config", str(config), "--out-dir", str(tmp_path / "cli"),
+                                      "--steps", "2"])
+    assert result.exit_code == 0, result.output
+    assert "done at step 2" in result.output
+    assert (tmp_path / "cli/export/restore.safetensors").is_file()
