@@ -44,6 +44,9 @@ def restore(
     baseline_mask: Annotated[str, typer.Option(
         help="Baseline inpainting mask: detected (the mask network, the protocol), oracle (true mask) or none.")
     ] = "detected",
+    ensemble: Annotated[bool, typer.Option(
+        "--ensemble/--no-ensemble", help="Run the model as `patina restore` does by default (mirror ensemble).")
+    ] = True,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Degrade clean images with fixed seeds (image i -> seed i) and compare input, classical baseline and model."""
@@ -63,10 +66,11 @@ def restore(
     check_data_dirs(data)   # a missing set fails before the models are loaded
     command = _command(data, {"model": None if model == "restore" else model, "mask-model": mask_model,
                               "device": None if device == "auto" else device, "limit": limit,
-                              "baseline-mask": None if baseline_mask == "detected" else baseline_mask})
-    pipeline = RestorePipeline(model=model, mask_model=mask_model, device=device, tile="auto")
+                              "baseline-mask": None if baseline_mask == "detected" else baseline_mask,
+                              "no-ensemble": not ensemble})
+    pipeline = RestorePipeline(model=model, mask_model=mask_model, device=device, tile="auto", ensemble=ensemble)
     settings = {"model": model, "model_version": pipeline.card.version, "model_sha256": pipeline.card.sha256,
-                "mask_model": pipeline.mask_model_name, "device": str(pipeline.device)}
+                "mask_model": pipeline.mask_model_name, "device": str(pipeline.device), "ensemble": ensemble}
     report = evaluate_restore(data, pipeline=pipeline, limit=limit, progress=progress,
                               baseline_mask=baseline_mask, settings=settings, command=command)
     console = Console()
@@ -75,5 +79,6 @@ def restore(
         console.print(f"scores written to {write_json(report, json_path)}", highlight=False)
     if update_card:
         card = card_path(resolve(model))
-        write_card(card, report, extra={"mask_model": pipeline.mask_model_name, "device": str(pipeline.device)})
+        write_card(card, report, extra={"mask_model": pipeline.mask_model_name, "device": str(pipeline.device),
+                                            "ensemble": ensemble})
         console.print(f"metrics written to {card}", highlight=False)

@@ -45,6 +45,9 @@ def restore(
         "--scratches/--no-scratches", help="Detect and inpaint scratches, dust and creases.")] = True,
     strength: Annotated[float, typer.Option(
         help="0 keeps the original, 1 applies the full restoration, in between mixes the two.")] = 1.0,
+    ensemble: Annotated[bool, typer.Option(
+        "--ensemble/--no-ensemble",
+        help="Average with the restored mirror image (a little better; --no-ensemble is ~1.6x faster).")] = True,
     compare: Annotated[bool, typer.Option(
         "--compare", help="Also write a before/after sheet to OUTDIR/compare/<name>.jpg.")] = False,
     model: Annotated[str, typer.Option(help="Restore model: registry name or .safetensors path.")] = "restore",
@@ -76,7 +79,7 @@ def restore(
 
     try:
         pipeline = RestorePipeline(model=model, mask_model=mask_model, device=device, tile=tile, overlap=overlap,
-                                   scratches=scratches, strength=strength)
+                                   scratches=scratches, strength=strength, ensemble=ensemble)
     except PatinaError as exc:
         report("restore", str(exc))
         raise typer.Exit(2) from None

@@ -18,6 +18,7 @@ import torch
 from patina.core.errors import ParameterError
 from patina.imageio import Image, read_image, resize_alpha, tensor_to_image, write_image
 from patina.pipelines.base import TiledPipeline, TileArg, image_view
+from patina.networks.restore import thumbnail
 from patina.pipelines.compare import before_after_sheet
 
 MASK_MODEL_FILENAME = "damage-mask.safetensors"
@@ -57,6 +58,8 @@ class RestorePipeline(TiledPipeline):
             the tiled result to match the untiled one within 1/255).
         scratches: detect and inpaint scratches/dust/creases; off feeds the generator an empty mask.
         strength: 0 returns the input, 1 the full restoration, in between a linear mix.
+        ensemble: also restore the mirrored photo and average the two (about +0.05 dB PSNR on the
+            evaluation sets for 1.6x the time); off for the fastest single pass.
     """
 
     bytes_per_pixel = 450.0  # peak float32 working memory per window pixel, both default networks (measured ~400)
@@ -72,16 +75,19 @@ class RestorePipeline(TiledPipeline):
         context: int | None = 64,
         scratches: bool = True,
         strength: float = 1.0,
+        ensemble: bool = True,
     ) -> None:
         from patina.weights import load
 
         self.strength = _check_strength(strength)
         super().__init__(device=device, tile=tile, overlap=overlap, context=context)
         self.scratches = bool(scratches)
+        self.ensemble = bool(ensemble)
         self.model_name = str(model)
         self.mask_model_name = str(mask_model) if mask_model is not None else _default_mask_model(self.model_name)
         generator, self.card = load(self.model_name, device=self.device)
         self.generator = self.prepare(generator)
+        self._contexts: tuple[torch.Tensor | None, torch.Tensor | None] = (None, None)
         self.mask_net: torch.nn.Module | None = None
         self.mask_card = None
         if self.scratches:
@@ -107,7 +113,11 @@ class RestorePipeline(TiledPipeline):
             mask = self._mask(tile)
         else:
             mask = tile.new_zeros((tile.shape[0], 1, *tile.shape[-2:]))
-        out = self.generator(tile, mask).float()
+        context, mirrored_context = self._contexts
+        out = self.generator(tile, mask, context).float()
+        if self.ensemble:
+            mirrored = self.generator(tile.flip(-1), mask.flip(-1), mirrored_context).float().flip(-1)
+            out = (out + mirrored) / 2
         if self.strength != 1.0:
             out = tile + self.strength * (out - tile)
         return out.clamp_(0.0, 1.0)
@@ -116,7 +126,21 @@ class RestorePipeline(TiledPipeline):
     def __call__(self, image: torch.Tensor, on_tile: Callable[[int, int], None] | None = None) -> torch.Tensor:
         """Restore (N, 3, H, W) in [0, 1] (float, or uint8/uint16 read per tile) -> float32 (N, 3, H, W) on the CPU."""
         _check_rgb(image)
-        return self.run_tiled(self._restore_tile, image.cpu(), on_tile=on_tile)
+        image = image.cpu()
+        self._contexts = self._describe(image)
+        try:
+            return self.run_tiled(self._restore_tile, image, on_tile=on_tile)
+        finally:
+            self._contexts = (None, None)
+
+    def _describe(self, image: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """The generator's whole-photo context for the photo and its mirror image (computed once, shared by
+        every tile), or Nones for a generator without that branch."""
+        if not getattr(self.generator, "uses_context", False) or self.strength == 0.0:
+            return None, None
+        thumb = thumbnail(image)
+        with self.inference():
+            return self.generator.describe(thumb), self.generator.describe(thumb.flip(-1))
 
     def detect_damage(self, image: torch.Tensor, on_tile: Callable[[int, int], None] | None = None) -> torch.Tensor:
         """Probability of damage (scratch, dust, crease) per pixel: (N, 3, H, W) -> (N, 1, H, W) in [0, 1]."""

@@ -67,6 +67,7 @@ class RestoreTrainConfig:
     seed: int = 0
     out_dir: str = "runs/restore"
     device: str = "auto"
+    init_from: str | None = None  # folder with <name>.safetensors + damage-mask.safetensors to fine-tune from
     data: DataConfig = field(default_factory=DataConfig)
     generator: dict[str, Any] = field(default_factory=dict)
     mask_net: dict[str, Any] = field(default_factory=dict)

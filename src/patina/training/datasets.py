@@ -17,6 +17,11 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 DEGRADATION_PRESETS: dict[str, DegradationConfig] = {"train": TRAIN_CONFIG, "eval": EVAL_CONFIG}
 
 
+def single_threaded_worker(worker_id: int) -> None:
+    """DataLoader ``worker_init_fn``: keep OpenCV to one thread per worker so workers don't oversubscribe cores."""
+    cv2.setNumThreads(0)
+
+
 def list_images(roots: list[str | Path]) -> list[Path]:
     """All image files under ``roots`` (recursive), sorted, with duplicate contents removed."""
     files: list[Path] = []

@@ -14,6 +14,7 @@ from torch.utils.data import DataLoader
 
 from patina import __version__
 from patina.core.config import to_dict
+from patina.core.errors import ConfigError
 from patina.core.device import autocast_dtype, select_device
 from patina.losses import (
     PerceptualLoss,
@@ -38,11 +39,13 @@ from patina.training.datasets import (
     DegradationPairs,
     list_images,
     sample_seed,
+    single_threaded_worker,
     split_holdout,
 )
 from patina.training.ema import EMA
 from patina.training.tracking import TrainingLog, progress_bar
 from patina.weights import ModelCard, save_model
+from patina.weights.files import load_model
 
 CHECKPOINT_NAME = "checkpoint.pt"
 
@@ -77,6 +80,8 @@ class RestoreTrainer:
         self.generator = RestoreGenerator(**config.generator).to(self.device)
         self.mask_net = DamageMaskNet(**config.mask_net).to(self.device)
         self.discriminator = PatchDiscriminator(**config.discriminator).to(self.device)
+        if config.init_from:
+            self._initialise_from(Path(config.init_from))
         self.ema_generator = EMA(self.generator, config.optim.ema_decay)
         self.ema_mask_net = EMA(self.mask_net, config.optim.ema_decay)
         optim = config.optim
@@ -89,6 +94,16 @@ class RestoreTrainer:
         files = list_images(config.data.roots)
         self.train_files, self.val_files = split_holdout(files, config.data.holdout_every)
         self.step = 0
+
+    def _initialise_from(self, folder: Path) -> None:
+        """Start G and the mask net from exported weights; only a new global-context branch may be missing."""
+        for network, file_name in ((self.generator, f"{self.config.name}.safetensors"),
+                                   (self.mask_net, "damage-mask.safetensors")):
+            source, _ = load_model(folder / file_name)
+            missing, unexpected = network.load_state_dict(source.state_dict(), strict=False)
+            if unexpected or any(not key.startswith("context_net.") for key in missing):
+                raise ConfigError(f"init_from {folder / file_name}: weights do not fit the configured network "
+                                  f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
 
     def _perceptual_loss(self) -> nn.Module | None:
         teacher = self.config.loss.teacher
@@ -193,7 +208,8 @@ class RestoreTrainer:
                                    degradation=DEGRADATION_PRESETS[data.degradation], seed=self.config.seed)
         return DataLoader(dataset, batch_size=data.batch_size, sampler=CountingSampler(self.step * data.batch_size),
                           num_workers=data.workers, pin_memory=self.device.type == "cuda",
-                          persistent_workers=data.workers > 0, prefetch_factor=4 if data.workers else None)
+                          persistent_workers=data.workers > 0, prefetch_factor=4 if data.workers else None,
+                          worker_init_fn=single_threaded_worker)
 
     @torch.no_grad()
     def validate(self, limit: int = 8) -> dict[str, float]:
