@@ -40,10 +40,11 @@ def random_models(folder: Path) -> str:
     from patina.weights import ModelCard, save_model
 
     torch.manual_seed(0)
-    generator = RestoreGenerator()
+    generator = RestoreGenerator(global_context=True)
     torch.nn.init.normal_(generator.tail.weight, std=0.02)
     save_model(generator, folder / "restore.safetensors",
-               ModelCard(name="restore", arch="RestoreGenerator", kwargs={}, version="0.0.0-random"))
+               ModelCard(name="restore", arch="RestoreGenerator", kwargs={"global_context": True},
+                         version="0.0.0-random"))
     save_model(DamageMaskNet(), folder / "damage-mask.safetensors",
                ModelCard(name="damage-mask", arch="DamageMaskNet", kwargs={}, version="0.0.0-random"))
     return str(folder / "restore.safetensors")
@@ -58,6 +59,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--tile", default="auto")
+    parser.add_argument("--no-ensemble", action="store_true", help="single pass (no mirror ensemble)")
     args = parser.parse_args()
 
     from patina.core.errors import PatinaError
@@ -69,7 +71,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as scratch:
         model = random_models(Path(scratch)) if args.random else args.model
         try:
-            pipe = RestorePipeline(model=model, device=args.device, tile=args.tile)
+            pipe = RestorePipeline(model=model, device=args.device, tile=args.tile, ensemble=not args.no_ensemble)
         except PatinaError as exc:
             print(f"error: {exc}\n(no trained weights yet? pass --model PATH or --random)", file=sys.stderr)
             return 2
@@ -88,7 +90,7 @@ def main() -> int:
     median = statistics.median(times)
     print(f"restore speed: {width}x{height} ({megapixels:.2f} MP), device {pipe.device}, "
           f"{torch.get_num_threads()} threads, tile {pipe.tile_size()} (+{pipe.context} context), "
-          f"{tiles[-1] if tiles else 1} tile(s), load average {os.getloadavg()[0]:.2f}")
+          f"{tiles[-1] if tiles else 1} tile(s), ensemble {'off' if args.no_ensemble else 'on'}, load average {os.getloadavg()[0]:.2f}")
     print(f"model: {model if not args.random else 'random weights, default architecture'} "
           f"({pipe.card.arch} {pipe.card.parameters / 1e6:.2f}M + mask net)")
     print(f"{'run':>5} {'seconds':>9}")

@@ -48,3 +48,33 @@ def test_patch_discriminator_is_spectrally_normalised_and_patchwise():
 def test_unet_rejects_mismatched_widths():
     with pytest.raises(ValueError):
         RestoreGenerator(widths=(8, 16), blocks=(1,))
+
+
+def test_global_context_branch_starts_as_a_no_op_and_is_used_when_given():
+    torch.manual_seed(0)
+    plain = RestoreGenerator(widths=(8, 16), blocks=(1, 1))
+    torch.nn.init.normal_(plain.tail.weight, std=0.05)
+    with_context = RestoreGenerator(widths=(8, 16), blocks=(1, 1), global_context=True)
+    missing, unexpected = with_context.load_state_dict(plain.state_dict(), strict=False)
+    assert not unexpected and missing and all(key.startswith("context_net.") for key in missing)
+    image, mask = torch.rand(2, 3, 32, 48), torch.zeros(2, 1, 32, 48)
+    assert torch.allclose(with_context(image, mask), plain(image, mask), atol=1e-6)
+
+    torch.nn.init.normal_(with_context.context_net.mlp[-1].weight, std=0.1)
+    from patina.networks.restore import thumbnail
+
+    context = with_context.describe(thumbnail(image))
+    assert context.shape == (2, 4 * 8 + 12)
+    assert torch.allclose(with_context(image, mask), with_context(image, mask, context), atol=1e-6)
+    other = with_context.describe(thumbnail(image.flip(0)))  # another photo's context changes the result
+    assert (with_context(image, mask, other) - with_context(image, mask)).abs().max() > 1e-3
+
+
+def test_thumbnail_of_integer_pixels_matches_pooling_the_float_image():
+    from patina.networks.restore import thumbnail
+
+    pixels = torch.randint(0, 256, (1, 3, 701, 333), dtype=torch.uint8)
+    expected = torch.nn.functional.adaptive_avg_pool2d(pixels.float() / 255, 64)
+    assert torch.allclose(thumbnail(pixels), expected, atol=1e-5)
+    wide = torch.rand(1, 3, 200, 900)
+    assert torch.allclose(thumbnail(wide.flip(-1)), thumbnail(wide).flip(-1), atol=1e-6)  # mirror-symmetric bins

@@ -18,24 +18,16 @@ from patina.pipelines import restore as restore_module
 from patina.weights import ModelCard, save_model
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny convolutions gain nothing from threads, and on a busy 2-core machine OpenMP's spinning
-    threads make them 10x slower; restore the thread count afterwards."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def make_models(folder: Path, *, seed: int = 0, default_arch: bool = False) -> Path:
     """A random restore generator (non-zero tail, so it changes images) and mask net saved in ``folder``;
     returns the generator's path (the mask net is its sibling damage-mask.safetensors)."""
     torch.manual_seed(seed)
-    gen_kwargs = {} if default_arch else {"widths": (8, 16, 16), "blocks": (1, 1, 1)}
+    gen_kwargs = {"global_context": True} if default_arch else {"widths": (8, 16, 16), "blocks": (1, 1, 1)}
     mask_kwargs = {} if default_arch else {"widths": (8, 16), "blocks": (1, 1)}
     generator = RestoreGenerator(**gen_kwargs)
     torch.nn.init.normal_(generator.tail.weight, std=0.02 if default_arch else 0.05)
+    if generator.context_net is not None:  # switch the whole-photo branch on
+        torch.nn.init.normal_(generator.context_net.mlp[-1].weight, std=0.02)
     mask_net = DamageMaskNet(**mask_kwargs)
     path = folder / "restore.safetensors"
     save_model(generator, path, ModelCard(name="restore", arch="RestoreGenerator", kwargs=gen_kwargs,
@@ -82,6 +74,33 @@ def test_default_architecture_and_defaults_tile_without_seams(tmp_path):
     assert (tiled - whole).abs().max() < 1 / 255
 
 
+def test_shipped_model_tiles_without_seams():
+    """The registered weights, default settings (mirror ensemble, whole-photo context): tiled == untiled."""
+    image = textured_image(280, 336)
+    whole = RestorePipeline(device="cpu", tile=0)(image)
+    tiled = RestorePipeline(device="cpu", tile=128)(image)
+    assert (whole - image).abs().mean() > 0.005
+    assert (tiled - whole).abs().max() < 1 / 255
+
+
+def test_ensemble_averages_the_restored_mirror_image(tmp_path):
+    """With the whole-photo context: the default pass = mean of the direct and the mirrored restoration,
+    each with the context of its own orientation, computed once for the whole image."""
+    from patina.networks.restore import thumbnail
+
+    pipe = RestorePipeline(model=str(make_models(tmp_path, default_arch=True)), device="cpu", tile=0)
+    image = textured_image(64, 96)
+    with torch.inference_mode():
+        mask = torch.sigmoid(pipe.mask_net(image))
+        direct = pipe.generator(image, mask)  # context from the image itself
+        context = pipe.generator.describe(thumbnail(image.flip(-1)))
+        mirrored = pipe.generator(image.flip(-1), mask.flip(-1), context).flip(-1)
+    assert (direct - mirrored).abs().max() > 1e-3  # the two passes differ, so averaging is visible
+    assert torch.allclose(pipe(image), ((direct + mirrored) / 2).clamp(0, 1), atol=1e-5)
+    single = RestorePipeline(model=pipe.model_name, device="cpu", tile=0, ensemble=False)
+    assert torch.allclose(single(image), direct.clamp(0, 1), atol=1e-5)
+
+
 def test_strength(model_path):
     image = quantise(textured_image(64, 96))
     zero = RestorePipeline(model=model_path, device="cpu", strength=0.0)(image)
@@ -96,7 +115,7 @@ def test_strength(model_path):
 
 def test_scratches_off_does_not_consult_the_mask_net(model_path):
     image = textured_image(64, 96)
-    pipe = RestorePipeline(model=model_path, device="cpu", scratches=False)
+    pipe = RestorePipeline(model=model_path, device="cpu", scratches=False, ensemble=False)
     assert pipe.mask_net is None
 
     class Forbidden(torch.nn.Module):
@@ -112,14 +131,14 @@ def test_scratches_off_does_not_consult_the_mask_net(model_path):
 
 def test_scratches_on_feeds_the_mask(model_path):
     image = textured_image(64, 96)
-    pipe = RestorePipeline(model=model_path, device="cpu")
+    pipe = RestorePipeline(model=model_path, device="cpu", ensemble=False)
     with torch.inference_mode():
         mask = torch.sigmoid(pipe.mask_net(image))
         expected = pipe.generator(image, mask).clamp(0, 1)
     assert torch.allclose(pipe(image), expected, atol=1e-5)
     damage = pipe.detect_damage(image)
     assert damage.shape == (1, 1, 64, 96) and torch.allclose(damage, mask, atol=1e-5)
-    off = RestorePipeline(model=model_path, device="cpu", scratches=False)
+    off = RestorePipeline(model=model_path, device="cpu", scratches=False, ensemble=False)
     assert not torch.allclose(off(image), expected, atol=1e-4)
     assert off.detect_damage(image).shape == (1, 1, 64, 96)  # loaded on demand
 

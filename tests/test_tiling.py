@@ -21,16 +21,6 @@ from patina.pipelines.tiling import (
 )
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny convolutions gain nothing from threads, and on a busy 2-core machine OpenMP's spinning
-    threads make them 10x slower; restore the thread count afterwards."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def textured_image(height: int = 300, width: int = 420, seed: int = 0) -> torch.Tensor:
     """Gradients plus sinusoidal texture plus noise: (1, 3, H, W) in [0, 1]."""
     generator = torch.Generator().manual_seed(seed)

@@ -115,3 +115,24 @@ def test_cli_train_restore(clean_images, tmp_path):
     assert result.exit_code == 0, result.output
     assert "done at step 2" in result.output
     assert (tmp_path / "cli/export/restore.safetensors").is_file()
+
+
+def test_fine_tune_adds_the_context_branch_to_exported_weights(clean_images, tmp_path):
+    """init_from: a run exported without the whole-photo branch seeds one that has it, unchanged at step 0."""
+    first = RestoreTrainer(tiny_config(clean_images, tmp_path / "stage1", steps=2), progress=False)
+    first.fit()
+    cfg = tiny_config(clean_images, tmp_path / "stage2", steps=2)
+    cfg.init_from = str(tmp_path / "stage1/export")
+    cfg.generator = {**cfg.generator, "global_context": True}
+    second = RestoreTrainer(cfg, progress=False)
+    image, mask = torch.rand(1, 3, 64, 64), torch.zeros(1, 1, 64, 64)
+    exported, _ = load_model(tmp_path / "stage1/export/restore.safetensors")
+    with torch.no_grad():
+        assert torch.allclose(second.generator(image, mask), exported(image, mask), atol=1e-6)
+    second.fit()
+    model, card = load_model(tmp_path / "stage2/export/restore.safetensors")
+    assert card.kwargs["global_context"] is True and model.uses_context
+
+    cfg.generator = {"widths": [16, 32], "blocks": [1, 1], "unshuffle": 2}  # a different network
+    with pytest.raises(ConfigError, match="do not fit"):
+        RestoreTrainer(cfg, progress=False)

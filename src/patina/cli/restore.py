@@ -31,12 +31,19 @@ def _reason(exc: BaseException) -> str:
     return f"unexpected {type(exc).__name__}: {exc}"
 
 
+def sample_photo() -> Path:
+    """The bundled sample old photograph (a public-domain portrait, aged with Patina's degradation chain)."""
+    from importlib.resources import files
+
+    return Path(str(files("patina.assets") / "sample-old-photo.jpg"))
+
+
 def restore(
-    inputs: Annotated[list[Path], typer.Argument(
-        help="Image files and/or folders; folders are searched recursively.", show_default=False)],
     output: Annotated[Path, typer.Option(
         "-o", "--output", help="Folder for the results; folder inputs keep their relative paths inside it.",
         show_default=False)],
+    inputs: Annotated[Optional[list[Path]], typer.Argument(
+        help="Image files and/or folders; folders are searched recursively.", show_default=False)] = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1 or mps.")] = "auto",
     tile: Annotated[str, typer.Option(
         help="Tile side in pixels, 'auto' (sized to free memory) or 0 (whole image at once).")] = "auto",
@@ -55,6 +62,8 @@ def restore(
         help="Damage-mask model; default: damage-mask.safetensors beside --model, else the registered one.")] = None,
     skip_existing: Annotated[bool, typer.Option(
         "--skip-existing", help="Leave images whose output already exists alone (resume a batch).")] = False,
+    sample: Annotated[bool, typer.Option(
+        "--sample", help="Also restore the bundled sample old photo (try Patina without your own scans).")] = False,
 ) -> None:
     """Restore old photographs: fading, colour casts, noise, blur, scratches, dust and creases.
 
@@ -62,7 +71,8 @@ def restore(
     atomically; inputs are never modified. A file that cannot be read or written is reported and the
     batch goes on; the exit status is 1 if any file failed.
 
-    Example: patina restore scans/ old.jpg -o restored/ --compare
+    Examples: patina restore scans/ old.jpg -o restored/ --compare
+              patina restore --sample -o restored/ --compare
     """
     from rich.console import Console
     from rich.markup import escape
@@ -73,6 +83,10 @@ def restore(
     from patina.pipelines.restore import RestorePipeline, restore_file
 
     out, err = Console(), Console(stderr=True)
+    inputs = [*(inputs or []), *([sample_photo()] if sample else [])]
+    if not inputs:
+        err.print("[red]error:[/red] give image files or folders to restore (or --sample)", highlight=False)
+        raise typer.Exit(2)
 
     def report(file: object, reason: str) -> None:
         err.print(f"[red]error:[/red] {escape(str(file))}: {escape(reason)}", highlight=False, soft_wrap=True)

@@ -100,7 +100,11 @@ class RestoreTrainer:
         for network, file_name in ((self.generator, f"{self.config.name}.safetensors"),
                                    (self.mask_net, "damage-mask.safetensors")):
             source, _ = load_model(folder / file_name)
-            missing, unexpected = network.load_state_dict(source.state_dict(), strict=False)
+            try:
+                missing, unexpected = network.load_state_dict(source.state_dict(), strict=False)
+            except RuntimeError as exc:  # shape mismatches
+                raise ConfigError(f"init_from {folder / file_name}: weights do not fit the configured network "
+                                  f"({str(exc).splitlines()[1].strip()})") from None
             if unexpected or any(not key.startswith("context_net.") for key in missing):
                 raise ConfigError(f"init_from {folder / file_name}: weights do not fit the configured network "
                                   f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
