@@ -143,3 +143,18 @@ def test_no_inputs_is_a_clear_error(tmp_path):
     result = runner.invoke(app, ["restore", "-o", str(tmp_path)])
     assert result.exit_code == 2
     assert "give image files" in result.output
+
+
+def test_exit_status_reaches_the_shell(tmp_path):
+    """Through the installed entry point (not CliRunner): a failed file gives exit status 1, usage errors 2."""
+    import subprocess
+    import sys
+
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    failed = subprocess.run([sys.executable, "-m", "patina", "restore", str(broken), "-o", str(tmp_path / "out")],
+                            capture_output=True, text=True)
+    assert failed.returncode == 1, failed.stderr
+    assert "broken.jpg" in failed.stderr and "Traceback" not in failed.stderr
+    usage = subprocess.run([sys.executable, "-m", "patina", "restore", "--strength"], capture_output=True, text=True)
+    assert usage.returncode == 2

@@ -27,22 +27,10 @@ _register()
 
 
 def main() -> None:
-    """Entry point: run the app, turning Patina's own errors into one red line and exit status 2."""
+    """Entry point: Typer handles usage errors (exit 2) and exit codes; Patina's own errors become one red line
+    and exit status 2 instead of a traceback."""
     try:
-        code = app(standalone_mode=False)
+        app()
     except PatinaError as exc:
         Console(stderr=True).print(f"[red]error:[/red] {exc}", highlight=False)
         sys.exit(2)
-    except (typer.Abort, KeyboardInterrupt):
-        Console(stderr=True).print("[red]aborted[/red]")
-        sys.exit(130)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except Exception as exc:  # click usage errors arrive here with standalone_mode=False
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
-    sys.exit(code if isinstance(code, int) else 0)
