@@ -90,7 +90,8 @@ def main() -> int:
     median = statistics.median(times)
     print(f"restore speed: {width}x{height} ({megapixels:.2f} MP), device {pipe.device}, "
           f"{torch.get_num_threads()} threads, tile {pipe.tile_size()} (+{pipe.context} context), "
-          f"{tiles[-1] if tiles else 1} tile(s), ensemble {'off' if args.no_ensemble else 'on'}, load average {os.getloadavg()[0]:.2f}")
+          f"{tiles[-1] if tiles else 1} tile(s), ensemble {'off' if args.no_ensemble else 'on'}, "
+          f"load average {os.getloadavg()[0]:.2f}")
     print(f"model: {model if not args.random else 'random weights, default architecture'} "
           f"({pipe.card.arch} {pipe.card.parameters / 1e6:.2f}M + mask net)")
     print(f"{'run':>5} {'seconds':>9}")

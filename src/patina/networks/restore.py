@@ -96,7 +96,7 @@ class RestoreGenerator(nn.Module):
         return self.context_net is not None
 
     def describe(self, thumb: torch.Tensor) -> torch.Tensor | None:
-        """The context vector of whole photographs from their :func:`thumbnail` (N, 3, 64, 64); None without the branch."""
+        """Context vectors of whole photos from their :func:`thumbnail` (N, 3, 64, 64); None without the branch."""
         if self.context_net is None:
             return None
         return self.context_net(thumb.to(next(self.context_net.parameters()).device))
@@ -105,22 +105,18 @@ class RestoreGenerator(nn.Module):
         """Restore ``image``; ``context`` defaults to :meth:`describe` of ``image`` itself (a whole photo)."""
         if context is None and self.context_net is not None:
             context = self.describe(thumbnail(image))
-        x = torch.cat([image, mask], dim=1)
-        x = F.pixel_unshuffle(x, self.unshuffle)
-        x = self.head(x)
-        if context is not None:
-            c = self.film_channels
-            film = context[:, : 4 * c, None, None].to(x.dtype)
-            x = x * (1 + film[:, :c]) + film[:, c : 2 * c]
+        x = self.head(F.pixel_unshuffle(torch.cat([image, mask], dim=1), self.unshuffle))
+        if context is None:
+            return image + F.pixel_shuffle(self.tail(self.body(x) + x), self.unshuffle)
+        c = self.film_channels
+        scale_in, shift_in, scale_out, shift_out = context[:, : 4 * c, None, None].to(x.dtype).chunk(4, dim=1)
+        x = x * (1 + scale_in) + shift_in
         y = self.body(x) + x
-        if context is not None:
-            y = y * (1 + film[:, 2 * c : 3 * c]) + film[:, 3 * c : 4 * c]
+        y = y * (1 + scale_out) + shift_out
         out = image + F.pixel_shuffle(self.tail(y), self.unshuffle)
-        if context is not None:
-            colour = context[:, 4 * c :].float()
-            matrix, offset = colour[:, :9].view(-1, 3, 3), colour[:, 9:12]
-            out = out + torch.einsum("nij,njhw->nihw", matrix, image.float()).to(out.dtype) + offset[:, :, None, None].to(out.dtype)
-        return out
+        matrix = context[:, 4 * c : 4 * c + 9].float().view(-1, 3, 3)
+        offset = context[:, 4 * c + 9 :].float()[:, :, None, None]
+        return out + (torch.einsum("nij,njhw->nihw", matrix, image.float()) + offset).to(out.dtype)
 
 
 class DamageMaskNet(nn.Module):
