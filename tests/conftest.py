@@ -3,3 +3,50 @@
 import torch
 
 torch.set_num_threads(1)
+
+
+import hashlib  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from PIL import Image as PILImage  # noqa: E402
+
+
+def write_photo(path: Path, *, seed: int = 0, size: tuple[int, int] = (48, 40), mode: str = "RGB") -> Path:
+    """A small distinct test photo (gradient + seeded noise) in ``mode``, format from the extension."""
+    rng = np.random.default_rng(seed)
+    width, height = size
+    ramp = np.linspace(0, 200, width, dtype=np.float32)[None, :, None]
+    pixels = np.clip(ramp + rng.normal(0, 25, (height, width, 3)), 0, 255).astype(np.uint8)
+    image = PILImage.fromarray(pixels)
+    if mode != "RGB":
+        image = image.convert(mode)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path)
+    return path
+
+
+def sha256_of_file(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def photo_tree(tmp_path: Path) -> Path:
+    """scans/ with nested folders: 3 distinct photos, one duplicated under another name and folder."""
+    root = tmp_path / "scans"
+    write_photo(root / "a.png", seed=1)
+    write_photo(root / "box1" / "b.jpg", seed=2)
+    write_photo(root / "box1" / "sleeve" / "c.png", seed=3)
+    (root / "box2").mkdir()
+    (root / "box2" / "a-copy.png").write_bytes((root / "a.png").read_bytes())
+    return root
+
+
+@pytest.fixture
+def archive(tmp_path: Path):
+    """A fresh, empty archive."""
+    from patina.archive import Archive
+
+    with Archive.create(tmp_path / "archive") as opened:
+        yield opened

@@ -14,13 +14,14 @@ app = typer.Typer(help="Patina: restore, upscale, colorize and re-style old phot
 
 
 def _register() -> None:
+    from patina.cli import archive, models, restore, train
     from patina.cli import eval as eval_command
-    from patina.cli import models, restore, train
 
     app.command("restore")(restore.restore)
     app.add_typer(eval_command.app, name="eval")
     app.add_typer(train.app, name="train")
     app.command("models")(models.list_models)
+    app.add_typer(archive.app, name="archive")
 
 
 _register()

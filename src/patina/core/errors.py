@@ -39,3 +39,12 @@ class WeightsIntegrityError(PatinaError):
 
 class ParameterError(PatinaError):
     """A user-supplied parameter is out of range."""
+
+
+class ArchiveError(PatinaError):
+    """The archive cannot do what was asked: no archive there, unknown item, a store that disagrees with its
+    catalogue."""
+
+
+class ItemNotFoundError(ArchiveError):
+    """No catalogued item has that id or sha256 prefix."""

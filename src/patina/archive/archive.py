@@ -1,0 +1,301 @@
+"""The :class:`Archive`: a folder with a content-addressed store and a SQL catalogue, and what can be
+done with it. Each operation lives in its own module (ingest, derive, fixity, export); this class
+opens the archive, finds items, edits their description and records events.
+
+Layout of an archive folder::
+
+    archive.json        format version and database URL (null: catalogue.sqlite beside it)
+    catalogue.sqlite    the catalogue (SQLite, WAL mode)
+    objects/ab/cd/<sha256>   every master and derivative, read-only
+    tmp/                files being written
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+import patina
+from patina.archive import catalogue
+from patina.archive.records import EventRecord, ItemRecord
+from patina.archive.schema import DUBLIN_CORE_FIELDS, Collection, Event, Item, Tag, utcnow
+from patina.archive.search import reindex, search_ids
+from patina.archive.store import ObjectStore
+from patina.core.errors import ArchiveError, ItemNotFoundError, ParameterError
+
+CONFIG_NAME = "archive.json"
+CATALOGUE_NAME = "catalogue.sqlite"
+FORMAT_VERSION = 1
+AGENT = f"Patina {patina.__version__}"
+DATABASE_ENV = "PATINA_ARCHIVE_DB"
+"""Environment variable that overrides the database URL of an archive (e.g. to keep a password out of files)."""
+
+ItemRef = int | str
+
+
+class Archive:
+    """An opened archive. Use :meth:`create` for a new one and :meth:`open` for an existing one."""
+
+    def __init__(self, root: Path, database_url: str) -> None:
+        self.root = root
+        self.store = ObjectStore(root)
+        self.database_url = database_url
+        self.engine = catalogue.make_engine(database_url)
+        self._sessions = catalogue.session_factory(self.engine)
+
+    # -- opening -----------------------------------------------------------------------------------
+    @classmethod
+    def create(cls, root: str | Path, *, database_url: str | None = None) -> Archive:
+        """Make a new archive in ``root`` (created if missing; must not already hold an archive).
+
+        ``database_url`` is a SQLAlchemy URL such as ``postgresql+psycopg://user@host/db``; the
+        default is an SQLite catalogue inside the folder.
+        """
+        root = Path(root)
+        if (root / CONFIG_NAME).exists():
+            raise ArchiveError(f"{root} already holds an archive")
+        root.mkdir(parents=True, exist_ok=True)
+        ObjectStore(root).create()
+        config = {"format": FORMAT_VERSION, "database": database_url, "created": utcnow().isoformat()}
+        temp = root / f".{CONFIG_NAME}.tmp"
+        temp.write_text(json.dumps(config, indent=2) + "\n")
+        archive = cls(root, _database_url(root, database_url))
+        catalogue.upgrade(archive.engine)
+        os.replace(temp, root / CONFIG_NAME)  # the folder counts as an archive only once its schema exists
+        return archive
+
+    @classmethod
+    def open(cls, root: str | Path) -> Archive:
+        """Open the archive in ``root``, upgrading its catalogue to this version's schema if needed."""
+        root = Path(root)
+        config_path = root / CONFIG_NAME
+        if not config_path.is_file():
+            raise ArchiveError(f"{root} is not a Patina archive (no {CONFIG_NAME}); create one with "
+                               f"'patina archive init {root}'")
+        try:
+            config = json.loads(config_path.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ArchiveError(f"{config_path} is unreadable: {exc}") from exc
+        if config.get("format", 0) > FORMAT_VERSION:
+            raise ArchiveError(f"{root} was made by a newer Patina (archive format {config['format']})")
+        archive = cls(root, os.environ.get(DATABASE_ENV) or _database_url(root, config.get("database")))
+        if catalogue.current_revision(archive.engine) != catalogue.head_revision():
+            catalogue.upgrade(archive.engine)
+        archive.store.create()
+        archive.store.clean_temporaries()
+        return archive
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session whose work is committed at the end of the block, or rolled back on an error."""
+        with self._sessions.begin() as session:
+            yield session
+
+    # -- items -------------------------------------------------------------------------------------
+    def find(self, session: Session, ref: ItemRef) -> Item:
+        """The item with id ``ref`` (an int or digits) or whose sha256 starts with ``ref`` (6+ hex digits)."""
+        text = str(ref).strip().lower()
+        if text.isdigit():
+            item = session.get(Item, int(text))
+        elif len(text) >= 6 and all(c in "0123456789abcdef" for c in text):
+            matches = session.scalars(select(Item).where(Item.sha256.startswith(text)).limit(2)).all()
+            if len(matches) > 1:
+                raise ItemNotFoundError(f"sha256 prefix {text!r} matches several items; give more digits")
+            item = matches[0] if matches else None
+        else:
+            raise ItemNotFoundError(f"{ref!r} is neither an item id nor a sha256 prefix (6+ hex digits)")
+        if item is None:
+            raise ItemNotFoundError(f"no item {ref!r} in {self.root}")
+        return item
+
+    def item(self, ref: ItemRef) -> ItemRecord:
+        """One item by id or sha256 prefix."""
+        with self.session() as session:
+            return ItemRecord.of(self.find(session, ref))
+
+    def items(self, *, role: str | None = None, collection: str | None = None, tag: str | None = None,
+              ids: Sequence[int] | None = None, limit: int | None = None, offset: int = 0) -> list[ItemRecord]:
+        """Items in id order, optionally only masters/derivatives, one collection or tag, or given ids."""
+        statement = select(Item).options(*_eager()).order_by(Item.id).offset(offset).limit(limit)
+        if role is not None:
+            statement = statement.where(Item.role == role)
+        if collection is not None:
+            statement = statement.where(Item.collections.any(Collection.name == collection))
+        if tag is not None:
+            statement = statement.where(Item.tags.any(Tag.name == tag))
+        if ids is not None:
+            statement = statement.where(Item.id.in_(list(ids)))
+        with self.session() as session:
+            return [ItemRecord.of(item) for item in session.scalars(statement)]
+
+    def count(self, *, role: str | None = None) -> int:
+        statement = select(func.count(Item.id))
+        if role is not None:
+            statement = statement.where(Item.role == role)
+        with self.session() as session:
+            return int(session.scalar(statement) or 0)
+
+    def search(self, query: str, *, limit: int = 50) -> list[ItemRecord]:
+        """Items whose description, names, tags or collections match ``query`` (see search.fts_query)."""
+        with self.session() as session:
+            ids = search_ids(session, query, limit=limit)
+        by_id = {item.id: item for item in self.items(ids=ids)}
+        return [by_id[i] for i in ids if i in by_id]
+
+    def events(self, ref: ItemRef | None = None, *, event_type: str | None = None) -> list[EventRecord]:
+        """Events about an item (as object or as output), or all events, oldest first."""
+        with self.session() as session:
+            statement = select(Event).order_by(Event.id)
+            if ref is not None:
+                item_id = self.find(session, ref).id
+                statement = statement.where((Event.item_id == item_id) | (Event.output_item_id == item_id))
+            if event_type is not None:
+                statement = statement.where(Event.event_type == event_type)
+            return [EventRecord.of(event) for event in session.scalars(statement)]
+
+    def path_of(self, ref: ItemRef) -> Path:
+        """The read-only stored file of an item."""
+        return self.store.path(self.item(ref).sha256)
+
+    # -- description -------------------------------------------------------------------------------
+    def edit(self, ref: ItemRef, *, metadata: dict[str, str] | None = None, add_tags: Sequence[str] = (),
+             remove_tags: Sequence[str] = (), add_collections: Sequence[str] = (),
+             remove_collections: Sequence[str] = ()) -> ItemRecord:
+        """Change an item's description (Dublin Core fields, tags, collections); the file is untouched.
+
+        Records a 'metadata modification' event listing each old and new value.
+        """
+        metadata = dict(metadata or {})
+        unknown = sorted(set(metadata) - set(DUBLIN_CORE_FIELDS))
+        if unknown:
+            raise ParameterError(f"unknown metadata field {', '.join(unknown)}; fields: {', '.join(DUBLIN_CORE_FIELDS)}")
+        with self.session() as session:
+            item = self.find(session, ref)
+            changes: dict[str, Any] = {}
+            for name, value in metadata.items():
+                value = str(value).strip()
+                if getattr(item, name) != value:
+                    changes[name] = {"old": getattr(item, name), "new": value}
+                    setattr(item, name, value)
+            changes.update(self._regroup(session, item, Tag, item.tags, add_tags, remove_tags, "tags"))
+            changes.update(self._regroup(session, item, Collection, item.collections, add_collections,
+                                         remove_collections, "collections"))
+            if changes:
+                self.record(session, "metadata modification", item=item, detail={"changes": changes})
+                session.flush()
+                reindex(session, item)
+            return ItemRecord.of(item)
+
+    def _regroup(self, session: Session, item: Item, kind: type[Tag] | type[Collection], current: list,
+                 add: Sequence[str], remove: Sequence[str], label: str) -> dict[str, Any]:
+        before = [group.name for group in current]
+        for name in add:
+            group = named(session, kind, name)
+            if group not in current:
+                current.append(group)
+        for name in remove:
+            current[:] = [group for group in current if group.name != name.strip()]
+        after = [group.name for group in current]
+        return {label: {"old": before, "new": after}} if before != after else {}
+
+    # -- events ------------------------------------------------------------------------------------
+    def record(self, session: Session, event_type: str, *, item: Item | int | None = None, output: Item | None = None,
+               outcome: str = "success", detail: dict[str, Any] | None = None,
+               event_uuid: str | None = None, occurred_at: Any = None) -> Event:
+        """Add a provenance event to the session's transaction."""
+        item_id = item.id if isinstance(item, Item) else item
+        event = Event(uuid=event_uuid or str(uuid.uuid4()), event_type=event_type,
+                      occurred_at=occurred_at or utcnow(), item_id=item_id,
+                      output_item_id=None if output is None else output.id, agent=AGENT, outcome=outcome,
+                      detail=detail or {})
+        session.add(event)
+        return event
+
+    # -- operations (each in its own module) ---------------------------------------------------------
+    def import_paths(self, paths: Sequence[str | Path], **options: Any):  # noqa: ANN201 - ImportReport
+        """Import image files and folders; see :func:`patina.archive.ingest.import_paths`."""
+        from patina.archive.ingest import import_paths
+
+        return import_paths(self, paths, **options)
+
+    def derive(self, ref: ItemRef, pipeline: str, parameters: dict[str, Any] | None = None, **options: Any):  # noqa: ANN201
+        """Run a pipeline on an item and store a derivative; see :func:`patina.archive.derive.derive`."""
+        from patina.archive.derive import derive
+
+        return derive(self, ref, pipeline, parameters, **options)
+
+    def reproduce(self, ref: ItemRef, **options: Any):  # noqa: ANN201 - ReproduceReport
+        """Re-run the event that made a derivative; see :func:`patina.archive.derive.reproduce`."""
+        from patina.archive.derive import reproduce
+
+        return reproduce(self, ref, **options)
+
+    def verify(self, **options: Any):  # noqa: ANN201 - FixityReport
+        """Fixity audit of every stored file; see :func:`patina.archive.fixity.verify`."""
+        from patina.archive.fixity import verify
+
+        return verify(self, **options)
+
+    def export_bagit(self, destination: str | Path, **options: Any):  # noqa: ANN201 - BagReport
+        """Export masters, derivatives and metadata as a BagIt bag; see :func:`patina.archive.export.export_bagit`."""
+        from patina.archive.export import export_bagit
+
+        return export_bagit(self, destination, **options)
+
+    def export_csv(self, destination: str | Path, **selection: Any) -> int:
+        """Write the chosen items (default: every master and derivative) as CSV; returns the row count."""
+        from patina.archive.export import select_items, write_csv
+
+        records = select_items(self, **selection) if selection else self.items()
+        write_csv(records, destination)
+        return len(records)
+
+    def iiif_manifest(self, *, base_url: str | None = None, **selection: Any) -> dict[str, Any]:
+        """An IIIF Presentation 3 manifest of the chosen masters with their derivatives as choices.
+
+        Image URLs are ``base_url``/objects/ab/cd/<sha256> (the store's layout), by default file:// URLs.
+        """
+        from patina.archive.export import iiif_manifest, select_items
+
+        base = (base_url or self.root.resolve().as_uri()).rstrip("/")
+        records = select_items(self, **selection)
+        return iiif_manifest(records, base_url=base, label=f"Patina archive {self.root.name}",
+                             url_of=lambda record: f"{base}/{self.store.path(record.sha256).relative_to(self.root).as_posix()}")
+
+
+def named(session: Session, kind: type[Tag] | type[Collection], name: str) -> Tag | Collection:
+    """The tag or collection called ``name``, created if new."""
+    name = name.strip()
+    if not name:
+        raise ParameterError(f"a {kind.__name__.lower()} name cannot be empty")
+    found = session.scalar(select(kind).where(kind.name == name))
+    if found is None:
+        found = kind(name=name)
+        session.add(found)
+    return found
+
+
+def _eager() -> tuple:
+    return (selectinload(Item.collections), selectinload(Item.tags), selectinload(Item.origins),
+            selectinload(Item.derivatives))
+
+
+def _database_url(root: Path, configured: str | None) -> str:
+    return configured or catalogue.sqlite_url(root / CATALOGUE_NAME)

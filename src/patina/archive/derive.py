@@ -1,0 +1,277 @@
+"""Derivatives: run a named pipeline on an item, store the result with its provenance, and reproduce it.
+
+A derivation event records everything needed to make the same bytes again: the pipeline, every
+parameter (with 'auto' choices made concrete), the models and their weights' sha256, the seed, the
+output format, the environment (device, CPU threads, library versions), the input and output hashes
+and the XMP written into the file. The derivative's XMP is built from that record alone, so a
+reproduction that computes the same pixels writes the same bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import platform
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+from sqlalchemy import select
+
+import patina
+from patina.archive.metadata import derivative_xmp, embed_xmp
+from patina.archive.records import EventRecord, ItemRecord
+from patina.archive.schema import DERIVATIVE, DUBLIN_CORE_FIELDS, Event, Item, utcnow
+from patina.archive.search import reindex
+from patina.archive.store import sha256_file
+from patina.core.errors import ArchiveError, ParameterError
+from patina.imageio import Image, read_image, write_image
+from patina.ops.metrics import psnr
+from patina.pipelines.recipes import get_recipe
+from patina.weights.registry import resolve
+from patina.weights.files import card_path
+
+if TYPE_CHECKING:
+    from patina.archive.archive import Archive, ItemRef
+
+DERIVATION = "derivation"
+OUTPUT_FORMATS = {"png": ("png", "image/png"), "tiff": ("tif", "image/tiff"), "jpeg": ("jpg", "image/jpeg"),
+                  "webp": ("webp", "image/webp")}
+
+
+@dataclass(frozen=True)
+class DeriveResult:
+    """The derivative, the event that made it, and whether it was made now or found from an earlier run."""
+
+    item: ItemRecord
+    event: EventRecord
+    reused: bool
+
+
+@dataclass(frozen=True)
+class ReproduceReport:
+    """Whether re-running a derivation gave the same bytes; if not, how far apart the pixels are."""
+
+    derivative_id: int
+    identical: bool
+    recorded_sha256: str
+    reproduced_sha256: str
+    max_abs_difference: float | None
+    psnr: float | None
+    notes: list[str]
+
+
+def derive(
+    archive: Archive,
+    ref: ItemRef,
+    pipeline: str,
+    parameters: dict[str, Any] | None = None,
+    *,
+    seed: int = 0,
+    output_format: str = "png",
+    quality: int = 95,
+    device: str = "cpu",
+    again: bool = False,
+) -> DeriveResult:
+    """Run ``pipeline`` on item ``ref`` and store the output as a derivative of it.
+
+    If the same request (pipeline, parameters, seed, format) was already carried out on this item,
+    that derivative is returned (``reused``) unless ``again``: re-running a batch resumes it.
+    """
+    recipe = get_recipe(pipeline)
+    requested = recipe.parameters(parameters)
+    if output_format not in OUTPUT_FORMATS:
+        raise ParameterError(f"output format must be one of {', '.join(OUTPUT_FORMATS)}, got {output_format!r}")
+    request = {"pipeline": pipeline, "requested": requested, "seed": int(seed), "format": output_format,
+               "quality": int(quality)}
+    with archive.session() as session:
+        source = archive.find(session, ref)
+        if not again and (earlier := _earlier_derivation(session, source, request)) is not None:
+            return DeriveResult(ItemRecord.of(earlier[1]), EventRecord.of(earlier[0]), reused=True)
+        source_sha, source_name = source.sha256, source.original_name
+        dc = {name: getattr(source, name) for name in DUBLIN_CORE_FIELDS}
+        master_sha, history = _lineage(session, source)
+
+    environment = {"device": device, "threads": torch.get_num_threads(), "torch": torch.__version__,
+                   "numpy": np.__version__, "python": platform.python_version(), "machine": platform.machine(),
+                   "patina": patina.__version__}
+    image = _read_source(archive, source_sha)
+    with _deterministic(seed, environment["threads"]):
+        result = recipe.run(image, dict(requested), device)
+    event_uuid, occurred_at = _new_event_identity()
+    step = {"uuid": event_uuid, "when": occurred_at.isoformat().replace("+00:00", "Z"), "pipeline": pipeline,
+            "parameters": result.parameters}
+    detail = {**request, "parameters": result.parameters, "models": result.models, "environment": environment,
+              "input": {"sha256": source_sha}, "master": {"sha256": master_sha},
+              "xmp": {"dublin_core": dc, "history": [*history, step]}}
+    output = _store_output(archive, result.image, detail)
+    detail["output"] = {"sha256": output[0], "size_bytes": output[1]}
+
+    extension, media_type = OUTPUT_FORMATS[output_format]
+    with archive.session() as session:
+        source = archive.find(session, source_sha)
+        item = session.scalar(select(Item).where(Item.sha256 == output[0]))
+        if item is None:
+            item = Item(sha256=output[0], role=DERIVATIVE, parent_id=source.id, size_bytes=output[1],
+                        media_type=media_type, extension=extension, width=result.image.width,
+                        height=result.image.height, original_name=f"{Path(source_name).stem}.{pipeline}.{extension}",
+                        embedded={}, **dc)
+            session.add(item)
+            session.flush()
+        event = archive.record(session, DERIVATION, item=source, output=item, detail=detail, event_uuid=event_uuid,
+                               occurred_at=occurred_at)
+        session.flush()
+        reindex(session, item)
+        return DeriveResult(ItemRecord.of(item), EventRecord.of(event), reused=False)
+
+
+def reproduce(archive: Archive, ref: ItemRef, *, device: str | None = None, record: bool = True) -> ReproduceReport:
+    """Re-run the derivation that made item ``ref`` from the recorded event and compare the bytes.
+
+    The recorded CPU thread count and seed are used again; ``device`` overrides the recorded device
+    (results then usually differ in the last bits). Notes explain expected differences (another
+    Patina or torch version, changed weights). With ``record`` a 'reproduction' event is added.
+    """
+    with archive.session() as session:
+        derivative = archive.find(session, ref)
+        event = session.scalar(select(Event).where(Event.event_type == DERIVATION,
+                                                   Event.output_item_id == derivative.id).order_by(Event.id))
+        if event is None:
+            raise ArchiveError(f"item {derivative.id} was not made by a pipeline (it is a {derivative.role})")
+        detail, recorded_sha = dict(event.detail), derivative.sha256
+
+    notes = _environment_notes(detail)
+    environment = detail["environment"]
+    image = _read_source(archive, detail["input"]["sha256"])
+    run_device = device or environment["device"]
+    with _deterministic(detail["seed"], environment["threads"]):
+        result = get_recipe(detail["pipeline"]).run(image, dict(detail["parameters"]), run_device)
+    temp = _encode(archive, result.image, detail)
+    try:
+        reproduced_sha = sha256_file(temp)
+        identical = reproduced_sha == recorded_sha
+        max_diff = psnr_value = None
+        if not identical:
+            max_diff, psnr_value = _pixel_difference(archive.store.path(recorded_sha), temp)
+    finally:
+        temp.unlink(missing_ok=True)
+    report = ReproduceReport(derivative_id=derivative.id, identical=identical, recorded_sha256=recorded_sha,
+                             reproduced_sha256=reproduced_sha, max_abs_difference=max_diff, psnr=psnr_value,
+                             notes=notes)
+    if record:
+        with archive.session() as session:
+            item = archive.find(session, recorded_sha)
+            archive.record(session, "reproduction", item=item, outcome="identical" if identical else "different",
+                           detail={"derivation": event.uuid, "reproduced_sha256": reproduced_sha, "device": run_device,
+                                   "max_abs_difference": max_diff, "psnr": psnr_value, "notes": notes})
+    return report
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+def _earlier_derivation(session: Any, source: Item, request: dict[str, Any]) -> tuple[Event, Item] | None:
+    events = session.scalars(select(Event).where(Event.event_type == DERIVATION, Event.item_id == source.id))
+    for event in events:
+        detail = event.detail or {}
+        if all(detail.get(key) == value for key, value in request.items()) and event.output_item_id is not None:
+            return event, session.get(Item, event.output_item_id)
+    return None
+
+
+def _lineage(session: Any, source: Item) -> tuple[str, list[dict[str, Any]]]:
+    """The master's sha256 and the derivation steps that led to ``source`` (empty for a master)."""
+    if source.parent_id is None:
+        return source.sha256, []
+    event = session.scalar(select(Event).where(Event.event_type == DERIVATION, Event.output_item_id == source.id)
+                           .order_by(Event.id))
+    detail = event.detail if event is not None else {}
+    return detail.get("master", {}).get("sha256", source.sha256), list(detail.get("xmp", {}).get("history", []))
+
+
+def _new_event_identity() -> tuple[str, datetime]:
+    import uuid
+
+    return str(uuid.uuid4()), utcnow()
+
+
+def _read_source(archive: Archive, sha256: str) -> Image:
+    """Decode a stored object after checking that its bytes still match its hash."""
+    path = archive.store.path(sha256)
+    if not path.is_file():
+        raise ArchiveError(f"the source object {sha256} is missing from the store")
+    if sha256_file(path) != sha256:
+        raise ArchiveError(f"the source object {sha256} has changed on disk; run 'patina archive verify'")
+    return read_image(path)
+
+
+@contextlib.contextmanager
+def _deterministic(seed: int, threads: int) -> Iterator[None]:
+    """Seed every generator and fix the CPU thread count (results depend on it) for one run."""
+    saved_threads = torch.get_num_threads()
+    torch.set_num_threads(int(threads))
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(saved_threads)
+
+
+def _encode(archive: Archive, image: Image, detail: dict[str, Any]) -> Path:
+    """Write ``image`` in the recorded format with the recorded XMP into a temporary file; returns its path."""
+    extension = OUTPUT_FORMATS[detail["format"]][0]
+    temp = archive.store.temp_path(suffix=f".{extension}")
+    try:
+        write_image(temp, image, quality=detail["quality"])
+        xmp = detail["xmp"]
+        embed_xmp(temp, derivative_xmp(dublin_core_fields=xmp["dublin_core"], history=xmp["history"],
+                                       derived_from=detail["input"]["sha256"], master=detail["master"]["sha256"],
+                                       software=f"Patina {detail['environment']['patina']}"))
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    return temp
+
+
+def _store_output(archive: Archive, image: Image, detail: dict[str, Any]) -> tuple[str, int]:
+    temp = _encode(archive, image, detail)
+    try:
+        stored = archive.store.add_file(temp)
+    finally:
+        temp.unlink(missing_ok=True)
+    return stored.sha256, stored.size
+
+
+def _pixel_difference(recorded: Path, reproduced: Path) -> tuple[float | None, float | None]:
+    """Largest absolute difference (in 0..1 units) and PSNR between two images of the same size."""
+    first, second = read_image(recorded), read_image(reproduced)
+    if first.pixels.shape != second.pixels.shape:
+        return None, None
+    scale = 255.0 if first.pixels.dtype == np.uint8 else 65535.0
+    a = torch.from_numpy(first.pixels.astype(np.float32) / scale).permute(2, 0, 1)[None]
+    b = torch.from_numpy(second.pixels.astype(np.float32) / scale).permute(2, 0, 1)[None]
+    return float((a - b).abs().max()), float(psnr(a, b))
+
+
+def _environment_notes(detail: dict[str, Any]) -> list[str]:
+    """Reasons a reproduction may legitimately differ: other versions, other weights."""
+    notes = []
+    environment = detail["environment"]
+    for name, current in (("patina", patina.__version__), ("torch", torch.__version__)):
+        if environment.get(name) != current:
+            notes.append(f"recorded with {name} {environment.get(name)}, now {current}")
+    for model in detail.get("models", []):
+        try:
+            from patina.weights.card import ModelCard
+
+            current = ModelCard.read(card_path(resolve(model["name"]))).sha256
+        except Exception:  # noqa: BLE001 - a model that is gone is itself the note
+            notes.append(f"model {model['name']!r} is no longer available")
+            continue
+        if current != model["sha256"]:
+            notes.append(f"model {model['name']!r} weights changed: recorded {model['sha256'][:12]}, now {current[:12]}")
+    return notes

@@ -1,0 +1,161 @@
+"""Importing masters: files and nested folders, deduplicated by SHA-256, with names, folders and
+embedded metadata recorded.
+
+Each file is copied into the store first (complete or not at all), checked to be a readable image,
+and then catalogued in one transaction (item, origin, ingestion event, search index). A process
+killed at any point leaves either a catalogued file or an uncatalogued store object that the next
+import of the same file adopts; running the same import again resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from patina.archive.metadata import dublin_core, read_embedded
+from patina.archive.schema import DUBLIN_CORE_FIELDS, MASTER, Collection, Item, ItemOrigin, Tag
+from patina.archive.search import reindex
+from patina.archive.store import StoredFile, sha256_file
+from patina.core.errors import ImageReadError, ParameterError, PatinaError
+from patina.imageio import find_images, read_image
+
+if TYPE_CHECKING:
+    from patina.archive.archive import Archive
+
+MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "TIFF": "image/tiff", "WEBP": "image/webp",
+               "BMP": "image/bmp", "GIF": "image/gif"}
+EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "TIFF": "tif", "WEBP": "webp", "BMP": "bmp", "GIF": "gif"}
+
+
+@dataclass
+class ImportReport:
+    """What an import did: new items, duplicates (already catalogued) and failures with reasons."""
+
+    imported: list[int] = field(default_factory=list)
+    duplicates: list[int] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return len(self.imported) + len(self.duplicates) + len(self.failed)
+
+
+def import_paths(
+    archive: Archive,
+    paths: Sequence[str | Path],
+    *,
+    collection: str | None = None,
+    tags: Sequence[str] = (),
+    metadata: dict[str, str] | None = None,
+    on_file: Callable[[int, int, Path], None] | None = None,
+) -> ImportReport:
+    """Import image files and folders (recursively) as masters.
+
+    Args:
+        collection: add every imported item to this collection (created if new).
+        tags: add these tags to every imported item.
+        metadata: Dublin Core values that override what the files' own metadata says.
+        on_file: called as ``on_file(done, total, path)`` after each file.
+
+    A file that is not a readable image is reported in ``failed`` and the import goes on; source
+    files are only ever read.
+    """
+    overrides = {name: str(value) for name, value in (metadata or {}).items()}
+    unknown = sorted(set(overrides) - set(DUBLIN_CORE_FIELDS))
+    if unknown:
+        raise ParameterError(f"unknown metadata field {', '.join(unknown)}; fields: {', '.join(DUBLIN_CORE_FIELDS)}")
+    files = find_images(paths)
+    report = ImportReport()
+    for done, (path, relative) in enumerate(files, start=1):
+        try:
+            item_id, new = _import_file(archive, path, relative, collection, tags, overrides)
+            (report.imported if new else report.duplicates).append(item_id)
+        except PatinaError as exc:
+            report.failed.append((str(path), str(getattr(exc, "reason", "") or exc)))
+        except OSError as exc:
+            report.failed.append((str(path), exc.strerror or str(exc)))
+        if on_file is not None:
+            on_file(done, len(files), path)
+    return report
+
+
+def _import_file(archive: Archive, path: Path, relative: Path, collection: str | None, tags: Sequence[str],
+                 overrides: dict[str, str]) -> tuple[int, bool]:
+    """Store and catalogue one file; returns (item id, whether it is new to the catalogue)."""
+    with archive.session() as session:  # a file seen before costs one read, no copy
+        existing = session.scalar(select(Item).where(Item.sha256 == sha256_file(path)))
+        if existing is not None:
+            _add_origin(session, existing, path, relative, collection, tags)
+            return existing.id, False
+    stored = archive.store.add_file(path)
+    facts, described = _describe(archive, stored, path)
+    try:
+        with archive.session() as session:
+            item = Item(sha256=stored.sha256, role=MASTER, size_bytes=stored.size, original_name=path.name, **facts,
+                        **{name: overrides.get(name, described[name]) for name in DUBLIN_CORE_FIELDS})
+            session.add(item)
+            session.flush()
+            origin = _add_origin(session, item, path, relative, collection, tags)
+            archive.record(session, "ingestion", item=item, detail={
+                "original_path": origin.original_path, "original_folder": origin.original_folder,
+                "size_bytes": stored.size, "message_digest_algorithm": "SHA-256", "message_digest": stored.sha256,
+                "format": facts["media_type"], "metadata_overrides": overrides,
+            })
+            return item.id, True
+    except IntegrityError:  # another process catalogued the same bytes a moment ago
+        with archive.session() as session:
+            existing = session.scalar(select(Item).where(Item.sha256 == stored.sha256))
+            if existing is None:
+                raise
+            _add_origin(session, existing, path, relative, collection, tags)
+            return existing.id, False
+
+
+def _describe(archive: Archive, stored: StoredFile, path: Path) -> tuple[dict[str, Any], dict[str, str]]:
+    """Image facts (item columns) and the Dublin Core found in a stored object's embedded metadata;
+    a file that is not a readable image is removed from the store again."""
+    object_path = archive.store.path(stored.sha256)
+    try:
+        image = read_image(object_path)
+    except ImageReadError as exc:
+        if not stored.existed:
+            object_path.unlink(missing_ok=True)
+        raise ImageReadError(path, exc.reason) from None
+    embedded = read_embedded(object_path)
+    kind = image.source_format
+    facts: dict[str, Any] = {
+        "media_type": MEDIA_TYPES.get(kind, f"image/{kind.lower()}"),
+        "extension": EXTENSIONS.get(kind, path.suffix.lower().lstrip(".") or "bin"),
+        "width": image.width, "height": image.height, "embedded": embedded,
+    }
+    return facts, dublin_core(embedded)
+
+
+def _add_origin(session: Any, item: Item, path: Path, relative: Path, collection: str | None,
+                tags: Sequence[str]) -> ItemOrigin:
+    """Record that ``item`` was found at ``path`` (once per path) and add the collection and tags."""
+    from patina.archive.archive import named
+
+    absolute = str(path.resolve())
+    origin = next((o for o in item.origins if o.original_path == absolute), None)
+    if origin is None:
+        folder = relative.parent.as_posix()
+        origin = ItemOrigin(original_path=absolute, original_folder="" if folder == "." else folder,
+                            original_name=path.name)
+        item.origins.append(origin)
+    if collection:
+        group = named(session, Collection, collection)
+        if group not in item.collections:
+            item.collections.append(group)
+    for name in tags:
+        tag = named(session, Tag, name)
+        if tag not in item.tags:
+            item.tags.append(tag)
+    session.flush()
+    reindex(session, item)
+    return origin

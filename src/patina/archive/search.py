@@ -1,0 +1,79 @@
+"""Full-text search over the catalogue: an SQLite FTS5 index kept in step with each item, or a plain
+case-insensitive match on other databases (PostgreSQL).
+
+The index row of an item is rewritten in the same transaction as the change to the item, so the
+index can never disagree with the catalogue after a crash.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import and_, or_, select, text
+from sqlalchemy.orm import Session
+
+from patina.archive.schema import DUBLIN_CORE_FIELDS, Item
+
+INDEXED_FIELDS = (*DUBLIN_CORE_FIELDS, "names", "tags", "collections")
+_TOKEN = re.compile(r'(?:(\w+):)?("[^"]*"|\S+)')
+
+
+def _uses_fts(session: Session) -> bool:
+    return session.get_bind().dialect.name == "sqlite"
+
+
+def reindex(session: Session, item: Item) -> None:
+    """Rewrite ``item``'s row of the search index from its current metadata, names, tags and collections."""
+    if not _uses_fts(session):
+        return
+    names = " ".join(dict.fromkeys([item.original_name, *(origin.original_path for origin in item.origins)]))
+    values = {name: getattr(item, name) for name in DUBLIN_CORE_FIELDS}
+    values.update(names=names, tags=" ".join(tag.name for tag in item.tags),
+                  collections=" ".join(collection.name for collection in item.collections))
+    session.execute(text("DELETE FROM items_fts WHERE rowid = :id"), {"id": item.id})
+    columns = ", ".join(INDEXED_FIELDS)
+    placeholders = ", ".join(f":{name}" for name in INDEXED_FIELDS)
+    session.execute(text(f"INSERT INTO items_fts (rowid, {columns}) VALUES (:id, {placeholders})"),
+                    {"id": item.id, **values})
+
+
+def fts_query(query: str) -> str:
+    """A user's query -> an FTS5 query: each word must match (as a prefix), quoted phrases stay phrases,
+    and ``field:word`` limits a word to one field (title, date, creator, place, subject, description,
+    rights, source, names, tags, collections). FTS5 operators are not passed through, so no input
+    can be a syntax error."""
+    terms = []
+    for field, token in _TOKEN.findall(query):
+        phrase = token.strip('"').replace('"', "")
+        words = re.findall(r"\w+", phrase)
+        if not words:
+            continue
+        term = '"' + " ".join(words) + '"' + ("" if token.startswith('"') else "*")
+        if field and field.lower() in INDEXED_FIELDS:
+            term = f"{field.lower()} : {term}"
+        terms.append(term)
+    return " AND ".join(terms)
+
+
+def search_ids(session: Session, query: str, *, limit: int = 50) -> list[int]:
+    """Ids of the items matching ``query``, best match first."""
+    if _uses_fts(session):
+        match = fts_query(query)
+        if not match:
+            return []
+        rows = session.execute(
+            text("SELECT rowid FROM items_fts WHERE items_fts MATCH :q ORDER BY bm25(items_fts) LIMIT :n"),
+            {"q": match, "n": limit},
+        )
+        return [row[0] for row in rows]
+    return _like_search(session, query, limit)
+
+
+def _like_search(session: Session, query: str, limit: int) -> list[int]:
+    """Every word must occur in some Dublin Core field or the original name (case-insensitive)."""
+    words = re.findall(r"\w+", query)
+    if not words:
+        return []
+    columns = [getattr(Item, name) for name in DUBLIN_CORE_FIELDS] + [Item.original_name]
+    condition = and_(*(or_(*(column.ilike(f"%{word}%") for column in columns)) for word in words))
+    return list(session.scalars(select(Item.id).where(condition).order_by(Item.id).limit(limit)))

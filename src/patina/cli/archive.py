@@ -1,0 +1,303 @@
+"""`patina archive ...`: the historical archive from the command line (thin wrappers over patina.archive)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+app = typer.Typer(help="The archive: immutable masters, derivatives with provenance, search, fixity, export.",
+                  no_args_is_help=True)
+console = Console(highlight=False)
+
+ArchiveDir = Annotated[Path, typer.Option(
+    "-A", "--archive", envvar="PATINA_ARCHIVE", help="The archive folder (or set PATINA_ARCHIVE).")]
+Settings = Annotated[Optional[list[str]], typer.Option(
+    "--set", help="FIELD=VALUE for a Dublin Core field (title, date, creator, place, subject, description, "
+                  "rights, source); repeatable.", show_default=False)]
+
+
+def _open(root: Path):  # noqa: ANN202 - Archive
+    from patina.archive import Archive
+
+    return Archive.open(root)
+
+
+def _settings(pairs: list[str] | None) -> dict[str, str]:
+    from patina.core.errors import ParameterError
+
+    found = {}
+    for pair in pairs or []:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise ParameterError(f"--set expects FIELD=VALUE, got {pair!r}")
+        found[name.strip()] = value
+    return found
+
+
+def _progress():  # noqa: ANN202 - rich Progress
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=console, transient=True)
+
+
+def _print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, default=str))
+
+
+def _items_table(records: list) -> Table:
+    table = Table("id", "role", "from", "size", "name / title", "collections", "tags", "sha256")
+    for r in records:
+        table.add_row(str(r.id), r.role, str(r.parent_id or ""), f"{r.width}x{r.height}", escape(r.label),
+                      escape(", ".join(r.collections)), escape(", ".join(r.tags)), r.sha256[:12])
+    return table
+
+
+@app.command("init")
+def init(
+    folder: Annotated[Path, typer.Argument(help="Folder for the new archive (created if missing).")],
+    db: Annotated[Optional[str], typer.Option(
+        help="Database URL, e.g. postgresql+psycopg://user@host/patina; default: SQLite inside the folder.")] = None,
+) -> None:
+    """Create an archive: a SQLite catalogue (or the --db database) and a content-addressed file store."""
+    from patina.archive import Archive
+
+    with Archive.create(folder, database_url=db) as archive:
+        console.print(f"created archive [bold]{escape(str(folder))}[/bold] ({archive.engine.dialect.name} catalogue)")
+
+
+@app.command("import")
+def import_(
+    paths: Annotated[list[Path], typer.Argument(help="Image files and folders (searched recursively).")],
+    archive_dir: ArchiveDir = Path("."),
+    collection: Annotated[Optional[str], typer.Option(help="Add the items to this collection.")] = None,
+    tag: Annotated[Optional[list[str]], typer.Option(help="Add this tag; repeatable.")] = None,
+    settings: Settings = None,
+) -> None:
+    """Import masters. Files are deduplicated by SHA-256; names, folders and embedded EXIF/IPTC/XMP are
+    recorded. Re-running an interrupted import resumes it. Exit status 1 if any file failed."""
+    overrides = _settings(settings)
+    with _open(archive_dir) as archive, _progress() as progress:
+        task = progress.add_task("importing", total=None)
+
+        def advance(done: int, total: int, path: Path) -> None:
+            progress.update(task, completed=done, total=total, description=f"importing {escape(path.name)}")
+
+        report = archive.import_paths(paths, collection=collection, tags=tag or [], metadata=overrides,
+                                      on_file=advance)
+    for path, reason in report.failed:
+        console.print(f"[red]failed[/red] {escape(path)}: {escape(reason)}")
+    console.print(f"{len(report.imported)} imported, {len(report.duplicates)} already in the archive, "
+                  f"{len(report.failed)} failed")
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@app.command("list")
+def list_items(
+    archive_dir: ArchiveDir = Path("."),
+    role: Annotated[Optional[str], typer.Option(help="master or derivative.")] = None,
+    collection: Annotated[Optional[str], typer.Option()] = None,
+    tag: Annotated[Optional[str], typer.Option()] = None,
+    limit: Annotated[int, typer.Option(help="At most this many items.")] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """List items in id order."""
+    with _open(archive_dir) as archive:
+        records = archive.items(role=role, collection=collection, tag=tag, limit=limit)
+    if as_json:
+        _print_json([r.to_dict() for r in records])
+    else:
+        console.print(_items_table(records))
+
+
+@app.command("show")
+def show(
+    item: Annotated[str, typer.Argument(help="Item id or sha256 prefix.")],
+    archive_dir: ArchiveDir = Path("."),
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show an item: file facts, description, origins, derivatives and its provenance events."""
+    with _open(archive_dir) as archive:
+        record = archive.item(item)
+        events = archive.events(record.id)
+        path = archive.store.path(record.sha256)
+    if as_json:
+        _print_json({**record.to_dict(), "path": str(path), "events": [e.to_dict() for e in events]})
+        return
+    console.print(f"[bold]item {record.id}[/bold] ({record.role}{f' of {record.parent_id}' if record.parent_id else ''})"
+                  f"  {record.width}x{record.height} {record.media_type}, {record.size_bytes} bytes")
+    console.print(f"sha256 {record.sha256}\nfile   {escape(str(path))}")
+    for name, value in record.metadata.items():
+        if value:
+            console.print(f"{name:12} {escape(value)}")
+    for label, values in (("collections", record.collections), ("tags", record.tags), ("origins", record.origins),
+                          ("derivatives", [str(i) for i in record.derivative_ids])):
+        if values:
+            console.print(f"{label:12} {escape(', '.join(values))}")
+    for event in events:
+        console.print(f"  {event.occurred_at:%Y-%m-%d %H:%M:%S}  {event.event_type:22} {event.outcome}")
+
+
+@app.command("edit")
+def edit(
+    item: Annotated[str, typer.Argument(help="Item id or sha256 prefix.")],
+    archive_dir: ArchiveDir = Path("."),
+    settings: Settings = None,
+    add_tag: Annotated[Optional[list[str]], typer.Option(help="Add a tag; repeatable.")] = None,
+    remove_tag: Annotated[Optional[list[str]], typer.Option(help="Remove a tag; repeatable.")] = None,
+    add_to: Annotated[Optional[list[str]], typer.Option(help="Add to a collection; repeatable.")] = None,
+    remove_from: Annotated[Optional[list[str]], typer.Option(help="Remove from a collection; repeatable.")] = None,
+) -> None:
+    """Edit an item's description, tags and collections (the file itself is never changed)."""
+    with _open(archive_dir) as archive:
+        record = archive.edit(item, metadata=_settings(settings), add_tags=add_tag or [],
+                              remove_tags=remove_tag or [], add_collections=add_to or [],
+                              remove_collections=remove_from or [])
+    console.print(f"item {record.id}: " + escape(", ".join(f"{k}={v!r}" for k, v in record.metadata.items() if v)))
+
+
+@app.command("search")
+def search(
+    query: Annotated[str, typer.Argument(help="Words (prefix match), \"a phrase\", or field:word (title:, creator:, "
+                                              "date:, place:, subject:, tags:, collections:, names:, ...).")],
+    archive_dir: ArchiveDir = Path("."),
+    limit: Annotated[int, typer.Option(help="At most this many results.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Search descriptions, original names, tags and collections, best matches first."""
+    with _open(archive_dir) as archive:
+        records = archive.search(query, limit=limit)
+    if as_json:
+        _print_json([r.to_dict() for r in records])
+    elif records:
+        console.print(_items_table(records))
+    else:
+        console.print("no matches")
+
+
+@app.command("derive")
+def derive(
+    items: Annotated[Optional[list[str]], typer.Argument(help="Item ids or sha256 prefixes.", show_default=False)] = None,
+    archive_dir: ArchiveDir = Path("."),
+    pipeline: Annotated[str, typer.Option("--pipeline", "-p", help="Pipeline to run: restore.")] = "restore",
+    param: Annotated[Optional[list[str]], typer.Option(
+        "--param", help="NAME=VALUE pipeline parameter (JSON values), e.g. strength=0.8; repeatable.")] = None,
+    collection: Annotated[Optional[str], typer.Option(help="Also run on every master of this collection.")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed, recorded for reproduction.")] = 0,
+    output_format: Annotated[str, typer.Option("--format", help="png, tiff, jpeg or webp.")] = "png",
+    device: Annotated[str, typer.Option(help="cpu, cuda, ... (recorded; CPU runs reproduce bit for bit).")] = "cpu",
+    again: Annotated[bool, typer.Option("--again", help="Run even if the same request was done before.")] = False,
+) -> None:
+    """Run a pipeline on items and store the results as derivatives with full provenance.
+
+    A request already carried out on an item (same pipeline, parameters, seed, format) is skipped, so
+    re-running an interrupted batch resumes it. Exit status 1 if any item failed.
+    """
+    from patina.core.errors import PatinaError
+    from patina.pipelines.recipes import get_recipe, parse_parameter
+
+    parameters = dict(parse_parameter(p) for p in param or [])
+    get_recipe(pipeline).parameters(parameters)  # fail before the batch on a bad name
+    failed = 0
+    with _open(archive_dir) as archive:
+        refs = list(items or []) + ([r.id for r in archive.items(role="master", collection=collection)]
+                                    if collection else [])
+        if not refs:
+            raise typer.BadParameter("give item ids or --collection")
+        with _progress() as progress:
+            task = progress.add_task(f"{pipeline}", total=len(refs))
+            for ref in refs:
+                try:
+                    result = archive.derive(ref, pipeline, parameters, seed=seed, output_format=output_format,
+                                            device=device, again=again)
+                    state = "already done" if result.reused else "derived"
+                    progress.console.print(f"item {ref} -> derivative {result.item.id} ({state})")
+                except PatinaError as exc:
+                    failed += 1
+                    progress.console.print(f"[red]failed[/red] item {ref}: {escape(str(exc))}")
+                progress.advance(task)
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command("reproduce")
+def reproduce(
+    item: Annotated[str, typer.Argument(help="Derivative id or sha256 prefix.")],
+    archive_dir: ArchiveDir = Path("."),
+    device: Annotated[Optional[str], typer.Option(help="Run on this device instead of the recorded one.")] = None,
+) -> None:
+    """Re-run the recorded event that made a derivative and report whether the bytes match (exit 1 if not)."""
+    with _open(archive_dir) as archive:
+        report = archive.reproduce(item, device=device)
+    for note in report.notes:
+        console.print(f"[yellow]note[/yellow] {escape(note)}")
+    if report.identical:
+        console.print(f"identical: derivative {report.derivative_id} reproduced byte for byte (sha256 "
+                      f"{report.recorded_sha256[:12]})")
+        return
+    console.print(f"[red]different[/red]: recorded {report.recorded_sha256[:12]}, reproduced "
+                  f"{report.reproduced_sha256[:12]}; max pixel difference {report.max_abs_difference}, "
+                  f"PSNR {report.psnr}")
+    raise typer.Exit(1)
+
+
+@app.command("verify")
+def verify(
+    items: Annotated[Optional[list[str]], typer.Argument(help="Only these items (default: all).",
+                                                         show_default=False)] = None,
+    archive_dir: ArchiveDir = Path("."),
+) -> None:
+    """Fixity audit: re-hash every stored file; report missing or changed files (exit 1) and untracked ones."""
+    with _open(archive_dir) as archive, _progress() as progress:
+        task = progress.add_task("verifying", total=None)
+        report = archive.verify(items=items or None,
+                                on_item=lambda done, total: progress.update(task, completed=done, total=total))
+    for problem in report.problems:
+        colour = "yellow" if problem.problem == "writable" else "red"
+        console.print(f"[{colour}]{problem.problem}[/{colour}] item {problem.item_id} "
+                      f"({problem.sha256[:12]}): {escape(problem.detail)}")
+    for sha in report.untracked:
+        console.print(f"[yellow]untracked[/yellow] object {sha[:12]} is in the store but not catalogued")
+    console.print(f"{report.checked} files checked: "
+                  + ("all intact" if report.ok else f"{len(report.of_kind('missing'))} missing, "
+                                                     f"{len(report.of_kind('changed'))} changed"))
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command("export")
+def export(
+    archive_dir: ArchiveDir = Path("."),
+    bagit: Annotated[Optional[Path], typer.Option(help="Write a BagIt bag to this new folder.")] = None,
+    csv: Annotated[Optional[Path], typer.Option(help="Write the catalogue as CSV to this file.")] = None,
+    iiif: Annotated[Optional[Path], typer.Option(help="Write an IIIF Presentation 3 manifest to this file.")] = None,
+    item: Annotated[Optional[list[str]], typer.Option(help="Only this master (and its derivatives); repeatable.")] = None,
+    collection: Annotated[Optional[str], typer.Option(help="Only the masters of this collection.")] = None,
+    derivatives: Annotated[bool, typer.Option("--derivatives/--no-derivatives",
+                                              help="Include the derivatives of the chosen masters.")] = True,
+    base_url: Annotated[Optional[str], typer.Option(
+        help="URL the images will be served under, for the IIIF manifest (default: file:// URLs).")] = None,
+) -> None:
+    """Export items: a BagIt bag (sha256 + sha512 manifests, metadata JSON/CSV, IIIF manifest), a CSV, or an
+    IIIF manifest. By default every master with its derivatives."""
+    if bagit is None and csv is None and iiif is None:
+        raise typer.BadParameter("choose at least one of --bagit, --csv, --iiif")
+    selection: dict[str, Any] = {"items": item or None, "collection": collection, "derivatives": derivatives}
+    with _open(archive_dir) as archive:
+        if bagit is not None:
+            report = archive.export_bagit(bagit, base_url=base_url, **selection)
+            console.print(f"bag {escape(str(report.path))}: {report.items} files, {report.bytes} bytes, valid")
+        if csv is not None:
+            rows = archive.export_csv(csv, **selection)
+            console.print(f"csv {escape(str(csv))}: {rows} rows")
+        if iiif is not None:
+            manifest = archive.iiif_manifest(base_url=base_url, **selection)
+            iiif.write_text(json.dumps(manifest, indent=2) + "\n")
+            console.print(f"iiif {escape(str(iiif))}: {len(manifest.get('items', []))} canvases")

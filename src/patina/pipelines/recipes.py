@@ -1,0 +1,96 @@
+"""Pipelines by name, with every parameter spelled out: what the archive records and re-runs.
+
+A recipe turns a name and a dict of parameters (JSON values) into a run on an :class:`Image`, and
+reports back the complete parameters it used (defaults filled in, 'auto' choices made concrete) and
+the models with their weights' sha256, so that the run can be recorded and repeated exactly.
+Each pipeline adds itself here with one entry in :data:`RECIPES`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from patina.core.errors import ParameterError
+from patina.imageio import Image
+
+
+@dataclass(frozen=True)
+class RecipeResult:
+    """A pipeline's output with the exact parameters and models that made it."""
+
+    image: Image
+    parameters: dict[str, Any]
+    models: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A named pipeline: its default parameters and a function (image, parameters, device) -> result."""
+
+    name: str
+    description: str
+    defaults: Mapping[str, Any]
+    run: Callable[[Image, dict[str, Any], str], RecipeResult]
+
+    def parameters(self, given: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The defaults updated with ``given``; unknown names are a ParameterError."""
+        given = dict(given or {})
+        unknown = sorted(set(given) - set(self.defaults))
+        if unknown:
+            known = ", ".join(sorted(self.defaults))
+            raise ParameterError(f"{self.name} has no parameter {', '.join(unknown)}; it has: {known}")
+        return {**self.defaults, **given}
+
+
+def parse_parameter(text: str) -> tuple[str, Any]:
+    """'name=value' from a command line -> (name, value); the value is read as JSON when it is JSON
+    (numbers, true/false, null, lists), else kept as text."""
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip():
+        raise ParameterError(f"expected NAME=VALUE, got {text!r}")
+    try:
+        return name.strip(), json.loads(value)
+    except json.JSONDecodeError:
+        return name.strip(), value
+
+
+def _run_restore(image: Image, parameters: dict[str, Any], device: str) -> RecipeResult:
+    from patina.pipelines.restore import RestorePipeline
+
+    pipeline = RestorePipeline(device=device, **{k: v for k, v in parameters.items() if k != "tile"},
+                               tile=parameters["tile"])
+    tile = pipeline.tile_size()  # 'auto' depends on free memory: record the size actually used
+    pipeline.tile = tile
+    used = {**parameters, "tile": tile or 0, "mask_model": pipeline.mask_model_name}
+    models = [{"role": "generator", "name": pipeline.model_name, "sha256": pipeline.card.sha256}]
+    if pipeline.mask_card is not None:
+        models.append({"role": "damage-mask", "name": pipeline.mask_model_name, "sha256": pipeline.mask_card.sha256})
+    return RecipeResult(image=pipeline.restore_image(image), parameters=used, models=models)
+
+
+RECIPES: dict[str, Recipe] = {
+    recipe.name: recipe
+    for recipe in (
+        Recipe(
+            name="restore",
+            description="Old-photo restoration GAN: fading, casts, noise, blur, scratches, dust, creases",
+            defaults={"model": "restore", "mask_model": None, "scratches": True, "strength": 1.0,
+                      "ensemble": True, "tile": "auto", "overlap": 64, "context": 64},
+            run=_run_restore,
+        ),
+    )
+}
+
+
+def get_recipe(name: str) -> Recipe:
+    """The recipe called ``name``."""
+    try:
+        return RECIPES[name]
+    except KeyError:
+        raise ParameterError(f"unknown pipeline {name!r}; known: {', '.join(sorted(RECIPES))}") from None
+
+
+__all__ = ["RECIPES", "Recipe", "RecipeResult", "get_recipe", "parse_parameter"]
