@@ -60,7 +60,12 @@ def test_cli_reports_problems_with_exit_codes(tmp_path: Path) -> None:
     partly = runner.invoke(app, ["archive", "import", str(tmp_path / "in"), "-A", root])
     assert partly.exit_code == 1 and "broken.png" in partly.output and "1 imported" in partly.output
 
-    stored = next(p for p in (tmp_path / "arch" / "objects").rglob("*") if p.is_file())
+    batch = runner.invoke(app, ["archive", "derive", "99", "1", "-A", root, "--param", "ensemble=false",
+                                "--param", "tile=0"])
+    assert batch.exit_code == 1 and "failed item 99: no item '99'" in batch.output
+    assert "item 1 -> derivative" in batch.output  # the batch went on past the bad item
+
+    stored = next(p for p in (tmp_path / "arch" / "objects").rglob("*") if p.is_file() and p.suffix == "")
     stored.chmod(0o644)
     stored.write_bytes(stored.read_bytes()[:-1] + b"\x00")
     audit = runner.invoke(app, ["archive", "verify", "-A", root])

@@ -143,6 +143,11 @@ def show(
             console.print(f"{label:12} {escape(', '.join(values))}")
     for event in events:
         console.print(f"  {event.occurred_at:%Y-%m-%d %H:%M:%S}  {event.event_type:22} {event.outcome}")
+        if event.event_type == "derivation":
+            detail = event.detail
+            settings = " ".join(f"{k}={v}" for k, v in detail["parameters"].items())
+            models = ", ".join(f"{m['name']} ({m['sha256'][:12]})" for m in detail["models"])
+            console.print(f"      {detail['pipeline']} {escape(settings)} seed={detail['seed']}; models {escape(models)}")
 
 
 @app.command("edit")
@@ -200,7 +205,7 @@ def derive(
     A request already carried out on an item (same pipeline, parameters, seed, format) is skipped, so
     re-running an interrupted batch resumes it. Exit status 1 if any item failed.
     """
-    from patina.core.errors import PatinaError
+    from patina.cli.restore import failure_reason
     from patina.pipelines.recipes import get_recipe, parse_parameter
 
     parameters = dict(parse_parameter(p) for p in param or [])
@@ -219,9 +224,9 @@ def derive(
                                             device=device, again=again)
                     state = "already done" if result.reused else "derived"
                     progress.console.print(f"item {ref} -> derivative {result.item.id} ({state})")
-                except PatinaError as exc:
+                except Exception as exc:  # noqa: BLE001 - one item's failure must not end the batch
                     failed += 1
-                    progress.console.print(f"[red]failed[/red] item {ref}: {escape(str(exc))}")
+                    progress.console.print(f"[red]failed[/red] item {ref}: {escape(failure_reason(exc))}")
                 progress.advance(task)
     if failed:
         raise typer.Exit(1)

@@ -20,7 +20,7 @@ def _is_within(path: Path, folder: Path) -> bool:
     return True
 
 
-def _reason(exc: BaseException) -> str:
+def failure_reason(exc: BaseException) -> str:
     """One line saying why a file failed, without repeating the file name."""
     from patina.core.errors import PatinaError
 
@@ -105,7 +105,7 @@ def restore(
         try:
             found = find_images([item])
         except PatinaError as exc:
-            report(item, _reason(exc))
+            report(item, failure_reason(exc))
             failed.append(item)
             continue
         if item.is_dir() and not found:
@@ -153,7 +153,7 @@ def restore(
                                  on_tile=lambda n, total: progress.update(tiles_task, completed=n, total=total))
                     done += 1
                 except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
-                    report(file, _reason(exc))
+                    report(file, failure_reason(exc))
                     failed.append(file)
                 progress.update(tiles_task, visible=False)
             progress.advance(files_task)
