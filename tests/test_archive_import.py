@@ -22,11 +22,11 @@ def test_create_makes_catalogue_at_newest_migration_and_store(tmp_path: Path) ->
     with Archive.create(tmp_path / "arch") as archive:
         assert (tmp_path / "arch" / "archive.json").is_file()
         assert (tmp_path / "arch" / "objects").is_dir()
-        assert catalogue.current_revision(archive.engine) == catalogue.head_revision() == "0001"
+        assert catalogue.current_revision(archive.engine) == catalogue.head_revision() == "0002"
     connection = sqlite3.connect(tmp_path / "arch" / "catalogue.sqlite")
     assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert {"items", "item_origins", "collections", "tags", "events", "items_fts", "alembic_version"} <= tables
+    assert {"items", "item_origins", "collections", "tags", "events", "items_fts", "jobs", "alembic_version"} <= tables
 
 
 def test_create_refuses_an_existing_archive_and_open_refuses_a_plain_folder(tmp_path: Path) -> None:
@@ -178,3 +178,15 @@ def test_unreadable_metadata_does_not_block_the_import(archive: Archive, tmp_pat
     assert len(report.imported) == 1
     record = archive.item(report.imported[0])
     assert record.media_type == "image/bmp" and record.metadata["title"] == ""
+
+
+def test_opening_an_older_catalogue_upgrades_it_and_keeps_its_items(tmp_path: Path, photo_tree: Path) -> None:
+    root = tmp_path / "old"
+    with Archive.create(root) as archive:
+        archive.import_paths([photo_tree])
+        with archive.engine.begin() as connection:  # take it back to the first schema
+            connection.exec_driver_sql("DROP TABLE jobs")
+            connection.exec_driver_sql("UPDATE alembic_version SET version_num = '0001'")
+    with Archive.open(root) as archive:
+        assert catalogue.current_revision(archive.engine) == "0002"
+        assert archive.count() == 3

@@ -31,7 +31,7 @@ from patina.archive.store import sha256_file
 from patina.core.errors import ArchiveError, ParameterError
 from patina.imageio import Image, read_image, write_image
 from patina.ops.metrics import psnr
-from patina.pipelines.recipes import get_recipe
+from patina.pipelines.recipes import ProgressFn, get_recipe
 from patina.weights.registry import resolve
 from patina.weights.files import card_path
 
@@ -76,11 +76,13 @@ def derive(
     quality: int = 95,
     device: str = "cpu",
     again: bool = False,
+    on_progress: ProgressFn | None = None,
 ) -> DeriveResult:
     """Run ``pipeline`` on item ``ref`` and store the output as a derivative of it.
 
     If the same request (pipeline, parameters, seed, format) was already carried out on this item,
     that derivative is returned (``reused``) unless ``again``: re-running a batch resumes it.
+    ``on_progress`` receives the fraction done and may raise to abort (nothing is stored then).
     """
     recipe = get_recipe(pipeline)
     requested = recipe.parameters(parameters)
@@ -101,7 +103,7 @@ def derive(
                    "patina": patina.__version__}
     image = _read_source(archive, source_sha)
     with _deterministic(seed, environment["threads"]):
-        result = recipe.run(image, dict(requested), device)
+        result = recipe.run(image, dict(requested), device, on_progress)
     event_uuid, occurred_at = _new_event_identity()
     step = {"uuid": event_uuid, "when": occurred_at.isoformat().replace("+00:00", "Z"), "pipeline": pipeline,
             "parameters": result.parameters}
@@ -149,7 +151,7 @@ def reproduce(archive: Archive, ref: ItemRef, *, device: str | None = None, reco
     image = _read_source(archive, detail["input"]["sha256"])
     run_device = device or environment["device"]
     with _deterministic(detail["seed"], environment["threads"]):
-        result = get_recipe(detail["pipeline"]).run(image, dict(detail["parameters"]), run_device)
+        result = get_recipe(detail["pipeline"]).run(image, dict(detail["parameters"]), run_device, None)
     temp = _encode(archive, result.image, detail)
     try:
         reproduced_sha = sha256_file(temp)

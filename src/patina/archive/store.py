@@ -151,7 +151,7 @@ class ObjectStore:
         removed = 0
         for path in self.tmp.glob("*"):
             pid_text = path.name.split("-", 1)[0]
-            if pid_text.isdigit() and _process_alive(int(pid_text)):
+            if pid_text.isdigit() and process_alive(int(pid_text)):
                 continue
             with contextlib.suppress(OSError):
                 path.unlink()
@@ -159,7 +159,8 @@ class ObjectStore:
         return removed
 
 
-def _process_alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id runs on this machine."""
     if pid == os.getpid():
         return True
     try:

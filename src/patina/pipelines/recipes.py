@@ -17,6 +17,10 @@ from patina.core.errors import ParameterError
 from patina.imageio import Image
 
 
+ProgressFn = Callable[[float], None]
+"""Called with the fraction done (0..1) while a pipeline runs; may raise to abort the run."""
+
+
 @dataclass(frozen=True)
 class RecipeResult:
     """A pipeline's output with the exact parameters and models that made it."""
@@ -28,12 +32,12 @@ class RecipeResult:
 
 @dataclass(frozen=True)
 class Recipe:
-    """A named pipeline: its default parameters and a function (image, parameters, device) -> result."""
+    """A named pipeline: its default parameters and a function (image, parameters, device, on_progress) -> result."""
 
     name: str
     description: str
     defaults: Mapping[str, Any]
-    run: Callable[[Image, dict[str, Any], str], RecipeResult]
+    run: Callable[[Image, dict[str, Any], str, ProgressFn | None], RecipeResult]
 
     def parameters(self, given: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The defaults updated with ``given``; unknown names are a ParameterError."""
@@ -57,7 +61,14 @@ def parse_parameter(text: str) -> tuple[str, Any]:
         return name.strip(), value
 
 
-def _run_restore(image: Image, parameters: dict[str, Any], device: str) -> RecipeResult:
+def _tile_progress(on_progress: ProgressFn | None) -> Callable[[int, int], None] | None:
+    if on_progress is None:
+        return None
+    return lambda done, total: on_progress(done / max(total, 1))
+
+
+def _run_restore(image: Image, parameters: dict[str, Any], device: str,
+                 on_progress: ProgressFn | None = None) -> RecipeResult:
     from patina.pipelines.restore import RestorePipeline
 
     pipeline = RestorePipeline(device=device, **{k: v for k, v in parameters.items() if k != "tile"},
@@ -68,7 +79,8 @@ def _run_restore(image: Image, parameters: dict[str, Any], device: str) -> Recip
     models = [{"role": "generator", "name": pipeline.model_name, "sha256": pipeline.card.sha256}]
     if pipeline.mask_card is not None:
         models.append({"role": "damage-mask", "name": pipeline.mask_model_name, "sha256": pipeline.mask_card.sha256})
-    return RecipeResult(image=pipeline.restore_image(image), parameters=used, models=models)
+    restored = pipeline.restore_image(image, on_tile=_tile_progress(on_progress))
+    return RecipeResult(image=restored, parameters=used, models=models)
 
 
 RECIPES: dict[str, Recipe] = {
@@ -93,4 +105,4 @@ def get_recipe(name: str) -> Recipe:
         raise ParameterError(f"unknown pipeline {name!r}; known: {', '.join(sorted(RECIPES))}") from None
 
 
-__all__ = ["RECIPES", "Recipe", "RecipeResult", "get_recipe", "parse_parameter"]
+__all__ = ["RECIPES", "ProgressFn", "Recipe", "RecipeResult", "get_recipe", "parse_parameter"]

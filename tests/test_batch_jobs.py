@@ -1,0 +1,101 @@
+"""The durable job queue and its workers: claim once, progress, cancel, failure, recovery after a crash."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import update
+
+from conftest import write_photo
+from patina.archive import Archive
+from patina.archive.schema import Job, utcnow
+from patina.batch import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, JobQueue, WorkerPool, run_job
+from patina.core.errors import ParameterError
+
+FAST = {"ensemble": False, "tile": 0}
+
+
+@pytest.fixture
+def queue(archive: Archive, tmp_path: Path) -> JobQueue:
+    archive.import_paths([write_photo(tmp_path / f"p{i}.png", seed=i, size=(40, 32)) for i in range(3)])
+    return JobQueue(archive)
+
+
+def test_a_job_is_claimed_once_and_finishes_with_its_derivative(queue: JobQueue) -> None:
+    job = queue.submit(1, "restore", FAST)
+    assert job.status == QUEUED and job.progress == 0
+    claimed = queue.claim("host:1:1")
+    assert claimed.id == job.id and claimed.status == RUNNING and claimed.attempts == 1
+    assert queue.claim("host:2:1") is None  # nobody else gets it
+    seen = []
+    original = queue.report
+    queue.report = lambda job_id, progress, message="": seen.append(progress) or original(job_id, progress, message)
+    done = run_job(queue, claimed)
+    assert done.status == SUCCEEDED and done.progress == 1.0 and done.derivative_id is not None
+    assert queue.archive.item(done.derivative_id).parent_id == 1
+    assert seen[0] == 0.0 and max(seen) > 0.9
+
+
+def test_bad_requests_are_refused_when_submitted(queue: JobQueue) -> None:
+    with pytest.raises(ParameterError, match="unknown pipeline"):
+        queue.submit(1, "teleport")
+    with pytest.raises(ParameterError, match="has no parameter"):
+        queue.submit(1, "restore", {"speed": 3})
+    assert queue.list() == []
+
+
+def test_cancel_a_queued_job_and_a_running_one(queue: JobQueue) -> None:
+    waiting = queue.submit(1, "restore", FAST)
+    assert queue.cancel(waiting.id).status == CANCELLED
+    running = queue.submit(2, "restore", FAST)
+    claimed = queue.claim("host:1:1")
+    assert claimed.id == running.id
+    queue.cancel(running.id)
+    finished = run_job(queue, claimed)
+    assert finished.status == CANCELLED and finished.derivative_id is None
+    assert queue.archive.count(role="derivative") == 0
+
+
+def test_a_failing_job_is_recorded_and_the_worker_goes_on(queue: JobQueue) -> None:
+    bad = queue.submit(1, "restore", {**FAST, "strength": 7})
+    good = queue.submit(2, "restore", FAST)
+    pool = WorkerPool(queue.archive)
+    assert pool.run_until_empty() == 2
+    assert queue.get(bad.id).status == FAILED and "strength" in queue.get(bad.id).message
+    assert queue.get(good.id).status == SUCCEEDED
+
+
+def test_jobs_of_a_dead_worker_are_resumed(queue: JobQueue) -> None:
+    job = queue.submit(3, "restore", FAST)
+    queue.claim(f"{socket.gethostname()}:999999999:1")  # a pid that does not exist
+    fresh = queue.submit(1, "restore", FAST)
+    queue.claim(f"{socket.gethostname()}:{os.getpid()}:1")  # this process: alive
+    assert queue.recover() == [job.id]
+    record = queue.get(job.id)
+    assert record.status == QUEUED and "resumed" in record.message
+    assert queue.get(fresh.id).status == RUNNING
+    with queue.archive.session() as session:  # a worker elsewhere that stopped reporting long ago
+        session.execute(update(Job).where(Job.id == fresh.id).values(worker="elsewhere:1:1",
+                                                                     heartbeat_at=utcnow() - timedelta(hours=1)))
+    assert queue.recover() == [fresh.id]
+
+
+def test_pool_threads_run_submitted_jobs(queue: JobQueue) -> None:
+    finished = []
+    pool = WorkerPool(queue.archive, workers=2, poll_seconds=0.05, on_job=finished.append)
+    pool.start()
+    try:
+        ids = [queue.submit(i, "restore", FAST).id for i in (1, 2, 3)]
+        pool.wake()
+        deadline = time.monotonic() + 60
+        while len(finished) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        pool.stop()
+    assert sorted(job.id for job in finished) == ids
+    assert all(queue.get(i).status == SUCCEEDED for i in ids)
