@@ -22,7 +22,7 @@ from patina.archive.schema import DUBLIN_CORE_FIELDS, MASTER, Collection, Item, 
 from patina.archive.search import reindex
 from patina.archive.store import StoredFile, sha256_file
 from patina.core.errors import ImageReadError, ParameterError, PatinaError
-from patina.imageio import find_images, read_image
+from patina.imageio import DEFAULT_MAX_PIXELS, find_images, read_image
 
 if TYPE_CHECKING:
     from patina.archive.archive import Archive
@@ -52,6 +52,7 @@ def import_paths(
     collection: str | None = None,
     tags: Sequence[str] = (),
     metadata: dict[str, str] | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
     on_file: Callable[[int, int, Path], None] | None = None,
 ) -> ImportReport:
     """Import image files and folders (recursively) as masters.
@@ -60,20 +61,21 @@ def import_paths(
         collection: add every imported item to this collection (created if new).
         tags: add these tags to every imported item.
         metadata: Dublin Core values that override what the files' own metadata says.
+        max_pixels: refuse images with more pixels than this.
         on_file: called as ``on_file(done, total, path)`` after each file.
 
     A file that is not a readable image is reported in ``failed`` and the import goes on; source
     files are only ever read.
     """
-    overrides = {name: str(value) for name, value in (metadata or {}).items()}
-    unknown = sorted(set(overrides) - set(DUBLIN_CORE_FIELDS))
-    if unknown:
-        raise ParameterError(f"unknown metadata field {', '.join(unknown)}; fields: {', '.join(DUBLIN_CORE_FIELDS)}")
+    overrides = _checked_overrides(metadata)
     files = find_images(paths)
     report = ImportReport()
     for done, (path, relative) in enumerate(files, start=1):
         try:
-            item_id, new = _import_file(archive, path, relative, collection, tags, overrides)
+            folder = relative.parent.as_posix()
+            item_id, new = import_file(archive, path, name=path.name, origin=str(path.resolve()),
+                                       folder="" if folder == "." else folder, collection=collection, tags=tags,
+                                       metadata=overrides, max_pixels=max_pixels)
             (report.imported if new else report.duplicates).append(item_id)
         except PatinaError as exc:
             report.failed.append((str(path), str(getattr(exc, "reason", "") or exc)))
@@ -84,25 +86,32 @@ def import_paths(
     return report
 
 
-def _import_file(archive: Archive, path: Path, relative: Path, collection: str | None, tags: Sequence[str],
-                 overrides: dict[str, str]) -> tuple[int, bool]:
-    """Store and catalogue one file; returns (item id, whether it is new to the catalogue)."""
+def import_file(archive: Archive, path: Path, *, name: str, origin: str, folder: str = "",
+                collection: str | None = None, tags: Sequence[str] = (), metadata: dict[str, str] | None = None,
+                max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[int, bool]:
+    """Store and catalogue one file read from ``path``, recorded as ``name`` found at ``origin`` (a path, or
+    e.g. 'upload:scan.jpg') in ``folder``. Returns (item id, whether it is new to the catalogue).
+
+    Raises ImageReadError (ImageTooLargeError above ``max_pixels``) for a file that is not a usable image.
+    """
+    overrides = _checked_overrides(metadata)
+    source = _Origin(name=name, path=origin, folder=folder)
     with archive.session() as session:  # a file seen before costs one read, no copy
         existing = session.scalar(select(Item).where(Item.sha256 == sha256_file(path)))
         if existing is not None:
-            _add_origin(session, existing, path, relative, collection, tags)
+            _add_origin(session, existing, source, collection, tags)
             return existing.id, False
     stored = archive.store.add_file(path)
-    facts, described = _describe(archive, stored, path)
+    facts, described = _describe(archive, stored, name, max_pixels)
     try:
         with archive.session() as session:
-            item = Item(sha256=stored.sha256, role=MASTER, size_bytes=stored.size, original_name=path.name, **facts,
-                        **{name: overrides.get(name, described[name]) for name in DUBLIN_CORE_FIELDS})
+            item = Item(sha256=stored.sha256, role=MASTER, size_bytes=stored.size, original_name=name, **facts,
+                        **{field: overrides.get(field, described[field]) for field in DUBLIN_CORE_FIELDS})
             session.add(item)
             session.flush()
-            origin = _add_origin(session, item, path, relative, collection, tags)
+            _add_origin(session, item, source, collection, tags)
             archive.record(session, "ingestion", item=item, detail={
-                "original_path": origin.original_path, "original_folder": origin.original_folder,
+                "original_path": source.path, "original_folder": source.folder,
                 "size_bytes": stored.size, "message_digest_algorithm": "SHA-256", "message_digest": stored.sha256,
                 "format": facts["media_type"], "metadata_overrides": overrides,
             })
@@ -112,41 +121,52 @@ def _import_file(archive: Archive, path: Path, relative: Path, collection: str |
             existing = session.scalar(select(Item).where(Item.sha256 == stored.sha256))
             if existing is None:
                 raise
-            _add_origin(session, existing, path, relative, collection, tags)
+            _add_origin(session, existing, source, collection, tags)
             return existing.id, False
 
 
-def _describe(archive: Archive, stored: StoredFile, path: Path) -> tuple[dict[str, Any], dict[str, str]]:
+@dataclass(frozen=True)
+class _Origin:
+    name: str
+    path: str
+    folder: str
+
+
+def _checked_overrides(metadata: dict[str, str] | None) -> dict[str, str]:
+    overrides = {name: str(value) for name, value in (metadata or {}).items()}
+    unknown = sorted(set(overrides) - set(DUBLIN_CORE_FIELDS))
+    if unknown:
+        raise ParameterError(f"unknown metadata field {', '.join(unknown)}; fields: {', '.join(DUBLIN_CORE_FIELDS)}")
+    return overrides
+
+
+def _describe(archive: Archive, stored: StoredFile, name: str, max_pixels: int) -> tuple[dict[str, Any], dict[str, str]]:
     """Image facts (item columns) and the Dublin Core found in a stored object's embedded metadata;
     a file that is not a readable image is removed from the store again."""
     object_path = archive.store.path(stored.sha256)
     try:
-        image = read_image(object_path)
+        image = read_image(object_path, max_pixels=max_pixels)
     except ImageReadError as exc:
         if not stored.existed:
             object_path.unlink(missing_ok=True)
-        raise ImageReadError(path, exc.reason) from None
+        raise type(exc)(name, exc.reason) from None
     embedded = read_embedded(object_path)
     kind = image.source_format
     facts: dict[str, Any] = {
         "media_type": MEDIA_TYPES.get(kind, f"image/{kind.lower()}"),
-        "extension": EXTENSIONS.get(kind, path.suffix.lower().lstrip(".") or "bin"),
+        "extension": EXTENSIONS.get(kind, Path(name).suffix.lower().lstrip(".") or "bin"),
         "width": image.width, "height": image.height, "embedded": embedded,
     }
     return facts, dublin_core(embedded)
 
 
-def _add_origin(session: Any, item: Item, path: Path, relative: Path, collection: str | None,
-                tags: Sequence[str]) -> ItemOrigin:
-    """Record that ``item`` was found at ``path`` (once per path) and add the collection and tags."""
+def _add_origin(session: Any, item: Item, source: _Origin, collection: str | None, tags: Sequence[str]) -> ItemOrigin:
+    """Record that ``item`` was found at ``source`` (once per path) and add the collection and tags."""
     from patina.archive.archive import named
 
-    absolute = str(path.resolve())
-    origin = next((o for o in item.origins if o.original_path == absolute), None)
+    origin = next((o for o in item.origins if o.original_path == source.path), None)
     if origin is None:
-        folder = relative.parent.as_posix()
-        origin = ItemOrigin(original_path=absolute, original_folder="" if folder == "." else folder,
-                            original_name=path.name)
+        origin = ItemOrigin(original_path=source.path, original_folder=source.folder, original_name=source.name)
         item.origins.append(origin)
     if collection:
         group = named(session, Collection, collection)

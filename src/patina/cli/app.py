@@ -14,7 +14,7 @@ app = typer.Typer(help="Patina: restore, upscale, colorize and re-style old phot
 
 
 def _register() -> None:
-    from patina.cli import archive, models, restore, train
+    from patina.cli import archive, models, restore, serve, train
     from patina.cli import eval as eval_command
 
     app.command("restore")(restore.restore)
@@ -22,6 +22,7 @@ def _register() -> None:
     app.add_typer(train.app, name="train")
     app.command("models")(models.list_models)
     app.add_typer(archive.app, name="archive")
+    app.command("serve")(serve.serve)
 
 
 _register()

@@ -306,3 +306,33 @@ def export(
             manifest = archive.iiif_manifest(base_url=base_url, **selection)
             iiif.write_text(json.dumps(manifest, indent=2) + "\n")
             console.print(f"iiif {escape(str(iiif))}: {len(manifest.get('items', []))} canvases")
+
+
+@app.command("worker")
+def worker(
+    archive_dir: ArchiveDir = Path("."),
+    workers: Annotated[int, typer.Option(help="Worker threads in this process.")] = 1,
+    device: Annotated[str, typer.Option(help="cpu, cuda, ...")] = "cpu",
+    until_empty: Annotated[bool, typer.Option("--until-empty", help="Stop when the queue is empty.")] = False,
+) -> None:
+    """Carry out queued jobs (submitted through the service) in this process. Start several, on several
+    machines sharing a PostgreSQL catalogue and the store, to scale out; jobs left by a dead worker resume."""
+    import time
+
+    from patina.batch import WorkerPool
+
+    def done(job) -> None:  # noqa: ANN001 - JobRecord
+        console.print(f"job {job.id} ({job.pipeline} on item {job.item_id}): {job.status} {escape(job.message)}")
+
+    with _open(archive_dir) as archive:
+        pool = WorkerPool(archive, workers=workers, device=device, on_job=done)
+        if until_empty:
+            console.print(f"{pool.run_until_empty()} jobs run")
+            return
+        resumed = pool.start()
+        console.print(f"working (Ctrl-C to stop); {len(resumed)} abandoned jobs re-queued")
+        try:
+            while True:
+                time.sleep(1)
+        except KeyboardInterrupt:
+            pool.stop()

@@ -16,6 +16,10 @@ class ImageReadError(PatinaError):
         super().__init__(f"{self.path}: {reason}")
 
 
+class ImageTooLargeError(ImageReadError):
+    """An image has more pixels than the reader's limit (a guard against decompression bombs)."""
+
+
 class ImageWriteError(PatinaError):
     """An image could not be encoded or written."""
 

@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image as PILImage
 from PIL import UnidentifiedImageError
 
-from patina.core.errors import ImageReadError, ParameterError
+from patina.core.errors import ImageReadError, ImageTooLargeError, ParameterError
 from patina.imageio.exif import (
     ORIENTATION,
     apply_orientation,
@@ -103,7 +103,7 @@ def _open_header(path: Path) -> Iterator[PILImage.Image]:
 def _decode(path: Path, im: PILImage.Image, max_pixels: int) -> Image:
     width, height = im.size
     if width * height > max_pixels:
-        raise ImageReadError(path, f"image has {width * height} pixels, more than the limit of {max_pixels}")
+        raise ImageTooLargeError(path, f"image has {width * height} pixels, more than the limit of {max_pixels}")
     source_format = _FORMAT_NAMES.get(im.format or "", im.format or "UNKNOWN")
     if source_format == "TIFF":  # read the tags first: Pillow drops the orientation tag once it loads
         tags = im.getexif()  # a TIFF's own directory; reading it decodes no pixels

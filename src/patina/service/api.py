@@ -1,0 +1,197 @@
+"""The REST API under /api: items, uploads, files and renditions, pipelines, jobs. Every route needs the token."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile, status
+from fastapi.responses import FileResponse
+
+from patina.archive import Archive, ItemRecord
+from patina.archive.ingest import import_file
+from patina.batch import JobQueue, JobRecord
+from patina.core.errors import ArchiveError, ImageReadError, ImageTooLargeError, ItemNotFoundError, ParameterError
+from patina.pipelines.recipes import RECIPES
+from patina.service import previews
+from patina.service.auth import require_token
+from patina.service.schemas import (
+    EventOut,
+    ItemDetail,
+    ItemOut,
+    ItemPage,
+    JobIn,
+    JobOut,
+    MetadataEdit,
+    PipelineOut,
+    UploadFailure,
+    UploadResult,
+)
+from patina.service.uploads import safe_name, save_upload
+
+router = APIRouter(prefix="/api", dependencies=[Depends(require_token)])
+
+
+def archive_of(request: Request) -> Archive:
+    return request.app.state.archive
+
+
+ArchiveDep = Annotated[Archive, Depends(archive_of)]
+
+
+def item_out(record: ItemRecord) -> ItemOut:
+    return ItemOut(**{k: v for k, v in record.to_dict().items() if k != "created_at"},
+                   created_at=record.created_at, label=record.label)
+
+
+def job_out(job: JobRecord) -> JobOut:
+    return JobOut(**{name: getattr(job, name) for name in JobOut.model_fields if name != "finished"},
+                  finished=job.finished)
+
+
+def _item(archive: Archive, item_id: int) -> ItemRecord:
+    try:
+        return archive.item(item_id)
+    except ItemNotFoundError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no item {item_id}") from None
+
+
+# -- items -----------------------------------------------------------------------------------------
+@router.get("/items", response_model=ItemPage)
+def list_items(archive: ArchiveDep, q: str = "", collection: str | None = None, tag: str | None = None,
+               role: str | None = "master", limit: Annotated[int, Query(ge=1, le=500)] = 60,
+               offset: Annotated[int, Query(ge=0)] = 0) -> ItemPage:
+    """Items (masters by default), or search results for ``q`` (best first)."""
+    if q.strip():
+        records = [r for r in archive.search(q, limit=offset + limit) if role is None or r.role == role]
+        return ItemPage(items=[item_out(r) for r in records[offset:]], total=len(records))
+    records = archive.items(role=role, collection=collection, tag=tag, limit=limit, offset=offset)
+    return ItemPage(items=[item_out(r) for r in records], total=archive.count(role=role))
+
+
+@router.get("/items/{item_id}", response_model=ItemDetail)
+def get_item(archive: ArchiveDep, item_id: int) -> ItemDetail:
+    record = _item(archive, item_id)
+    events = [EventOut(**{k: v for k, v in e.to_dict().items() if k != "id"}) for e in archive.events(item_id)]
+    return ItemDetail(**item_out(record).model_dump(), events=events)
+
+
+@router.patch("/items/{item_id}", response_model=ItemOut)
+def edit_item(archive: ArchiveDep, item_id: int, edit: MetadataEdit) -> ItemOut:
+    """Change the description, tags and collections (recorded as a provenance event; the file is untouched)."""
+    _item(archive, item_id)
+    try:
+        return item_out(archive.edit(item_id, metadata=edit.metadata, add_tags=edit.add_tags,
+                                     remove_tags=edit.remove_tags, add_collections=edit.add_collections,
+                                     remove_collections=edit.remove_collections))
+    except ParameterError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+@router.get("/items/{item_id}/derivatives", response_model=list[ItemOut])
+def derivatives(archive: ArchiveDep, item_id: int) -> list[ItemOut]:
+    record = _item(archive, item_id)
+    return [item_out(r) for r in archive.items(ids=record.derivative_ids)]
+
+
+@router.post("/items", response_model=UploadResult, status_code=status.HTTP_201_CREATED)
+def upload(request: Request, archive: ArchiveDep, files: Annotated[list[UploadFile], File()],
+           collection: Annotated[str | None, Form()] = None, tags: Annotated[str, Form()] = "") -> UploadResult:
+    """Upload photographs as masters (multipart field ``files``, repeatable). Limits: the request body
+    (413), each image's pixel count (413). Files that are not images are listed in ``failed``; if none
+    could be imported the answer is 422."""
+    settings = request.app.state.settings
+    tag_list = [t.strip() for t in tags.split(",") if t.strip()]
+    new, records, failed, too_large = [], [], [], []
+    for file in files:
+        name = safe_name(file.filename)
+        temp = archive.store.temp_path(suffix=Path(name).suffix.lower()[:10])
+        try:
+            save_upload(file, temp)
+            item_id, is_new = import_file(archive, temp, name=name, origin=f"upload:{name}",
+                                          collection=collection or None, tags=tag_list, max_pixels=settings.max_pixels)
+            records.append(archive.item(item_id))
+            if is_new:
+                new.append(item_id)
+        except ImageTooLargeError as exc:
+            too_large.append(UploadFailure(name=name, reason=exc.reason))
+        except (ImageReadError, ParameterError, ArchiveError) as exc:
+            failed.append(UploadFailure(name=name, reason=str(getattr(exc, "reason", "") or exc)))
+        finally:
+            with contextlib.suppress(OSError):
+                temp.unlink()
+    if not records:
+        code = 413 if too_large else 422
+        raise HTTPException(code, [f.model_dump() for f in too_large + failed])
+    return UploadResult(items=[item_out(r) for r in records], new=new, failed=too_large + failed)
+
+
+@router.get("/items/{item_id}/file")
+def download(archive: ArchiveDep, item_id: int) -> FileResponse:
+    """The stored file itself, byte for byte, under its original name."""
+    record = _item(archive, item_id)
+    name = Path(record.original_name).stem + "." + record.extension
+    return FileResponse(archive.store.path(record.sha256), media_type=record.media_type, filename=name)
+
+
+@router.get("/items/{item_id}/thumbnail")
+def thumbnail(archive: ArchiveDep, item_id: int) -> FileResponse:
+    return _rendition(archive, item_id, "thumbnail")
+
+
+@router.get("/items/{item_id}/preview")
+def preview(archive: ArchiveDep, item_id: int) -> FileResponse:
+    return _rendition(archive, item_id, "preview")
+
+
+def _rendition(archive: Archive, item_id: int, kind: str) -> FileResponse:
+    record = _item(archive, item_id)
+    try:
+        path = previews.rendition(archive, record.sha256, kind)
+    except ImageReadError as exc:
+        raise HTTPException(status.HTTP_500_INTERNAL_SERVER_ERROR, f"cannot render item {item_id}: {exc.reason}") from None
+    return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"})
+
+
+# -- pipelines and jobs ----------------------------------------------------------------------------
+@router.get("/pipelines", response_model=list[PipelineOut])
+def pipelines() -> list[PipelineOut]:
+    return [PipelineOut(name=r.name, description=r.description, defaults=dict(r.defaults)) for r in RECIPES.values()]
+
+
+@router.post("/jobs", response_model=JobOut, status_code=status.HTTP_202_ACCEPTED)
+def submit_job(request: Request, archive: ArchiveDep, job: JobIn) -> JobOut:
+    """Queue a pipeline run on an item; the result becomes a derivative of it."""
+    _item(archive, job.item_id)
+    try:
+        record = JobQueue(archive).submit(job.item_id, job.pipeline, job.parameters, seed=job.seed,
+                                          output_format=job.output_format)
+    except ParameterError as exc:
+        raise HTTPException(422, str(exc)) from None
+    request.app.state.workers.wake()
+    return job_out(record)
+
+
+@router.get("/jobs", response_model=list[JobOut])
+def list_jobs(archive: ArchiveDep, status_: Annotated[str | None, Query(alias="status")] = None,
+              item_id: int | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[JobOut]:
+    """Jobs, newest first."""
+    return [job_out(j) for j in JobQueue(archive).list(status=status_, item_id=item_id, limit=limit)]
+
+
+@router.get("/jobs/{job_id}", response_model=JobOut)
+def get_job(archive: ArchiveDep, job_id: int) -> JobOut:
+    try:
+        return job_out(JobQueue(archive).get(job_id))
+    except ArchiveError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no job {job_id}") from None
+
+
+@router.post("/jobs/{job_id}/cancel", response_model=JobOut)
+def cancel_job(archive: ArchiveDep, job_id: int) -> JobOut:
+    """Cancel a queued job, or ask a running one to stop."""
+    try:
+        return job_out(JobQueue(archive).cancel(job_id))
+    except ArchiveError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no job {job_id}") from None

@@ -1,0 +1,67 @@
+"""The FastAPI application: REST API under /api (OpenAPI at /docs, its assets served locally so it works
+offline), web UI at /, a worker pool for jobs.
+
+    from patina.service.app import create_app
+    app = create_app(Settings.from_env())     # then run it with uvicorn, or `patina serve`
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
+from fastapi.staticfiles import StaticFiles
+
+import patina
+from patina.archive import Archive
+from patina.archive.archive import CONFIG_NAME
+from patina.batch import WorkerPool
+from patina.service import api, ui
+from patina.service.settings import Settings
+from patina.service.uploads import BodyLimit
+
+STATIC = Path(__file__).parent / "static"
+
+
+def open_archive(data_dir: Path) -> Archive:
+    """The archive in ``data_dir``, created on first start."""
+    if (data_dir / CONFIG_NAME).is_file():
+        return Archive.open(data_dir)
+    return Archive.create(data_dir)
+
+
+def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
+    """The app for ``settings``. Its archive opens (and its worker pool starts, re-queuing jobs left
+    running by a previous process) when the app starts, and closes when it stops."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        archive = open_archive(settings.data_dir)
+        workers = WorkerPool(archive, workers=settings.workers, device=settings.device)
+        app.state.archive, app.state.workers = archive, workers
+        if start_workers:
+            workers.start()
+        try:
+            yield
+        finally:
+            workers.stop()
+            archive.close()
+
+    app = FastAPIOffline(title="Patina", version=patina.__version__, lifespan=lifespan,
+                  description="Restore, upscale, colorize and re-style old photographs, and keep them in an "
+                              "archive. Every /api route needs the API token: `Authorization: Bearer TOKEN`.")
+    app.state.settings = settings
+    app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes, paths=("/api/items",))
+    app.include_router(api.router)
+    app.include_router(ui.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/api/health", tags=["health"])
+    def health() -> dict[str, str]:
+        """Liveness check (no token needed)."""
+        return {"status": "ok", "version": patina.__version__}
+
+    return app

@@ -1,0 +1,39 @@
+"""API token check: `Authorization: Bearer TOKEN`, `X-API-Token: TOKEN`, or the web UI's login cookie.
+
+A request authenticated by the cookie alone that changes something must also carry the header
+`X-Patina-UI: 1` (set by the UI's script), which another site's page cannot send: no CSRF.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from fastapi import HTTPException, Request, status
+
+COOKIE = "patina_token"
+UI_HEADER = "X-Patina-UI"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def presented_token(request: Request) -> tuple[str | None, bool]:
+    """The token a request carries and whether it came from the cookie."""
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip(), False
+    if token := request.headers.get("x-api-token"):
+        return token.strip(), False
+    return request.cookies.get(COOKIE), True
+
+
+def token_matches(given: str | None, expected: str) -> bool:
+    return given is not None and secrets.compare_digest(given.encode(), expected.encode())
+
+
+def require_token(request: Request) -> None:
+    """FastAPI dependency: 401 unless the request carries the service's token."""
+    token, from_cookie = presented_token(request)
+    if not token_matches(token, request.app.state.settings.api_token):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing or wrong API token",
+                            headers={"WWW-Authenticate": "Bearer"})
+    if from_cookie and request.method not in SAFE_METHODS and request.headers.get(UI_HEADER) != "1":
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"cookie-authenticated changes need the {UI_HEADER} header")

@@ -1,0 +1,97 @@
+"""The web UI: server-rendered pages (Jinja2) with a little JavaScript (static/app.js) calling the API.
+
+Pages: /login, / (gallery with search and upload), /items/{id} (metadata, before/after slider,
+pipeline buttons, live job progress, downloads), /jobs. A page without a valid login cookie sends the
+browser to /login.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from patina.archive import DUBLIN_CORE_FIELDS
+from patina.archive.schema import MASTER
+from patina.batch import JobQueue
+from patina.core.errors import ItemNotFoundError
+from patina.pipelines.recipes import RECIPES
+from patina.service.auth import COOKIE, presented_token, token_matches
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+PAGE_SIZE = 60
+
+
+def _logged_in(request: Request) -> bool:
+    token, _ = presented_token(request)
+    return token_matches(token, request.app.state.settings.api_token)
+
+
+def _page(request: Request, name: str, **context: Any) -> Response:
+    if not _logged_in(request):
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+    return templates.TemplateResponse(request, name, context)
+
+
+def _login_response(token: str, next_page: str) -> Response:
+    target = next_page if next_page.startswith("/") and not next_page.startswith("//") else "/"
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(COOKIE, token, httponly=True, samesite="strict", max_age=30 * 24 * 3600)
+    return response
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, token: str | None = None, next: str = "/") -> Response:
+    if token is not None and token_matches(token, request.app.state.settings.api_token):
+        return _login_response(token, next)  # the link `patina serve` prints
+    return templates.TemplateResponse(request, "login.html", {"next": next, "error": token is not None})
+
+
+@router.post("/login")
+def login(request: Request, token: Annotated[str, Form()], next: Annotated[str, Form()] = "/") -> Response:
+    if not token_matches(token, request.app.state.settings.api_token):
+        return templates.TemplateResponse(request, "login.html", {"next": next, "error": True}, status_code=401)
+    return _login_response(token, next)
+
+
+@router.post("/logout")
+def logout() -> Response:
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(COOKIE)
+    return response
+
+
+@router.get("/", response_class=HTMLResponse)
+def gallery(request: Request, q: str = "", page: int = 1) -> Response:
+    archive = request.app.state.archive
+    page = max(1, page)
+    if q.strip():
+        items = [r for r in archive.search(q, limit=PAGE_SIZE * page) if r.role == MASTER][PAGE_SIZE * (page - 1):]
+        total = len(items)
+    else:
+        items = archive.items(role=MASTER, limit=PAGE_SIZE, offset=PAGE_SIZE * (page - 1))
+        total = archive.count(role=MASTER)
+    return _page(request, "gallery.html", items=items, q=q, page=page, total=total,
+                 more=PAGE_SIZE * page < total and not q.strip())
+
+
+@router.get("/items/{item_id}", response_class=HTMLResponse)
+def item_page(request: Request, item_id: int) -> Response:
+    archive = request.app.state.archive
+    try:
+        item = archive.item(item_id)
+    except ItemNotFoundError:
+        return templates.TemplateResponse(request, "missing.html", {"item_id": item_id}, status_code=404)
+    derivatives = archive.items(ids=item.derivative_ids)
+    jobs = JobQueue(archive).list(item_id=item_id, limit=20)
+    return _page(request, "item.html", item=item, derivatives=derivatives, events=archive.events(item_id),
+                 jobs=jobs, pipelines=RECIPES, fields=DUBLIN_CORE_FIELDS)
+
+
+@router.get("/jobs", response_class=HTMLResponse)
+def jobs_page(request: Request) -> Response:
+    return _page(request, "jobs.html", jobs=JobQueue(request.app.state.archive).list(limit=200))

@@ -1,0 +1,233 @@
+"""The REST API through TestClient: auth, uploads and their limits, items, jobs, renditions, resume after a crash."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image as PILImage
+
+from patina.service.app import create_app
+from patina.service.settings import Settings
+
+TOKEN = "test-token-123"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+FAST = {"ensemble": False, "tile": 0}
+
+
+def png_bytes(seed: int, size: tuple[int, int] = (48, 40)) -> bytes:
+    """A distinct random PNG."""
+    buffer = io.BytesIO()
+    rng = np.random.default_rng(seed)
+    PILImage.fromarray(rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def make_client(tmp_path: Path, **settings: object) -> TestClient:
+    options = {"data_dir": tmp_path / "data", "api_token": TOKEN, **settings}
+    return TestClient(create_app(Settings(**options)))  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def client(tmp_path: Path):
+    with make_client(tmp_path) as opened:
+        yield opened
+
+
+def upload(client: TestClient, *files: tuple[str, bytes], **form: str) -> httpx.Response:
+    return client.post("/api/items", headers=AUTH, data=form,
+                       files=[("files", (name, data, "application/octet-stream")) for name, data in files])
+
+
+def wait_for_job(client: TestClient, job_id: int, timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get(f"/api/jobs/{job_id}", headers=AUTH).json()
+        if job["finished"]:
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} did not finish")
+
+
+def test_every_api_route_needs_the_token(client: TestClient) -> None:
+    assert client.get("/api/health").json()["status"] == "ok"
+    assert client.get("/api/items").status_code == 401
+    assert client.get("/api/items", headers={"Authorization": "Bearer wrong-token"}).status_code == 401
+    assert client.post("/api/jobs", json={"item_id": 1}).status_code == 401
+    assert client.get("/api/items", headers=AUTH).status_code == 200
+    assert client.get("/api/items", headers={"X-API-Token": TOKEN}).status_code == 200
+    assert client.get("/openapi.json").json()["info"]["title"] == "Patina"
+    docs = client.get("/docs").text
+    assert "/static-offline-docs/swagger-ui-bundle.js" in docs  # no CDN: works offline
+
+
+def test_upload_imports_dedupes_and_reports_bad_files(client: TestClient) -> None:
+    first = upload(client, ("one.png", png_bytes(1)), ("two.png", png_bytes(2)), collection="Box 3", tags="beach, 1950s")
+    assert first.status_code == 201
+    body = first.json()
+    assert body["new"] == [1, 2] and body["failed"] == []
+    assert body["items"][0]["collections"] == ["Box 3"] and body["items"][0]["tags"] == ["1950s", "beach"]
+    again = upload(client, ("renamed.png", png_bytes(1)), ("notes.png", b"not an image at all"))
+    assert again.status_code == 201
+    assert again.json()["new"] == [] and again.json()["failed"][0]["name"] == "notes.png"
+    only_bad = upload(client, ("broken.jpg", b"\xff\xd8\xff\xe0 truncated"))
+    assert only_bad.status_code == 422 and "broken.jpg" in only_bad.text
+    assert client.get("/api/items", headers=AUTH).json()["total"] == 2
+
+
+def test_oversized_uploads_get_413_and_nothing_is_kept(tmp_path: Path) -> None:
+    with make_client(tmp_path, max_upload_bytes=100_000, max_pixels=10_000) as client:
+        big_body = upload(client, ("big.png", png_bytes(3, size=(300, 300))))
+        assert big_body.status_code == 413
+        too_many_pixels = upload(client, ("wide.png", png_bytes(4, size=(200, 60))))
+        assert too_many_pixels.status_code == 413 and "pixels" in too_many_pixels.text
+        assert upload(client, ("ok.png", png_bytes(5))).status_code == 201
+        archive = client.app.state.archive
+        assert archive.count() == 1 and len(list(archive.store.iter_objects())) == 1
+        assert not list(archive.store.tmp.iterdir())
+
+
+def test_upload_names_cannot_escape_the_store(client: TestClient, tmp_path: Path) -> None:
+    before = set(tmp_path.rglob("*"))
+    names = ["../../../../evil.png", "..\\..\\evil2.png", "/etc/cron.d/evil3.png", ".hidden.png"]
+    response = upload(client, *((name, png_bytes(10 + i)) for i, name in enumerate(names)))
+    assert response.status_code == 201
+    assert [item["original_name"] for item in response.json()["items"]] == ["evil.png", "evil2.png", "evil3.png",
+                                                                            "hidden.png"]
+    created = {p for p in set(tmp_path.rglob("*")) - before if p.is_file()}
+    data_dir = tmp_path / "data"
+    assert all(data_dir in p.parents for p in created)
+    assert not any(p.name.startswith("evil") for p in created)
+    assert not Path("/etc/cron.d/evil3.png").exists()
+
+
+def test_items_search_edit_and_files(client: TestClient) -> None:
+    upload(client, ("harbour.png", png_bytes(20)), ("church.png", png_bytes(21)))
+    edited = client.patch("/api/items/1", headers=AUTH, json={"metadata": {"title": "Fishing harbour"},
+                                                              "add_tags": ["boats"]})
+    assert edited.status_code == 200 and edited.json()["label"] == "Fishing harbour"
+    found = client.get("/api/items", headers=AUTH, params={"q": "harbour boats"}).json()
+    assert [item["id"] for item in found["items"]] == [1]
+    detail = client.get("/api/items/1", headers=AUTH).json()
+    assert [e["event_type"] for e in detail["events"]] == ["ingestion", "metadata modification"]
+    assert client.patch("/api/items/1", headers=AUTH, json={"metadata": {"colour": "x"}}).status_code == 422
+    assert client.get("/api/items/99", headers=AUTH).status_code == 404
+    original = client.get("/api/items/2/file", headers=AUTH)
+    assert original.content == png_bytes(21) and 'filename="church.png"' in original.headers["content-disposition"]
+    thumb = client.get("/api/items/2/thumbnail", headers=AUTH)
+    assert thumb.headers["content-type"] == "image/jpeg" and PILImage.open(io.BytesIO(thumb.content)).size == (48, 40)
+
+
+def test_jobs_run_to_a_derivative_and_bad_jobs_are_refused(client: TestClient) -> None:
+    upload(client, ("portrait.png", png_bytes(30)))
+    assert [p["name"] for p in client.get("/api/pipelines", headers=AUTH).json()] == ["restore"]
+    submitted = client.post("/api/jobs", headers=AUTH, json={"item_id": 1, "pipeline": "restore", "parameters": FAST})
+    assert submitted.status_code == 202 and submitted.json()["status"] in ("queued", "running")
+    job = wait_for_job(client, submitted.json()["id"])
+    assert job["status"] == "succeeded" and job["progress"] == 1.0
+    derivative = client.get(f"/api/items/{job['derivative_id']}", headers=AUTH).json()
+    assert derivative["parent_id"] == 1 and derivative["events"][0]["event_type"] == "derivation"
+    file = client.get(f"/api/items/{job['derivative_id']}/file", headers=AUTH).content
+    assert hashlib.sha256(file).hexdigest() == derivative["sha256"]
+    assert [d["id"] for d in client.get("/api/items/1/derivatives", headers=AUTH).json()] == [job["derivative_id"]]
+
+    assert client.post("/api/jobs", headers=AUTH, json={"item_id": 1, "pipeline": "warp"}).status_code == 422
+    assert client.post("/api/jobs", headers=AUTH, json={"item_id": 1, "parameters": {"x": 1}}).status_code == 422
+    assert client.post("/api/jobs", headers=AUTH, json={"item_id": 42}).status_code == 404
+
+
+def test_a_queued_job_can_be_cancelled(tmp_path: Path) -> None:
+    with TestClient(create_app(Settings(data_dir=tmp_path / "d", api_token=TOKEN), start_workers=False)) as client:
+        upload(client, ("p.png", png_bytes(40)))
+        job = client.post("/api/jobs", headers=AUTH, json={"item_id": 1, "parameters": FAST}).json()
+        cancelled = client.post(f"/api/jobs/{job['id']}/cancel", headers=AUTH).json()
+        assert cancelled["status"] == "cancelled" and cancelled["finished"]
+        assert client.get("/api/jobs", headers=AUTH, params={"status": "cancelled"}).json()[0]["id"] == job["id"]
+
+
+def test_ui_login_cookie_and_csrf_guard(client: TestClient) -> None:
+    upload(client, ("p.png", png_bytes(50)))
+    assert client.get("/", follow_redirects=False).headers["location"] == "/login?next=/"
+    assert client.post("/login", data={"token": "nope"}).status_code == 401
+    logged_in = client.post("/login", data={"token": TOKEN, "next": "/items/1"}, follow_redirects=False)
+    assert logged_in.headers["location"] == "/items/1" and "patina_token" in logged_in.cookies
+    page = client.get("/items/1")
+    assert page.status_code == 200 and 'id="run-restore"' in page.text
+    assert client.patch("/api/items/1", json={"metadata": {"title": "x"}}).status_code == 403  # cookie alone
+    assert client.patch("/api/items/1", json={"metadata": {"title": "x"}}, headers={"X-Patina-UI": "1"}).status_code == 200
+    assert client.post("/login", data={"token": TOKEN, "next": "//evil.example"}, follow_redirects=False
+                       ).headers["location"] == "/"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_jobs_resume_after_the_server_is_killed(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {**os.environ, "PATINA_API_TOKEN": TOKEN, "PATINA_DATA_DIR": str(tmp_path / "data")}
+    command = [sys.executable, "-m", "patina", "serve", "--port", str(port)]
+    base = f"http://127.0.0.1:{port}"
+
+    def start() -> subprocess.Popen:
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        for _ in range(600):
+            try:
+                if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
+                    return process
+            except httpx.TransportError:
+                time.sleep(0.1)
+        process.kill()
+        raise AssertionError(process.stderr.read().decode())
+
+    server = start()
+    try:
+        with httpx.Client(base_url=base, headers=AUTH, timeout=30) as http:
+            http.post("/api/items", files=[("files", ("big.png", png_bytes(60, size=(640, 480))))]).raise_for_status()
+            job = http.post("/api/jobs", json={"item_id": 1, "parameters": {"tile": 128}}).json()
+            while http.get(f"/api/jobs/{job['id']}").json()["status"] != "running":
+                time.sleep(0.05)
+            server.send_signal(signal.SIGKILL)
+            server.wait()
+            server = start()
+            deadline = time.monotonic() + 240
+            while not (state := http.get(f"/api/jobs/{job['id']}").json())["finished"]:
+                assert time.monotonic() < deadline, state
+                time.sleep(0.2)
+            assert state["status"] == "succeeded" and state["attempts"] == 2
+            assert http.get("/api/items", params={"role": "derivative"}).json()["total"] == 1
+    finally:
+        server.kill()
+        server.wait()
+
+
+def test_a_streamed_body_without_length_is_cut_off_at_the_limit(tmp_path: Path) -> None:
+    with make_client(tmp_path, max_upload_bytes=50_000) as client:
+        boundary = "patinaboundary"
+        head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"huge.png\"\r\n"
+                "Content-Type: image/png\r\n\r\n").encode()
+
+        def chunks():
+            yield head
+            for _ in range(20):
+                yield b"\0" * 10_000
+            yield f"\r\n--{boundary}--\r\n".encode()
+
+        response = client.post("/api/items", headers={**AUTH, "Content-Type": f"multipart/form-data; boundary={boundary}"},
+                               content=chunks())
+        assert response.status_code == 413
+        assert client.app.state.archive.count() == 0
