@@ -58,7 +58,11 @@ function setupSlider() {
     slider.value = Math.round(100 * Math.min(1, Math.max(0, (event.clientX - box.left) / box.width)));
     place();
   };
-  compare.addEventListener("pointerdown", follow);
+  compare.addEventListener("pointerdown", event => {
+    event.preventDefault();  // no native image drag
+    compare.setPointerCapture(event.pointerId);
+    follow(event);
+  });
   compare.addEventListener("pointermove", follow);
   const select = document.getElementById("derivative-select");
   select?.addEventListener("change", () => { after.src = `/api/items/${select.value}/preview`; });
