@@ -54,12 +54,15 @@ def test_paths_only_accept_sha256_digests(store: ObjectStore) -> None:
 
 def test_temporaries_of_dead_processes_are_cleaned(store: ObjectStore) -> None:
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    stale = store.tmp / f"{dead.stdout.strip()}-abc.part"
+    stale = store.temp_path()
+    stale = stale.with_name(dead.stdout.strip() + stale.name[stale.name.index("@"):])
     stale.write_bytes(b"half written")
     live = store.temp_path()
     live.write_bytes(b"being written")
+    elsewhere = store.tmp / f"{dead.stdout.strip()}@another-machine~abc.part"  # not ours to judge
+    elsewhere.write_bytes(b"another machine's upload")
     assert store.clean_temporaries() == 1
-    assert not stale.exists() and live.exists()
+    assert not stale.exists() and live.exists() and elsewhere.exists()
 
 
 def test_an_archive_from_a_newer_patina_is_refused(tmp_path: Path) -> None:

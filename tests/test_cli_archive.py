@@ -74,3 +74,15 @@ def test_cli_reports_problems_with_exit_codes(tmp_path: Path) -> None:
     bad_param = runner.invoke(app, ["archive", "derive", "1", "-A", root, "--param", "speed=9"])
     assert bad_param.exit_code != 0 and "has no parameter speed" in str(bad_param.exception)
     assert runner.invoke(app, ["archive", "export", "-A", root]).exit_code == 2
+
+
+def test_worker_command_runs_the_queued_jobs(tmp_path: Path) -> None:
+    from patina.archive import Archive
+    from patina.batch import JobQueue
+
+    root = tmp_path / "arch"
+    with Archive.create(root) as archive:
+        archive.import_paths([write_photo(tmp_path / "p.png")])
+        JobQueue(archive).submit(1, "restore", {"ensemble": False, "tile": 0})
+    out = _ok("worker", "-A", str(root), "--until-empty")
+    assert "job 1 (restore on item 1): succeeded" in out and "1 jobs run" in out

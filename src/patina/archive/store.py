@@ -12,6 +12,7 @@ import hashlib
 import os
 import secrets
 import shutil
+import socket
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from patina.core.errors import ArchiveError
 
 CHUNK = 1 << 20
 READ_ONLY = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
+_HOST = socket.gethostname().replace("~", "-")
 
 
 @dataclass(frozen=True)
@@ -124,9 +126,9 @@ class ObjectStore:
         return StoredFile(sha256, size, existed=False)
 
     def temp_path(self, suffix: str = ".part") -> Path:
-        """A fresh temporary path in the store's tmp folder, named after this process."""
+        """A fresh temporary path in the store's tmp folder, named after this process and machine."""
         self.tmp.mkdir(parents=True, exist_ok=True)
-        return self.tmp / f"{os.getpid()}-{secrets.token_hex(6)}{suffix}"
+        return self.tmp / f"{os.getpid()}@{_HOST}~{secrets.token_hex(6)}{suffix}"
 
     def open(self, sha256: str) -> BinaryIO:
         """Open a stored object for reading."""
@@ -147,11 +149,13 @@ class ObjectStore:
                 yield path.name
 
     def clean_temporaries(self) -> int:
-        """Remove temporary files left by processes that no longer run (e.g. after a kill -9)."""
+        """Remove temporary files left by processes of this machine that no longer run (e.g. after a
+        kill -9); files of other machines sharing the store are left to them."""
         removed = 0
         for path in self.tmp.glob("*"):
-            pid_text = path.name.split("-", 1)[0]
-            if pid_text.isdigit() and process_alive(int(pid_text)):
+            pid, _, rest = path.name.partition("@")
+            host = rest.rpartition("~")[0]
+            if host != _HOST or not pid.isdigit() or process_alive(int(pid)):
                 continue
             with contextlib.suppress(OSError):
                 path.unlink()

@@ -311,12 +311,16 @@ def export(
 @app.command("worker")
 def worker(
     archive_dir: ArchiveDir = Path("."),
-    workers: Annotated[int, typer.Option(help="Worker threads in this process.")] = 1,
+    workers: Annotated[int, typer.Option(help="Worker threads in this process (Ray tasks with --ray).")] = 1,
     device: Annotated[str, typer.Option(help="cpu, cuda, ...")] = "cpu",
     until_empty: Annotated[bool, typer.Option("--until-empty", help="Stop when the queue is empty.")] = False,
+    ray: Annotated[bool, typer.Option("--ray", help="Run the queued jobs as Ray tasks (then stop).")] = False,
+    ray_address: Annotated[Optional[str], typer.Option(
+        help="Ray cluster address ('auto': the cluster this machine is in); default a local Ray instance.")] = None,
 ) -> None:
-    """Carry out queued jobs (submitted through the service) in this process. Start several, on several
-    machines sharing a PostgreSQL catalogue and the store, to scale out; jobs left by a dead worker resume."""
+    """Carry out queued jobs (submitted through the service or the API). Start several workers, or use
+    --ray, to scale out: all take from the same durable queue, and jobs left by a dead worker resume.
+    Across machines the archive folder must be shared and the catalogue be PostgreSQL."""
     import time
 
     from patina.batch import WorkerPool
@@ -324,6 +328,12 @@ def worker(
     def done(job) -> None:  # noqa: ANN001 - JobRecord
         console.print(f"job {job.id} ({job.pipeline} on item {job.item_id}): {job.status} {escape(job.message)}")
 
+    if ray:
+        from patina.batch.ray_runner import run_on_ray
+
+        for job in run_on_ray(archive_dir, tasks=workers, device=device, address=ray_address):
+            done(job)
+        return
     with _open(archive_dir) as archive:
         pool = WorkerPool(archive, workers=workers, device=device, on_job=done)
         if until_empty:
