@@ -34,6 +34,8 @@ class ItemRecord:
     tags: list[str] = field(default_factory=list)
     origins: list[str] = field(default_factory=list)
     derivative_ids: list[int] = field(default_factory=list)
+    label: str = ""
+    """What to call the item: its title, else its original file name."""
 
     @classmethod
     def of(cls, item: Item) -> ItemRecord:
@@ -44,12 +46,8 @@ class ItemRecord:
             metadata={name: getattr(item, name) or "" for name in DUBLIN_CORE_FIELDS},
             collections=[c.name for c in item.collections], tags=[t.name for t in item.tags],
             origins=[o.original_path for o in item.origins], derivative_ids=[d.id for d in item.derivatives],
+            label=item.title or item.original_name,
         )
-
-    @property
-    def label(self) -> str:
-        """What to call the item: its title, else its original file name."""
-        return self.metadata.get("title") or self.original_name
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

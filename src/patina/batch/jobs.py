@@ -53,6 +53,7 @@ class JobRecord:
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    finished: bool
 
     @classmethod
     def of(cls, job: Job) -> JobRecord:
@@ -60,11 +61,7 @@ class JobRecord:
                    seed=job.seed, output_format=job.output_format, status=job.status, progress=job.progress,
                    message=job.message, cancel_requested=job.cancel_requested, attempts=job.attempts,
                    derivative_id=job.derivative_id, created_at=_utc(job.created_at), started_at=_utc(job.started_at),
-                   finished_at=_utc(job.finished_at))
-
-    @property
-    def finished(self) -> bool:
-        return self.status in FINISHED
+                   finished_at=_utc(job.finished_at), finished=job.status in FINISHED)
 
 
 def _utc(moment: datetime | None) -> datetime | None:

@@ -8,20 +8,10 @@ import time
 from collections.abc import Callable
 
 from patina.archive import Archive
+from patina.core.errors import failure_reason
 from patina.batch.jobs import CANCELLED, FAILED, SUCCEEDED, JobCancelled, JobQueue, JobRecord, worker_name
 
 REPORT_EVERY = 0.25  # seconds between progress writes to the catalogue
-
-
-def failure_message(exc: BaseException) -> str:
-    """One line saying why a job failed."""
-    from patina.core.errors import PatinaError
-
-    if isinstance(exc, PatinaError):
-        return str(getattr(exc, "reason", "") or exc)
-    if isinstance(exc, MemoryError):
-        return "not enough memory"
-    return f"unexpected {type(exc).__name__}: {exc}"
 
 
 def run_job(queue: JobQueue, job: JobRecord, *, device: str = "cpu") -> JobRecord:
@@ -44,7 +34,7 @@ def run_job(queue: JobQueue, job: JobRecord, *, device: str = "cpu") -> JobRecor
     except JobCancelled:
         return queue.finish(job.id, CANCELLED, message="cancelled while running")
     except Exception as exc:  # noqa: BLE001 - a failing job is recorded, the worker goes on
-        return queue.finish(job.id, FAILED, message=failure_message(exc))
+        return queue.finish(job.id, FAILED, message=failure_reason(exc))
     message = "found an identical earlier result" if result.reused else "done"
     return queue.finish(job.id, SUCCEEDED, message=message, derivative_id=result.item.id)
 

@@ -205,7 +205,7 @@ def derive(
     A request already carried out on an item (same pipeline, parameters, seed, format) is skipped, so
     re-running an interrupted batch resumes it. Exit status 1 if any item failed.
     """
-    from patina.cli.restore import failure_reason
+    from patina.core.errors import failure_reason
     from patina.pipelines.recipes import get_recipe, parse_parameter
 
     parameters = dict(parse_parameter(p) for p in param or [])

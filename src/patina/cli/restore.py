@@ -8,6 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from patina.core.errors import failure_reason
+
 WRITABLE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp"})
 """Extensions written as they are; any other input format (e.g. .bmp) is written as .png."""
 
@@ -18,17 +20,6 @@ def _is_within(path: Path, folder: Path) -> bool:
     except ValueError:
         return False
     return True
-
-
-def failure_reason(exc: BaseException) -> str:
-    """One line saying why a file failed, without repeating the file name."""
-    from patina.core.errors import PatinaError
-
-    if isinstance(exc, PatinaError):
-        return str(getattr(exc, "reason", "") or exc)
-    if isinstance(exc, MemoryError):
-        return "not enough memory (try a smaller --tile)"
-    return f"unexpected {type(exc).__name__}: {exc}"
 
 
 def sample_photo() -> Path:

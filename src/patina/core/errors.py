@@ -52,3 +52,12 @@ class ArchiveError(PatinaError):
 
 class ItemNotFoundError(ArchiveError):
     """No catalogued item has that id or sha256 prefix."""
+
+
+def failure_reason(exc: BaseException) -> str:
+    """One line saying why something failed, for a person: Patina's own reason, or the exception named."""
+    if isinstance(exc, PatinaError):
+        return str(getattr(exc, "reason", "") or exc)
+    if isinstance(exc, MemoryError):
+        return "not enough memory (try a smaller --tile)"
+    return f"unexpected {type(exc).__name__}: {exc}"

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile, status
 from fastapi.responses import FileResponse
@@ -16,18 +17,7 @@ from patina.core.errors import ArchiveError, ImageReadError, ImageTooLargeError,
 from patina.pipelines.recipes import RECIPES
 from patina.service import previews
 from patina.service.auth import require_token
-from patina.service.schemas import (
-    EventOut,
-    ItemDetail,
-    ItemOut,
-    ItemPage,
-    JobIn,
-    JobOut,
-    MetadataEdit,
-    PipelineOut,
-    UploadFailure,
-    UploadResult,
-)
+from patina.service.schemas import ItemDetail, ItemPage, JobIn, MetadataEdit, PipelineOut, UploadFailure, UploadResult
 from patina.service.uploads import safe_name, save_upload
 
 router = APIRouter(prefix="/api", dependencies=[Depends(require_token)])
@@ -38,16 +28,6 @@ def archive_of(request: Request) -> Archive:
 
 
 ArchiveDep = Annotated[Archive, Depends(archive_of)]
-
-
-def item_out(record: ItemRecord) -> ItemOut:
-    return ItemOut(**{k: v for k, v in record.to_dict().items() if k != "created_at"},
-                   created_at=record.created_at, label=record.label)
-
-
-def job_out(job: JobRecord) -> JobOut:
-    return JobOut(**{name: getattr(job, name) for name in JobOut.model_fields if name != "finished"},
-                  finished=job.finished)
 
 
 def _item(archive: Archive, item_id: int) -> ItemRecord:
@@ -65,34 +45,32 @@ def list_items(archive: ArchiveDep, q: str = "", collection: str | None = None, 
     """Items (masters by default), or search results for ``q`` (best first)."""
     if q.strip():
         records = [r for r in archive.search(q, limit=offset + limit) if role is None or r.role == role]
-        return ItemPage(items=[item_out(r) for r in records[offset:]], total=len(records))
+        return ItemPage(items=records[offset:], total=len(records))
     records = archive.items(role=role, collection=collection, tag=tag, limit=limit, offset=offset)
-    return ItemPage(items=[item_out(r) for r in records], total=archive.count(role=role))
+    return ItemPage(items=records, total=archive.count(role=role))
 
 
 @router.get("/items/{item_id}", response_model=ItemDetail)
 def get_item(archive: ArchiveDep, item_id: int) -> ItemDetail:
     record = _item(archive, item_id)
-    events = [EventOut(**{k: v for k, v in e.to_dict().items() if k != "id"}) for e in archive.events(item_id)]
-    return ItemDetail(**item_out(record).model_dump(), events=events)
+    return ItemDetail(**{f.name: getattr(record, f.name) for f in dataclasses.fields(record)},
+                      events=archive.events(item_id))
 
 
-@router.patch("/items/{item_id}", response_model=ItemOut)
-def edit_item(archive: ArchiveDep, item_id: int, edit: MetadataEdit) -> ItemOut:
+@router.patch("/items/{item_id}", response_model=ItemRecord)
+def edit_item(archive: ArchiveDep, item_id: int, edit: MetadataEdit) -> ItemRecord:
     """Change the description, tags and collections (recorded as a provenance event; the file is untouched)."""
     _item(archive, item_id)
     try:
-        return item_out(archive.edit(item_id, metadata=edit.metadata, add_tags=edit.add_tags,
-                                     remove_tags=edit.remove_tags, add_collections=edit.add_collections,
-                                     remove_collections=edit.remove_collections))
+        return archive.edit(item_id, metadata=edit.metadata, add_tags=edit.add_tags, remove_tags=edit.remove_tags,
+                            add_collections=edit.add_collections, remove_collections=edit.remove_collections)
     except ParameterError as exc:
         raise HTTPException(422, str(exc)) from None
 
 
-@router.get("/items/{item_id}/derivatives", response_model=list[ItemOut])
-def derivatives(archive: ArchiveDep, item_id: int) -> list[ItemOut]:
-    record = _item(archive, item_id)
-    return [item_out(r) for r in archive.items(ids=record.derivative_ids)]
+@router.get("/items/{item_id}/derivatives", response_model=list[ItemRecord])
+def derivatives(archive: ArchiveDep, item_id: int) -> list[ItemRecord]:
+    return archive.items(ids=_item(archive, item_id).derivative_ids)
 
 
 @router.post("/items", response_model=UploadResult, status_code=status.HTTP_201_CREATED)
@@ -124,7 +102,7 @@ def upload(request: Request, archive: ArchiveDep, files: Annotated[list[UploadFi
     if not records:
         code = 413 if too_large else 422
         raise HTTPException(code, [f.model_dump() for f in too_large + failed])
-    return UploadResult(items=[item_out(r) for r in records], new=new, failed=too_large + failed)
+    return UploadResult(items=records, new=new, failed=too_large + failed)
 
 
 @router.get("/items/{item_id}/file")
@@ -135,14 +113,10 @@ def download(archive: ArchiveDep, item_id: int) -> FileResponse:
     return FileResponse(archive.store.path(record.sha256), media_type=record.media_type, filename=name)
 
 
-@router.get("/items/{item_id}/thumbnail")
-def thumbnail(archive: ArchiveDep, item_id: int) -> FileResponse:
-    return _rendition(archive, item_id, "thumbnail")
-
-
-@router.get("/items/{item_id}/preview")
-def preview(archive: ArchiveDep, item_id: int) -> FileResponse:
-    return _rendition(archive, item_id, "preview")
+@router.get("/items/{item_id}/{kind}")
+def rendition(archive: ArchiveDep, item_id: int, kind: Literal["thumbnail", "preview"]) -> FileResponse:
+    """A JPEG of the item for browsers: 'thumbnail' (320 px) or 'preview' (1600 px), made once and cached."""
+    return _rendition(archive, item_id, kind)
 
 
 def _rendition(archive: Archive, item_id: int, kind: str) -> FileResponse:
@@ -160,8 +134,8 @@ def pipelines() -> list[PipelineOut]:
     return [PipelineOut(name=r.name, description=r.description, defaults=dict(r.defaults)) for r in RECIPES.values()]
 
 
-@router.post("/jobs", response_model=JobOut, status_code=status.HTTP_202_ACCEPTED)
-def submit_job(request: Request, archive: ArchiveDep, job: JobIn) -> JobOut:
+@router.post("/jobs", response_model=JobRecord, status_code=status.HTTP_202_ACCEPTED)
+def submit_job(request: Request, archive: ArchiveDep, job: JobIn) -> JobRecord:
     """Queue a pipeline run on an item; the result becomes a derivative of it."""
     _item(archive, job.item_id)
     try:
@@ -170,28 +144,28 @@ def submit_job(request: Request, archive: ArchiveDep, job: JobIn) -> JobOut:
     except ParameterError as exc:
         raise HTTPException(422, str(exc)) from None
     request.app.state.workers.wake()
-    return job_out(record)
+    return record
 
 
-@router.get("/jobs", response_model=list[JobOut])
+@router.get("/jobs", response_model=list[JobRecord])
 def list_jobs(archive: ArchiveDep, status_: Annotated[str | None, Query(alias="status")] = None,
-              item_id: int | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[JobOut]:
+              item_id: int | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[JobRecord]:
     """Jobs, newest first."""
-    return [job_out(j) for j in JobQueue(archive).list(status=status_, item_id=item_id, limit=limit)]
+    return JobQueue(archive).list(status=status_, item_id=item_id, limit=limit)
 
 
-@router.get("/jobs/{job_id}", response_model=JobOut)
-def get_job(archive: ArchiveDep, job_id: int) -> JobOut:
+@router.get("/jobs/{job_id}", response_model=JobRecord)
+def get_job(archive: ArchiveDep, job_id: int) -> JobRecord:
     try:
-        return job_out(JobQueue(archive).get(job_id))
+        return JobQueue(archive).get(job_id)
     except ArchiveError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no job {job_id}") from None
 
 
-@router.post("/jobs/{job_id}/cancel", response_model=JobOut)
-def cancel_job(archive: ArchiveDep, job_id: int) -> JobOut:
+@router.post("/jobs/{job_id}/cancel", response_model=JobRecord)
+def cancel_job(archive: ArchiveDep, job_id: int) -> JobRecord:
     """Cancel a queued job, or ask a running one to stop."""
     try:
-        return job_out(JobQueue(archive).cancel(job_id))
+        return JobQueue(archive).cancel(job_id)
     except ArchiveError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no job {job_id}") from None

@@ -1,49 +1,28 @@
-"""Request and response bodies of the REST API (pydantic)."""
+"""Request and response bodies of the REST API that are not the archive's own records.
+
+Items, events and jobs are answered as the archive's record dataclasses (ItemRecord, EventRecord,
+JobRecord), which FastAPI serialises directly.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-
-class ItemOut(BaseModel):
-    id: int
-    sha256: str
-    role: str
-    parent_id: int | None
-    size_bytes: int
-    media_type: str
-    width: int
-    height: int
-    original_name: str
-    created_at: datetime
-    metadata: dict[str, str]
-    collections: list[str]
-    tags: list[str]
-    origins: list[str]
-    derivative_ids: list[int]
-    label: str
+from patina.archive import EventRecord, ItemRecord
 
 
-class EventOut(BaseModel):
-    uuid: str
-    event_type: str
-    occurred_at: datetime
-    item_id: int | None
-    output_item_id: int | None
-    agent: str
-    outcome: str
-    detail: dict[str, Any]
+@dataclass(frozen=True)
+class ItemDetail(ItemRecord):
+    """An item with its provenance events."""
 
-
-class ItemDetail(ItemOut):
-    events: list[EventOut]
+    events: list[EventRecord] = field(default_factory=list)
 
 
 class ItemPage(BaseModel):
-    items: list[ItemOut]
+    items: list[ItemRecord]
     total: int
 
 
@@ -63,7 +42,7 @@ class UploadFailure(BaseModel):
 
 
 class UploadResult(BaseModel):
-    items: list[ItemOut]
+    items: list[ItemRecord]
     new: list[int]
     failed: list[UploadFailure]
 
@@ -74,25 +53,6 @@ class JobIn(BaseModel):
     parameters: dict[str, Any] = Field(default_factory=dict)
     seed: int = 0
     output_format: str = "png"
-
-
-class JobOut(BaseModel):
-    id: int
-    item_id: int
-    pipeline: str
-    parameters: dict[str, Any]
-    seed: int
-    output_format: str
-    status: str
-    progress: float
-    message: str
-    cancel_requested: bool
-    attempts: int
-    derivative_id: int | None
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    finished: bool
 
 
 class PipelineOut(BaseModel):
