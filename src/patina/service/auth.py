@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import secrets
 
-from fastapi import HTTPException, Request, status
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import APIKeyHeader, HTTPBearer
 
 COOKIE = "patina_token"
 UI_HEADER = "X-Patina-UI"
@@ -29,8 +32,14 @@ def token_matches(given: str | None, expected: str) -> bool:
     return given is not None and secrets.compare_digest(given.encode(), expected.encode())
 
 
-def require_token(request: Request) -> None:
-    """FastAPI dependency: 401 unless the request carries the service's token."""
+_bearer = HTTPBearer(auto_error=False, description="The service's API token")
+_header = APIKeyHeader(name="X-API-Token", auto_error=False, description="The service's API token")
+
+
+def require_token(request: Request, _bearer_credentials: Annotated[object, Depends(_bearer)] = None,
+                  _header_credentials: Annotated[object, Depends(_header)] = None) -> None:
+    """FastAPI dependency: 401 unless the request carries the service's token (the two security
+    parameters only declare the schemes in OpenAPI, so /docs offers an Authorize button)."""
     token, from_cookie = presented_token(request)
     if not token_matches(token, request.app.state.settings.api_token):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing or wrong API token",
