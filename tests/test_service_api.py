@@ -164,6 +164,9 @@ def test_ui_login_cookie_and_csrf_guard(client: TestClient) -> None:
     assert logged_in.headers["location"] == "/items/1" and "patina_token" in logged_in.cookies
     page = client.get("/items/1")
     assert page.status_code == 200 and 'id="run-restore"' in page.text
+    upload(client, ("q.png", png_bytes(51)), collection="Holidays")
+    gallery = client.get("/", params={"collection": "Holidays"}).text
+    assert "Holidays (1)" in gallery and 'data-item-id="2"' in gallery and 'data-item-id="1"' not in gallery
     assert client.patch("/api/items/1", json={"metadata": {"title": "x"}}).status_code == 403  # cookie alone
     assert client.patch("/api/items/1", json={"metadata": {"title": "x"}}, headers={"X-Patina-UI": "1"}).status_code == 200
     assert client.post("/login", data={"token": TOKEN, "next": "//evil.example"}, follow_redirects=False
@@ -231,3 +234,20 @@ def test_a_streamed_body_without_length_is_cut_off_at_the_limit(tmp_path: Path) 
                                content=chunks())
         assert response.status_code == 413
         assert client.app.state.archive.count() == 0
+
+
+def test_renditions_of_16_bit_and_transparent_images_are_plain_jpegs(client: TestClient, tmp_path: Path) -> None:
+    import cv2
+
+    deep = np.zeros((30, 40, 4), np.uint16)
+    deep[..., :3] = np.linspace(0, 65535, 40, dtype=np.uint16)[None, :, None]
+    deep[..., 3] = 65535
+    deep[:10, :, 3] = 0  # a transparent band becomes white
+    cv2.imwrite(str(tmp_path / "deep.png"), deep)
+    response = upload(client, ("deep.png", (tmp_path / "deep.png").read_bytes()))
+    assert response.status_code == 201
+    preview = client.get("/api/items/1/preview", headers=AUTH)
+    image = np.asarray(PILImage.open(io.BytesIO(preview.content)))
+    assert image.shape == (30, 40, 3) and image.dtype == np.uint8
+    assert image[:8].min() > 240  # transparent part composited on white
+    assert client.get("/api/items/1/file", headers=AUTH).content == (tmp_path / "deep.png").read_bytes()

@@ -145,12 +145,24 @@ class Archive:
         with self.session() as session:
             return [ItemRecord.of(item) for item in session.scalars(statement)]
 
-    def count(self, *, role: str | None = None) -> int:
+    def count(self, *, role: str | None = None, collection: str | None = None) -> int:
+        """How many items (of a role, in a collection) the catalogue holds."""
         statement = select(func.count(Item.id))
         if role is not None:
             statement = statement.where(Item.role == role)
+        if collection is not None:
+            statement = statement.where(Item.collections.any(Collection.name == collection))
         with self.session() as session:
             return int(session.scalar(statement) or 0)
+
+    def collections(self) -> list[tuple[str, int]]:
+        """Every collection's name with its number of items, by name."""
+        from patina.archive.schema import item_collections
+
+        statement = (select(Collection.name, func.count(item_collections.c.item_id))
+                     .outerjoin(item_collections).group_by(Collection.id).order_by(Collection.name))
+        with self.session() as session:
+            return [(name, int(count)) for name, count in session.execute(statement)]
 
     def search(self, query: str, *, limit: int = 50) -> list[ItemRecord]:
         """Items whose description, names, tags or collections match ``query`` (see search.fts_query)."""

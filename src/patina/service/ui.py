@@ -66,17 +66,18 @@ def logout() -> Response:
 
 
 @router.get("/", response_class=HTMLResponse)
-def gallery(request: Request, q: str = "", page: int = 1) -> Response:
+def gallery(request: Request, q: str = "", collection: str | None = None, page: int = 1) -> Response:
     archive = request.app.state.archive
     page = max(1, page)
     if q.strip():
         items = [r for r in archive.search(q, limit=PAGE_SIZE * page) if r.role == MASTER][PAGE_SIZE * (page - 1):]
         total = len(items)
     else:
-        items = archive.items(role=MASTER, limit=PAGE_SIZE, offset=PAGE_SIZE * (page - 1))
-        total = archive.count(role=MASTER)
-    return _page(request, "gallery.html", items=items, q=q, page=page, total=total,
-                 more=PAGE_SIZE * page < total and not q.strip())
+        items = archive.items(role=MASTER, collection=collection or None, limit=PAGE_SIZE,
+                              offset=PAGE_SIZE * (page - 1))
+        total = archive.count(role=MASTER, collection=collection or None)
+    return _page(request, "gallery.html", items=items, q=q, page=page, total=total, collection=collection,
+                 collections=archive.collections(), more=PAGE_SIZE * page < total and not q.strip())
 
 
 @router.get("/items/{item_id}", response_class=HTMLResponse)
