@@ -78,6 +78,8 @@ def test_upload_imports_dedupes_and_reports_bad_files(client: TestClient) -> Non
     body = first.json()
     assert body["new"] == [1, 2] and body["failed"] == []
     assert body["items"][0]["collections"] == ["Box 3"] and body["items"][0]["tags"] == ["1950s", "beach"]
+    boxed = client.get("/api/items", headers=AUTH, params={"collection": "Box 3", "tag": "beach"}).json()
+    assert boxed["total"] == 2 and client.get("/api/items", headers=AUTH, params={"tag": "none"}).json()["total"] == 0
     again = upload(client, ("renamed.png", png_bytes(1)), ("notes.png", b"not an image at all"))
     assert again.status_code == 201
     assert again.json()["new"] == [] and again.json()["failed"][0]["name"] == "notes.png"

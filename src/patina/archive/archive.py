@@ -145,13 +145,15 @@ class Archive:
         with self.session() as session:
             return [ItemRecord.of(item) for item in session.scalars(statement)]
 
-    def count(self, *, role: str | None = None, collection: str | None = None) -> int:
-        """How many items (of a role, in a collection) the catalogue holds."""
+    def count(self, *, role: str | None = None, collection: str | None = None, tag: str | None = None) -> int:
+        """How many items (of a role, in a collection, with a tag) the catalogue holds."""
         statement = select(func.count(Item.id))
         if role is not None:
             statement = statement.where(Item.role == role)
         if collection is not None:
             statement = statement.where(Item.collections.any(Collection.name == collection))
+        if tag is not None:
+            statement = statement.where(Item.tags.any(Tag.name == tag))
         with self.session() as session:
             return int(session.scalar(statement) or 0)
 

@@ -47,7 +47,7 @@ def list_items(archive: ArchiveDep, q: str = "", collection: str | None = None, 
         records = [r for r in archive.search(q, limit=offset + limit) if role is None or r.role == role]
         return ItemPage(items=records[offset:], total=len(records))
     records = archive.items(role=role, collection=collection, tag=tag, limit=limit, offset=offset)
-    return ItemPage(items=records, total=archive.count(role=role))
+    return ItemPage(items=records, total=archive.count(role=role, collection=collection, tag=tag))
 
 
 @router.get("/items/{item_id}", response_model=ItemDetail)
