@@ -50,3 +50,34 @@ def archive(tmp_path: Path):
 
     with Archive.create(tmp_path / "archive") as opened:
         yield opened
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    import socket
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        return listener.getsockname()[1]
+
+
+def start_server(port: int, data_dir: Path, token: str):  # noqa: ANN201 - subprocess.Popen
+    """`patina serve` on 127.0.0.1:``port`` in a subprocess, returned once /api/health answers."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    env = {**os.environ, "PATINA_API_TOKEN": token, "PATINA_DATA_DIR": str(data_dir)}
+    process = subprocess.Popen([sys.executable, "-m", "patina", "serve", "--port", str(port)], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    for _ in range(600):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1).status_code == 200:
+                return process
+        except httpx.TransportError:
+            time.sleep(0.1)
+    process.kill()
+    raise AssertionError(process.stderr.read().decode())

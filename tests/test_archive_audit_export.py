@@ -11,7 +11,7 @@ import bagit
 import pytest
 from iiif_prezi3 import Manifest
 
-from conftest import sha256_of_file, write_photo
+from conftest import sha256_of_file
 from patina.archive import Archive
 from patina.archive.search import fts_query
 from patina.core.errors import ArchiveError, ItemNotFoundError, ParameterError

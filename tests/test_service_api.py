@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image as PILImage
 
+from conftest import free_port, start_server
 from patina.service.app import create_app
 from patina.service.settings import Settings
 
@@ -175,31 +172,11 @@ def test_ui_login_cookie_and_csrf_guard(client: TestClient) -> None:
                        ).headers["location"] == "/"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.slow
 def test_jobs_resume_after_the_server_is_killed(tmp_path: Path) -> None:
-    port = _free_port()
-    env = {**os.environ, "PATINA_API_TOKEN": TOKEN, "PATINA_DATA_DIR": str(tmp_path / "data")}
-    command = [sys.executable, "-m", "patina", "serve", "--port", str(port)]
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
-
-    def start() -> subprocess.Popen:
-        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        for _ in range(600):
-            try:
-                if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
-                    return process
-            except httpx.TransportError:
-                time.sleep(0.1)
-        process.kill()
-        raise AssertionError(process.stderr.read().decode())
-
-    server = start()
+    server = start_server(port, tmp_path / "data", TOKEN)
     try:
         with httpx.Client(base_url=base, headers=AUTH, timeout=30) as http:
             http.post("/api/items", files=[("files", ("big.png", png_bytes(60, size=(640, 480))))]).raise_for_status()
@@ -208,7 +185,7 @@ def test_jobs_resume_after_the_server_is_killed(tmp_path: Path) -> None:
                 time.sleep(0.05)
             server.send_signal(signal.SIGKILL)
             server.wait()
-            server = start()
+            server = start_server(port, tmp_path / "data", TOKEN)
             deadline = time.monotonic() + 240
             while not (state := http.get(f"/api/jobs/{job['id']}").json())["finished"]:
                 assert time.monotonic() < deadline, state

@@ -10,15 +10,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
+from conftest import free_port, start_server
 from patina.cli.restore import sample_photo
 
 pytestmark = pytest.mark.slow
@@ -47,23 +43,10 @@ def _chromium() -> str:
 
 @pytest.fixture
 def server(tmp_path: Path):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "PATINA_API_TOKEN": TOKEN, "PATINA_DATA_DIR": str(tmp_path / "data")}
-    process = subprocess.Popen([sys.executable, "-m", "patina", "serve", "--port", str(port)], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
+    port = free_port()
+    process = start_server(port, tmp_path / "data", TOKEN)
     try:
-        for _ in range(600):
-            try:
-                if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            raise AssertionError(process.stderr.read().decode())
-        yield base
+        yield f"http://127.0.0.1:{port}"
     finally:
         process.kill()
         process.wait()

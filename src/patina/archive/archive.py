@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 import patina
@@ -133,13 +133,8 @@ class Archive:
     def items(self, *, role: str | None = None, collection: str | None = None, tag: str | None = None,
               ids: Sequence[int] | None = None, limit: int | None = None, offset: int = 0) -> list[ItemRecord]:
         """Items in id order, optionally only masters/derivatives, one collection or tag, or given ids."""
-        statement = select(Item).options(*_eager()).order_by(Item.id).offset(offset).limit(limit)
-        if role is not None:
-            statement = statement.where(Item.role == role)
-        if collection is not None:
-            statement = statement.where(Item.collections.any(Collection.name == collection))
-        if tag is not None:
-            statement = statement.where(Item.tags.any(Tag.name == tag))
+        statement = _filtered(select(Item).options(*_eager()).order_by(Item.id).offset(offset).limit(limit),
+                              role=role, collection=collection, tag=tag)
         if ids is not None:
             statement = statement.where(Item.id.in_(list(ids)))
         with self.session() as session:
@@ -147,13 +142,7 @@ class Archive:
 
     def count(self, *, role: str | None = None, collection: str | None = None, tag: str | None = None) -> int:
         """How many items (of a role, in a collection, with a tag) the catalogue holds."""
-        statement = select(func.count(Item.id))
-        if role is not None:
-            statement = statement.where(Item.role == role)
-        if collection is not None:
-            statement = statement.where(Item.collections.any(Collection.name == collection))
-        if tag is not None:
-            statement = statement.where(Item.tags.any(Tag.name == tag))
+        statement = _filtered(select(func.count(Item.id)), role=role, collection=collection, tag=tag)
         with self.session() as session:
             return int(session.scalar(statement) or 0)
 
@@ -304,6 +293,17 @@ def named(session: Session, kind: type[Tag] | type[Collection], name: str) -> Ta
         found = kind(name=name)
         session.add(found)
     return found
+
+
+def _filtered(statement: Select, *, role: str | None, collection: str | None, tag: str | None) -> Select:
+    """``statement`` limited to items of a role, in a collection and with a tag (each when given)."""
+    if role is not None:
+        statement = statement.where(Item.role == role)
+    if collection is not None:
+        statement = statement.where(Item.collections.any(Collection.name == collection))
+    if tag is not None:
+        statement = statement.where(Item.tags.any(Tag.name == tag))
+    return statement
 
 
 def _eager() -> tuple:

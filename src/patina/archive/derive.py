@@ -43,6 +43,12 @@ OUTPUT_FORMATS = {"png": ("png", "image/png"), "tiff": ("tif", "image/tiff"), "j
                   "webp": ("webp", "image/webp")}
 
 
+def check_output_format(output_format: str) -> None:
+    """ParameterError unless ``output_format`` is one a derivative can be written in."""
+    if output_format not in OUTPUT_FORMATS:
+        raise ParameterError(f"output format must be one of {', '.join(OUTPUT_FORMATS)}, got {output_format!r}")
+
+
 @dataclass(frozen=True)
 class DeriveResult:
     """The derivative, the event that made it, and whether it was made now or found from an earlier run."""
@@ -86,8 +92,7 @@ def derive(
     """
     recipe = get_recipe(pipeline)
     requested = recipe.parameters(parameters)
-    if output_format not in OUTPUT_FORMATS:
-        raise ParameterError(f"output format must be one of {', '.join(OUTPUT_FORMATS)}, got {output_format!r}")
+    check_output_format(output_format)
     request = {"pipeline": pipeline, "requested": requested, "seed": int(seed), "format": output_format,
                "quality": int(quality)}
     with archive.session() as session:

@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
-from patina.archive.schema import DUBLIN_CORE_FIELDS, Event, Item
-
-
-def _utc(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every time in the catalogue is UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+from patina.archive.schema import DUBLIN_CORE_FIELDS, Event, Item, as_utc
 
 
 @dataclass(frozen=True)
@@ -42,7 +37,7 @@ class ItemRecord:
         return cls(
             id=item.id, sha256=item.sha256, role=item.role, parent_id=item.parent_id, size_bytes=item.size_bytes,
             media_type=item.media_type, extension=item.extension, width=item.width, height=item.height,
-            original_name=item.original_name, created_at=_utc(item.created_at),
+            original_name=item.original_name, created_at=as_utc(item.created_at),
             metadata={name: getattr(item, name) or "" for name in DUBLIN_CORE_FIELDS},
             collections=[c.name for c in item.collections], tags=[t.name for t in item.tags],
             origins=[o.original_path for o in item.origins], derivative_ids=[d.id for d in item.derivatives],
@@ -71,7 +66,7 @@ class EventRecord:
 
     @classmethod
     def of(cls, event: Event) -> EventRecord:
-        return cls(id=event.id, uuid=event.uuid, event_type=event.event_type, occurred_at=_utc(event.occurred_at),
+        return cls(id=event.id, uuid=event.uuid, event_type=event.event_type, occurred_at=as_utc(event.occurred_at),
                    item_id=event.item_id, output_item_id=event.output_item_id, agent=event.agent,
                    outcome=event.outcome, detail=dict(event.detail or {}))
 

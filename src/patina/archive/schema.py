@@ -25,6 +25,13 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(microsecond=0)
 
 
+def as_utc(moment: datetime | None) -> datetime | None:
+    """A catalogue time as an aware UTC datetime (SQLite hands back naive ones; every stored time is UTC)."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=timezone.utc)
+
+
 class Base(DeclarativeBase):
     pass
 

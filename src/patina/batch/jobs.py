@@ -13,15 +13,17 @@ import os
 import socket
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from patina.archive import Archive
-from patina.archive.schema import Job, utcnow
+from patina.archive.schema import Job, as_utc, utcnow
 from patina.archive.store import process_alive
-from patina.core.errors import ArchiveError, ParameterError
+from patina.archive.derive import check_output_format
+from patina.core.errors import ArchiveError
 from patina.pipelines.recipes import get_recipe
 
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
@@ -60,14 +62,8 @@ class JobRecord:
         return cls(id=job.id, item_id=job.item_id, pipeline=job.pipeline, parameters=dict(job.parameters or {}),
                    seed=job.seed, output_format=job.output_format, status=job.status, progress=job.progress,
                    message=job.message, cancel_requested=job.cancel_requested, attempts=job.attempts,
-                   derivative_id=job.derivative_id, created_at=_utc(job.created_at), started_at=_utc(job.started_at),
-                   finished_at=_utc(job.finished_at), finished=job.status in FINISHED)
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=timezone.utc)
+                   derivative_id=job.derivative_id, created_at=as_utc(job.created_at), started_at=as_utc(job.started_at),
+                   finished_at=as_utc(job.finished_at), finished=job.status in FINISHED)
 
 
 def worker_name() -> str:
@@ -84,11 +80,8 @@ class JobQueue:
     def submit(self, item: int | str, pipeline: str, parameters: dict[str, Any] | None = None, *, seed: int = 0,
                output_format: str = "png") -> JobRecord:
         """Queue a pipeline run on an item; parameters are checked now, so a bad request fails at once."""
-        from patina.archive.derive import OUTPUT_FORMATS
-
         get_recipe(pipeline).parameters(parameters)
-        if output_format not in OUTPUT_FORMATS:
-            raise ParameterError(f"output format must be one of {', '.join(OUTPUT_FORMATS)}, got {output_format!r}")
+        check_output_format(output_format)
         with self.archive.session() as session:
             source = self.archive.find(session, item)
             job = Job(item_id=source.id, pipeline=pipeline, parameters=dict(parameters or {}), seed=int(seed),
@@ -100,10 +93,7 @@ class JobQueue:
 
     def get(self, job_id: int) -> JobRecord:
         with self.archive.session() as session:
-            job = session.get(Job, job_id)
-            if job is None:
-                raise ArchiveError(f"no job {job_id}")
-            return JobRecord.of(job)
+            return JobRecord.of(_job(session, job_id))
 
     def list(self, *, status: str | None = None, item_id: int | None = None, limit: int = 100) -> list[JobRecord]:
         """Newest first."""
@@ -118,9 +108,7 @@ class JobQueue:
     def cancel(self, job_id: int) -> JobRecord:
         """Cancel a queued job at once; ask a running one to stop at its next progress report."""
         with self.archive.session() as session:
-            job = session.get(Job, job_id)
-            if job is None:
-                raise ArchiveError(f"no job {job_id}")
+            job = _job(session, job_id)
             if job.status == QUEUED:
                 job.status, job.finished_at, job.message = CANCELLED, utcnow(), "cancelled before it started"
             elif job.status == RUNNING:
@@ -173,7 +161,7 @@ class JobQueue:
             for job in session.scalars(select(Job).where(Job.status == RUNNING)):
                 worker_host, _, rest = job.worker.partition(":")
                 pid = rest.partition(":")[0]
-                beat = _utc(job.heartbeat_at) or _utc(job.started_at) or utcnow()
+                beat = as_utc(job.heartbeat_at) or as_utc(job.started_at) or utcnow()
                 dead_here = worker_host == host and pid.isdigit() and not process_alive(int(pid))
                 if dead_here or utcnow() - beat > STALE_AFTER:
                     job.status, job.worker, job.progress = QUEUED, "", 0.0
@@ -181,3 +169,10 @@ class JobQueue:
                     recovered.append(job.id)
         return recovered
 
+
+
+def _job(session: Session, job_id: int) -> Job:
+    job = session.get(Job, job_id)
+    if job is None:
+        raise ArchiveError(f"no job {job_id}")
+    return job
