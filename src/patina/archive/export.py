@@ -50,12 +50,8 @@ def select_items(archive: Archive, *, items: Sequence[ItemRef] | None = None, co
         return chosen
     everything = {record.id: record for record in archive.items()}
     selected = {record.id: record for record in chosen}
-    pending = [record.id for record in chosen]
-    while pending:
-        for child in everything[pending.pop()].derivative_ids:
-            if child not in selected:
-                selected[child] = everything[child]
-                pending.append(child)
+    for record in chosen:
+        selected.update((i, everything[i]) for i in _descendants(record, everything))
     return sorted(selected.values(), key=lambda record: record.id)
 
 
