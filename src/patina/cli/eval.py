@@ -14,12 +14,12 @@ app = typer.Typer(help="Measure models (PSNR / SSIM) against classical baselines
 
 @app.callback()
 def _group() -> None:
-    """Measure models (PSNR / SSIM) against classical baselines on evaluation sets."""
+    """Measure models against baselines on evaluation sets."""
 
 
-def _command(data: list[Path], options: dict[str, object]) -> str:
+def _command(task: str, data: list[Path], options: dict[str, object]) -> str:
     """The command line that reproduces a run (only the options that differ from their defaults)."""
-    parts = ["patina", "eval", "restore"]
+    parts = ["patina", "eval", task]
     for folder in data:
         parts += ["--data", str(folder)]
     for name, value in options.items():
@@ -64,7 +64,7 @@ def restore(
     if update_card and baseline_mask != "detected":
         raise ParameterError("--update-card records the protocol's metrics: use it with --baseline-mask detected")
     check_data_dirs(data)   # a missing set fails before the models are loaded
-    command = _command(data, {"model": None if model == "restore" else model, "mask-model": mask_model,
+    command = _command("restore", data, {"model": None if model == "restore" else model, "mask-model": mask_model,
                               "device": None if device == "auto" else device, "limit": limit,
                               "baseline-mask": None if baseline_mask == "detected" else baseline_mask,
                               "no-ensemble": not ensemble})
@@ -81,4 +81,57 @@ def restore(
         card = card_path(resolve(model))
         write_card(card, report, extra={"mask_model": pipeline.mask_model_name, "device": str(pipeline.device),
                                             "ensemble": ensemble})
+        console.print(f"metrics written to {card}", highlight=False)
+
+
+@app.command("colorize")
+def colorize(
+    data: Annotated[list[Path], typer.Option("--data", help="Folder of colour images (repeat for several sets).")],
+    model: Annotated[str, typer.Option(help="Colorize model: registry name or .safetensors path.")] = "colorize",
+    render_size: Annotated[Optional[int], typer.Option(
+        help="Working size of the model (default: the pipeline's).")] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1, mps.")] = "auto",
+    limit: Annotated[Optional[int], typer.Option(min=1, help="Only the first N colour images of each set.")] = None,
+    json_path: Annotated[Optional[Path], typer.Option(
+        "--json", help="Also write all scores (means and per image) to this JSON file.")] = None,
+    update_card: Annotated[bool, typer.Option(
+        "--update-card", help="Write the means into the model card's metrics (the card JSON only).")] = False,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Turn colour images gray and compare gray output, the mean-chroma baseline and the model (PSNR, SSIM,
+    Lab chroma error, colourfulness next to the ground truth's)."""
+    from rich.console import Console
+
+    from patina.core.errors import ParameterError
+    from patina.evaluation import print_report, update_card as write_card, write_json
+    from patina.evaluation.colorize_eval import evaluate_colorize
+    from patina.evaluation.restore_eval import check_data_dirs
+    from patina.pipelines.colorize import DEFAULT_RENDER_SIZE, ColorizePipeline
+    from patina.weights import resolve
+    from patina.weights.files import card_path
+
+    check_data_dirs(data)
+    render = DEFAULT_RENDER_SIZE if render_size is None else render_size
+    command = _command("colorize", data, {"model": None if model == "colorize" else model, "render-size": render_size,
+                                          "device": None if device == "auto" else device, "limit": limit})
+    pipeline = ColorizePipeline(model=model, device=device, render_size=render)
+    mean_ab = pipeline.card.training.get("mean_ab")
+    if not isinstance(mean_ab, list) or len(mean_ab) != 2:
+        raise ParameterError(f"model card of {model} records no training-set mean_ab for the baseline")
+    settings = {"model": model, "model_version": pipeline.card.version, "model_sha256": pipeline.card.sha256,
+                "render_size": render, "device": str(pipeline.device)}
+    report = evaluate_colorize(data, pipeline=pipeline, mean_ab=mean_ab, limit=limit, progress=progress,
+                               settings=settings, command=command)
+    console = Console()
+    print_report(report, console)
+    for result in report.datasets:
+        truth = result.reference.get("colourfulness")
+        if truth and "model" in result.methods:
+            ratio = result.methods["model"].extra_means()["colourfulness"] / truth
+            console.print(f"{result.name}: model colourfulness is {ratio:.0%} of the ground truth's", highlight=False)
+    if json_path is not None:
+        console.print(f"scores written to {write_json(report, json_path)}", highlight=False)
+    if update_card:
+        card = card_path(resolve(model))
+        write_card(card, report, extra={"render_size": render, "device": str(pipeline.device)})
         console.print(f"metrics written to {card}", highlight=False)

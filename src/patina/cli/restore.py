@@ -2,31 +2,14 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from patina.core.errors import failure_reason
+from patina.cli.batch import report_error, run_batch, sample_photo
 
-WRITABLE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp"})
-"""Extensions written as they are; any other input format (e.g. .bmp) is written as .png."""
-
-
-def _is_within(path: Path, folder: Path) -> bool:
-    try:
-        path.resolve().relative_to(folder.resolve())
-    except ValueError:
-        return False
-    return True
-
-
-def sample_photo() -> Path:
-    """The bundled sample old photograph (a public-domain portrait, aged with Patina's degradation chain)."""
-    from importlib.resources import files
-
-    return Path(str(files("patina.assets") / "sample-old-photo.jpg"))
+__all__ = ["restore", "sample_photo"]
 
 
 def restore(
@@ -46,6 +29,8 @@ def restore(
     ensemble: Annotated[bool, typer.Option(
         "--ensemble/--no-ensemble",
         help="Average with the restored mirror image (a little better; --no-ensemble is ~1.6x faster).")] = True,
+    colorize: Annotated[bool, typer.Option(
+        "--colorize", help="Then colorize the restored photo (see `patina colorize`; its defaults).")] = False,
     compare: Annotated[bool, typer.Option(
         "--compare", help="Also write a before/after sheet to OUTDIR/compare/<name>.jpg.")] = False,
     model: Annotated[str, typer.Option(help="Restore model: registry name or .safetensors path.")] = "restore",
@@ -63,101 +48,30 @@ def restore(
     batch goes on; the exit status is 1 if any file failed.
 
     Examples: patina restore scans/ old.jpg -o restored/ --compare
-              patina restore --sample -o restored/ --compare
+              patina restore --sample -o restored/ --compare --colorize
     """
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from patina.core.errors import PatinaError
-    from patina.imageio import find_images
-    from patina.pipelines.restore import RestorePipeline, restore_file
+    from patina.pipelines.restore import RestorePipeline
 
-    out, err = Console(), Console(stderr=True)
     inputs = [*(inputs or []), *([sample_photo()] if sample else [])]
     if not inputs:
-        err.print("[red]error:[/red] give image files or folders to restore (or --sample)", highlight=False)
+        report_error("restore", "give image files or folders to restore (or --sample)")
         raise typer.Exit(2)
-
-    def report(file: object, reason: str) -> None:
-        err.print(f"[red]error:[/red] {escape(str(file))}: {escape(reason)}", highlight=False, soft_wrap=True)
-
     try:
         pipeline = RestorePipeline(model=model, mask_model=mask_model, device=device, tile=tile, overlap=overlap,
                                    scratches=scratches, strength=strength, ensemble=ensemble)
+        colorizer = None
+        if colorize:
+            from patina.pipelines.colorize import ColorizePipeline
+
+            colorizer = ColorizePipeline(device=device)
     except PatinaError as exc:
-        report("restore", str(exc))
+        report_error("restore", str(exc))
         raise typer.Exit(2) from None
 
-    failed: list[Path] = []
-    jobs: list[tuple[Path, Path]] = []
-    seen: set[Path] = set()
-    for item in inputs:
-        try:
-            found = find_images([item])
-        except PatinaError as exc:
-            report(item, failure_reason(exc))
-            failed.append(item)
-            continue
-        if item.is_dir() and not found:
-            err.print(f"[yellow]warning:[/yellow] {escape(str(item))}: no images found", highlight=False)
-        for file, relative in found:
-            key = file.resolve()
-            if key not in seen and not _is_within(file, output):  # a file given twice is done once
-                seen.add(key)
-                jobs.append((file, relative))
+    def process(image, on_progress):
+        restored = pipeline.restore_image(image, on_tile=on_progress)
+        return restored if colorizer is None else colorizer.colorize_image(restored)
 
-    done = skipped = 0
-    claimed: dict[Path, Path] = {}
-    claimed_sheets: set[Path] = set()
-    started = time.perf_counter()
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err, transient=True) as progress:
-        files_task = progress.add_task("restoring", total=len(jobs))
-        tiles_task = progress.add_task("tiles", total=1, visible=False)
-        for file, relative in jobs:
-            progress.update(files_task, description=escape(str(relative)))
-            target = output / relative
-            if target.suffix.lower() not in WRITABLE_EXTENSIONS:
-                target = target.with_suffix(".png")
-            key = target.resolve()
-            if key == file.resolve():
-                report(file, "the output would overwrite the input; choose another --output folder")
-                failed.append(file)
-            elif key in claimed:
-                report(file, f"same output name as {claimed[key]}: {target}")
-                failed.append(file)
-            elif skip_existing and target.exists():
-                claimed[key] = file
-                skipped += 1
-            else:
-                claimed[key] = file
-                sheet = None
-                if compare:
-                    sheet = output / "compare" / relative.with_suffix(".jpg")
-                    if sheet in claimed_sheets:
-                        sheet = sheet.with_name(relative.name + ".jpg")
-                    claimed_sheets.add(sheet)
-                progress.update(tiles_task, completed=0, total=1, visible=True)
-                try:
-                    restore_file(pipeline, file, target, compare=sheet,
-                                 on_tile=lambda n, total: progress.update(tiles_task, completed=n, total=total))
-                    done += 1
-                except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
-                    report(file, failure_reason(exc))
-                    failed.append(file)
-                progress.update(tiles_task, visible=False)
-            progress.advance(files_task)
-
-    seconds = time.perf_counter() - started
-    plural = "s" if len(jobs) != 1 else ""
-    summary = f"restored {done} of {len(jobs)} image{plural} into {escape(str(output))} in {seconds:.1f} s"
-    if skipped:
-        summary += f", {skipped} skipped (output exists)"
-    if failed:
-        summary += f", [red]{len(failed)} failed[/red]"
-    out.print(summary, highlight=False, soft_wrap=True)
-    if failed or not jobs:
-        if not jobs and not failed:
-            report("restore", "no images found in the inputs")
-        raise typer.Exit(1)
+    run_batch(inputs, output, process, command="restore", verb="restored", compare=compare,
+              skip_existing=skip_existing)

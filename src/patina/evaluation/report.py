@@ -33,6 +33,7 @@ class ImageScore:
     psnr: float
     ssim: float
     seconds: float | None = None
+    extra: dict[str, float] = field(default_factory=dict)   # task-specific scores, e.g. chroma_error
 
 
 @dataclass
@@ -56,16 +57,23 @@ class MethodScores:
         times = [s.seconds for s in self.images if s.seconds is not None]
         return _mean(times) if times else None
 
+    def extra_means(self) -> dict[str, float]:
+        """Mean of every task-specific score, in the order the images first report them."""
+        names = dict.fromkeys(name for s in self.images for name in s.extra)
+        return {name: _mean([s.extra[name] for s in self.images if name in s.extra]) for name in names}
+
     def summary(self) -> dict[str, float]:
-        """Mean PSNR (dB, 3 decimals), SSIM (4 decimals) and, when timed, seconds per image."""
+        """Mean PSNR (dB, 3 decimals), SSIM (4 decimals), task-specific scores (4 decimals) and, when timed,
+        seconds per image."""
         out: dict[str, float] = {"psnr": round(self.psnr, 3), "ssim": round(self.ssim, 4)}
+        out.update({name: round(value, 4) for name, value in self.extra_means().items()})
         if self.seconds_per_image is not None:
             out["seconds_per_image"] = round(self.seconds_per_image, 4)
         return out
 
     def to_dict(self) -> dict[str, Any]:
         return {"key": self.key, "label": self.label, **self.summary(),
-                "images": [{"name": s.name, "psnr": s.psnr, "ssim": s.ssim, "seconds": s.seconds}
+                "images": [{"name": s.name, "psnr": s.psnr, "ssim": s.ssim, "seconds": s.seconds, **s.extra}
                            for s in self.images]}
 
 
@@ -76,8 +84,14 @@ class DatasetResult:
     name: str            # the set's folder name, e.g. "Kodak24"
     path: str
     protocol: str        # e.g. "restore_eval": what was done to the images; with ``name`` it keys a card's metrics
-    seeds: list[int] = field(default_factory=list)
+    seeds: list[int] = field(default_factory=list)  # empty when the protocol uses no randomness
     methods: dict[str, MethodScores] = field(default_factory=dict)
+    reference: dict[str, float] = field(default_factory=dict)  # scores of the ground truth itself, if any
+
+    @property
+    def image_count(self) -> int:
+        """Images evaluated: one per seed, or (for protocols without seeds) the most any method scored."""
+        return len(self.seeds) or max((len(m.images) for m in self.methods.values()), default=0)
 
     @property
     def key(self) -> str:
@@ -106,9 +120,12 @@ class DatasetResult:
         return {"psnr": a.psnr - b.psnr, "ssim": a.ssim - b.ssim}
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "path": self.path, "protocol": self.protocol, "key": self.key,
-                "seeds": self.seeds_label, "images": len(self.seeds),
-                "methods": {k: m.to_dict() for k, m in self.methods.items()}}
+        out = {"name": self.name, "path": self.path, "protocol": self.protocol, "key": self.key,
+               "seeds": self.seeds_label, "images": self.image_count,
+               "methods": {k: m.to_dict() for k, m in self.methods.items()}}
+        if self.reference:
+            out["ground_truth"] = self.reference
+        return out
 
 
 @dataclass
@@ -141,21 +158,35 @@ def _fmt(value: float | None, digits: int, signed: bool = False) -> str:
     return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
 
 
+EXTRA_COLUMNS = {"chroma_error": "chroma err. (ΔE ab)", "colourfulness": "colourfulness"}
+"""Table headers of task-specific scores; others are shown under their own name."""
+
+
 def dataset_table(result: DatasetResult, compare: tuple[str, str] = ("model", "baseline")) -> Table:
-    """A Rich table of one evaluation set: a row per method (PSNR, SSIM, s/image), then the compared delta."""
-    table = Table(title=f"{result.name}  ({len(result.seeds)} images, seeds {result.seeds_label})",
-                  title_justify="left")
+    """A Rich table of one evaluation set: a row per method (PSNR, SSIM, task scores, s/image), then the
+    ground truth's own scores (if any) and the compared delta."""
+    seeds = f", seeds {result.seeds_label}" if result.seeds else ""
+    table = Table(title=f"{result.name}  ({result.image_count} images{seeds})", title_justify="left")
+    extras = list(dict.fromkeys(name for m in result.methods.values() for name in m.extra_means()))
     table.add_column("method")
     table.add_column("PSNR (dB)", justify="right")
     table.add_column("SSIM", justify="right")
+    for name in extras:
+        table.add_column(EXTRA_COLUMNS.get(name, name), justify="right")
     table.add_column("s/image", justify="right")
     for scores in result.methods.values():
-        table.add_row(scores.label, _fmt(scores.psnr, 2), _fmt(scores.ssim, 4), _fmt(scores.seconds_per_image, 3))
+        means = scores.extra_means()
+        table.add_row(scores.label, _fmt(scores.psnr, 2), _fmt(scores.ssim, 4),
+                      *(_fmt(means.get(name), 2) for name in extras), _fmt(scores.seconds_per_image, 3))
+    if result.reference:
+        table.add_row("ground truth", "", "", *(_fmt(result.reference.get(name), 2) for name in extras), "",
+                      style="dim")
     delta = result.delta(*compare)
     if delta is not None:
         a, b = (result.methods[k].label for k in compare)
         table.add_section()
-        table.add_row(f"{a} − {b}", _fmt(delta["psnr"], 2, True), _fmt(delta["ssim"], 4, True), "", style="bold")
+        table.add_row(f"{a} − {b}", _fmt(delta["psnr"], 2, True), _fmt(delta["ssim"], 4, True),
+                      *("" for _ in extras), "", style="bold")
     return table
 
 
@@ -179,7 +210,11 @@ def card_metrics(report: EvalReport, *, extra: dict[str, Any] | None = None) -> 
     entries: dict[str, dict[str, Any]] = {}
     for result in report.datasets:
         entry: dict[str, Any] = {key: scores.summary() for key, scores in result.methods.items()}
-        entry.update(seeds=result.seeds_label, images=len(result.seeds), **(extra or {}))
+        if result.reference:
+            entry["ground_truth"] = {k: round(v, 4) for k, v in result.reference.items()}
+        if result.seeds:
+            entry["seeds"] = result.seeds_label
+        entry.update(images=result.image_count, **(extra or {}))
         entry["command"] = report.command
         entries[result.key] = entry
     return entries

@@ -29,9 +29,11 @@ class UNetBody(nn.Module):
     """Encoder/decoder over ``len(widths)`` scales with additive skips and residual blocks at each scale.
 
     Input (N, widths[0], H, W) with H, W divisible by 2 ** (len(widths) - 1); output the same shape.
+    With ``global_mixing`` the deepest level adds an MLP of its spatial mean to every position, so each
+    output pixel sees the whole input (use it only where the whole image is processed at once, not tiles).
     """
 
-    def __init__(self, *, widths: tuple[int, ...], blocks: tuple[int, ...]) -> None:
+    def __init__(self, *, widths: tuple[int, ...], blocks: tuple[int, ...], global_mixing: bool = False) -> None:
         super().__init__()
         if len(widths) != len(blocks) or len(widths) < 1:
             raise ValueError("widths and blocks must be non-empty and of equal length")
@@ -46,6 +48,9 @@ class UNetBody(nn.Module):
         for level in range(len(widths) - 2, -1, -1):
             self.ups.append(nn.Sequential(nn.Conv2d(widths[level + 1], widths[level] * 4, 1), nn.PixelShuffle(2)))
             self.decoders.append(nn.Sequential(*[ResidualBlock(widths[level]) for _ in range(max(1, blocks[level]))]))
+        deepest = widths[-1]
+        self.global_mix = nn.Sequential(nn.Linear(deepest, deepest), nn.LeakyReLU(0.2, inplace=True),
+                                        nn.Linear(deepest, deepest)) if global_mixing else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         skips = []
@@ -54,6 +59,8 @@ class UNetBody(nn.Module):
             if level < len(self.downs):
                 skips.append(x)
                 x = self.downs[level](x)
+        if self.global_mix is not None:
+            x = x + self.global_mix(x.mean(dim=(2, 3)))[:, :, None, None]
         for up, decoder in zip(self.ups, self.decoders):
             x = decoder(up(x) + skips.pop())
         return x

@@ -71,16 +71,47 @@ def _run_restore(image: Image, parameters: dict[str, Any], device: str,
                  on_progress: ProgressFn | None = None) -> RecipeResult:
     from patina.pipelines.restore import RestorePipeline
 
-    pipeline = RestorePipeline(device=device, **{k: v for k, v in parameters.items() if k != "tile"},
-                               tile=parameters["tile"])
+    options = {k: v for k, v in parameters.items() if k not in ("tile", "colorize")}
+    pipeline = RestorePipeline(device=device, **options, tile=parameters["tile"])
     tile = pipeline.tile_size()  # 'auto' depends on free memory: record the size actually used
     pipeline.tile = tile
     used = {**parameters, "tile": tile or 0, "mask_model": pipeline.mask_model_name}
-    models = [{"role": "generator", "name": pipeline.model_name, "sha256": pipeline.card.sha256}]
+    models = [_model_entry("generator", pipeline)]
     if pipeline.mask_card is not None:
         models.append({"role": "damage-mask", "name": pipeline.mask_model_name, "sha256": pipeline.mask_card.sha256})
-    restored = pipeline.restore_image(image, on_tile=_tile_progress(on_progress))
-    return RecipeResult(image=restored, parameters=used, models=models)
+    colorize = parameters.get("colorize", False)
+    if not isinstance(colorize, bool):
+        raise ParameterError(f"colorize must be true or false, got {colorize!r}")
+    if not colorize:
+        restored = pipeline.restore_image(image, on_tile=_tile_progress(on_progress))
+        return RecipeResult(image=restored, parameters=used, models=models)
+    from patina.pipelines.colorize import ColorizePipeline
+
+    colorizer = ColorizePipeline(device=device)
+    models.append(_model_entry("colorize", colorizer))
+    restored = pipeline.restore_image(image, on_tile=_tile_progress(_part(on_progress, 0.0, 0.9)))
+    coloured = colorizer.colorize_image(restored, on_progress=_tile_progress(_part(on_progress, 0.9, 1.0)))
+    return RecipeResult(image=coloured, parameters=used, models=models)
+
+
+def _part(on_progress: ProgressFn | None, start: float, end: float) -> ProgressFn | None:
+    """Progress of one stage of a chained run, mapped onto [start, end] of the whole."""
+    if on_progress is None:
+        return None
+    return lambda fraction: on_progress(start + (end - start) * fraction)
+
+
+def _model_entry(role: str, pipeline: Any) -> dict[str, str]:
+    return {"role": role, "name": pipeline.model_name, "sha256": pipeline.card.sha256}
+
+
+def _run_colorize(image: Image, parameters: dict[str, Any], device: str,
+                  on_progress: ProgressFn | None = None) -> RecipeResult:
+    from patina.pipelines.colorize import ColorizePipeline
+
+    pipeline = ColorizePipeline(device=device, **parameters)
+    coloured = pipeline.colorize_image(image, on_progress=_tile_progress(on_progress))
+    return RecipeResult(image=coloured, parameters=dict(parameters), models=[_model_entry("generator", pipeline)])
 
 
 RECIPES: dict[str, Recipe] = {
@@ -90,8 +121,14 @@ RECIPES: dict[str, Recipe] = {
             name="restore",
             description="Old-photo restoration GAN: fading, casts, noise, blur, scratches, dust, creases",
             defaults={"model": "restore", "mask_model": None, "scratches": True, "strength": 1.0,
-                      "ensemble": True, "tile": "auto", "overlap": 64, "context": 64},
+                      "ensemble": True, "tile": "auto", "overlap": 64, "context": 64, "colorize": False},
             run=_run_restore,
+        ),
+        Recipe(
+            name="colorize",
+            description="Colorization GAN: colour from the model, luminance and detail from the photo",
+            defaults={"model": "colorize", "render_size": 384, "strength": 1.0},
+            run=_run_colorize,
         ),
     )
 }

@@ -16,10 +16,9 @@ import numpy as np
 import torch
 
 from patina.core.errors import ParameterError
-from patina.imageio import Image, read_image, resize_alpha, tensor_to_image, write_image
+from patina.imageio import Image, resize_alpha, tensor_to_image
 from patina.pipelines.base import TiledPipeline, TileArg, image_view
 from patina.networks.restore import thumbnail
-from patina.pipelines.compare import before_after_sheet
 
 MASK_MODEL_FILENAME = "damage-mask.safetensors"
 """The mask model looked for beside a restore model given as a file."""
@@ -198,20 +197,11 @@ def restore_file(
     compare: str | Path | None = None,
     on_tile: Callable[[int, int], None] | None = None,
 ) -> Image:
-    """Read ``source``, restore it, write ``destination`` (format from its extension, atomically) and,
-    if ``compare`` is given, a before/after JPEG there. Returns the restored image.
+    """:func:`patina.pipelines.files.process_file` with ``pipeline.restore_image``."""
+    from patina.pipelines.files import process_file
 
-    Raises ImageReadError / ImageWriteError (both PatinaError) with the file and a reason.
-    """
-    image = read_image(source)
-    restored = pipeline.restore_image(image, on_tile=on_tile)
-    Path(destination).parent.mkdir(parents=True, exist_ok=True)
-    write_image(destination, restored)
-    if compare is not None:
-        sheet = before_after_sheet(image.pixels, restored.pixels)
-        Path(compare).parent.mkdir(parents=True, exist_ok=True)
-        write_image(compare, Image(pixels=sheet), quality=90)
-    return restored
+    return process_file(lambda image: pipeline.restore_image(image, on_tile=on_tile), source, destination,
+                        compare=compare)
 
 
 __all__ = ["RestorePipeline", "restore_file", "result_to_image"]

@@ -78,3 +78,40 @@ class RestoreTrainConfig:
     image_every: int = 500
     checkpoint_every: int = 500
     validate_every: int = 500
+
+
+@dataclass
+class ColorizeLossConfig:
+    """Weights of the colorization objective: L1 on chroma, perceptual on the colour image, adversarial."""
+
+    pixel: float = 1.0
+    perceptual: float = 0.05
+    perceptual_downsample: int = 2  # the perceptual loss sees images average-pooled by this factor (6x cheaper at 2)
+    adversarial: float = 0.01
+    gan: Literal["bce", "lsgan", "hinge", "wgan"] = "hinge"
+    r1: float = 0.0
+    r1_every: int = 16
+    gan_start: int = 0
+    teacher: str | None = "../shared/weights/vgg19_relu3_1/vgg_normalised_conv3_1.pth"
+
+
+@dataclass
+class ColorizeTrainConfig:
+    """Everything `patina train colorize` needs (``data.degradation`` is not used)."""
+
+    name: str = "colorize"
+    seed: int = 0
+    out_dir: str = "runs/colorize"
+    device: str = "auto"
+    init_from: str | None = None  # a ColorizeGenerator .safetensors to fine-tune from
+    data: DataConfig = field(default_factory=DataConfig)
+    light_jitter: float = 1.0  # strength of the random fade / contrast / gamma applied to the input luminance
+    min_colourfulness: float = 8.0  # training images less colourful than this (near gray, sepia) are left out
+    generator: dict[str, Any] = field(default_factory=dict)
+    discriminator: dict[str, Any] = field(default_factory=lambda: {"in_channels": 3, "width": 48})
+    loss: ColorizeLossConfig = field(default_factory=ColorizeLossConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    log_every: int = 50
+    image_every: int = 500
+    checkpoint_every: int = 500
+    validate_every: int = 500

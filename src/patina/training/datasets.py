@@ -61,21 +61,19 @@ def sample_seed(base_seed: int, index: int) -> int:
     return int(np.random.SeedSequence([base_seed, index]).generate_state(1)[0])
 
 
-class DegradationPairs(Dataset):
-    """Sample ``i`` is a deterministic function of (seed, i): image choice, crop, flip and degradation.
+class CleanCrops(Dataset):
+    """Sample ``i`` is a deterministic function of (seed, i): image choice, scale, crop, flip and rotation.
 
     Indices grow without bound (one per training sample), so a resumed run sees exactly the samples it would have.
-    Items are dicts of float tensors: ``degraded`` (3, S, S), ``target`` (3, S, S) and ``mask`` (1, S, S).
+    Items are dicts with ``target``: the clean (3, S, S) float crop.
     """
 
-    def __init__(self, files: list[Path], *, crop: int, scale_range: tuple[float, float],
-                 degradation: DegradationConfig, seed: int) -> None:
+    def __init__(self, files: list[Path], *, crop: int, scale_range: tuple[float, float], seed: int) -> None:
         if not files:
             raise ConfigError("no training images found")
         self.files = files
         self.crop = crop
         self.scale_range = scale_range
-        self.degradation = degradation
         self.seed = seed
 
     def __len__(self) -> int:
@@ -99,6 +97,19 @@ class DegradationPairs(Dataset):
         if rng.random() < 0.5:
             image = np.rot90(image)
         return np.ascontiguousarray(np.clip(image, 0.0, 1.0))
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        return {"target": torch.from_numpy(np.ascontiguousarray(self.clean_crop(index).transpose(2, 0, 1)))}
+
+
+class DegradationPairs(CleanCrops):
+    """Clean crops with their seeded old-photo degradation: items hold ``degraded`` (3, S, S), ``target``
+    (3, S, S) and ``mask`` (1, S, S) float tensors."""
+
+    def __init__(self, files: list[Path], *, crop: int, scale_range: tuple[float, float],
+                 degradation: DegradationConfig, seed: int) -> None:
+        super().__init__(files, crop=crop, scale_range=scale_range, seed=seed)
+        self.degradation = degradation
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         clean = self.clean_crop(index)

@@ -36,6 +36,8 @@ REGISTRY: dict[str, RegistryEntry] = {
                       "Old-photo restoration GAN generator (denoise, deblur, fade/cast removal, inpainting)"),
         RegistryEntry("damage-mask", "damage-mask.safetensors", "restore",
                       "Segmentation of scratches, dust and creases, fed to the restoration generator"),
+        RegistryEntry("colorize", "colorize.safetensors", "colorize",
+                      "Colorization GAN generator: chroma (a*, b*) from luminance, for black-and-white photos"),
     )
 }
 

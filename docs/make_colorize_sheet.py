@@ -1,0 +1,65 @@
+"""Rebuild docs/colorize-old-photos.jpg: real black-and-white and sepia photographs from
+../shared/data/old_photos, before/after `patina colorize` with the shipped weights and default settings.
+
+    python docs/make_colorize_sheet.py [OLD_PHOTOS_DIR] [OUTPUT.jpg] [--count N]
+
+Photos are taken in name order from every subfolder, keeping those with almost no colour of their own
+(colourfulness < 12: gray or toned prints), up to N (default 10) spread over the subfolders.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from patina.imageio import Image, find_images, image_to_tensor, make_thumbnail, read_image, write_image
+from patina.ops.color import colourfulness
+from patina.pipelines import comparison_grid
+from patina.pipelines.colorize import ColorizePipeline
+
+MAX_COLOURFULNESS = 12.0
+
+
+def black_and_white(source: Path, count: int) -> list[Path]:
+    """Up to ``count`` nearly colourless photos, taken round-robin from the subfolders of ``source``."""
+    folders = sorted(p for p in source.iterdir() if p.is_dir()) or [source]
+    pools = []
+    for folder in folders:
+        pool = []
+        for path, _ in sorted(find_images([folder])):
+            small = make_thumbnail(read_image(path), 128)
+            if colourfulness(image_to_tensor(small)).item() < MAX_COLOURFULNESS:
+                pool.append(path)
+        pools.append(pool)
+    chosen: list[Path] = []
+    while len(chosen) < count and any(pools):
+        for pool in pools:
+            if pool and len(chosen) < count:
+                chosen.append(pool.pop(0))
+    return chosen
+
+
+def main() -> None:
+    root = Path(__file__).resolve().parent
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("source", nargs="?", type=Path, default=root.parents[1] / "shared/data/old_photos")
+    parser.add_argument("output", nargs="?", type=Path, default=root / "colorize-old-photos.jpg")
+    parser.add_argument("--count", type=int, default=10)
+    args = parser.parse_args()
+    pipeline = ColorizePipeline(device="cpu")
+    pairs = []
+    for path in black_and_white(args.source, args.count):
+        image = read_image(path)
+        coloured = pipeline.colorize_image(image)
+        before = image.pixels if image.pixels.dtype == np.uint8 else (image.pixels >> 8).astype(np.uint8)
+        after = coloured.pixels if coloured.pixels.dtype == np.uint8 else (coloured.pixels >> 8).astype(np.uint8)
+        pairs.append((f"{path.parent.name}/{path.name}", before, after))
+    sheet = comparison_grid(pairs, labels=("scan", "patina colorize"), max_height=300)
+    write_image(args.output, Image(pixels=sheet), quality=88)
+    print(f"wrote {args.output} ({len(pairs)} photos)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+"""The file loop the image commands share: inputs -> outputs under one folder, a progress bar, errors per file."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import typer
+
+from patina.core.errors import failure_reason
+from patina.imageio import Image
+
+WRITABLE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp"})
+"""Extensions written as they are; any other input format (e.g. .bmp) is written as .png."""
+
+Process = Callable[[Image, Callable[[int, int], None]], Image]
+"""An image command's work on one image: (image, on_progress(done, total)) -> result."""
+
+
+def sample_photo() -> Path:
+    """The bundled sample old photograph (a public-domain portrait, aged with Patina's degradation chain)."""
+    from importlib.resources import files
+
+    return Path(str(files("patina.assets") / "sample-old-photo.jpg"))
+
+
+def is_within(path: Path, folder: Path) -> bool:
+    """True when ``path`` lies inside ``folder``."""
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def report_error(file: object, reason: str) -> None:
+    """Print 'error: FILE: REASON' on stderr."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    Console(stderr=True).print(f"[red]error:[/red] {escape(str(file))}: {escape(reason)}", highlight=False,
+                               soft_wrap=True)
+
+
+def _collect(inputs: list[Path], output: Path, failed: list[Path]) -> list[tuple[Path, Path]]:
+    """(file, path relative to its input) for every image in ``inputs``, each file once, none inside ``output``."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    from patina.core.errors import PatinaError
+    from patina.imageio import find_images
+
+    jobs: list[tuple[Path, Path]] = []
+    seen: set[Path] = set()
+    for item in inputs:
+        try:
+            found = find_images([item])
+        except PatinaError as exc:
+            report_error(item, failure_reason(exc))
+            failed.append(item)
+            continue
+        if item.is_dir() and not found:
+            Console(stderr=True).print(f"[yellow]warning:[/yellow] {escape(str(item))}: no images found",
+                                       highlight=False)
+        for file, relative in found:
+            key = file.resolve()
+            if key not in seen and not is_within(file, output):  # a file given twice is done once
+                seen.add(key)
+                jobs.append((file, relative))
+    return jobs
+
+
+def run_batch(inputs: list[Path], output: Path, process: Process, *, command: str, verb: str, compare: bool,
+              skip_existing: bool) -> None:
+    """Apply ``process`` to every image of ``inputs``, writing ``output/<relative path>`` atomically (and a
+    before/after sheet in ``output/compare`` with ``compare``). A file that fails is reported and the batch
+    goes on; exits with status 1 if any failed or none was found. ``command`` names the command in messages
+    ('restore'), ``verb`` is its past tense ('restored')."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from patina.pipelines.files import process_file
+
+    failed: list[Path] = []
+    jobs = _collect(inputs, output, failed)
+    done = skipped = 0
+    claimed: dict[Path, Path] = {}
+    claimed_sheets: set[Path] = set()
+    started = time.perf_counter()
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True) as progress:
+        files_task = progress.add_task(command, total=len(jobs))
+        parts_task = progress.add_task("tiles", total=1, visible=False)
+        on_progress = lambda n, total: progress.update(parts_task, completed=n, total=total)  # noqa: E731
+        for file, relative in jobs:
+            progress.update(files_task, description=escape(str(relative)))
+            target = output / relative
+            if target.suffix.lower() not in WRITABLE_EXTENSIONS:
+                target = target.with_suffix(".png")
+            key = target.resolve()
+            if key == file.resolve():
+                report_error(file, "the output would overwrite the input; choose another --output folder")
+                failed.append(file)
+            elif key in claimed:
+                report_error(file, f"same output name as {claimed[key]}: {target}")
+                failed.append(file)
+            elif skip_existing and target.exists():
+                claimed[key] = file
+                skipped += 1
+            else:
+                claimed[key] = file
+                sheet = None
+                if compare:
+                    sheet = output / "compare" / relative.with_suffix(".jpg")
+                    if sheet in claimed_sheets:
+                        sheet = sheet.with_name(relative.name + ".jpg")
+                    claimed_sheets.add(sheet)
+                progress.update(parts_task, completed=0, total=1, visible=True)
+                try:
+                    process_file(lambda image: process(image, on_progress), file, target, compare=sheet)
+                    done += 1
+                except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
+                    report_error(file, failure_reason(exc))
+                    failed.append(file)
+                progress.update(parts_task, visible=False)
+            progress.advance(files_task)
+
+    seconds = time.perf_counter() - started
+    plural = "s" if len(jobs) != 1 else ""
+    summary = f"{verb} {done} of {len(jobs)} image{plural} into {escape(str(output))} in {seconds:.1f} s"
+    if skipped:
+        summary += f", {skipped} skipped (output exists)"
+    if failed:
+        summary += f", [red]{len(failed)} failed[/red]"
+    Console().print(summary, highlight=False, soft_wrap=True)
+    if failed or not jobs:
+        if not jobs and not failed:
+            report_error(command, "no images found in the inputs")
+        raise typer.Exit(1)

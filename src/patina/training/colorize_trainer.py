@@ -1,0 +1,198 @@
+"""Paired GAN training of the colorization generator: luminance in, chroma out, on colour photographs.
+
+pix2pix in CIE Lab: G sees L* (randomly faded, as old prints are) and predicts (a*, b*); a conditional
+PatchGAN judges (L*, a*, b*); G minimises L1 on chroma + a perceptual loss on the recombined colour image
+(VGG teacher, training only) + the adversarial loss.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+from torch.utils.data import DataLoader
+
+from patina.core.errors import ConfigError
+from patina.losses import PerceptualLoss, VGGTeacher, discriminator_loss, generator_loss, r1_penalty
+from patina.networks import ColorizeGenerator, PatchDiscriminator
+from patina.ops.color import AB_SCALE, chroma_error, colourfulness, join_lab, split_lab
+from patina.training.config import ColorizeTrainConfig
+from patina.training.datasets import (CleanCrops, CountingSampler, list_images, read_rgb, sample_seed,
+                                      single_threaded_worker, split_holdout)
+from patina.training.ema import EMA
+from patina.training.gan_trainer import GanTrainer, StepResult, kwargs_of
+from patina.weights import ModelCard, save_model
+from patina.weights.files import load_model
+
+STATS_SIDE = 96
+"""Images are shrunk to this long side to measure their colourfulness and mean chroma."""
+
+
+def _small_rgb(path: Path) -> torch.Tensor:
+    image = read_rgb(path)
+    scale = STATS_SIDE / max(image.shape[:2])
+    if scale < 1:
+        import cv2
+
+        image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    return torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))[None]
+
+
+def colour_statistics(files: list[Path]) -> tuple[list[float], list[float]]:
+    """Colourfulness of each file, and the mean (a*, b*) over all of them (Lab units)."""
+    scores, chroma_sums, pixels = [], torch.zeros(2, dtype=torch.float64), 0
+    for path in files:
+        small = _small_rgb(path)
+        scores.append(float(colourfulness(small)[0]))
+        _, chroma = split_lab(small)
+        chroma_sums += (chroma[0] * AB_SCALE).flatten(1).sum(dim=1).double()
+        pixels += chroma.shape[-1] * chroma.shape[-2]
+    return scores, (chroma_sums / max(pixels, 1)).tolist()
+
+
+def jitter_light(light: torch.Tensor, strength: float) -> torch.Tensor:
+    """A random fade per sample: gamma in [0.75, 1.33], black point up to 0.15, white point down to 0.85
+    (scaled by ``strength``), as faded prints and flat scans have."""
+    if strength <= 0:
+        return light
+    n = light.shape[0]
+    rand = lambda: torch.rand(n, 1, 1, 1, device=light.device)  # noqa: E731
+    gamma = torch.exp((rand() * 2 - 1) * 0.29 * strength)
+    black, white = rand() * 0.15 * strength, 1 - rand() * 0.15 * strength
+    return black + (white - black) * light.clamp(0, 1) ** gamma
+
+
+class ColorizeTrainer(GanTrainer):
+    """Colorization G against a conditional PatchGAN on (L*, a*, b*), with an EMA of G."""
+
+    state_names = ("generator", "discriminator", "ema_generator", "opt_g", "opt_d")
+
+    def __init__(self, config: ColorizeTrainConfig, *, progress: bool = True) -> None:
+        super().__init__(config, progress=progress)
+        self.generator = ColorizeGenerator(**config.generator).to(self.device)
+        self.discriminator = PatchDiscriminator(**config.discriminator).to(self.device)
+        if config.init_from:
+            self._initialise_from(Path(config.init_from))
+        self.ema_generator = EMA(self.generator, config.optim.ema_decay)
+        optim = config.optim
+        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=optim.lr_g, betas=optim.betas)
+        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=optim.lr_d, betas=optim.betas)
+        teacher = config.loss.teacher
+        self.perceptual = (PerceptualLoss(VGGTeacher.from_file(teacher)).to(self.device)
+                           if config.loss.perceptual and teacher and Path(teacher).is_file() else None)
+        files = list_images(config.data.roots)
+        scores, _ = colour_statistics(files)
+        colourful = [path for path, score in zip(files, scores) if score >= config.min_colourfulness]
+        if not colourful:
+            raise ConfigError(f"no colour images among the {len(files)} training images "
+                              f"(none has colourfulness >= {config.min_colourfulness})")
+        self.skipped_gray = len(files) - len(colourful)
+        self.train_files, self.val_files = split_holdout(colourful, config.data.holdout_every)
+        _, self.mean_chroma = colour_statistics(self.train_files)
+
+    def _initialise_from(self, path: Path) -> None:
+        source, card = load_model(path)
+        if card.arch != "ColorizeGenerator":
+            raise ConfigError(f"init_from {path}: a {card.arch}, not a ColorizeGenerator")
+        try:
+            self.generator.load_state_dict(source.state_dict())
+        except RuntimeError as exc:
+            raise ConfigError(f"init_from {path}: weights do not fit the configured generator ({exc})") from None
+
+    def data_loader(self) -> DataLoader:
+        """A loader that resumes at the first sample the current step has not seen."""
+        data = self.config.data
+        dataset = CleanCrops(self.train_files, crop=data.crop, scale_range=data.scale_range, seed=self.config.seed)
+        return DataLoader(dataset, batch_size=data.batch_size, sampler=CountingSampler(self.step * data.batch_size),
+                          num_workers=data.workers, pin_memory=self.device.type == "cuda",
+                          persistent_workers=data.workers > 0, prefetch_factor=4 if data.workers else None,
+                          worker_init_fn=single_threaded_worker)
+
+    def _discriminate(self, light: torch.Tensor, chroma: torch.Tensor) -> torch.Tensor:
+        return self.discriminator(torch.cat([light, chroma], dim=1))
+
+    def train_step(self, batch: dict[str, torch.Tensor]) -> StepResult:
+        """One D step then one G step."""
+        cfg, loss_cfg = self.config, self.config.loss
+        torch.manual_seed(sample_seed(cfg.seed, self.step))
+        target = batch["target"].to(self.device, non_blocking=True)
+        light, chroma = split_lab(target)
+        light_in = jitter_light(light, cfg.light_jitter)
+        adversarial_on = self.step >= loss_cfg.gan_start and loss_cfg.adversarial > 0
+        losses: dict[str, float] = {}
+        self._set_learning_rates()
+        with self._autocast():
+            predicted = self.generator(light_in)
+
+        if adversarial_on:
+            self.discriminator.requires_grad_(True)
+            with self._autocast():
+                d_loss = discriminator_loss(loss_cfg.gan, self._discriminate(light_in, chroma),
+                                            self._discriminate(light_in, predicted.detach()))
+            if loss_cfg.r1 and self.step % loss_cfg.r1_every == 0:
+                penalty = r1_penalty(lambda x: self._discriminate(light_in, x).float(), chroma)
+                d_loss = d_loss + loss_cfg.r1 * loss_cfg.r1_every * penalty
+                losses["d/r1"] = penalty.item()
+            self.opt_d.zero_grad(set_to_none=True)
+            self.scaler.scale(d_loss).backward()
+            self._clip_and_step(self.opt_d, self.discriminator.parameters())
+            losses["d/loss"] = d_loss.item()
+
+        predicted_f = predicted.float()
+        colour = join_lab(light, predicted_f)
+        pixel = F.l1_loss(predicted_f, chroma)
+        g_loss = loss_cfg.pixel * pixel
+        losses["g/pixel"] = pixel.item()
+        if self.perceptual is not None:
+            factor = max(1, loss_cfg.perceptual_downsample)
+            perceptual = self.perceptual(F.avg_pool2d(colour, factor), F.avg_pool2d(target, factor))
+            g_loss = g_loss + loss_cfg.perceptual * perceptual
+            losses["g/perceptual"] = perceptual.item()
+        if adversarial_on:
+            self.discriminator.requires_grad_(False)
+            with self._autocast():
+                adv = generator_loss(loss_cfg.gan, self._discriminate(light_in, predicted))
+            g_loss = g_loss + loss_cfg.adversarial * adv
+            losses["g/adversarial"] = adv.item()
+        self.opt_g.zero_grad(set_to_none=True)
+        self.scaler.scale(g_loss).backward()
+        self._clip_and_step(self.opt_g, self.generator.parameters())
+        self.scaler.update()
+        self.ema_generator.update(self.generator)
+        losses["g/loss"] = g_loss.item()
+        self.step += 1
+        return StepResult(losses, [light_in, colour.detach(), target], "train/input|colorized|target")
+
+    @torch.no_grad()
+    def validate(self, limit: int = 8) -> dict[str, float]:
+        """Chroma error and colourfulness of the EMA generator on held-out crops, next to the mean-chroma baseline."""
+        if not self.val_files:
+            return {}
+        multiple = self.generator.size_multiple
+        crop = max(multiple, min(256, self.config.data.crop * 2) // multiple * multiple)
+        dataset = CleanCrops(self.val_files, crop=crop, scale_range=(1.0, 1.0), seed=12345)
+        mean = torch.tensor(self.mean_chroma, device=self.device).view(1, 2, 1, 1) / AB_SCALE
+        model_err, base_err, ratios = [], [], []
+        for index in range(limit):
+            target = dataset[index]["target"][None].to(self.device)
+            light, _ = split_lab(target)
+            colour = join_lab(light, self.ema_generator.shadow(light).float())
+            baseline = join_lab(light, mean.expand(1, 2, *light.shape[-2:]))
+            model_err.append(chroma_error(colour, target).item())
+            base_err.append(chroma_error(baseline, target).item())
+            ratios.append((colourfulness(colour) / colourfulness(target).clamp_min(1e-6)).item())
+        return {"val/chroma_error_model": float(np.mean(model_err)),
+                "val/chroma_error_mean_ab": float(np.mean(base_err)),
+                "val/colourfulness_ratio": float(np.mean(ratios))}
+
+    def export(self, folder: str | Path) -> list[ModelCard]:
+        """Write the EMA generator as safetensors + model card (with the training set's mean chroma)."""
+        cfg = self.config
+        common = self.card_fields("colorize", data=cfg.data.roots, train_images=len(self.train_files),
+                                  val_images=len(self.val_files), skipped_gray_images=self.skipped_gray,
+                                  mean_ab=[round(v, 4) for v in self.mean_chroma])
+        card = ModelCard(name=cfg.name, arch="ColorizeGenerator",
+                         kwargs=kwargs_of(self.generator, cfg.generator), **common)
+        return [save_model(self.ema_generator.shadow, Path(folder) / f"{cfg.name}.safetensors", card)]
