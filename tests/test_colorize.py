@@ -222,14 +222,18 @@ def test_archive_derives_and_reproduces_a_colorized_derivative(archive, tmp_path
 
 # -- evaluation --------------------------------------------------------------------------------------------
 
+def scene_folder(folder: Path, count: int, height: int, width: int) -> Path:
+    """``count`` colourful scenes p0.png... and one flat gray image z-gray.png in ``folder``."""
+    folder.mkdir()
+    for index in range(count):
+        write_image(folder / f"p{index}.png", Image(pixels=scene(height, width, seed=index)))
+    write_image(folder / "z-gray.png", Image(pixels=np.full((height, width, 1), 128, np.uint8)))
+    return folder
+
+
 @pytest.fixture
 def eval_set(tmp_path: Path) -> Path:
-    folder = tmp_path / "Colours"
-    folder.mkdir()
-    for index in range(3):
-        write_image(folder / f"c{index}.png", Image(pixels=scene(48, 64, seed=index)))
-    write_image(folder / "z-gray.png", Image(pixels=np.full((48, 64, 1), 128, np.uint8)))  # skipped: no colour
-    return folder
+    return scene_folder(tmp_path / "Colours", 3, 48, 64)  # the gray image is skipped: it has no colour
 
 
 def test_eval_scores_baselines_and_model(eval_set: Path) -> None:
@@ -281,3 +285,90 @@ def test_shipped_model_beats_both_baselines_on_kodak() -> None:
     assert errors["model"] < errors["mean_ab"] and errors["model"] < errors["gray"]
     ratio = result.methods["model"].extra_means()["colourfulness"] / result.reference["colourfulness"]
     assert 0.7 <= ratio <= 1.3
+
+
+# -- training ----------------------------------------------------------------------------------------------
+
+def tiny_colorize_config(data: Path, out_dir: Path, steps: int):
+    from patina.core.config import load_yaml
+    from patina.training.config import ColorizeTrainConfig
+
+    cfg = load_yaml(ColorizeTrainConfig, ROOT / "configs/colorize-tiny.yaml")
+    cfg.data.roots, cfg.data.holdout_every = [str(data)], 3
+    cfg.out_dir, cfg.optim.steps = str(out_dir), steps
+    return cfg
+
+
+@pytest.fixture
+def colour_photos(tmp_path: Path) -> Path:
+    return scene_folder(tmp_path / "train", 6, 80, 96)
+
+
+def test_tiny_colorize_training_exports_a_usable_model(colour_photos: Path, tmp_path: Path) -> None:
+    from patina.training.colorize_trainer import ColorizeTrainer
+
+    trainer = ColorizeTrainer(tiny_colorize_config(colour_photos, tmp_path / "run", 6), progress=False)
+    assert trainer.skipped_gray == 1 and len(trainer.train_files) + len(trainer.val_files) == 6
+    before = {k: v.clone() for k, v in trainer.generator.state_dict().items()}
+    trainer.fit()
+    assert any(not torch.equal(before[k], v) for k, v in trainer.generator.state_dict().items())
+    path = tmp_path / "run/export/colorize.safetensors"
+    card = ModelCard.read(path.with_suffix(".json"))
+    assert card.arch == "ColorizeGenerator" and card.steps == 6 and card.kwargs["chroma_gain"] == 1.0
+    mean_ab = card.training["mean_ab"]
+    assert len(mean_ab) == 2 and mean_ab[1] < -5  # the test scenes are bluish (b* < 0) on average
+    coloured = ColorizePipeline(model=str(path), device="cpu")(gray_rgb(to_tensor(scene())))
+    assert coloured.shape == (1, 3, 64, 80) and torch.isfinite(coloured).all()
+
+
+def test_colorize_training_resumes_exactly(colour_photos: Path, tmp_path: Path) -> None:
+    from patina.training.colorize_trainer import ColorizeTrainer
+
+    straight = ColorizeTrainer(tiny_colorize_config(colour_photos, tmp_path / "straight", 4), progress=False)
+    straight.fit()
+    ColorizeTrainer(tiny_colorize_config(colour_photos, tmp_path / "resumed", 2), progress=False).fit()
+    second = ColorizeTrainer(tiny_colorize_config(colour_photos, tmp_path / "resumed", 4), progress=False)
+    assert second.resume_if_possible() and second.step == 2
+    second.fit()
+    for name in ("generator", "discriminator", "ema_generator"):
+        expected, got = getattr(straight, name).state_dict(), getattr(second, name).state_dict()
+        assert all(torch.equal(expected[k], got[k]) for k in expected), name
+
+
+def test_gray_only_training_data_is_refused(tmp_path: Path) -> None:
+    from patina.core.errors import ConfigError
+    from patina.training.colorize_trainer import ColorizeTrainer
+
+    folder = tmp_path / "gray"
+    folder.mkdir()
+    write_image(folder / "a.png", Image(pixels=np.full((64, 64, 1), 100, np.uint8)))
+    with pytest.raises(ConfigError, match="no colour images"):
+        ColorizeTrainer(tiny_colorize_config(folder, tmp_path / "run", 2), progress=False)
+
+
+def test_cli_trains_and_calibrates_the_chroma_gain(colour_photos: Path, tmp_path: Path) -> None:
+    config = tmp_path / "tiny.yaml"
+    text = (ROOT / "configs/colorize-tiny.yaml").read_text().replace("../shared/data/train/T91", str(colour_photos))
+    config.write_text(text.replace("holdout_every: 10", "holdout_every: 3"))
+    result = runner.invoke(app, ["train", "colorize", "--config", str(config), "--out-dir", str(tmp_path / "cli"),
+                                 "--steps", "2", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    model = tmp_path / "cli/export/colorize.safetensors"
+    weights = model.read_bytes()
+    calibrated = runner.invoke(app, ["train", "calibrate-colorize", "--config", str(config), "--model", str(model)])
+    assert calibrated.exit_code == 0, calibrated.output
+    card = ModelCard.read(model.with_suffix(".json"))
+    rows = card.training["chroma_gain_calibration"]["rows"]
+    assert card.kwargs["chroma_gain"] in [row["gain"] for row in rows] and len(rows) == 11
+    assert model.read_bytes() == weights
+    ColorizePipeline(model=str(model), device="cpu")  # the card still loads (sha256 unchanged)
+
+
+def test_chroma_gain_scales_the_generator_output() -> None:
+    torch.manual_seed(0)
+    plain = ColorizeGenerator(widths=(8, 16), blocks=(1, 1))
+    torch.nn.init.normal_(plain.tail.weight, std=0.2)
+    gained = ColorizeGenerator(widths=(8, 16), blocks=(1, 1), chroma_gain=1.5)
+    gained.load_state_dict(plain.state_dict())
+    light = torch.rand(1, 1, 32, 32)
+    assert torch.allclose(gained(light), 1.5 * plain(light))

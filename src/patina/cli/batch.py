@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Annotated, Optional
 
 import typer
 
@@ -13,6 +14,17 @@ from patina.imageio import Image
 
 WRITABLE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp"})
 """Extensions written as they are; any other input format (e.g. .bmp) is written as .png."""
+
+OutputOption = Annotated[Path, typer.Option(
+    "-o", "--output", help="Folder for the results; folder inputs keep their relative paths inside it.",
+    show_default=False)]
+InputsArgument = Annotated[Optional[list[Path]], typer.Argument(
+    help="Image files and/or folders; folders are searched recursively.", show_default=False)]
+DeviceOption = Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1 or mps.")]
+CompareOption = Annotated[bool, typer.Option(
+    "--compare", help="Also write a before/after sheet to OUTDIR/compare/<name>.jpg.")]
+SkipExistingOption = Annotated[bool, typer.Option(
+    "--skip-existing", help="Leave images whose output already exists alone (resume a batch).")]
 
 Process = Callable[[Image, Callable[[int, int], None]], Image]
 """An image command's work on one image: (image, on_progress(done, total)) -> result."""

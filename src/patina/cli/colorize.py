@@ -2,30 +2,25 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from patina.cli.batch import report_error, run_batch, sample_photo
+from patina.cli.batch import (CompareOption, DeviceOption, InputsArgument, OutputOption, SkipExistingOption,
+                              report_error, run_batch, sample_photo)
 
 
 def colorize(
-    output: Annotated[Path, typer.Option(
-        "-o", "--output", help="Folder for the results; folder inputs keep their relative paths inside it.",
-        show_default=False)],
-    inputs: Annotated[Optional[list[Path]], typer.Argument(
-        help="Image files and/or folders; folders are searched recursively.", show_default=False)] = None,
+    output: OutputOption,
+    inputs: InputsArgument = None,
     render_size: Annotated[int, typer.Option(
         help="Long side (px) of the working image the model colours; the result keeps the full size.")] = 384,
     strength: Annotated[float, typer.Option(
         help="Chroma scale: 0 black-and-white, 1 the model's colours, up to 2 more saturated.")] = 1.0,
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1 or mps.")] = "auto",
+    device: DeviceOption = "auto",
     model: Annotated[str, typer.Option(help="Colorize model: registry name or .safetensors path.")] = "colorize",
-    compare: Annotated[bool, typer.Option(
-        "--compare", help="Also write a before/after sheet to OUTDIR/compare/<name>.jpg.")] = False,
-    skip_existing: Annotated[bool, typer.Option(
-        "--skip-existing", help="Leave images whose output already exists alone (resume a batch).")] = False,
+    compare: CompareOption = False,
+    skip_existing: SkipExistingOption = False,
     sample: Annotated[bool, typer.Option("--sample", help="Also colorize the bundled sample old photo.")] = False,
 ) -> None:
     """Colorize black-and-white photographs (sepia, toned and faded colour prints are desaturated first).

@@ -29,35 +29,60 @@ def _command(task: str, data: list[Path], options: dict[str, object]) -> str:
     return shlex.join(parts)
 
 
+DeviceOption = Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1, mps.")]
+JsonOption = Annotated[Optional[Path], typer.Option(
+    "--json", help="Also write all scores (means and per image) to this JSON file.")]
+UpdateCardOption = Annotated[bool, typer.Option(
+    "--update-card", help="Write the means into the model card's metrics (the card JSON only).")]
+ProgressOption = Annotated[bool, typer.Option(help="Show a progress bar.")]
+
+
+def _finish(report, model: str, *, json_path: Path | None, update_card: bool, card_extra: dict) -> None:
+    """Print the report's tables, write its JSON and update the model's card, as asked."""
+    from rich.console import Console
+
+    from patina.evaluation import print_report, update_card as write_card, write_json
+    from patina.weights import resolve
+    from patina.weights.files import card_path
+
+    console = Console()
+    print_report(report, console)
+    for result in report.datasets:
+        truth = result.reference.get("colourfulness")
+        if truth and "model" in result.methods:
+            ratio = result.methods["model"].extra_means()["colourfulness"] / truth
+            console.print(f"{result.name}: model colourfulness is {ratio:.0%} of the ground truth's", highlight=False)
+    if json_path is not None:
+        console.print(f"scores written to {write_json(report, json_path)}", highlight=False)
+    if update_card:
+        card = card_path(resolve(model))
+        write_card(card, report, extra=card_extra)
+        console.print(f"metrics written to {card}", highlight=False)
+
+
 @app.command("restore")
 def restore(
     data: Annotated[list[Path], typer.Option("--data", help="Folder of clean images (repeat for several sets).")],
     model: Annotated[str, typer.Option(help="Restore model: registry name or .safetensors path.")] = "restore",
     mask_model: Annotated[Optional[str], typer.Option(
         help="Damage-mask model; default: damage-mask.safetensors beside --model, else the registered one.")] = None,
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1, mps.")] = "auto",
+    device: DeviceOption = "auto",
     limit: Annotated[Optional[int], typer.Option(min=1, help="Only the first N images of each set.")] = None,
-    json_path: Annotated[Optional[Path], typer.Option(
-        "--json", help="Also write all scores (means and per image) to this JSON file.")] = None,
-    update_card: Annotated[bool, typer.Option(
-        "--update-card", help="Write the means into the model card's metrics (the card JSON only).")] = False,
+    json_path: JsonOption = None,
+    update_card: UpdateCardOption = False,
     baseline_mask: Annotated[str, typer.Option(
         help="Baseline inpainting mask: detected (the mask network, the protocol), oracle (true mask) or none.")
     ] = "detected",
     ensemble: Annotated[bool, typer.Option(
         "--ensemble/--no-ensemble", help="Run the model as `patina restore` does by default (mirror ensemble).")
     ] = True,
-    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    progress: ProgressOption = True,
 ) -> None:
     """Degrade clean images with fixed seeds (image i -> seed i) and compare input, classical baseline and model."""
-    from rich.console import Console
-
     from patina.core.errors import ParameterError
-    from patina.evaluation import evaluate_restore, print_report, update_card as write_card, write_json
+    from patina.evaluation import evaluate_restore
     from patina.evaluation.restore_eval import BASELINE_MASKS, check_data_dirs
     from patina.pipelines.restore import RestorePipeline
-    from patina.weights import resolve
-    from patina.weights.files import card_path
 
     if baseline_mask not in BASELINE_MASKS:
         raise ParameterError(f"--baseline-mask must be one of {', '.join(BASELINE_MASKS)}, got {baseline_mask!r}")
@@ -73,15 +98,8 @@ def restore(
                 "mask_model": pipeline.mask_model_name, "device": str(pipeline.device), "ensemble": ensemble}
     report = evaluate_restore(data, pipeline=pipeline, limit=limit, progress=progress,
                               baseline_mask=baseline_mask, settings=settings, command=command)
-    console = Console()
-    print_report(report, console)
-    if json_path is not None:
-        console.print(f"scores written to {write_json(report, json_path)}", highlight=False)
-    if update_card:
-        card = card_path(resolve(model))
-        write_card(card, report, extra={"mask_model": pipeline.mask_model_name, "device": str(pipeline.device),
-                                            "ensemble": ensemble})
-        console.print(f"metrics written to {card}", highlight=False)
+    _finish(report, model, json_path=json_path, update_card=update_card,
+            card_extra={"mask_model": pipeline.mask_model_name, "device": str(pipeline.device), "ensemble": ensemble})
 
 
 @app.command("colorize")
@@ -90,25 +108,18 @@ def colorize(
     model: Annotated[str, typer.Option(help="Colorize model: registry name or .safetensors path.")] = "colorize",
     render_size: Annotated[Optional[int], typer.Option(
         help="Working size of the model (default: the pipeline's).")] = None,
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1, mps.")] = "auto",
+    device: DeviceOption = "auto",
     limit: Annotated[Optional[int], typer.Option(min=1, help="Only the first N colour images of each set.")] = None,
-    json_path: Annotated[Optional[Path], typer.Option(
-        "--json", help="Also write all scores (means and per image) to this JSON file.")] = None,
-    update_card: Annotated[bool, typer.Option(
-        "--update-card", help="Write the means into the model card's metrics (the card JSON only).")] = False,
-    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    json_path: JsonOption = None,
+    update_card: UpdateCardOption = False,
+    progress: ProgressOption = True,
 ) -> None:
     """Turn colour images gray and compare gray output, the mean-chroma baseline and the model (PSNR, SSIM,
     Lab chroma error, colourfulness next to the ground truth's)."""
-    from rich.console import Console
-
     from patina.core.errors import ParameterError
-    from patina.evaluation import print_report, update_card as write_card, write_json
     from patina.evaluation.colorize_eval import evaluate_colorize
     from patina.evaluation.restore_eval import check_data_dirs
     from patina.pipelines.colorize import DEFAULT_RENDER_SIZE, ColorizePipeline
-    from patina.weights import resolve
-    from patina.weights.files import card_path
 
     check_data_dirs(data)
     render = DEFAULT_RENDER_SIZE if render_size is None else render_size
@@ -122,16 +133,5 @@ def colorize(
                 "render_size": render, "device": str(pipeline.device)}
     report = evaluate_colorize(data, pipeline=pipeline, mean_ab=mean_ab, limit=limit, progress=progress,
                                settings=settings, command=command)
-    console = Console()
-    print_report(report, console)
-    for result in report.datasets:
-        truth = result.reference.get("colourfulness")
-        if truth and "model" in result.methods:
-            ratio = result.methods["model"].extra_means()["colourfulness"] / truth
-            console.print(f"{result.name}: model colourfulness is {ratio:.0%} of the ground truth's", highlight=False)
-    if json_path is not None:
-        console.print(f"scores written to {write_json(report, json_path)}", highlight=False)
-    if update_card:
-        card = card_path(resolve(model))
-        write_card(card, report, extra={"render_size": render, "device": str(pipeline.device)})
-        console.print(f"metrics written to {card}", highlight=False)
+    _finish(report, model, json_path=json_path, update_card=update_card,
+            card_extra={"render_size": render, "device": str(pipeline.device)})

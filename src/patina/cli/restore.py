@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from patina.cli.batch import report_error, run_batch, sample_photo
+from patina.cli.batch import (CompareOption, DeviceOption, InputsArgument, OutputOption, SkipExistingOption,
+                              report_error, run_batch, sample_photo)
 
 __all__ = ["restore", "sample_photo"]
 
 
 def restore(
-    output: Annotated[Path, typer.Option(
-        "-o", "--output", help="Folder for the results; folder inputs keep their relative paths inside it.",
-        show_default=False)],
-    inputs: Annotated[Optional[list[Path]], typer.Argument(
-        help="Image files and/or folders; folders are searched recursively.", show_default=False)] = None,
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1 or mps.")] = "auto",
+    output: OutputOption,
+    inputs: InputsArgument = None,
+    device: DeviceOption = "auto",
     tile: Annotated[str, typer.Option(
         help="Tile side in pixels, 'auto' (sized to free memory) or 0 (whole image at once).")] = "auto",
     overlap: Annotated[int, typer.Option(help="Pixels by which neighbouring tiles overlap and are blended.")] = 64,
@@ -31,13 +28,11 @@ def restore(
         help="Average with the restored mirror image (a little better; --no-ensemble is ~1.6x faster).")] = True,
     colorize: Annotated[bool, typer.Option(
         "--colorize", help="Then colorize the restored photo (see `patina colorize`; its defaults).")] = False,
-    compare: Annotated[bool, typer.Option(
-        "--compare", help="Also write a before/after sheet to OUTDIR/compare/<name>.jpg.")] = False,
+    compare: CompareOption = False,
     model: Annotated[str, typer.Option(help="Restore model: registry name or .safetensors path.")] = "restore",
     mask_model: Annotated[Optional[str], typer.Option(
         help="Damage-mask model; default: damage-mask.safetensors beside --model, else the registered one.")] = None,
-    skip_existing: Annotated[bool, typer.Option(
-        "--skip-existing", help="Leave images whose output already exists alone (resume a batch).")] = False,
+    skip_existing: SkipExistingOption = False,
     sample: Annotated[bool, typer.Option(
         "--sample", help="Also restore the bundled sample old photo (try Patina without your own scans).")] = False,
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -37,25 +38,72 @@ def _train(config_type: type, trainer_type: type, config: Path, *, out_dir: Path
     typer.echo(f"done at step {trainer.step}; weights in {Path(cfg.out_dir) / 'export'}")
 
 
-@app.command("restore")
-def train_restore(config: ConfigOption, out_dir: OutDirOption = None, steps: StepsOption = None,
-                  device: DeviceOption = None, max_minutes: MinutesOption = None, resume: ResumeOption = True,
-                  progress: ProgressOption = True) -> None:
-    """Train the old-photo restoration GAN (generator + damage-mask net) on clean images."""
+def _task_command(name: str, classes: Callable[[], tuple[type, type]], summary: str) -> None:
+    """Register `patina train NAME`; ``classes()`` imports (config class, trainer class) only when it runs."""
+
+    def command(config: ConfigOption, out_dir: OutDirOption = None, steps: StepsOption = None,
+                device: DeviceOption = None, max_minutes: MinutesOption = None, resume: ResumeOption = True,
+                progress: ProgressOption = True) -> None:
+        config_type, trainer_type = classes()
+        _train(config_type, trainer_type, config, out_dir=out_dir, steps=steps, device=device,
+               max_minutes=max_minutes, resume=resume, progress=progress)
+
+    command.__doc__ = summary
+    app.command(name)(command)
+
+
+def _restore_classes() -> tuple[type, type]:
     from patina.training.config import RestoreTrainConfig
     from patina.training.restore_trainer import RestoreTrainer
 
-    _train(RestoreTrainConfig, RestoreTrainer, config, out_dir=out_dir, steps=steps, device=device,
-           max_minutes=max_minutes, resume=resume, progress=progress)
+    return RestoreTrainConfig, RestoreTrainer
 
 
-@app.command("colorize")
-def train_colorize(config: ConfigOption, out_dir: OutDirOption = None, steps: StepsOption = None,
-                   device: DeviceOption = None, max_minutes: MinutesOption = None, resume: ResumeOption = True,
-                   progress: ProgressOption = True) -> None:
-    """Train the colorization GAN (luminance -> chroma) on colour photographs; gray ones are left out."""
+def _colorize_classes() -> tuple[type, type]:
     from patina.training.colorize_trainer import ColorizeTrainer
     from patina.training.config import ColorizeTrainConfig
 
-    _train(ColorizeTrainConfig, ColorizeTrainer, config, out_dir=out_dir, steps=steps, device=device,
-           max_minutes=max_minutes, resume=resume, progress=progress)
+    return ColorizeTrainConfig, ColorizeTrainer
+
+
+_task_command("restore", _restore_classes,
+              "Train the old-photo restoration GAN (generator + damage-mask net) on clean images.")
+_task_command("colorize", _colorize_classes,
+              "Train the colorization GAN (luminance -> chroma) on colour photographs; gray ones are left out.")
+
+
+@app.command("calibrate-colorize")
+def calibrate_colorize(
+    config: ConfigOption,
+    model: Annotated[Path, typer.Option(help="The trained colorize .safetensors (its card is updated).")],
+) -> None:
+    """Choose the colorize model's chroma gain on the run's held-out images and write it into its card.
+
+    The gain makes held-out colorizations as colourful as possible while their Lab chroma error stays
+    at or below the mean-chroma baseline's; only the card's kwargs change, never the weights.
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from patina.training.colorize_trainer import calibrate_chroma_gain, colour_split
+    from patina.training.config import ColorizeTrainConfig
+    from patina.weights import ModelCard
+    from patina.weights.files import card_path
+
+    cfg = load_yaml(ColorizeTrainConfig, config)
+    card = ModelCard.read(card_path(model))
+    _, held_out, _ = colour_split(cfg)
+    card.kwargs = {**card.kwargs, "chroma_gain": 1.0}
+    card.write(card_path(model))  # calibrate from the raw output
+    gain, rows = calibrate_chroma_gain(model, held_out, mean_ab=card.training["mean_ab"])
+    table = Table(title=f"{len(held_out)} held-out images")
+    for column in ("gain", "chroma error", "baseline", "colourfulness / truth"):
+        table.add_column(column, justify="right")
+    for row in rows:
+        table.add_row(f"{row['gain']:.1f}", f"{row['chroma_error']:.2f}", f"{row['baseline_chroma_error']:.2f}",
+                      f"{row['colourfulness_ratio']:.2f}", style="bold" if row["gain"] == gain else None)
+    Console().print(table)
+    card.kwargs["chroma_gain"] = gain
+    card.training["chroma_gain_calibration"] = {"held_out_images": len(held_out), "gain": gain, "rows": rows}
+    card.write(card_path(model))
+    typer.echo(f"chroma_gain {gain} written to {card_path(model)}")

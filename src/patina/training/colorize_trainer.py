@@ -19,8 +19,7 @@ from patina.losses import PerceptualLoss, VGGTeacher, discriminator_loss, genera
 from patina.networks import ColorizeGenerator, PatchDiscriminator
 from patina.ops.color import AB_SCALE, chroma_error, colourfulness, join_lab, split_lab
 from patina.training.config import ColorizeTrainConfig
-from patina.training.datasets import (CleanCrops, CountingSampler, list_images, read_rgb, sample_seed,
-                                      single_threaded_worker, split_holdout)
+from patina.training.datasets import CleanCrops, list_images, read_rgb, sample_seed, split_holdout
 from patina.training.ema import EMA
 from patina.training.gan_trainer import GanTrainer, StepResult, kwargs_of
 from patina.weights import ModelCard, save_model
@@ -50,6 +49,18 @@ def colour_statistics(files: list[Path]) -> tuple[list[float], list[float]]:
         chroma_sums += (chroma[0] * AB_SCALE).flatten(1).sum(dim=1).double()
         pixels += chroma.shape[-1] * chroma.shape[-2]
     return scores, (chroma_sums / max(pixels, 1)).tolist()
+
+
+def colour_split(config: ColorizeTrainConfig) -> tuple[list[Path], list[Path], int]:
+    """The run's training and held-out images (colour ones only) and how many gray ones were left out."""
+    files = list_images(config.data.roots)
+    scores, _ = colour_statistics(files)
+    colourful = [path for path, score in zip(files, scores) if score >= config.min_colourfulness]
+    if not colourful:
+        raise ConfigError(f"no colour images among the {len(files)} training images "
+                          f"(none has colourfulness >= {config.min_colourfulness})")
+    train, held_out = split_holdout(colourful, config.data.holdout_every)
+    return train, held_out, len(files) - len(colourful)
 
 
 def jitter_light(light: torch.Tensor, strength: float) -> torch.Tensor:
@@ -82,14 +93,7 @@ class ColorizeTrainer(GanTrainer):
         teacher = config.loss.teacher
         self.perceptual = (PerceptualLoss(VGGTeacher.from_file(teacher)).to(self.device)
                            if config.loss.perceptual and teacher and Path(teacher).is_file() else None)
-        files = list_images(config.data.roots)
-        scores, _ = colour_statistics(files)
-        colourful = [path for path, score in zip(files, scores) if score >= config.min_colourfulness]
-        if not colourful:
-            raise ConfigError(f"no colour images among the {len(files)} training images "
-                              f"(none has colourfulness >= {config.min_colourfulness})")
-        self.skipped_gray = len(files) - len(colourful)
-        self.train_files, self.val_files = split_holdout(colourful, config.data.holdout_every)
+        self.train_files, self.val_files, self.skipped_gray = colour_split(config)
         _, self.mean_chroma = colour_statistics(self.train_files)
 
     def _initialise_from(self, path: Path) -> None:
@@ -102,13 +106,10 @@ class ColorizeTrainer(GanTrainer):
             raise ConfigError(f"init_from {path}: weights do not fit the configured generator ({exc})") from None
 
     def data_loader(self) -> DataLoader:
-        """A loader that resumes at the first sample the current step has not seen."""
+        """Clean colour crops, resuming at the first sample the current step has not seen."""
         data = self.config.data
-        dataset = CleanCrops(self.train_files, crop=data.crop, scale_range=data.scale_range, seed=self.config.seed)
-        return DataLoader(dataset, batch_size=data.batch_size, sampler=CountingSampler(self.step * data.batch_size),
-                          num_workers=data.workers, pin_memory=self.device.type == "cuda",
-                          persistent_workers=data.workers > 0, prefetch_factor=4 if data.workers else None,
-                          worker_init_fn=single_threaded_worker)
+        return self.resuming_loader(CleanCrops(self.train_files, crop=data.crop, scale_range=data.scale_range,
+                                               seed=self.config.seed))
 
     def _discriminate(self, light: torch.Tensor, chroma: torch.Tensor) -> torch.Tensor:
         return self.discriminator(torch.cat([light, chroma], dim=1))
@@ -196,3 +197,43 @@ class ColorizeTrainer(GanTrainer):
         card = ModelCard(name=cfg.name, arch="ColorizeGenerator",
                          kwargs=kwargs_of(self.generator, cfg.generator), **common)
         return [save_model(self.ema_generator.shadow, Path(folder) / f"{cfg.name}.safetensors", card)]
+
+
+def calibrate_chroma_gain(model_path: str | Path, files: list[Path], *, mean_ab: list[float],
+                          gains: tuple[float, ...] = tuple(round(1 + 0.1 * i, 1) for i in range(11)),
+                          ) -> tuple[float, list[dict[str, float]]]:
+    """The output gain that makes held-out colorizations as colourful as possible without being worse
+    than the mean-chroma baseline (and not more colourful than the truth).
+
+    Every image of ``files`` is turned gray and colorized with the pipeline's defaults at each gain;
+    returns the chosen gain (1.0 if none qualifies) and a row per gain: mean chroma error of the model
+    and of the baseline, and colourfulness relative to the ground truth.
+    """
+    from patina.evaluation.colorize_eval import colour_scores, quantise
+    from patina.ops.color import gray_rgb, lightness
+    from patina.pipelines.colorize import ColorizePipeline
+
+    pipeline = ColorizePipeline(model=str(model_path), device="cpu")
+    mean = torch.tensor(mean_ab, dtype=torch.float32).view(1, 2, 1, 1) / AB_SCALE
+    targets = [quantise(_read(path)) for path in files]
+    targets = [t for t in targets if colourfulness(t).item() >= 2.0]
+    if not targets:
+        raise ConfigError("no colour images to calibrate the chroma gain on")
+    truth = float(np.mean([colourfulness(t).item() for t in targets]))
+    baseline = float(np.mean([chroma_error(join_lab(lightness(t), mean.expand(1, 2, *t.shape[-2:])), t).item()
+                              for t in targets]))
+    grays = [quantise(gray_rgb(t)) for t in targets]
+    rows = []
+    for gain in gains:
+        pipeline.strength = gain
+        scores = [colour_scores(pipeline(gray), target)[2] for gray, target in zip(grays, targets)]
+        rows.append({"gain": gain, "chroma_error": float(np.mean([s["chroma_error"] for s in scores])),
+                     "baseline_chroma_error": baseline,
+                     "colourfulness_ratio": float(np.mean([s["colourfulness"] for s in scores])) / truth})
+    allowed = [r for r in rows if r["chroma_error"] <= baseline and r["colourfulness_ratio"] <= 1.0]
+    best = max(allowed, key=lambda r: (r["colourfulness_ratio"], -r["chroma_error"]), default=None)
+    return (best["gain"] if best else 1.0), rows
+
+
+def _read(path: Path) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(read_rgb(path).transpose(2, 0, 1)))[None]

@@ -26,22 +26,28 @@ class DataConfig:
 
 
 @dataclass
-class LossConfig:
-    """Weights of each term of the generator and discriminator objectives."""
+class GanLossConfig:
+    """The loss terms every paired GAN task has: pixel, perceptual (VGG teacher), adversarial, R1."""
 
     pixel: float = 1.0
-    ssim: float = 0.5
-    frequency: float = 0.1
     perceptual: float = 0.05
     adversarial: float = 0.005
-    feature_matching: float = 0.0
     gan: Literal["bce", "lsgan", "hinge", "wgan"] = "hinge"
     r1: float = 0.0
     r1_every: int = 16
-    gradient_penalty: float = 0.0
-    mask: float = 1.0
     gan_start: int = 0  # steps of pure reconstruction before the adversarial terms switch on
     teacher: str | None = "../shared/weights/vgg19_relu3_1/vgg_normalised_conv3_1.pth"
+
+
+@dataclass
+class LossConfig(GanLossConfig):
+    """Weights of each term of the restoration objectives."""
+
+    ssim: float = 0.5
+    frequency: float = 0.1
+    feature_matching: float = 0.0
+    gradient_penalty: float = 0.0
+    mask: float = 1.0
 
 
 @dataclass
@@ -60,58 +66,51 @@ class OptimConfig:
 
 
 @dataclass
-class RestoreTrainConfig:
-    """Everything `patina train restore` needs."""
+class RunConfig:
+    """What every training run has: name, seed, output, device, data, optimiser and its cadences."""
 
-    name: str = "restore"
+    name: str = "model"
     seed: int = 0
-    out_dir: str = "runs/restore"
+    out_dir: str = "runs/model"
     device: str = "auto"
-    init_from: str | None = None  # folder with <name>.safetensors + damage-mask.safetensors to fine-tune from
+    init_from: str | None = None
     data: DataConfig = field(default_factory=DataConfig)
     generator: dict[str, Any] = field(default_factory=dict)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    log_every: int = 50
+    image_every: int = 500
+    checkpoint_every: int = 500
+    validate_every: int = 500
+
+
+@dataclass
+class RestoreTrainConfig(RunConfig):
+    """Everything `patina train restore` needs; ``init_from`` is a folder with <name>.safetensors and
+    damage-mask.safetensors to fine-tune from."""
+
+    name: str = "restore"
+    out_dir: str = "runs/restore"
     mask_net: dict[str, Any] = field(default_factory=dict)
     discriminator: dict[str, Any] = field(default_factory=lambda: {"in_channels": 6})
     loss: LossConfig = field(default_factory=LossConfig)
-    optim: OptimConfig = field(default_factory=OptimConfig)
-    log_every: int = 50
-    image_every: int = 500
-    checkpoint_every: int = 500
-    validate_every: int = 500
 
 
 @dataclass
-class ColorizeLossConfig:
+class ColorizeLossConfig(GanLossConfig):
     """Weights of the colorization objective: L1 on chroma, perceptual on the colour image, adversarial."""
 
-    pixel: float = 1.0
-    perceptual: float = 0.05
-    perceptual_downsample: int = 2  # the perceptual loss sees images average-pooled by this factor (6x cheaper at 2)
     adversarial: float = 0.01
-    gan: Literal["bce", "lsgan", "hinge", "wgan"] = "hinge"
-    r1: float = 0.0
-    r1_every: int = 16
-    gan_start: int = 0
-    teacher: str | None = "../shared/weights/vgg19_relu3_1/vgg_normalised_conv3_1.pth"
+    perceptual_downsample: int = 2  # the perceptual loss sees images average-pooled by this factor (6x cheaper at 2)
 
 
 @dataclass
-class ColorizeTrainConfig:
-    """Everything `patina train colorize` needs (``data.degradation`` is not used)."""
+class ColorizeTrainConfig(RunConfig):
+    """Everything `patina train colorize` needs; ``init_from`` is a ColorizeGenerator .safetensors to
+    fine-tune from (``data.degradation`` is not used)."""
 
     name: str = "colorize"
-    seed: int = 0
     out_dir: str = "runs/colorize"
-    device: str = "auto"
-    init_from: str | None = None  # a ColorizeGenerator .safetensors to fine-tune from
-    data: DataConfig = field(default_factory=DataConfig)
     light_jitter: float = 1.0  # strength of the random fade / contrast / gamma applied to the input luminance
     min_colourfulness: float = 8.0  # training images less colourful than this (near gray, sepia) are left out
-    generator: dict[str, Any] = field(default_factory=dict)
     discriminator: dict[str, Any] = field(default_factory=lambda: {"in_channels": 3, "width": 48})
     loss: ColorizeLossConfig = field(default_factory=ColorizeLossConfig)
-    optim: OptimConfig = field(default_factory=OptimConfig)
-    log_every: int = 50
-    image_every: int = 500
-    checkpoint_every: int = 500
-    validate_every: int = 500

@@ -16,12 +16,13 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Dataset
 
 from patina import __version__
 from patina.core.config import to_dict
 from patina.core.device import autocast_dtype, select_device
 from patina.training.checkpoint import load_checkpoint, save_checkpoint
+from patina.training.datasets import CountingSampler, single_threaded_worker
 from patina.training.tracking import TrainingLog, progress_bar
 from patina.weights import ModelCard
 
@@ -84,6 +85,14 @@ class GanTrainer:
 
     def export(self, folder: str | Path) -> list[ModelCard]:
         raise NotImplementedError
+
+    def resuming_loader(self, dataset: Dataset) -> DataLoader:
+        """A loader over an endless, index-seeded dataset that resumes at the first sample this step has not seen."""
+        data = self.config.data
+        return DataLoader(dataset, batch_size=data.batch_size, sampler=CountingSampler(self.step * data.batch_size),
+                          num_workers=data.workers, pin_memory=self.device.type == "cuda",
+                          persistent_workers=data.workers > 0, prefetch_factor=4 if data.workers else None,
+                          worker_init_fn=single_threaded_worker)
 
     # -- shared step plumbing ------------------------------------------------------------------------
     def _autocast(self) -> torch.autocast:

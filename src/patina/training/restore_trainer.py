@@ -28,11 +28,9 @@ from patina.ops.metrics import psnr
 from patina.training.config import RestoreTrainConfig
 from patina.training.datasets import (
     DEGRADATION_PRESETS,
-    CountingSampler,
     DegradationPairs,
     list_images,
     sample_seed,
-    single_threaded_worker,
     split_holdout,
 )
 from patina.training.ema import EMA
@@ -157,14 +155,11 @@ class RestoreTrainer(GanTrainer):
         return StepResult(losses, [degraded, mask_in, restored_f.detach(), target], "train/degraded|mask|restored|target")
 
     def data_loader(self) -> DataLoader:
-        """A loader that resumes at the first sample the current step has not seen."""
+        """Degraded/clean pairs, resuming at the first sample the current step has not seen."""
         data = self.config.data
-        dataset = DegradationPairs(self.train_files, crop=data.crop, scale_range=data.scale_range,
-                                   degradation=DEGRADATION_PRESETS[data.degradation], seed=self.config.seed)
-        return DataLoader(dataset, batch_size=data.batch_size, sampler=CountingSampler(self.step * data.batch_size),
-                          num_workers=data.workers, pin_memory=self.device.type == "cuda",
-                          persistent_workers=data.workers > 0, prefetch_factor=4 if data.workers else None,
-                          worker_init_fn=single_threaded_worker)
+        return self.resuming_loader(DegradationPairs(self.train_files, crop=data.crop, scale_range=data.scale_range,
+                                                     degradation=DEGRADATION_PRESETS[data.degradation],
+                                                     seed=self.config.seed))
 
     @torch.no_grad()
     def validate(self, limit: int = 8) -> dict[str, float]:
