@@ -1,6 +1,7 @@
 """The web UI in a real browser: Playwright drives Debian's chromium, headless, against `patina serve`.
 
-Logs in, uploads a photo, runs restore, watches the job finish and moves the before/after slider.
+Logs in, uploads a photo, runs restore, watches the job finish and moves the before/after slider, then
+colorizes the photo from its form.
 Screenshots go to test-artifacts/browser/. Skips when chromium or Playwright is missing, unless
 PATINA_REQUIRE_BROWSER=1 (set by .ci/run), where that is a failure.
 """
@@ -104,6 +105,12 @@ def test_upload_restore_and_compare_in_the_browser(server: str, tmp_path: Path) 
             expect(page.locator("#divider")).to_have_attribute("style", re.compile(rf"left: {value}%"))
             assert page.evaluate("document.getElementById('after').naturalWidth") == 512  # the restored preview loaded
             page.screenshot(path=str(ARTIFACTS / "3-compare.png"), full_page=True)
+
+            page.locator("form[data-pipeline=colorize] input[name=strength]").fill("0.9")
+            page.click("#run-colorize")
+            expect(page.locator("#derivative-select option")).to_have_count(2, timeout=120_000)
+            expect(page.locator("#jobs li").first).to_have_attribute("data-status", "succeeded")
+            page.screenshot(path=str(ARTIFACTS / "3b-colorized.png"), full_page=True)
 
             page.fill("input[name=title]", "Grandmother on the pier")
             page.click("#save-metadata")
