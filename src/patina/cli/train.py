@@ -92,7 +92,7 @@ def calibrate_colorize(
 
     cfg = load_yaml(ColorizeTrainConfig, config)
     card = ModelCard.read(card_path(model))
-    _, held_out, _ = colour_split(cfg)
+    _, held_out, _, _ = colour_split(cfg)
     card.kwargs = {**card.kwargs, "chroma_gain": 1.0}
     card.write(card_path(model))  # calibrate from the raw output
     gain, rows = calibrate_chroma_gain(model, held_out, mean_ab=card.training["mean_ab"])

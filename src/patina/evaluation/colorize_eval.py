@@ -44,12 +44,13 @@ def quantise(image: torch.Tensor) -> torch.Tensor:
     return torch.round(image.clamp(0, 1) * 255) / 255
 
 
-def colour_scores(prediction: torch.Tensor, target: torch.Tensor) -> tuple[float, float, dict[str, float]]:
-    """PSNR, SSIM and the colour scores of an 8-bit-quantised prediction against its colour target."""
+def colour_scores(name: str, prediction: torch.Tensor, target: torch.Tensor,
+                  seconds: float | None = None) -> ImageScore:
+    """PSNR, SSIM and the colour scores (``extra``) of an 8-bit-quantised prediction against its colour target."""
     prediction = quantise(prediction.float())
     extra = {"chroma_error": float(chroma_error(prediction, target)[0]),
              "colourfulness": float(colourfulness(prediction)[0])}
-    return float(psnr(prediction, target)), float(ssim(prediction, target)), extra
+    return ImageScore(name, float(psnr(prediction, target)), float(ssim(prediction, target)), seconds, extra)
 
 
 def evaluate_colorize(
@@ -120,9 +121,9 @@ def evaluate_colorize(
 def _evaluate_image(result: DatasetResult, name: str, target: torch.Tensor, mean: torch.Tensor,
                     pipeline: Colorizer | None) -> None:
     gray = quantise(gray_rgb(target))
-    result.methods["gray"].images.append(ImageScore(name, *_unpack(colour_scores(gray, target))))
+    result.methods["gray"].images.append(colour_scores(name, gray, target))
     baseline = join_lab(lightness(gray), mean.expand(1, 2, *gray.shape[-2:]))
-    result.methods["mean_ab"].images.append(ImageScore(name, *_unpack(colour_scores(baseline, target))))
+    result.methods["mean_ab"].images.append(colour_scores(name, baseline, target))
     if pipeline is not None:
         start = time.perf_counter()
         with torch.inference_mode():
@@ -130,13 +131,7 @@ def _evaluate_image(result: DatasetResult, name: str, target: torch.Tensor, mean
         seconds = time.perf_counter() - start
         if coloured.shape != gray.shape:
             raise RuntimeError(f"pipeline returned shape {tuple(coloured.shape)} for input {tuple(gray.shape)}")
-        psnr_value, ssim_value, extra = colour_scores(coloured, target)
-        result.methods["model"].images.append(ImageScore(name, psnr_value, ssim_value, seconds, extra))
-
-
-def _unpack(scores: tuple[float, float, dict[str, float]]) -> tuple[float, float, None, dict[str, float]]:
-    psnr_value, ssim_value, extra = scores
-    return psnr_value, ssim_value, None, extra
+        result.methods["model"].images.append(colour_scores(name, coloured, target, seconds))
 
 
 __all__ = ["METHODS", "PROTOCOL", "evaluate_colorize"]

@@ -15,7 +15,7 @@ from torch.nn import functional as F
 from torch.utils.data import DataLoader
 
 from patina.core.errors import ConfigError
-from patina.losses import PerceptualLoss, VGGTeacher, discriminator_loss, generator_loss, r1_penalty
+from patina.losses import PerceptualLoss, VGGTeacher, generator_loss
 from patina.networks import ColorizeGenerator, PatchDiscriminator
 from patina.ops.color import AB_SCALE, chroma_error, colourfulness, join_lab, split_lab
 from patina.training.config import ColorizeTrainConfig
@@ -39,28 +39,24 @@ def _small_rgb(path: Path) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))[None]
 
 
-def colour_statistics(files: list[Path]) -> tuple[list[float], list[float]]:
-    """Colourfulness of each file, and the mean (a*, b*) over all of them (Lab units)."""
-    scores, chroma_sums, pixels = [], torch.zeros(2, dtype=torch.float64), 0
+def colour_split(config: ColorizeTrainConfig) -> tuple[list[Path], list[Path], int, list[float]]:
+    """The run's training and held-out images (colour ones only), how many gray ones were left out, and the
+    mean (a*, b*) of the training images (Lab units). Each image is read once, shrunk to ``STATS_SIDE``."""
+    files = list_images(config.data.roots)
+    scores, chroma_sums, pixels = [], [], []
     for path in files:
         small = _small_rgb(path)
         scores.append(float(colourfulness(small)[0]))
-        _, chroma = split_lab(small)
-        chroma_sums += (chroma[0] * AB_SCALE).flatten(1).sum(dim=1).double()
-        pixels += chroma.shape[-1] * chroma.shape[-2]
-    return scores, (chroma_sums / max(pixels, 1)).tolist()
-
-
-def colour_split(config: ColorizeTrainConfig) -> tuple[list[Path], list[Path], int]:
-    """The run's training and held-out images (colour ones only) and how many gray ones were left out."""
-    files = list_images(config.data.roots)
-    scores, _ = colour_statistics(files)
-    colourful = [path for path, score in zip(files, scores) if score >= config.min_colourfulness]
+        chroma = split_lab(small)[1][0] * AB_SCALE
+        chroma_sums.append(chroma.flatten(1).sum(dim=1).double())
+        pixels.append(chroma.shape[-1] * chroma.shape[-2])
+    colourful = [index for index, score in enumerate(scores) if score >= config.min_colourfulness]
     if not colourful:
         raise ConfigError(f"no colour images among the {len(files)} training images "
                           f"(none has colourfulness >= {config.min_colourfulness})")
     train, held_out = split_holdout(colourful, config.data.holdout_every)
-    return train, held_out, len(files) - len(colourful)
+    mean_chroma = (torch.stack([chroma_sums[i] for i in train]).sum(dim=0) / sum(pixels[i] for i in train)).tolist()
+    return [files[i] for i in train], [files[i] for i in held_out], len(files) - len(colourful), mean_chroma
 
 
 def jitter_light(light: torch.Tensor, strength: float) -> torch.Tensor:
@@ -93,8 +89,7 @@ class ColorizeTrainer(GanTrainer):
         teacher = config.loss.teacher
         self.perceptual = (PerceptualLoss(VGGTeacher.from_file(teacher)).to(self.device)
                            if config.loss.perceptual and teacher and Path(teacher).is_file() else None)
-        self.train_files, self.val_files, self.skipped_gray = colour_split(config)
-        _, self.mean_chroma = colour_statistics(self.train_files)
+        self.train_files, self.val_files, self.skipped_gray, self.mean_chroma = colour_split(config)
 
     def _initialise_from(self, path: Path) -> None:
         source, card = load_model(path)
@@ -128,18 +123,7 @@ class ColorizeTrainer(GanTrainer):
             predicted = self.generator(light_in)
 
         if adversarial_on:
-            self.discriminator.requires_grad_(True)
-            with self._autocast():
-                d_loss = discriminator_loss(loss_cfg.gan, self._discriminate(light_in, chroma),
-                                            self._discriminate(light_in, predicted.detach()))
-            if loss_cfg.r1 and self.step % loss_cfg.r1_every == 0:
-                penalty = r1_penalty(lambda x: self._discriminate(light_in, x).float(), chroma)
-                d_loss = d_loss + loss_cfg.r1 * loss_cfg.r1_every * penalty
-                losses["d/r1"] = penalty.item()
-            self.opt_d.zero_grad(set_to_none=True)
-            self.scaler.scale(d_loss).backward()
-            self._clip_and_step(self.opt_d, self.discriminator.parameters())
-            losses["d/loss"] = d_loss.item()
+            self.discriminator_step(lambda x: self._discriminate(light_in, x), chroma, predicted, losses)
 
         predicted_f = predicted.float()
         colour = join_lab(light, predicted_f)
@@ -226,7 +210,7 @@ def calibrate_chroma_gain(model_path: str | Path, files: list[Path], *, mean_ab:
     rows = []
     for gain in gains:
         pipeline.strength = gain
-        scores = [colour_scores(pipeline(gray), target)[2] for gray, target in zip(grays, targets)]
+        scores = [colour_scores("", pipeline(gray), target).extra for gray, target in zip(grays, targets)]
         rows.append({"gain": gain, "chroma_error": float(np.mean([s["chroma_error"] for s in scores])),
                      "baseline_chroma_error": baseline,
                      "colourfulness_ratio": float(np.mean([s["colourfulness"] for s in scores])) / truth})

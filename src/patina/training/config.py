@@ -35,6 +35,7 @@ class GanLossConfig:
     gan: Literal["bce", "lsgan", "hinge", "wgan"] = "hinge"
     r1: float = 0.0
     r1_every: int = 16
+    gradient_penalty: float = 0.0  # WGAN-GP weight
     gan_start: int = 0  # steps of pure reconstruction before the adversarial terms switch on
     teacher: str | None = "../shared/weights/vgg19_relu3_1/vgg_normalised_conv3_1.pth"
 
@@ -46,7 +47,6 @@ class LossConfig(GanLossConfig):
     ssim: float = 0.5
     frequency: float = 0.1
     feature_matching: float = 0.0
-    gradient_penalty: float = 0.0
     mask: float = 1.0
 
 

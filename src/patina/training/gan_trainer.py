@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from torch.utils.data import DataLoader, Dataset
 from patina import __version__
 from patina.core.config import to_dict
 from patina.core.device import autocast_dtype, select_device
+from patina.losses import discriminator_loss, gradient_penalty, r1_penalty
 from patina.training.checkpoint import load_checkpoint, save_checkpoint
 from patina.training.datasets import CountingSampler, single_threaded_worker
 from patina.training.tracking import TrainingLog, progress_bar
@@ -57,10 +59,11 @@ class GanTrainer:
     """Alternating D and G steps with AMP on CUDA, gradient clipping, a warm-up + cosine schedule and exact resume.
 
     ``config`` needs: name, seed, out_dir, device, optim (lr_g, lr_d, steps, warmup, grad_clip, amp),
-    log_every, image_every, validate_every and checkpoint_every.
+    loss (a GanLossConfig), log_every, image_every, validate_every and checkpoint_every.
     """
 
     state_names: tuple[str, ...] = ()
+    discriminator: nn.Module
     opt_g: torch.optim.Optimizer
     opt_d: torch.optim.Optimizer
 
@@ -105,6 +108,27 @@ class GanTrainer:
         for optimizer, base in ((self.opt_g, optim.lr_g), (self.opt_d, optim.lr_d)):
             for group in optimizer.param_groups:
                 group["lr"] = base * factor
+
+    def discriminator_step(self, discriminate: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor,
+                           fake: torch.Tensor, losses: dict[str, float]) -> None:
+        """One D update on real vs (detached) generated samples, with the R1 / WGAN-GP penalties the
+        config's ``loss`` asks for; records ``d/*`` in ``losses``. ``discriminate`` adds any condition."""
+        loss_cfg = self.config.loss
+        self.discriminator.requires_grad_(True)
+        with self._autocast():
+            d_loss = discriminator_loss(loss_cfg.gan, discriminate(real), discriminate(fake.detach()))
+        if loss_cfg.r1 and self.step % loss_cfg.r1_every == 0:
+            penalty = r1_penalty(lambda x: discriminate(x).float(), real)
+            d_loss = d_loss + loss_cfg.r1 * loss_cfg.r1_every * penalty
+            losses["d/r1"] = penalty.item()
+        if loss_cfg.gradient_penalty:
+            penalty = gradient_penalty(lambda x: discriminate(x).float(), real, fake)
+            d_loss = d_loss + loss_cfg.gradient_penalty * penalty
+            losses["d/gp"] = penalty.item()
+        self.opt_d.zero_grad(set_to_none=True)
+        self.scaler.scale(d_loss).backward()
+        self._clip_and_step(self.opt_d, self.discriminator.parameters())
+        losses["d/loss"] = d_loss.item()
 
     def _clip_and_step(self, optimizer: torch.optim.Optimizer, params) -> None:
         self.scaler.unscale_(optimizer)

@@ -14,13 +14,10 @@ from patina.losses import (
     PerceptualLoss,
     VGGTeacher,
     charbonnier_loss,
-    discriminator_loss,
     feature_matching_loss,
     frequency_loss,
     generator_loss,
-    gradient_penalty,
     mask_loss,
-    r1_penalty,
     ssim_loss,
 )
 from patina.networks import DamageMaskNet, PatchDiscriminator, RestoreGenerator
@@ -100,22 +97,7 @@ class RestoreTrainer(GanTrainer):
             restored = self.generator(degraded, mask_in)
 
         if adversarial_on:
-            self.discriminator.requires_grad_(True)
-            with self._autocast():
-                d_loss = discriminator_loss(loss_cfg.gan, self._discriminate(degraded, target),
-                                            self._discriminate(degraded, restored.detach()))
-            if loss_cfg.r1 and self.step % loss_cfg.r1_every == 0:
-                penalty = r1_penalty(lambda x: self._discriminate(degraded, x).float(), target)
-                d_loss = d_loss + loss_cfg.r1 * loss_cfg.r1_every * penalty
-                losses["d/r1"] = penalty.item()
-            if loss_cfg.gradient_penalty:
-                penalty = gradient_penalty(lambda x: self._discriminate(degraded, x).float(), target, restored)
-                d_loss = d_loss + loss_cfg.gradient_penalty * penalty
-                losses["d/gp"] = penalty.item()
-            self.opt_d.zero_grad(set_to_none=True)
-            self.scaler.scale(d_loss).backward()
-            self._clip_and_step(self.opt_d, self.discriminator.parameters())
-            losses["d/loss"] = d_loss.item()
+            self.discriminator_step(lambda x: self._discriminate(degraded, x), target, restored, losses)
 
         restored_f = restored.float()
         g_terms = {
