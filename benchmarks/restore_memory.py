@@ -45,6 +45,15 @@ def write_test_photo(path: Path, width: int, height: int) -> None:
     write_image(path, Image(pixels=pixels))
 
 
+def run_measured(command: list[str], threads: int) -> tuple[int, float, int]:
+    """Run ``command`` with ``threads`` OpenMP threads: (exit status, wall seconds, its own peak RSS in bytes)."""
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    started = time.perf_counter()
+    process = subprocess.Popen(command, env=env)
+    _pid, status, usage = os.wait4(process.pid, 0)
+    return os.waitstatus_to_exitcode(status), time.perf_counter() - started, usage.ru_maxrss * 1024  # KiB on Linux
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="restore", help="registry name or .safetensors path (default: restore)")
@@ -76,15 +85,9 @@ def main() -> int:
         output = scratch_dir / "out"
         command = [sys.executable, "-c", CLI, "restore", str(source), "-o", str(output), "--model", model,
                    "--device", args.device, "--tile", args.tile]
-        env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
-        started = time.perf_counter()
-        process = subprocess.Popen(command, env=env)
-        _pid, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
-        seconds = time.perf_counter() - started
-        peak = usage.ru_maxrss * 1024  # kilobytes on Linux
+        returncode, seconds, peak = run_measured(command, args.threads)
         result = output / source.name
-        ok = process.returncode == 0 and result.is_file()
+        ok = returncode == 0 and result.is_file()
         if ok:
             from PIL import Image as PILImage
 

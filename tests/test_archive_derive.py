@@ -40,7 +40,7 @@ def test_derive_records_everything_needed_to_repeat_it(archive: Archive, master:
     assert detail["pipeline"] == "restore" and detail["seed"] == 3 and detail["format"] == "png"
     assert detail["parameters"] == {"model": "restore", "mask_model": "damage-mask", "scratches": True,
                                     "strength": 0.8, "ensemble": False, "tile": 0, "overlap": 64, "context": 64,
-                                    "colorize": False}
+                                    "colorize": False, "upscale": None}
     shipped = {name: ModelCard.read(REGISTRY[name].path.with_suffix(".json")).sha256 for name in ("restore", "damage-mask")}
     assert {m["name"]: m["sha256"] for m in detail["models"]} == shipped
     assert detail["input"]["sha256"] == source.sha256 and detail["output"]["sha256"] == item.sha256

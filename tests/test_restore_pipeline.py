@@ -14,7 +14,7 @@ from patina.core.errors import ModelNotFoundError, ParameterError
 from patina.imageio import Image, image_to_tensor, tensor_to_image
 from patina.networks import DamageMaskNet, RestoreGenerator
 from patina.pipelines import RestorePipeline, before_after_sheet, comparison_grid
-from patina.pipelines import restore as restore_module
+from patina.pipelines import base as base_module
 from patina.weights import ModelCard, save_model
 
 
@@ -221,15 +221,21 @@ def test_sixteen_bit_stays_sixteen_bit(model_path):
     assert np.array_equal(untouched.pixels, image.pixels)  # 16-bit precision survives the float path
 
 
-def test_strip_conversion_equals_tensor_to_image(monkeypatch):
-    monkeypatch.setattr(restore_module, "CONVERT_ROWS", 7)
+def test_pixel_sink_equals_tensor_to_image(monkeypatch):
+    monkeypatch.setattr(base_module, "CONVERT_ROWS", 7)
     rng = np.random.default_rng(3)
     for pixels in (rng.integers(0, 256, (30, 20, 1), dtype=np.uint8),
                    rng.integers(0, 65536, (30, 20, 3), dtype=np.uint16)):
         like = Image(pixels=pixels, alpha=np.full((30, 20), 9, pixels.dtype))
-        result = torch.rand(1, 3, 30, 20)
-        ours, reference = restore_module.result_to_image(result, like), tensor_to_image(result, like=like)
+        result = torch.rand(1, 3, 60, 40)
+        sink = base_module.PixelSink(like, 60, 40)
+        sink(0, result[..., :25, :])  # bands of any height, in order
+        sink(25, result[..., 25:, :])
+        ours, reference = sink.image(), tensor_to_image(result, like=like)
         assert np.array_equal(ours.pixels, reference.pixels) and np.array_equal(ours.alpha, reference.alpha)
+        assert ours.alpha.shape == (60, 40)
+    with pytest.raises(RuntimeError, match="rows"):
+        base_module.PixelSink(like, 60, 40).image()
 
 
 # -- sheets ----------------------------------------------------------------------------------------------

@@ -37,6 +37,13 @@ UpdateCardOption = Annotated[bool, typer.Option(
 ProgressOption = Annotated[bool, typer.Option(help="Show a progress bar.")]
 
 
+def check_data_dirs(data: list[Path]) -> None:
+    """Fail before any model is loaded when an evaluation set is missing or empty."""
+    from patina.evaluation.restore_eval import check_data_dirs as check
+
+    check(data)
+
+
 def _finish(report, model: str, *, json_path: Path | None, update_card: bool, card_extra: dict) -> None:
     """Print the report's tables, write its JSON and update the model's card, as asked."""
     from rich.console import Console
@@ -135,3 +142,56 @@ def colorize(
                                settings=settings, command=command)
     _finish(report, model, json_path=json_path, update_card=update_card,
             card_extra={"render_size": render, "device": str(pipeline.device)})
+
+
+@app.command("upscale")
+def upscale(
+    data: Annotated[list[Path], typer.Option(
+        "--data", help="Folder of high-resolution images, e.g. Set5/HR (repeat for several sets).")],
+    scale: Annotated[int, typer.Option("--scale", "-s", help="2 or 4.")] = 4,
+    model: Annotated[Optional[list[str]], typer.Option(
+        help="Model(s) to score (repeat); default: upscale-xS-fidelity and upscale-xS.")] = None,
+    peers: Annotated[Path, typer.Option(
+        help="Folder of outside upscalers (.safetensors/.pth) to score beside ours, if it exists.")]
+    = Path("../shared/peers"),
+    device: DeviceOption = "auto",
+    limit: Annotated[Optional[int], typer.Option(min=1, help="Only the first N images of each set.")] = None,
+    json_path: JsonOption = None,
+    update_card: UpdateCardOption = False,
+    progress: ProgressOption = True,
+) -> None:
+    """Downscale high-resolution images (MATLAB bicubic) and score bicubic, the model(s) and any peers
+    by PSNR / SSIM on the Y channel, border = scale: the super-resolution papers' protocol."""
+    from rich.console import Console
+
+    from patina.core.device import select_device
+    from patina.evaluation import print_report, update_card as write_card, write_json
+    from patina.evaluation.upscale_eval import evaluate_upscale, find_peers, model_names
+    from patina.pipelines.upscale import default_model, load_upscaler
+    from patina.weights import resolve
+    from patina.weights.files import card_path
+
+    default_model(scale)  # validates the scale
+    check_data_dirs(data)
+    names = model_names(scale, model)
+    command = _command("upscale", data, {"scale": scale, "model": None, "device": None if device == "auto" else device,
+                                         "limit": limit})
+    command += "".join(f" --model {shlex.quote(name)}" for name in model or [])
+    target = select_device(device)
+    networks, cards = {}, {}
+    for name in names:
+        networks[name], cards[name] = load_upscaler(name, target)
+    networks.update({key: net.to(target) for key, net in find_peers(peers, scale).items()})
+    settings = {"models": {n: {"version": c.version, "sha256": c.sha256} for n, c in cards.items()},
+                "device": str(target)}
+    report = evaluate_upscale(data, scale=scale, models=networks, limit=limit, progress=progress,
+                              settings=settings, command=command)
+    console = Console()
+    print_report(report, console)
+    if json_path is not None:
+        console.print(f"scores written to {write_json(report, json_path)}", highlight=False)
+    if update_card:
+        for name in names:
+            path = card_path(resolve(name))
+            write_card(path, report, extra={"device": str(target)})
+            console.print(f"metrics written to {path}", highlight=False)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 
 def list_models() -> None:
     """List the shipped models with their cards' key facts."""
     from patina.weights import REGISTRY, ModelCard
 
-    table = Table("name", "task", "arch", "params", "steps", "device", "present")
+    table = Table("task", "arch", "params", "steps", "device", "present")
+    table.columns.insert(0, Column("name", no_wrap=True))
     for entry in REGISTRY.values():
         card_file = entry.path.with_suffix(".json")
         if card_file.exists():

@@ -26,6 +26,8 @@ def restore(
     ensemble: Annotated[bool, typer.Option(
         "--ensemble/--no-ensemble",
         help="Average with the restored mirror image (a little better; --no-ensemble is ~1.6x faster).")] = True,
+    upscale: Annotated[Optional[int], typer.Option(
+        help="Also upscale x2 or x4 (the registered GAN upscaler), in the same pass over each tile.")] = None,
     colorize: Annotated[bool, typer.Option(
         "--colorize", help="Then colorize the restored photo (see `patina colorize`; its defaults).")] = False,
     compare: CompareOption = False,
@@ -43,6 +45,7 @@ def restore(
     batch goes on; the exit status is 1 if any file failed.
 
     Examples: patina restore scans/ old.jpg -o restored/ --compare
+              patina restore scans/ -o restored/ --upscale 2
               patina restore --sample -o restored/ --compare --colorize
     """
     from patina.core.errors import PatinaError
@@ -54,7 +57,7 @@ def restore(
         raise typer.Exit(2)
     try:
         pipeline = RestorePipeline(model=model, mask_model=mask_model, device=device, tile=tile, overlap=overlap,
-                                   scratches=scratches, strength=strength, ensemble=ensemble)
+                                   scratches=scratches, strength=strength, ensemble=ensemble, upscale=upscale)
         colorizer = None
         if colorize:
             from patina.pipelines.colorize import ColorizePipeline

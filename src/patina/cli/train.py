@@ -1,4 +1,4 @@
-"""`patina train restore|colorize --config configs/<task>.yaml`."""
+"""`patina train restore|colorize|upscale --config configs/<task>.yaml`."""
 
 from __future__ import annotations
 
@@ -66,10 +66,20 @@ def _colorize_classes() -> tuple[type, type]:
     return ColorizeTrainConfig, ColorizeTrainer
 
 
+def _upscale_classes() -> tuple[type, type]:
+    from patina.training.config import UpscaleTrainConfig
+    from patina.training.upscale_trainer import UpscaleTrainer
+
+    return UpscaleTrainConfig, UpscaleTrainer
+
+
 _task_command("restore", _restore_classes,
               "Train the old-photo restoration GAN (generator + damage-mask net) on clean images.")
 _task_command("colorize", _colorize_classes,
               "Train the colorization GAN (luminance -> chroma) on colour photographs; gray ones are left out.")
+_task_command("upscale", _upscale_classes,
+              "Train a super-resolution model: a fidelity upscaler (L1, bicubic pairs) or a GAN upscaler "
+              "(Real-ESRGAN degradations, perceptual + U-Net discriminator).")
 
 
 @app.command("calibrate-colorize")

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 import torch
 
-from patina.evaluation.report import DatasetResult, EvalReport, ImageScore
+from patina.evaluation.report import DatasetResult, EvalProgress, EvalReport, ImageScore
 from patina.evaluation.restore_eval import check_data_dirs, dataset_files, read_clean, to_tensor
 from patina.ops.color import AB_SCALE, chroma_error, colourfulness, gray_rgb, join_lab, lightness
 from patina.ops.metrics import psnr, ssim
@@ -82,16 +82,7 @@ def evaluate_colorize(
                         command=command, compare=("model", "mean_ab"))
     mean = torch.tensor([float(v) for v in mean_ab]).view(1, 2, 1, 1) / AB_SCALE
     jobs = [(d, dataset_files(d)) for d in dirs]
-    bar = None
-    if progress:
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                       console=Console(stderr=True), transient=True)
-        bar.start()
-        task = bar.add_task("eval colorize", total=sum(len(files) for _, files in jobs))
-    try:
+    with EvalProgress("eval colorize", sum(len(files) for _, files in jobs), enabled=progress) as bar:
         for data_dir, files in jobs:
             result = DatasetResult(name=data_dir.resolve().name, path=str(data_dir), protocol=PROTOCOL)
             for key in ("gray", "mean_ab") + (("model",) if pipeline is not None else ()):
@@ -100,21 +91,16 @@ def evaluate_colorize(
             for name, path in files:
                 if limit is not None and len(truth_colourfulness) >= limit:
                     break
-                if bar is not None:
-                    bar.update(task, description=f"{result.name} {name}")
+                bar.describe(f"{result.name} {name}")
                 target = quantise(to_tensor(read_clean(path)))
                 truth = float(colourfulness(target)[0])
                 if truth >= MIN_COLOURFULNESS:
                     truth_colourfulness.append(truth)
                     _evaluate_image(result, name, target, mean, pipeline)
-                if bar is not None:
-                    bar.advance(task)
+                bar.advance()
             if truth_colourfulness:
                 result.reference = {"colourfulness": sum(truth_colourfulness) / len(truth_colourfulness)}
             report.datasets.append(result)
-    finally:
-        if bar is not None:
-            bar.stop()
     return report
 
 

@@ -148,6 +148,38 @@ class EvalReport:
         return json.dumps(self.to_dict(), indent=2) + "\n"
 
 
+class EvalProgress:
+    """A transient Rich progress bar on stderr over ``total`` images (or nothing, when not ``enabled``)."""
+
+    def __init__(self, description: str, total: int, *, enabled: bool = True) -> None:
+        self.bar = None
+        if enabled:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+            self.task = self.bar.add_task(description, total=total)
+
+    def __enter__(self) -> "EvalProgress":
+        if self.bar is not None:
+            self.bar.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+    def describe(self, text: str) -> None:
+        """Show what is being evaluated now."""
+        if self.bar is not None:
+            self.bar.update(self.task, description=text)
+
+    def advance(self) -> None:
+        """One image done."""
+        if self.bar is not None:
+            self.bar.advance(self.task)
+
+
 def _mean(values: list[float]) -> float:
     return math.fsum(values) / len(values) if values else float("nan")
 

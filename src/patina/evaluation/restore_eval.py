@@ -26,7 +26,7 @@ import torch
 
 from patina.degradations.chain import EVAL_CONFIG, DegradationConfig, degrade
 from patina.evaluation.baselines import classical_restore, detected_mask
-from patina.evaluation.report import DatasetResult, EvalReport, EvaluationDataError
+from patina.evaluation.report import DatasetResult, EvalProgress, EvalReport, EvaluationDataError
 from patina.ops.metrics import psnr, ssim
 
 PROTOCOL = "restore_eval"
@@ -129,32 +129,18 @@ def evaluate_restore(
     jobs = [(d, dataset_files(d)[:limit]) for d in dirs]
     total = sum(len(files) for _, files in jobs)
 
-    bar = None
-    if progress:
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                       console=Console(stderr=True), transient=True)
-        bar.start()
-        task = bar.add_task("eval restore", total=total)
-    try:
+    with EvalProgress("eval restore", total, enabled=progress) as bar:
         for data_dir, files in jobs:
             result = DatasetResult(name=data_dir.resolve().name, path=str(data_dir), protocol=PROTOCOL)
             for label_key in ("degraded", "baseline") + (("model",) if pipeline is not None else ()):
                 result.method(label_key, METHODS[label_key])
             for index, (name, path) in enumerate(files):
-                if bar is not None:
-                    bar.update(task, description=f"{result.name} {name}")
+                bar.describe(f"{result.name} {name}")
                 seed = index + seeds_offset
                 _evaluate_image(result, name, read_clean(path), seed, pipeline, baseline_mask, config)
                 result.seeds.append(seed)
-                if bar is not None:
-                    bar.advance(task)
+                bar.advance()
             report.datasets.append(result)
-    finally:
-        if bar is not None:
-            bar.stop()
     return report
 
 

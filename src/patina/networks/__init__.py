@@ -1,14 +1,20 @@
 """nn.Module generators and discriminators only: keyword-only kwargs, no I/O, no device placement."""
 
 from patina.networks.colorize import ColorizeGenerator
-from patina.networks.discriminators import PatchDiscriminator
+from patina.networks.discriminators import PatchDiscriminator, UNetDiscriminator
 from patina.networks.restore import DamageMaskNet, RestoreGenerator
+from patina.networks.upscale import CompactUpscaler, RRDBNet, ResidualUpscaler
 
 ARCHITECTURES = {
     "RestoreGenerator": RestoreGenerator,
     "ColorizeGenerator": ColorizeGenerator,
     "DamageMaskNet": DamageMaskNet,
     "PatchDiscriminator": PatchDiscriminator,
+    "UNetDiscriminator": UNetDiscriminator,
+    "CompactUpscaler": CompactUpscaler,
+    "ResidualUpscaler": ResidualUpscaler,
+    "RRDBNet": RRDBNet,
 }
 
-__all__ = ["ARCHITECTURES", "ColorizeGenerator", "DamageMaskNet", "PatchDiscriminator", "RestoreGenerator"]
+__all__ = ["ARCHITECTURES", "ColorizeGenerator", "CompactUpscaler", "DamageMaskNet", "PatchDiscriminator", "RRDBNet",
+           "ResidualUpscaler", "RestoreGenerator", "UNetDiscriminator"]

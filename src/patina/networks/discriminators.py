@@ -38,3 +38,38 @@ class PatchDiscriminator(nn.Module):
             if isinstance(module, nn.LeakyReLU):
                 feats.append(x)
         return feats
+
+
+class UNetDiscriminator(nn.Module):
+    """Real-ESRGAN's U-Net discriminator with spectral norm: a real/fake logit for every pixel.
+
+    Three stride-2 stages down and three bilinear stages up with additive skips, so D judges both the
+    global structure and each pixel's texture. Input H and W should be multiples of 8.
+    """
+
+    def __init__(self, *, in_channels: int = 3, width: int = 64) -> None:
+        super().__init__()
+        sn = spectral_norm
+        self.conv0 = nn.Conv2d(in_channels, width, 3, padding=1)
+        self.down = nn.ModuleList([sn(nn.Conv2d(width, width * 2, 4, 2, 1, bias=False)),
+                                   sn(nn.Conv2d(width * 2, width * 4, 4, 2, 1, bias=False)),
+                                   sn(nn.Conv2d(width * 4, width * 8, 4, 2, 1, bias=False))])
+        self.up = nn.ModuleList([sn(nn.Conv2d(width * 8, width * 4, 3, 1, 1, bias=False)),
+                                 sn(nn.Conv2d(width * 4, width * 2, 3, 1, 1, bias=False)),
+                                 sn(nn.Conv2d(width * 2, width, 3, 1, 1, bias=False))])
+        self.head = nn.Sequential(sn(nn.Conv2d(width, width, 3, 1, 1, bias=False)), nn.LeakyReLU(0.2, inplace=True),
+                                  sn(nn.Conv2d(width, width, 3, 1, 1, bias=False)), nn.LeakyReLU(0.2, inplace=True),
+                                  nn.Conv2d(width, 1, 3, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        act = lambda t: nn.functional.leaky_relu(t, 0.2)  # noqa: E731
+        x = act(self.conv0(x))
+        skips = [x]
+        for conv in self.down:
+            x = act(conv(x))
+            skips.append(x)
+        skips.pop()
+        for conv in self.up:
+            x = nn.functional.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+            x = act(conv(x)) + skips.pop()
+        return self.head(x)

@@ -32,3 +32,23 @@ def ssim(prediction: torch.Tensor, target: torch.Tensor, *, border: int = 0, win
     prediction = torch.round(crop_border(prediction, border).clamp(0, 1).float() * 255) / 255
     target = torch.round(crop_border(target, border).clamp(0, 1).float() * 255) / 255
     return kornia.metrics.ssim(prediction, target, window_size).mean()
+
+
+def _y_255(image: torch.Tensor, border: int) -> torch.Tensor:
+    """8-bit-quantised RGB -> unrounded BT.601 Y in [0, 255], float64, border cropped."""
+    quantised = torch.round(image.clamp(0, 1).double() * 255) / 255
+    return crop_border(rgb_to_y(quantised), border) * 255
+
+
+def psnr_y(prediction: torch.Tensor, target: torch.Tensor, *, border: int = 0) -> float:
+    """The super-resolution papers' PSNR: both images as 8-bit RGB, their BT.601 Y channel (not rounded),
+    ``border`` pixels cropped on every side (the scale, by convention), averaged over the batch."""
+    diff = _y_255(prediction, border) - _y_255(target, border)
+    mse = diff.pow(2).flatten(1).mean(1).clamp_min(1e-10)
+    return float((10 * torch.log10(255.0**2 / mse)).mean())
+
+
+def ssim_y(prediction: torch.Tensor, target: torch.Tensor, *, border: int = 0) -> float:
+    """SSIM (gaussian window 11, sigma 1.5) on the same Y channel as :func:`psnr_y`."""
+    a, b = (_y_255(x, border).float() / 255 for x in (prediction, target))
+    return float(kornia.metrics.ssim(a, b, 11).mean())

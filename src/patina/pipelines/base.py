@@ -17,7 +17,11 @@ from torch import nn
 
 from patina.core.device import autocast_dtype, select_device
 from patina.core.errors import ParameterError
-from patina.pipelines.tiling import auto_tile_size, round_up, tiled_apply
+from patina.imageio import Image, resize_alpha, tensor_to_image
+from patina.pipelines.tiling import RowSink, auto_tile_size, round_up, tiled_apply
+
+CONVERT_ROWS = 256
+"""Rows turned into pixels at a time: bounds the float temporaries of very large results."""
 
 TileArg = int | str | None
 """How a caller asks for tiles: 'auto' (sized to free memory), None / 0 / '0' (whole image), or pixels."""
@@ -52,6 +56,39 @@ def image_view(pixels: np.ndarray) -> torch.Tensor:
         pixels = pixels[:, :, None]
     view = torch.from_numpy(pixels).permute(2, 0, 1)[None]
     return view.expand(-1, 3, -1, -1) if view.shape[1] == 1 else view
+
+
+class PixelSink:
+    """Collects the float rows of a tiled result as the pixels of an :class:`Image` like ``like``: its bit
+    depth, gray or RGB, EXIF, ICC profile, and its alpha resized (bilinear) to the result's size.
+
+    The pixels are allocated once at the result's size; rows arrive a band at a time and are converted
+    ``CONVERT_ROWS`` at a time, so a huge result never exists as a full-size float tensor.
+    """
+
+    def __init__(self, like: Image, height: int, width: int) -> None:
+        self.like = like
+        self.pixels = np.empty((height, width, like.pixels.shape[2]), dtype=like.pixels.dtype)
+        self.rows_done = 0
+        self._strip_like = Image(pixels=np.zeros((1, 1, like.pixels.shape[2]), dtype=like.pixels.dtype))
+
+    def __call__(self, top: int, rows: torch.Tensor) -> None:
+        for start in range(0, rows.shape[-2], CONVERT_ROWS):
+            strip = rows[..., start:start + CONVERT_ROWS, :]
+            converted = tensor_to_image(strip, like=self._strip_like).pixels
+            self.pixels[top + start:top + start + converted.shape[0]] = converted
+        self.rows_done = max(self.rows_done, top + rows.shape[-2])
+
+    def image(self) -> Image:
+        """The finished image (every row must have arrived)."""
+        height, width = self.pixels.shape[:2]
+        if self.rows_done != height:
+            raise RuntimeError(f"only {self.rows_done} of {height} rows were produced")
+        alpha = self.like.alpha
+        if alpha is not None:
+            alpha = alpha.copy() if alpha.shape == (height, width) else resize_alpha(alpha, (width, height))
+        return Image(pixels=self.pixels, alpha=alpha, exif=self.like.exif, icc_profile=self.like.icc_profile,
+                     source_format=self.like.source_format)
 
 
 class TiledPipeline:
@@ -116,12 +153,23 @@ class TiledPipeline:
         return max(tile, round_up(self.overlap + self.multiple, self.multiple))
 
     def run_tiled(self, fn: Callable[[torch.Tensor], torch.Tensor], image: torch.Tensor,
-                  on_tile: Callable[[int, int], None] | None = None) -> torch.Tensor:
-        """Run ``fn`` (one float32 tile on the device -> its result) over ``image`` (CPU, float or
-        uint8/uint16, (N, C, H, W)) and return the blended float32 CPU result."""
+                  on_tile: Callable[[int, int], None] | None = None,
+                  sink: RowSink | None = None, scale: int | None = None) -> torch.Tensor | None:
+        """Run ``fn`` (one float32 tile on the device -> its result, ``scale`` times larger: default
+        ``self.scale``) over ``image`` (CPU, float or uint8/uint16, (N, C, H, W)) and return the blended
+        float32 CPU result (or feed ``sink``)."""
         with self.inference():
             return tiled_apply(fn, image, tile=self.tile_size(), overlap=self.overlap, multiple=self.multiple,
-                               scale=self.scale, context=self.context, device=self.device, on_tile=on_tile)
+                               scale=self.scale if scale is None else scale, context=self.context,
+                               device=self.device, on_tile=on_tile, sink=sink)
+
+    def run_to_image(self, fn: Callable[[torch.Tensor], torch.Tensor], image: Image,
+                     on_tile: Callable[[int, int], None] | None = None) -> Image:
+        """Run ``fn`` over an :class:`Image` straight to an :class:`Image` like it (see :class:`PixelSink`):
+        tiles are read from its pixels and results stored as pixels, with no full-size float buffer."""
+        sink = PixelSink(image, image.height * self.scale, image.width * self.scale)
+        self.run_tiled(fn, image_view(image.pixels), on_tile=on_tile, sink=sink)
+        return sink.image()
 
 
-__all__ = ["TileArg", "TiledPipeline", "image_view", "parse_tile"]
+__all__ = ["PixelSink", "TileArg", "TiledPipeline", "image_view", "parse_tile"]

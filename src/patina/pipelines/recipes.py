@@ -79,6 +79,9 @@ def _run_restore(image: Image, parameters: dict[str, Any], device: str,
     models = [_model_entry("generator", pipeline)]
     if pipeline.mask_card is not None:
         models.append({"role": "damage-mask", "name": pipeline.mask_model_name, "sha256": pipeline.mask_card.sha256})
+    if pipeline.upscaler_card is not None:
+        models.append({"role": "upscaler", "name": str(pipeline.upscaler_name),
+                       "sha256": pipeline.upscaler_card.sha256})
     colorize = parameters.get("colorize", False)
     if not isinstance(colorize, bool):
         raise ParameterError(f"colorize must be true or false, got {colorize!r}")
@@ -114,6 +117,17 @@ def _run_colorize(image: Image, parameters: dict[str, Any], device: str,
     return RecipeResult(image=coloured, parameters=dict(parameters), models=[_model_entry("generator", pipeline)])
 
 
+def _run_upscale(image: Image, parameters: dict[str, Any], device: str,
+                 on_progress: ProgressFn | None = None) -> RecipeResult:
+    from patina.pipelines.upscale import UpscalePipeline
+
+    pipeline = UpscalePipeline(device=device, **parameters)
+    pipeline.tile = pipeline.tile_size()  # record the size 'auto' chose
+    used = {**parameters, "tile": pipeline.tile or 0}
+    upscaled = pipeline.upscale_image(image, on_tile=_tile_progress(on_progress))
+    return RecipeResult(image=upscaled, parameters=used, models=[_model_entry("upscaler", pipeline)])
+
+
 RECIPES: dict[str, Recipe] = {
     recipe.name: recipe
     for recipe in (
@@ -121,7 +135,8 @@ RECIPES: dict[str, Recipe] = {
             name="restore",
             description="Old-photo restoration GAN: fading, casts, noise, blur, scratches, dust, creases",
             defaults={"model": "restore", "mask_model": None, "scratches": True, "strength": 1.0,
-                      "ensemble": True, "tile": "auto", "overlap": 64, "context": 64, "colorize": False},
+                      "ensemble": True, "tile": "auto", "overlap": 64, "context": 64, "colorize": False,
+                      "upscale": None},
             run=_run_restore,
         ),
         Recipe(
@@ -129,6 +144,12 @@ RECIPES: dict[str, Recipe] = {
             description="Colorization GAN: colour from the model, luminance and detail from the photo",
             defaults={"model": "colorize", "render_size": 384, "strength": 1.0},
             run=_run_colorize,
+        ),
+        Recipe(
+            name="upscale",
+            description="Super-resolution x2 / x4: GAN (sharp) or fidelity (L1) upscalers, or an outside checkpoint",
+            defaults={"model": "upscale-x4", "outscale": None, "tile": "auto", "overlap": 16, "context": 48},
+            run=_run_upscale,
         ),
     )
 }

@@ -10,7 +10,8 @@ window stops where the padded image stops, exactly as in the untiled run. With e
 tiled result equals the untiled one to float rounding; the blending hides whatever is left.
 
 Tiles are read straight from the (possibly uint8/uint16, possibly non-contiguous) input and converted
-to float32 one at a time, so the only full-size float buffer is the output accumulator.
+to float32 one at a time. Results are blended into a band of output rows, handed on (to a full-size
+float32 result, or to a ``sink`` that stores them as pixels) as soon as no later tile touches them.
 """
 
 from __future__ import annotations
@@ -142,6 +143,10 @@ def _blend_weights(spans: list[tuple[int, int]], scale: int) -> list[torch.Tenso
     return [(weight / norm[start * scale:stop * scale]).float() for (start, stop), weight in zip(spans, weights)]
 
 
+RowSink = Callable[[int, torch.Tensor], None]
+"""Receives finished output rows, top to bottom: ``sink(first_row, rows)`` with rows (N, C, h, W) float32."""
+
+
 def tiled_apply(
     fn: Callable[[torch.Tensor], torch.Tensor],
     image: torch.Tensor,
@@ -153,7 +158,8 @@ def tiled_apply(
     context: int | None = None,
     device: torch.device | str | None = None,
     on_tile: Callable[[int, int], None] | None = None,
-) -> torch.Tensor:
+    sink: RowSink | None = None,
+) -> torch.Tensor | None:
     """Apply ``fn`` to ``image`` tile by tile and return the blended result as a CPU float32 tensor.
 
     Args:
@@ -170,10 +176,44 @@ def tiled_apply(
             ``overlap``. It should cover the part of ``fn``'s receptive field that matters.
         device: where ``fn`` runs; tiles are moved there and results back. Default: the CPU.
         on_tile: called as ``on_tile(done, total)`` after each tile (progress).
+        sink: if given, finished output rows go to it (see ``RowSink``) as each row of tiles
+            completes, only one band of rows is held in float32, and nothing is returned: how a
+            scan too large for a full-size float result is processed.
 
     Returns:
-        (N, C', H * scale, W * scale) float32 CPU tensor.
+        (N, C', H * scale, W * scale) float32 CPU tensor, or None when ``sink`` is given.
     """
+    if sink is not None:
+        _run_tiles(fn, image, tile=tile, overlap=overlap, multiple=multiple, scale=scale, context=context,
+                   device=device, on_tile=on_tile, sink=sink)
+        return None
+    output: list[torch.Tensor] = []
+
+    def collect(top: int, rows: torch.Tensor) -> None:
+        if not output:
+            height, width = image.shape[-2] * scale, image.shape[-1] * scale
+            output.append(torch.empty(rows.shape[0], rows.shape[1], height, width, dtype=torch.float32))
+        output[0][..., top:top + rows.shape[-2], :] = rows
+
+    _run_tiles(fn, image, tile=tile, overlap=overlap, multiple=multiple, scale=scale, context=context,
+               device=device, on_tile=on_tile, sink=collect)
+    return output[0]
+
+
+def _run_tiles(
+    fn: Callable[[torch.Tensor], torch.Tensor],
+    image: torch.Tensor,
+    *,
+    tile: int | None,
+    overlap: int,
+    multiple: int,
+    scale: int,
+    context: int | None,
+    device: torch.device | str | None,
+    on_tile: Callable[[int, int], None] | None,
+    sink: RowSink,
+) -> None:
+    """``tiled_apply``'s loop: rows of tiles blended into a band; rows no later tile touches go to ``sink``."""
     if image.ndim != 4:
         raise ParameterError(f"expected an (N, C, H, W) tensor, got shape {tuple(image.shape)}")
     if multiple < 1 or scale < 1:
@@ -192,10 +232,10 @@ def tiled_apply(
         window = read_window(image, 0, padded_h, 0, padded_w).to(device)
         result = fn(window)
         _check_result(result, window, scale)
-        result = crop(result, height * scale, width * scale).to("cpu", torch.float32)
+        sink(0, crop(result, height * scale, width * scale).to("cpu", torch.float32).contiguous())
         if on_tile is not None:
             on_tile(1, 1)
-        return result.contiguous()
+        return
 
     tile = max(multiple, tile // multiple * multiple)
     overlap = round_up(overlap, multiple)
@@ -203,9 +243,11 @@ def tiled_apply(
     rows, cols = tile_spans(padded_h, tile, overlap, multiple), tile_spans(padded_w, tile, overlap, multiple)
     row_weights, col_weights = _blend_weights(rows, scale), _blend_weights(cols, scale)
     out_h, out_w = height * scale, width * scale
-    output: torch.Tensor | None = None
+    band_top, carry = 0, None  # the band's first output row; its unfinished rows from the last tile row
     done, total = 0, len(rows) * len(cols)
-    for (top, bottom), row_weight in zip(rows, row_weights):
+    for row_index, ((top, bottom), row_weight) in enumerate(zip(rows, row_weights)):
+        band: torch.Tensor | None = None
+        band_bottom = min(bottom, height) * scale
         for (left, right), col_weight in zip(cols, col_weights):
             # the part of the tile inside the image (tiles start inside it: padding is < multiple)
             keep_h, keep_w = min(bottom, height) - top, min(right, width) - left
@@ -217,15 +259,20 @@ def tiled_apply(
             oy, ox = (top - y0) * scale, (left - x0) * scale
             core = result[..., oy:oy + keep_h * scale, ox:ox + keep_w * scale].to("cpu", torch.float32)
             weight = row_weight[:keep_h * scale, None] * col_weight[None, :keep_w * scale]
-            if output is None:
-                output = torch.zeros(image.shape[0], result.shape[1], out_h, out_w, dtype=torch.float32)
-            target = output[..., top * scale:top * scale + keep_h * scale, left * scale:left * scale + keep_w * scale]
-            target.addcmul_(core, weight)
+            if band is None:
+                band = torch.zeros(image.shape[0], result.shape[1], band_bottom - band_top, out_w)
+                if carry is not None:
+                    band[..., :carry.shape[-2], :] = carry
+            y = top * scale - band_top
+            band[..., y:y + keep_h * scale, left * scale:left * scale + keep_w * scale].addcmul_(core, weight)
             done += 1
             if on_tile is not None:
                 on_tile(done, total)
-    assert output is not None
-    return output
+        assert band is not None
+        finished = rows[row_index + 1][0] * scale if row_index + 1 < len(rows) else out_h
+        sink(band_top, band[..., :finished - band_top, :])
+        carry = band[..., finished - band_top:, :].clone()
+        band_top = finished
 
 
 def _check_result(result: torch.Tensor, window: torch.Tensor, scale: int) -> None:
@@ -311,6 +358,7 @@ __all__ = [
     "pad_to_multiple",
     "read_window",
     "reflect_indices",
+    "RowSink",
     "round_up",
     "tile_spans",
     "tiled_apply",

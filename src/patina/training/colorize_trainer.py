@@ -141,13 +141,7 @@ class ColorizeTrainer(GanTrainer):
                 adv = generator_loss(loss_cfg.gan, self._discriminate(light_in, predicted))
             g_loss = g_loss + loss_cfg.adversarial * adv
             losses["g/adversarial"] = adv.item()
-        self.opt_g.zero_grad(set_to_none=True)
-        self.scaler.scale(g_loss).backward()
-        self._clip_and_step(self.opt_g, self.generator.parameters())
-        self.scaler.update()
-        self.ema_generator.update(self.generator)
-        losses["g/loss"] = g_loss.item()
-        self.step += 1
+        self.update_generator(g_loss, losses, self.generator.parameters(), [(self.ema_generator, self.generator)])
         return StepResult(losses, [light_in, colour.detach(), target], "train/input|colorized|target")
 
     @torch.no_grad()

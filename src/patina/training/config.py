@@ -114,3 +114,36 @@ class ColorizeTrainConfig(RunConfig):
     min_colourfulness: float = 8.0  # training images less colourful than this (near gray, sepia) are left out
     discriminator: dict[str, Any] = field(default_factory=lambda: {"in_channels": 3, "width": 48})
     loss: ColorizeLossConfig = field(default_factory=ColorizeLossConfig)
+
+
+@dataclass
+class UpscaleLossConfig(GanLossConfig):
+    """Weights of the super-resolution objective: L1 (on the sharpened target), perceptual, adversarial.
+
+    A fidelity model sets ``perceptual`` and ``adversarial`` to 0 and trains on L1 alone, without a D.
+    """
+
+    perceptual: float = 0.05
+    adversarial: float = 0.05
+
+
+@dataclass
+class UpscaleTrainConfig(RunConfig):
+    """Everything `patina train upscale` needs. ``data.crop`` is the high-resolution crop (the input is
+    ``crop / scale``); ``degradation`` is 'bicubic' (the benchmark protocol's MATLAB resize) or
+    'realesrgan' (second-order blur / resize / noise / JPEG); ``init_from`` a .safetensors of ``arch``."""
+
+    name: str = "upscale-x4"
+    out_dir: str = "runs/upscale-x4"
+    scale: int = 4
+    arch: str = "CompactUpscaler"
+    degradation: Literal["bicubic", "realesrgan"] = "realesrgan"
+    sharpen_target: bool = True  # Real-ESRGAN's unsharp-masked targets for the L1 and perceptual losses
+    discriminator: dict[str, Any] = field(default_factory=lambda: {"width": 64})
+    loss: UpscaleLossConfig = field(default_factory=UpscaleLossConfig)
+
+    def __post_init__(self) -> None:
+        if self.scale not in (2, 3, 4):
+            raise ValueError(f"scale must be 2, 3 or 4, got {self.scale}")
+        if self.data.crop % (self.scale * 8):
+            raise ValueError(f"data.crop must be a multiple of 8 x scale ({self.scale * 8}), got {self.data.crop}")

@@ -15,6 +15,8 @@ from patina.degradations.chain import EVAL_CONFIG, TRAIN_CONFIG, DegradationConf
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 DEGRADATION_PRESETS: dict[str, DegradationConfig] = {"train": TRAIN_CONFIG, "eval": EVAL_CONFIG}
+CACHE_BYTES = 512 << 20
+"""Decoded training images each dataset copy (one per loader worker) keeps in memory."""
 
 
 def single_threaded_worker(worker_id: int) -> None:
@@ -48,12 +50,17 @@ def split_holdout(files: list[Path], every: int) -> tuple[list[Path], list[Path]
     return [p for i, p in enumerate(files) if i % every], [p for i, p in enumerate(files) if not i % every]
 
 
-def read_rgb(path: Path) -> np.ndarray:
-    """Decode an image file to (H, W, 3) float32 RGB in [0, 1]."""
+def read_rgb_uint8(path: Path) -> np.ndarray:
+    """Decode an image file to (H, W, 3) uint8 RGB."""
     data = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if data is None:
         raise ConfigError(f"{path}: cannot decode training image")
-    return cv2.cvtColor(data, cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0
+    return cv2.cvtColor(data, cv2.COLOR_BGR2RGB)
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    """Decode an image file to (H, W, 3) float32 RGB in [0, 1]."""
+    return read_rgb_uint8(path).astype(np.float32) / 255.0
 
 
 def sample_seed(base_seed: int, index: int) -> int:
@@ -75,14 +82,26 @@ class CleanCrops(Dataset):
         self.crop = crop
         self.scale_range = scale_range
         self.seed = seed
+        self._cache: dict[int, np.ndarray] = {}
+        self._cached_bytes = 0
 
     def __len__(self) -> int:
         return 2**62
 
+    def _decoded(self, file_index: int) -> np.ndarray:
+        """The 8-bit RGB pixels of a training file, decoded once per worker while the cache has room."""
+        pixels = self._cache.get(file_index)
+        if pixels is None:
+            pixels = read_rgb_uint8(self.files[file_index])
+            if self._cached_bytes + pixels.nbytes <= CACHE_BYTES:
+                self._cache[file_index] = pixels
+                self._cached_bytes += pixels.nbytes
+        return pixels
+
     def clean_crop(self, index: int) -> np.ndarray:
         """The clean (target) crop for sample ``index``."""
         rng = np.random.default_rng(sample_seed(self.seed, index))
-        image = read_rgb(self.files[int(rng.integers(len(self.files)))])
+        image = self._decoded(int(rng.integers(len(self.files)))).astype(np.float32) * np.float32(1 / 255)
         scale = float(rng.uniform(*self.scale_range))
         height, width = image.shape[:2]
         scale = max(scale, self.crop / min(height, width))
@@ -119,6 +138,40 @@ class DegradationPairs(CleanCrops):
             "target": torch.from_numpy(np.ascontiguousarray(sample.target.transpose(2, 0, 1))),
             "mask": torch.from_numpy(np.ascontiguousarray(sample.mask))[None],
         }
+
+
+class UpscalePairs(CleanCrops):
+    """Clean high-resolution crops with their low-resolution inputs: items hold ``input`` (3, S / scale,
+    S / scale), ``target`` (3, S, S), and with ``sharpen_target`` also ``sharp`` (the unsharp-masked target).
+
+    ``degradation`` 'bicubic' is the benchmark protocol (MATLAB bicubic, 8-bit); 'realesrgan' the seeded
+    second-order degradation of :mod:`patina.degradations.realesrgan`.
+    """
+
+    def __init__(self, files: list[Path], *, crop: int, scale_range: tuple[float, float], scale: int,
+                 degradation: str, sharpen_target: bool, seed: int) -> None:
+        super().__init__(files, crop=crop, scale_range=scale_range, seed=seed)
+        if degradation not in ("bicubic", "realesrgan"):
+            raise ConfigError(f"degradation must be 'bicubic' or 'realesrgan', got {degradation!r}")
+        self.scale = scale
+        self.degradation = degradation
+        self.sharpen_target = sharpen_target
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        from patina.degradations.realesrgan import second_order, unsharp_mask
+        from patina.ops.resize import imresize
+
+        clean = self.clean_crop(index)
+        target = torch.from_numpy(np.ascontiguousarray(clean.transpose(2, 0, 1)))
+        if self.degradation == "bicubic":
+            low = torch.round(imresize(target, 1 / self.scale).clamp(0, 1) * 255) / 255
+        else:
+            low = torch.from_numpy(second_order(clean, scale=self.scale, seed=sample_seed(self.seed + 1, index)))
+            low = low.permute(2, 0, 1).contiguous()
+        item = {"input": low, "target": target}
+        if self.sharpen_target:
+            item["sharp"] = torch.from_numpy(np.ascontiguousarray(unsharp_mask(clean).transpose(2, 0, 1)))
+        return item
 
 
 class CountingSampler(Sampler[int]):

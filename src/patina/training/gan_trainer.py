@@ -1,6 +1,7 @@
 """What every GAN trainer shares: schedule, AMP, clipping, the fit loop, checkpoints, exact resume, export cards.
 
-A task's trainer subclasses :class:`GanTrainer`, builds its networks and optimisers ``opt_g`` / ``opt_d``,
+A task's trainer subclasses :class:`GanTrainer`, builds its networks and optimisers ``opt_g`` / ``opt_d``
+(``opt_d`` None for a run without a discriminator),
 lists in ``state_names`` the attributes a checkpoint holds, and implements :meth:`train_step`,
 :meth:`data_loader`, :meth:`validate` and :meth:`export`.
 """
@@ -63,9 +64,9 @@ class GanTrainer:
     """
 
     state_names: tuple[str, ...] = ()
-    discriminator: nn.Module
+    discriminator: nn.Module | None = None
     opt_g: torch.optim.Optimizer
-    opt_d: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer | None = None
 
     def __init__(self, config: Any, *, progress: bool = True) -> None:
         self.config = config
@@ -106,7 +107,7 @@ class GanTrainer:
         optim = self.config.optim
         factor = warmup_cosine(self.step, warmup=optim.warmup, total=optim.steps)
         for optimizer, base in ((self.opt_g, optim.lr_g), (self.opt_d, optim.lr_d)):
-            for group in optimizer.param_groups:
+            for group in optimizer.param_groups if optimizer is not None else ():
                 group["lr"] = base * factor
 
     def discriminator_step(self, discriminate: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor,
@@ -114,6 +115,7 @@ class GanTrainer:
         """One D update on real vs (detached) generated samples, with the R1 / WGAN-GP penalties the
         config's ``loss`` asks for; records ``d/*`` in ``losses``. ``discriminate`` adds any condition."""
         loss_cfg = self.config.loss
+        assert self.discriminator is not None and self.opt_d is not None
         self.discriminator.requires_grad_(True)
         with self._autocast():
             d_loss = discriminator_loss(loss_cfg.gan, discriminate(real), discriminate(fake.detach()))
@@ -129,6 +131,19 @@ class GanTrainer:
         self.scaler.scale(d_loss).backward()
         self._clip_and_step(self.opt_d, self.discriminator.parameters())
         losses["d/loss"] = d_loss.item()
+
+    def update_generator(self, g_loss: torch.Tensor, losses: dict[str, float], parameters,
+                         emas: list[tuple[Any, nn.Module]]) -> None:
+        """Backward ``g_loss``, clip and step the G optimiser over ``parameters``, update each (EMA, network)
+        pair, record ``g/loss`` and count the step."""
+        self.opt_g.zero_grad(set_to_none=True)
+        self.scaler.scale(g_loss).backward()
+        self._clip_and_step(self.opt_g, parameters)
+        self.scaler.update()
+        for ema, network in emas:
+            ema.update(network)
+        losses["g/loss"] = g_loss.item()
+        self.step += 1
 
     def _clip_and_step(self, optimizer: torch.optim.Optimizer, params) -> None:
         self.scaler.unscale_(optimizer)

@@ -126,14 +126,8 @@ class RestoreTrainer(GanTrainer):
                     fm = feature_matching_loss(real_feats, self.discriminator.features(fake_input))
                     g_loss = g_loss + loss_cfg.feature_matching * fm
                     losses["g/feature_matching"] = fm.item()
-        self.opt_g.zero_grad(set_to_none=True)
-        self.scaler.scale(g_loss).backward()
-        self._clip_and_step(self.opt_g, [*self.generator.parameters(), *self.mask_net.parameters()])
-        self.scaler.update()
-        self.ema_generator.update(self.generator)
-        self.ema_mask_net.update(self.mask_net)
-        losses["g/loss"] = g_loss.item()
-        self.step += 1
+        self.update_generator(g_loss, losses, [*self.generator.parameters(), *self.mask_net.parameters()],
+                              [(self.ema_generator, self.generator), (self.ema_mask_net, self.mask_net)])
         return StepResult(losses, [degraded, mask_in, restored_f.detach(), target], "train/degraded|mask|restored|target")
 
     def data_loader(self) -> DataLoader:

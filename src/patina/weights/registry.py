@@ -10,7 +10,8 @@ from torch import nn
 
 from patina.core.errors import ModelNotFoundError
 from patina.weights.card import ModelCard
-from patina.weights.files import load_model
+from patina.weights.external import EXTERNAL_SUFFIXES, load_external
+from patina.weights.files import card_path, load_model
 
 FILES_DIR = Path(__file__).parent / "files"
 
@@ -38,23 +39,35 @@ REGISTRY: dict[str, RegistryEntry] = {
                       "Segmentation of scratches, dust and creases, fed to the restoration generator"),
         RegistryEntry("colorize", "colorize.safetensors", "colorize",
                       "Colorization GAN generator: chroma (a*, b*) from luminance, for black-and-white photos"),
+        RegistryEntry("upscale-x2", "upscale-x2.safetensors", "upscale",
+                      "x2 GAN upscaler (compact, Real-ESRGAN degradations): sharp detail for real scans"),
+        RegistryEntry("upscale-x4", "upscale-x4.safetensors", "upscale",
+                      "x4 GAN upscaler (compact, Real-ESRGAN degradations): sharp detail for real scans"),
+        RegistryEntry("upscale-x2-fidelity", "upscale-x2-fidelity.safetensors", "upscale",
+                      "x2 fidelity upscaler (L1, bicubic pairs): highest PSNR, no invented detail"),
+        RegistryEntry("upscale-x4-fidelity", "upscale-x4-fidelity.safetensors", "upscale",
+                      "x4 fidelity upscaler (L1, bicubic pairs): highest PSNR, no invented detail"),
     )
 }
 
 
 def resolve(name_or_path: str) -> Path:
-    """A registry name or a path to a .safetensors file -> the weights path."""
+    """A registry name or a path to a weights file (.safetensors; .pth / .pt for outside upscalers) -> its path."""
     if name_or_path in REGISTRY:
         return REGISTRY[name_or_path].path
     path = Path(name_or_path)
-    if path.suffix == ".safetensors" and path.exists():
+    if path.suffix.lower() in EXTERNAL_SUFFIXES and path.is_file():
         return path
     raise ModelNotFoundError(f"unknown model {name_or_path!r}; known: {', '.join(sorted(REGISTRY))}")
 
 
 def load(name_or_path: str, *, device: torch.device | str = "cpu") -> tuple[nn.Module, ModelCard]:
-    """Load a registered (or file) model in eval mode on ``device``."""
-    return load_model(resolve(name_or_path), device=device)
+    """Load a registered or file model in eval mode on ``device``: a Patina .safetensors with its card, or
+    an outside upscaler checkpoint (see :mod:`patina.weights.external`) when no card sits beside it."""
+    path = resolve(name_or_path)
+    if path.suffix == ".safetensors" and card_path(path).is_file():
+        return load_model(path, device=device)
+    return load_external(path, device=device)
 
 
 def cards() -> list[ModelCard]:

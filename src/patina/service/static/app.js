@@ -69,12 +69,17 @@ function setupSlider() {
   place();
 }
 
+function jsonOrText(text) {
+  // numbers, true/false, null typed into a text field are values, as on the command line (NAME=VALUE)
+  try { return JSON.parse(text); } catch { return text; }
+}
+
 function formParameters(form) {
   const parameters = {};
   for (const input of form.querySelectorAll("input")) {
     if (input.type === "checkbox") parameters[input.name] = input.checked;
     else if (input.type === "number") parameters[input.name] = Number(input.value);
-    else if (input.value.trim() !== "") parameters[input.name] = input.value.trim();
+    else if (input.value.trim() !== "") parameters[input.name] = jsonOrText(input.value.trim());
   }
   return parameters;
 }
