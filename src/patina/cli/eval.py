@@ -37,13 +37,6 @@ UpdateCardOption = Annotated[bool, typer.Option(
 ProgressOption = Annotated[bool, typer.Option(help="Show a progress bar.")]
 
 
-def check_data_dirs(data: list[Path]) -> None:
-    """Fail before any model is loaded when an evaluation set is missing or empty."""
-    from patina.evaluation.restore_eval import check_data_dirs as check
-
-    check(data)
-
-
 def _finish(report, model: str, *, json_path: Path | None, update_card: bool, card_extra: dict) -> None:
     """Print the report's tables, write its JSON and update the model's card, as asked."""
     from rich.console import Console
@@ -166,13 +159,14 @@ def upscale(
 
     from patina.core.device import select_device
     from patina.evaluation import print_report, update_card as write_card, write_json
+    from patina.evaluation.restore_eval import check_data_dirs
     from patina.evaluation.upscale_eval import evaluate_upscale, find_peers, model_names
     from patina.pipelines.upscale import default_model, load_upscaler
     from patina.weights import resolve
     from patina.weights.files import card_path
 
     default_model(scale)  # validates the scale
-    check_data_dirs(data)
+    check_data_dirs(data)   # a missing set fails before the models are loaded
     names = model_names(scale, model)
     command = _command("upscale", data, {"scale": scale, "model": None, "device": None if device == "auto" else device,
                                          "limit": limit})

@@ -41,16 +41,20 @@ def tensor_to_image(tensor: torch.Tensor, like: Image) -> Image:
         tensor = tensor.expand(-1, 3, -1, -1)
     pixels = tensor_to_array(tensor, like.pixels.dtype)
     height, width = pixels.shape[:2]
-    alpha = like.alpha
-    if alpha is not None:
-        alpha = alpha.copy() if alpha.shape == (height, width) else resize_alpha(alpha, (width, height))
     return Image(
         pixels=pixels,
-        alpha=alpha,
+        alpha=alpha_for_size(like.alpha, height, width),
         exif=like.exif,
         icc_profile=like.icc_profile,
         source_format=like.source_format,
     )
+
+
+def alpha_for_size(alpha: np.ndarray | None, height: int, width: int) -> np.ndarray | None:
+    """A copy of ``alpha`` at ``height`` x ``width`` (resized bilinear when its size differs); None stays None."""
+    if alpha is None:
+        return None
+    return alpha.copy() if alpha.shape == (height, width) else resize_alpha(alpha, (width, height))
 
 
 def resize_alpha(alpha: np.ndarray, size: tuple[int, int]) -> np.ndarray:

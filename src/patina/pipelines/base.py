@@ -17,7 +17,8 @@ from torch import nn
 
 from patina.core.device import autocast_dtype, select_device
 from patina.core.errors import ParameterError
-from patina.imageio import Image, resize_alpha, tensor_to_image
+from patina.imageio import Image, tensor_to_image
+from patina.imageio.convert import alpha_for_size
 from patina.pipelines.tiling import RowSink, auto_tile_size, round_up, tiled_apply
 
 CONVERT_ROWS = 256
@@ -84,10 +85,7 @@ class PixelSink:
         height, width = self.pixels.shape[:2]
         if self.rows_done != height:
             raise RuntimeError(f"only {self.rows_done} of {height} rows were produced")
-        alpha = self.like.alpha
-        if alpha is not None:
-            alpha = alpha.copy() if alpha.shape == (height, width) else resize_alpha(alpha, (width, height))
-        return Image(pixels=self.pixels, alpha=alpha, exif=self.like.exif, icc_profile=self.like.icc_profile,
+        return Image(pixels=self.pixels, alpha=alpha_for_size(self.like.alpha, height, width), exif=self.like.exif, icc_profile=self.like.icc_profile,
                      source_format=self.like.source_format)
 
 

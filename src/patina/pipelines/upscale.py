@@ -23,7 +23,8 @@ import torch
 from torch import nn
 
 from patina.core.errors import ParameterError
-from patina.imageio import Image, resize_alpha
+from patina.imageio import Image
+from patina.imageio.convert import alpha_for_size
 from patina.networks.upscale import CompactUpscaler
 from patina.weights.card import ModelCard
 from patina.pipelines.base import TiledPipeline, TileArg
@@ -127,8 +128,8 @@ def resize_to_outscale(result: Image, original: Image, outscale: float | None) -
     shrinking = width < result.width
     interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LANCZOS4
     pixels = cv2.resize(result.pixels, (width, height), interpolation=interpolation)
-    alpha = None if result.alpha is None else resize_alpha(original.alpha, (width, height))
-    return dataclasses.replace(result, pixels=pixels.reshape(height, width, -1), alpha=alpha)
+    return dataclasses.replace(result, pixels=pixels.reshape(height, width, -1),
+                               alpha=alpha_for_size(original.alpha, height, width))
 
 
 def working_bytes_per_pixel(network: nn.Module, scale: int) -> float:
