@@ -189,3 +189,51 @@ def upscale(
             path = card_path(resolve(name))
             write_card(path, report, extra={"device": str(target)})
             console.print(f"metrics written to {path}", highlight=False)
+
+
+@app.command("retro")
+def retro(
+    data: Annotated[list[Path], typer.Option("--data", help="Folder of modern photos (repeat for several sets).")],
+    real: Annotated[list[Path], typer.Option(
+        "--real", help="Folder of real old photographs (repeat); their held-out third is the reference.")
+    ] = [Path("../shared/data/old_photos")],  # noqa: B006 - Typer needs a list default
+    model: Annotated[str, typer.Option(help="Retro GAN: registry name or .safetensors path.")] = "retro",
+    era: Annotated[Optional[list[str]], typer.Option(help="Era(s) to score (repeat); default all six.")] = None,
+    teacher: Annotated[Path, typer.Option(
+        help="VGG19 relu3_1 teacher for the feature statistics; if missing, tone/colour/grain statistics.")]
+    = Path("../shared/weights/vgg19_relu3_1/vgg_normalised_conv3_1.pth"),
+    device: DeviceOption = "auto",
+    limit: Annotated[Optional[int], typer.Option(min=1, help="Only the first N photos of each set.")] = None,
+    json_path: JsonOption = None,
+    update_card: UpdateCardOption = False,
+    progress: ProgressOption = True,
+) -> None:
+    """Give modern photos each era's look (preset engine, GAN engine) and measure the feature-statistics
+    distance to held-out real old photos of that kind, next to the untouched input; SSIM (Y) to the input."""
+    from rich.console import Console
+
+    from patina.evaluation.restore_eval import check_data_dirs
+    from patina.evaluation.retro_eval import evaluate_retro
+    from patina.looks import ERA_NAMES, get_era
+    from patina.weights import load
+
+    check_data_dirs(data)
+    eras = [get_era(name).name for name in era] if era else list(ERA_NAMES)
+    check_data_dirs(real)
+    command = _command("retro", data, {"model": None if model == "retro" else model,
+                                       "device": None if device == "auto" else device, "limit": limit})
+    command += "".join(f" --era {name}" for name in era or [])
+    _, card = load(model)
+    settings = {"model": model, "model_version": card.version, "model_sha256": card.sha256,
+                "teacher": str(teacher) if teacher.is_file() else None}
+    report = evaluate_retro(data, real_roots=real, model=model, eras=eras, teacher=teacher, device=device,
+                            limit=limit, progress=progress, settings=settings, command=command)
+    _finish(report, model, json_path=json_path, update_card=update_card,
+            card_extra={"statistics": report.settings["statistics"]})
+    console = Console()
+    for result in report.datasets:
+        means = {key: m.extra_means()["style_distance"] for key, m in result.methods.items()}
+        if "gan" in means:
+            verdict = "closer" if means["gan"] < means["preset"] else "NOT closer"
+            console.print(f"{result.name}: GAN {means['gan']:.3f} vs preset {means['preset']:.3f} vs input "
+                          f"{means['input']:.3f} -> GAN is {verdict} to real old photos", highlight=False)

@@ -1,4 +1,4 @@
-"""`patina train restore|colorize|upscale --config configs/<task>.yaml`."""
+"""`patina train restore|colorize|upscale|retro --config configs/<task>.yaml`."""
 
 from __future__ import annotations
 
@@ -73,6 +73,13 @@ def _upscale_classes() -> tuple[type, type]:
     return UpscaleTrainConfig, UpscaleTrainer
 
 
+def _retro_classes() -> tuple[type, type]:
+    from patina.training.config import RetroTrainConfig
+    from patina.training.retro_trainer import RetroTrainer
+
+    return RetroTrainConfig, RetroTrainer
+
+
 _task_command("restore", _restore_classes,
               "Train the old-photo restoration GAN (generator + damage-mask net) on clean images.")
 _task_command("colorize", _colorize_classes,
@@ -80,6 +87,8 @@ _task_command("colorize", _colorize_classes,
 _task_command("upscale", _upscale_classes,
               "Train a super-resolution model: a fidelity upscaler (L1, bicubic pairs) or a GAN upscaler "
               "(Real-ESRGAN degradations, perceptual + U-Net discriminator).")
+_task_command("retro", _retro_classes,
+              "Train the retro GAN: era looks on modern photos, judged against real old photographs.")
 
 
 @app.command("calibrate-colorize")

@@ -1,8 +1,9 @@
 """nn.Module generators and discriminators only: keyword-only kwargs, no I/O, no device placement."""
 
 from patina.networks.colorize import ColorizeGenerator
-from patina.networks.discriminators import PatchDiscriminator, UNetDiscriminator
+from patina.networks.discriminators import PatchDiscriminator, ProjectionDiscriminator, UNetDiscriminator
 from patina.networks.restore import DamageMaskNet, RestoreGenerator
+from patina.networks.retro import RetroGenerator
 from patina.networks.upscale import CompactUpscaler, RRDBNet, ResidualUpscaler
 
 ARCHITECTURES = {
@@ -14,7 +15,10 @@ ARCHITECTURES = {
     "CompactUpscaler": CompactUpscaler,
     "ResidualUpscaler": ResidualUpscaler,
     "RRDBNet": RRDBNet,
+    "RetroGenerator": RetroGenerator,
+    "ProjectionDiscriminator": ProjectionDiscriminator,
 }
 
-__all__ = ["ARCHITECTURES", "ColorizeGenerator", "CompactUpscaler", "DamageMaskNet", "PatchDiscriminator", "RRDBNet",
-           "ResidualUpscaler", "RestoreGenerator", "UNetDiscriminator"]
+__all__ = ["ARCHITECTURES", "ColorizeGenerator", "CompactUpscaler", "DamageMaskNet", "PatchDiscriminator",
+           "ProjectionDiscriminator", "RRDBNet", "ResidualUpscaler", "RestoreGenerator", "RetroGenerator",
+           "UNetDiscriminator"]

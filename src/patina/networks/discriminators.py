@@ -73,3 +73,27 @@ class UNetDiscriminator(nn.Module):
             x = nn.functional.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
             x = act(conv(x)) + skips.pop()
         return self.head(x)
+
+
+class ProjectionDiscriminator(nn.Module):
+    """Class-conditional PatchGAN with a projection head (Miyato & Koyama 2018): one logit per patch,
+    ``psi(phi(x)) + <embed(y), phi(x)>``, so D judges realness in general and for class ``y``."""
+
+    def __init__(self, *, classes: int, in_channels: int = 3, width: int = 32, layers: int = 3) -> None:
+        super().__init__()
+        modules: list[nn.Module] = []
+        channels = in_channels
+        for index in range(layers + 1):
+            out_channels = width * min(2**index, 8)
+            stride = 2 if index < layers else 1
+            modules += [spectral_norm(nn.Conv2d(channels, out_channels, 4, stride=stride, padding=1)),
+                        nn.LeakyReLU(0.2, inplace=True)]
+            channels = out_channels
+        self.body = nn.Sequential(*modules)
+        self.head = spectral_norm(nn.Conv2d(channels, 1, 1))
+        self.embedding = spectral_norm(nn.Embedding(classes, channels))
+
+    def forward(self, x: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
+        features = self.body(x)
+        projection = (self.embedding(label)[:, :, None, None] * features).sum(dim=1, keepdim=True)
+        return self.head(features) + projection

@@ -127,6 +127,11 @@ def comparison_grid(
     for name, before, after in pairs:
         sheet = before_after_sheet(before, after, labels=labels, max_height=max_height)
         rows.append(np.concatenate([_label_band(sheet.shape[1], name), sheet], axis=0))
+    return _stack_rows(rows)
+
+
+def _stack_rows(rows: Sequence[np.ndarray]) -> np.ndarray:
+    """Rows of panels one above the other, padded to the widest, a gap between them."""
     width = max(row.shape[1] for row in rows)
     spacer = np.empty((GAP, width, 3), np.uint8)
     spacer[:] = BACKGROUND
@@ -138,4 +143,20 @@ def comparison_grid(
     return np.concatenate(parts, axis=0)
 
 
-__all__ = ["before_after_sheet", "comparison_grid"]
+def labelled_grid(rows: Sequence[Sequence[tuple[str, np.ndarray]]], *, max_height: int = 256) -> np.ndarray:
+    """A grid of pictures, each shrunk to at most ``max_height`` with its label above; one list per row.
+    Pictures are arrays as :func:`before_after_sheet` takes them; returns uint8 RGB."""
+    if not rows or not all(rows):
+        raise ParameterError("labelled_grid needs at least one non-empty row")
+    built = []
+    for row in rows:
+        panels = []
+        for label, array in row:
+            picture = _as_hwc(array, label or "picture")
+            picture = _fit_height(picture, min(max_height, picture.shape[0]))
+            panels.append(np.concatenate([_label_band(picture.shape[1], label), picture], axis=0))
+        built.append(_hstack(panels, GAP))
+    return _stack_rows(built)
+
+
+__all__ = ["before_after_sheet", "comparison_grid", "labelled_grid"]

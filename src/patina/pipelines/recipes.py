@@ -128,6 +128,18 @@ def _run_upscale(image: Image, parameters: dict[str, Any], device: str,
     return RecipeResult(image=upscaled, parameters=used, models=[_model_entry("upscaler", pipeline)])
 
 
+def _run_retro(image: Image, parameters: dict[str, Any], device: str,
+               on_progress: ProgressFn | None = None) -> RecipeResult:
+    from patina.pipelines.retro import RetroPipeline
+
+    pipeline = RetroPipeline(device=device, **parameters)
+    pipeline.tile = pipeline.tile_size()  # record the size 'auto' chose
+    used = {**parameters, "era": pipeline.era, "tile": pipeline.tile or 0}
+    aged = pipeline.retro_image(image, on_progress=_tile_progress(on_progress))
+    models = [_model_entry("generator", pipeline)] if pipeline.card is not None else []
+    return RecipeResult(image=aged, parameters=used, models=models)
+
+
 RECIPES: dict[str, Recipe] = {
     recipe.name: recipe
     for recipe in (
@@ -150,6 +162,12 @@ RECIPES: dict[str, Recipe] = {
             description="Super-resolution x2 / x4: GAN (sharp) or fidelity (L1) upscalers, or an outside checkpoint",
             defaults={"model": "upscale-x4", "outscale": None, "tile": "auto", "overlap": 16, "context": 48},
             run=_run_upscale,
+        ),
+        Recipe(
+            name="retro",
+            description="Era look (1880s .. 1990s): preset op chain, or GAN texture learned from real old photos",
+            defaults={"era": "1970s", "engine": "gan", "strength": 1.0, "seed": 0, "model": "retro", "tile": "auto"},
+            run=_run_retro,
         ),
     )
 }

@@ -147,3 +147,33 @@ class UpscaleTrainConfig(RunConfig):
             raise ValueError(f"scale must be 2, 3 or 4, got {self.scale}")
         if self.data.crop % (self.scale * 8):
             raise ValueError(f"data.crop must be a multiple of 8 x scale ({self.scale * 8}), got {self.data.crop}")
+
+
+@dataclass
+class RetroLossConfig(GanLossConfig):
+    """Weights of the retro objective: low-pass L1 and luminance SSIM to the era's base look (content),
+    and the adversarial loss against real old photographs of the era's group."""
+
+    pixel: float = 1.0
+    ssim: float = 0.1
+    content_sigma: float = 1.5  # pixels: the L1 compares the images blurred by this much, so fine texture is free
+    adversarial: float = 0.05
+    diff_augment: bool = True  # random colour / translation / cutout on D's real and generated inputs
+    perceptual: float = 0.0
+    teacher: str | None = None
+
+
+@dataclass
+class RetroTrainConfig(RunConfig):
+    """Everything `patina train retro` needs: modern photos (``data.roots``) are given a random era's base
+    look, and real old photographs (``real_roots``, sorted into toned / neutral / colour groups) teach the
+    discriminator; every ``real_holdout_every``-th photo of each group is held out for `patina eval retro`."""
+
+    name: str = "retro"
+    out_dir: str = "runs/retro"
+    real_roots: list[str] = field(default_factory=lambda: ["../shared/data/old_photos"])
+    real_holdout_every: int = 3
+    real_side: int = 480  # real photos are shrunk to this long side (modern training photos are about this size)
+    photo_scale: float = 0.45  # the look's pixel scale for training crops (photos of about 450 px long side)
+    discriminator: dict[str, Any] = field(default_factory=lambda: {"width": 32})
+    loss: RetroLossConfig = field(default_factory=RetroLossConfig)

@@ -43,6 +43,8 @@ REGISTRY: dict[str, RegistryEntry] = {
                       "x2 GAN upscaler (compact, Real-ESRGAN degradations): sharp detail for real scans"),
         RegistryEntry("upscale-x4", "upscale-x4.safetensors", "upscale",
                       "x4 GAN upscaler (compact, Real-ESRGAN degradations): sharp detail for real scans"),
+        RegistryEntry("retro", "retro.safetensors", "retro",
+                      "Retro GAN generator: era base looks given the grain and print texture of real old photos"),
         RegistryEntry("upscale-x2-fidelity", "upscale-x2-fidelity.safetensors", "upscale",
                       "x2 fidelity upscaler (L1, bicubic pairs): highest PSNR, no invented detail"),
         RegistryEntry("upscale-x4-fidelity", "upscale-x4-fidelity.safetensors", "upscale",

@@ -1,0 +1,163 @@
+"""Retro looks: give a modern photograph the look of an era, with the preset chain or the retro GAN.
+
+    pipe = RetroPipeline(era="1970s")                       # engine 'gan': preset base look + GAN texture
+    pipe = RetroPipeline(era="1920s", engine="preset", strength=0.7, seed=3)
+    pipe = RetroPipeline(like=read_image("grandma-1962.jpg"))  # tone, colour, grain of a reference photo
+    old = pipe.retro_image(read_image("photo.jpg"))
+    tensor_out = pipe(tensor_in)                            # (1, 3, H, W) float in [0, 1] -> same
+
+``preset``: the era's op chain (tone, colour, softness, halation, vignette, paper, grain, dust, scratches)
+at ``strength``. ``gan``: the era's base look (the chain without its random texture) refined by the retro
+generator, which adds the grain and print texture it learned from real old photographs, then the era's
+dust and scratches; ``strength`` blends that result with the photograph. ``like``: the base look is the
+photo matched to the reference's tone, colour and grain statistics instead of an era preset (with the GAN,
+the era of the reference's kind: toned -> 1880s, neutral -> 1920s, colour -> 1970s). Every random part is
+seeded by ``seed``: the same call gives the same picture.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from patina.core.errors import ParameterError
+from patina.core.tensor import from_float01, to_float01
+from patina.imageio import Image
+from patina.looks import ERA_NAMES, get_era, match_look, photo_group, render
+from patina.looks import ops
+from patina.looks.match import at_side
+from patina.looks.presets import check_strength
+from patina.pipelines.base import TiledPipeline, TileArg
+
+ENGINES = ("gan", "preset")
+DEFAULT_ERA = "1970s"
+GROUP_ERA = {"toned": "1880s", "neutral": "1920s", "colour": "1970s"}
+"""The era whose GAN texture suits a reference photo of each kind (``like`` with the GAN engine)."""
+GAN_SIDE = 1024
+"""Long side above which the generator's texture is computed at this size and enlarged (see ``_gan``)."""
+MAX_PIXELS = 50_000_000
+"""The looks work on the whole image in memory (vignette, halation and paper span the picture)."""
+
+
+def image_tensor(image: Image) -> torch.Tensor:
+    """An :class:`Image`'s pixels as (1, 3, H, W) float32 in [0, 1] (gray repeated; alpha not included)."""
+    pixels = image.pixels if image.pixels.ndim == 3 else image.pixels[:, :, None]
+    tensor = torch.from_numpy(np.ascontiguousarray(to_float01(pixels).transpose(2, 0, 1)))[None]
+    return tensor.expand(-1, 3, -1, -1).contiguous() if tensor.shape[1] == 1 else tensor
+
+
+class RetroPipeline(TiledPipeline):
+    """Era looks on photographs.
+
+    Args:
+        era: '1880s', '1920s', '1950s', '1970s', '1980s' or '1990s' (default 1970s; ignored by ``like``
+            with the preset engine).
+        engine: 'gan' (preset base + learned aging texture) or 'preset' (the op chain alone).
+        strength: 0 (the photograph) .. 1 (the full look).
+        like: a reference old photo ((1, 3, h, w) tensor or :class:`Image`) whose look to match.
+        seed: seeds grain, noise, dust and scratches.
+        model: registry name or .safetensors path of the RetroGenerator (engine 'gan' only).
+    """
+
+    bytes_per_pixel = 900.0
+
+    def __init__(self, *, era: str | None = None, engine: str = "gan", strength: float = 1.0,
+                 like: torch.Tensor | Image | None = None, seed: int = 0, model: str = "retro",
+                 device: str | torch.device = "auto", tile: TileArg = "auto") -> None:
+        if engine not in ENGINES:
+            raise ParameterError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise ParameterError(f"seed must be a whole number >= 0, got {seed!r}")
+        self.strength = check_strength(strength)
+        self.engine, self.seed = engine, seed
+        self.reference = None if like is None else (image_tensor(like) if isinstance(like, Image) else like.float())
+        if self.reference is not None and (self.reference.ndim != 4 or self.reference.shape[:2] != (1, 3)):
+            raise ParameterError("like must be a (1, 3, H, W) image tensor or an Image")
+        if era is None:
+            era = GROUP_ERA[photo_group(self.reference)] if self.reference is not None else DEFAULT_ERA
+        self.look = get_era(era)
+        super().__init__(device=device, tile=tile, overlap=32, context=32)
+        self.model_name = str(model)
+        self.generator, self.card = None, None
+        if engine == "gan":
+            from patina.weights import load
+
+            generator, self.card = load(self.model_name, device=self.device)
+            if self.card.arch != "RetroGenerator":
+                raise ParameterError(f"{self.model_name} is a {self.card.arch} model, not a retro model")
+            self.generator = self.prepare(generator)
+
+    @property
+    def era(self) -> str:
+        return self.look.name
+
+    def _check_size(self, height: int, width: int) -> None:
+        if height * width > MAX_PIXELS:
+            raise ParameterError(f"image is {width}x{height} ({height * width / 1e6:.0f} MP); retro looks work on "
+                                 f"images up to {MAX_PIXELS / 1e6:.0f} MP: reduce it first")
+
+    def _base(self, image: torch.Tensor, *, texture: bool) -> torch.Tensor:
+        """The era preset (or the reference match) on ``image``; without texture for the GAN."""
+        if self.reference is not None:
+            return match_look(image, self.reference, strength=1.0 if not texture else self.strength, seed=self.seed,
+                              grain=texture)
+        return render(image, self.look, strength=1.0 if not texture else self.strength, seed=self.seed, texture=texture)
+
+    def _gan(self, base: torch.Tensor, on_tile: Callable[[int, int], None] | None) -> torch.Tensor:
+        """The retro generator's texture on ``base``. Above ``GAN_SIDE`` pixels the generator works on the base
+        shrunk to that long side and its change is enlarged (bilinear), so grain and print texture keep the
+        size, relative to the picture, they have in the real old photos it learned from."""
+        if max(base.shape[-2:]) <= GAN_SIDE:
+            return self._refine(base, on_tile)
+        small = at_side(base, GAN_SIDE).clamp(0, 1)
+        change = F.interpolate(self._refine(small, on_tile) - small, size=base.shape[-2:], mode="bilinear",
+                               align_corners=False)
+        return (base + change).clamp(0, 1)
+
+    def _refine(self, base: torch.Tensor, on_tile: Callable[[int, int], None] | None) -> torch.Tensor:
+        """The generator over ``base`` tile by tile (the noise is drawn for the whole image, so tiles agree)."""
+        assert self.generator is not None
+        noise = torch.randn(1, 1, *base.shape[-2:], generator=torch.Generator().manual_seed(self.seed))
+        era = torch.tensor([ERA_NAMES.index(self.era)], device=self.device)
+
+        def refine(window: torch.Tensor) -> torch.Tensor:
+            window = self.to_model_input(window)
+            return self.generator(window[:, :3], window[:, 3:], era.expand(window.shape[0])).float()
+
+        result = self.run_tiled(refine, torch.cat([base, noise], dim=1), on_tile=on_tile)
+        assert result is not None
+        return result.clamp(0, 1)
+
+    def apply(self, image: torch.Tensor, on_tile: Callable[[int, int], None] | None = None) -> torch.Tensor:
+        """The look on (1, 3, H, W) float RGB in [0, 1] -> float32 (1, 3, H, W) on the CPU."""
+        if not isinstance(image, torch.Tensor) or image.ndim != 4 or image.shape[:2] != (1, 3):
+            raise ParameterError(f"expected a (1, 3, H, W) image tensor, got shape {tuple(getattr(image, 'shape', ()))}")
+        self._check_size(*image.shape[-2:])
+        image = image.detach().float().cpu().clamp(0, 1)
+        with torch.inference_mode():
+            if self.engine == "preset":
+                return self._base(image, texture=True)
+            aged = self._gan(self._base(image, texture=False), on_tile)
+            if self.reference is None:  # the era's dust and scratches, as the preset would add them
+                aged = ops.damage(aged, torch.Generator().manual_seed(self.seed + 1), dust=self.look.dust,
+                                  scratches=self.look.scratches)
+            return (image + self.strength * (aged - image)).clamp(0, 1)
+
+    __call__ = apply
+
+    def retro_image(self, image: Image, on_progress: Callable[[int, int], None] | None = None) -> Image:
+        """The look on an :class:`Image`: RGB (toning and casts are colour) at the input's size and bit depth,
+        with its alpha and EXIF, and its ICC profile when the input was RGB."""
+        self._check_size(image.height, image.width)
+        result = self.apply(image_tensor(image), on_tile=on_progress)
+        pixels = from_float01(result[0].permute(1, 2, 0).numpy(), image.pixels.dtype)
+        if on_progress is not None and self.engine == "preset":
+            on_progress(1, 1)
+        return Image(pixels=pixels, alpha=None if image.alpha is None else image.alpha.copy(), exif=image.exif,
+                     icc_profile=None if image.is_gray else image.icc_profile, source_format=image.source_format)
+
+
+__all__ = ["DEFAULT_ERA", "ENGINES", "GROUP_ERA", "MAX_PIXELS", "RetroPipeline", "image_tensor"]
