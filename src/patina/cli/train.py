@@ -1,4 +1,4 @@
-"""`patina train restore|colorize|upscale|retro --config configs/<task>.yaml`."""
+"""`patina train restore|colorize|upscale|retro|stylize-encoder --config configs/<task>.yaml`."""
 
 from __future__ import annotations
 
@@ -80,6 +80,13 @@ def _retro_classes() -> tuple[type, type]:
     return RetroTrainConfig, RetroTrainer
 
 
+def _encoder_classes() -> tuple[type, type]:
+    from patina.training.config import EncoderDistillConfig
+    from patina.training.stylize_encoder_trainer import EncoderDistiller
+
+    return EncoderDistillConfig, EncoderDistiller
+
+
 _task_command("restore", _restore_classes,
               "Train the old-photo restoration GAN (generator + damage-mask net) on clean images.")
 _task_command("colorize", _colorize_classes,
@@ -89,6 +96,8 @@ _task_command("upscale", _upscale_classes,
               "(Real-ESRGAN degradations, perceptual + U-Net discriminator).")
 _task_command("retro", _retro_classes,
               "Train the retro GAN: era looks on modern photos, judged against real old photographs.")
+_task_command("stylize-encoder", _encoder_classes,
+              "Distil the compact style encoder from the VGG19 relu3_1 teacher (feature and mean/std matching).")
 
 
 @app.command("calibrate-colorize")

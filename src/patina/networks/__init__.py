@@ -4,6 +4,7 @@ from patina.networks.colorize import ColorizeGenerator
 from patina.networks.discriminators import PatchDiscriminator, ProjectionDiscriminator, UNetDiscriminator
 from patina.networks.restore import DamageMaskNet, RestoreGenerator
 from patina.networks.retro import RetroGenerator
+from patina.networks.stylize import StyleEncoder
 from patina.networks.upscale import CompactUpscaler, RRDBNet, ResidualUpscaler
 
 ARCHITECTURES = {
@@ -17,8 +18,9 @@ ARCHITECTURES = {
     "RRDBNet": RRDBNet,
     "RetroGenerator": RetroGenerator,
     "ProjectionDiscriminator": ProjectionDiscriminator,
+    "StyleEncoder": StyleEncoder,
 }
 
 __all__ = ["ARCHITECTURES", "ColorizeGenerator", "CompactUpscaler", "DamageMaskNet", "PatchDiscriminator",
            "ProjectionDiscriminator", "RRDBNet", "ResidualUpscaler", "RestoreGenerator", "RetroGenerator",
-           "UNetDiscriminator"]
+           "StyleEncoder", "UNetDiscriminator"]

@@ -177,3 +177,15 @@ class RetroTrainConfig(RunConfig):
     photo_scale: float = 0.45  # the look's pixel scale for training crops (photos of about 450 px long side)
     discriminator: dict[str, Any] = field(default_factory=lambda: {"width": 32})
     loss: RetroLossConfig = field(default_factory=RetroLossConfig)
+
+
+@dataclass
+class EncoderDistillConfig(RunConfig):
+    """Everything `patina train stylize-encoder` needs: photos whose crops the student sees, the teacher, and
+    the weight of the feature-statistics term (channel mean / std, what AdaIN fuses) next to feature MSE."""
+
+    name: str = "stylize-encoder"
+    out_dir: str = "runs/stylize-encoder"
+    teacher: str = "../shared/weights/vgg19_relu3_1/vgg_normalised_conv3_1.pth"
+    statistics_weight: float = 1.0
+    colour_jitter: float = 0.5  # random saturation / contrast changes, so paintings' palettes are covered too

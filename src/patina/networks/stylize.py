@@ -1,0 +1,53 @@
+"""Style transfer networks: a compact encoder distilled from the VGG19 relu1_1..relu3_1 teacher."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+TEACHER_WIDTHS = (64, 128, 256)
+"""Channels of the teacher's relu1_1, relu2_1 and relu3_1 features."""
+
+
+class StyleEncoder(nn.Module):
+    """The teacher's layout (conv1_1, conv1_2, pool, conv2_1, conv2_2, pool, conv3_1; reflect padding, ReLU)
+    at ``widths`` channels; ``forward`` returns the relu1_1, relu2_1 and relu3_1 features.
+
+    Input: RGB in [0, 1]. Trained by distillation: 1x1 adapters map its features onto the teacher's, so
+    statistics computed on them (mean / std, as AdaIN uses) follow the teacher's. H, W: multiples of 4.
+    """
+
+    size_multiple = 4
+
+    def __init__(self, *, widths: tuple[int, int, int] = (32, 64, 128)) -> None:
+        super().__init__()
+        first, second, third = widths
+        self.conv1_1 = nn.Conv2d(3, first, 3)
+        self.conv1_2 = nn.Conv2d(first, first, 3)
+        self.conv2_1 = nn.Conv2d(first, second, 3)
+        self.conv2_2 = nn.Conv2d(second, second, 3)
+        self.conv3_1 = nn.Conv2d(second, third, 3)
+        self.widths = tuple(widths)
+
+    @staticmethod
+    def _conv(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(conv(F.pad(x, (1, 1, 1, 1), mode="reflect")))
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        relu1_1 = self._conv(self.conv1_1, x * 2 - 1)
+        x = F.max_pool2d(self._conv(self.conv1_2, relu1_1), 2)
+        relu2_1 = self._conv(self.conv2_1, x)
+        x = F.max_pool2d(self._conv(self.conv2_2, relu2_1), 2)
+        return [relu1_1, relu2_1, self._conv(self.conv3_1, x)]
+
+
+class FeatureAdapters(nn.Module):
+    """1x1 convolutions from the student's features to the teacher's channels (used while distilling)."""
+
+    def __init__(self, *, widths: tuple[int, int, int] = (32, 64, 128)) -> None:
+        super().__init__()
+        self.maps = nn.ModuleList([nn.Conv2d(w, t, 1) for w, t in zip(widths, TEACHER_WIDTHS)])
+
+    def forward(self, features: list[torch.Tensor]) -> list[torch.Tensor]:
+        return [adapt(f) for adapt, f in zip(self.maps, features)]

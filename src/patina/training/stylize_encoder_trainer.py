@@ -1,0 +1,124 @@
+"""Distillation of the compact style encoder from the VGG19 relu3_1 teacher (no discriminator).
+
+The student (:class:`StyleEncoder`) and 1x1 adapters to the teacher's channels are trained so that the
+adapted relu1_1, relu2_1 and relu3_1 features match the teacher's (MSE relative to the teacher's energy)
+and so do their channel means and standard deviations, which is what AdaIN fuses. Crops are randomly
+re-coloured so that the student also sees saturated and flat palettes, as paintings have.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from patina.losses import VGGTeacher
+from patina.networks.stylize import FeatureAdapters, StyleEncoder
+from patina.training.config import EncoderDistillConfig
+from patina.training.datasets import CleanCrops, list_images, sample_seed, split_holdout
+from patina.training.gan_trainer import GanTrainer, StepResult, kwargs_of
+from patina.weights import ModelCard, save_model
+
+LAYERS = ("relu1_1", "relu2_1", "relu3_1")
+
+
+def channel_statistics(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel spatial mean and standard deviation: (N, C) each."""
+    flat = features.flatten(2)
+    return flat.mean(dim=2), (flat.var(dim=2) + 1e-5).sqrt()
+
+
+def distillation_losses(student: list[torch.Tensor], teacher: list[torch.Tensor]) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """Per layer: feature MSE relative to the teacher's mean square, and the relative L1 error of the channel
+    means and standard deviations."""
+    feature, statistics = [], []
+    for s, t in zip(student, teacher):
+        feature.append((s - t).pow(2).mean() / t.pow(2).mean().clamp_min(1e-8))
+        (s_mean, s_std), (t_mean, t_std) = channel_statistics(s), channel_statistics(t)
+        scale = t_mean.abs().mean() + t_std.mean()
+        statistics.append(((s_mean - t_mean).abs().mean() + (s_std - t_std).abs().mean()) / scale.clamp_min(1e-8))
+    return feature, statistics
+
+
+def jitter_colour(images: torch.Tensor, strength: float) -> torch.Tensor:
+    """Random saturation (0.3..1.7 at strength 1) and contrast (0.6..1.4) per sample."""
+    if strength <= 0:
+        return images
+    n = images.shape[0]
+    rand = lambda: torch.rand(n, 1, 1, 1, device=images.device)  # noqa: E731
+    gray = images.mean(dim=1, keepdim=True)
+    images = gray + (images - gray) * (1 + (rand() * 2 - 1) * 0.7 * strength)
+    mean = images.mean(dim=(1, 2, 3), keepdim=True)
+    return (mean + (images - mean) * (1 + (rand() * 2 - 1) * 0.4 * strength)).clamp(0, 1)
+
+
+class EncoderDistiller(GanTrainer):
+    """Student encoder + adapters against the frozen teacher; Adam, warm-up + cosine, exact resume."""
+
+    state_names = ("encoder", "adapters", "opt_g")
+
+    def __init__(self, config: EncoderDistillConfig, *, progress: bool = True) -> None:
+        super().__init__(config, progress=progress)
+        self.encoder = StyleEncoder(**config.generator).to(self.device)
+        self.adapters = FeatureAdapters(widths=self.encoder.widths).to(self.device)
+        self.teacher = VGGTeacher.from_file(config.teacher).to(self.device)
+        self.opt_g = torch.optim.Adam([*self.encoder.parameters(), *self.adapters.parameters()],
+                                      lr=config.optim.lr_g, betas=config.optim.betas)
+        self.train_files, self.val_files = split_holdout(list_images(config.data.roots), config.data.holdout_every)
+        self.scales = self._teacher_scales()
+
+    @torch.no_grad()
+    def _teacher_scales(self, samples: int = 8) -> list[float]:
+        """RMS of each teacher layer on the first training crops: the teacher's features (hundreds, from its
+        0..255 input) are divided by these, so the adapters start at the right magnitude."""
+        data = self.config.data
+        crops = CleanCrops(self.train_files, crop=data.crop, scale_range=data.scale_range, seed=self.config.seed)
+        batch = torch.stack([crops[i]["target"] for i in range(samples)]).to(self.device)
+        return [float(f.pow(2).mean().sqrt().clamp_min(1e-6)) for f in self.teacher(batch)]
+
+    def _targets(self, images: torch.Tensor) -> list[torch.Tensor]:
+        return [f / scale for f, scale in zip(self.teacher(images), self.scales)]
+
+    def data_loader(self) -> DataLoader:
+        data = self.config.data
+        return self.resuming_loader(CleanCrops(self.train_files, crop=data.crop, scale_range=data.scale_range,
+                                               seed=self.config.seed))
+
+    def train_step(self, batch: dict[str, torch.Tensor]) -> StepResult:
+        cfg = self.config
+        torch.manual_seed(sample_seed(cfg.seed, self.step))
+        images = jitter_colour(batch["target"].to(self.device, non_blocking=True), cfg.colour_jitter)
+        self._set_learning_rates()
+        with torch.no_grad():
+            targets = self._targets(images)
+        feature, statistics = distillation_losses(self.adapters(self.encoder(images)), targets)
+        loss = sum(feature) + cfg.statistics_weight * sum(statistics)
+        losses = {f"g/feature_{name}": f.item() for name, f in zip(LAYERS, feature)}
+        losses.update({f"g/statistics_{name}": s.item() for name, s in zip(LAYERS, statistics)})
+        self.update_generator(loss, losses, [*self.encoder.parameters(), *self.adapters.parameters()], [])
+        return StepResult(losses, [images], "train/input")
+
+    @torch.no_grad()
+    def validate(self, limit: int = 16) -> dict[str, float]:
+        """Relative feature MSE and statistics error per layer on held-out 256 px crops."""
+        if not self.val_files:
+            return {}
+        dataset = CleanCrops(self.val_files, crop=256, scale_range=(1.0, 1.0), seed=12345)
+        rows = []
+        for index in range(limit):
+            image = dataset[index]["target"][None].to(self.device)
+            feature, statistics = distillation_losses(self.adapters(self.encoder(image)), self._targets(image))
+            rows.append([f.item() for f in feature] + [s.item() for s in statistics])
+        means = np.mean(rows, axis=0)
+        names = [f"val/feature_{n}" for n in LAYERS] + [f"val/statistics_{n}" for n in LAYERS]
+        return {name: float(value) for name, value in zip(names, means)}
+
+    def export(self, folder: str | Path) -> list[ModelCard]:
+        """The encoder (the adapters are only for distilling) as safetensors + card with held-out errors."""
+        cfg = self.config
+        common = self.card_fields("stylize", data=cfg.data.roots, train_images=len(self.train_files),
+                                  teacher=Path(cfg.teacher).name, held_out=self.validate())
+        card = ModelCard(name=cfg.name, arch="StyleEncoder", kwargs=kwargs_of(self.encoder, cfg.generator), **common)
+        return [save_model(self.encoder, Path(folder) / f"{cfg.name}.safetensors", card)]
