@@ -4,7 +4,7 @@ from patina.networks.colorize import ColorizeGenerator
 from patina.networks.discriminators import PatchDiscriminator, ProjectionDiscriminator, UNetDiscriminator
 from patina.networks.restore import DamageMaskNet, RestoreGenerator
 from patina.networks.retro import RetroGenerator
-from patina.networks.stylize import StyleEncoder
+from patina.networks.stylize import StyleDecoder, StyleEncoder
 from patina.networks.upscale import CompactUpscaler, RRDBNet, ResidualUpscaler
 
 ARCHITECTURES = {
@@ -19,8 +19,9 @@ ARCHITECTURES = {
     "RetroGenerator": RetroGenerator,
     "ProjectionDiscriminator": ProjectionDiscriminator,
     "StyleEncoder": StyleEncoder,
+    "StyleDecoder": StyleDecoder,
 }
 
 __all__ = ["ARCHITECTURES", "ColorizeGenerator", "CompactUpscaler", "DamageMaskNet", "PatchDiscriminator",
            "ProjectionDiscriminator", "RRDBNet", "ResidualUpscaler", "RestoreGenerator", "RetroGenerator",
-           "StyleEncoder", "UNetDiscriminator"]
+           "StyleDecoder", "StyleEncoder", "UNetDiscriminator"]

@@ -51,3 +51,25 @@ class FeatureAdapters(nn.Module):
 
     def forward(self, features: list[torch.Tensor]) -> list[torch.Tensor]:
         return [adapt(f) for adapt, f in zip(self.maps, features)]
+
+
+class StyleDecoder(nn.Module):
+    """Inverts the encoder's relu3_1 features to an image: the encoder's layout mirrored (conv, nearest x2
+    upsampling; reflect padding, ReLU), output RGB in about [0, 1]. H, W of the features: any."""
+
+    def __init__(self, *, widths: tuple[int, int, int] = (32, 64, 128)) -> None:
+        super().__init__()
+        first, second, third = widths
+        self.convs = nn.ModuleList([nn.Conv2d(third, second, 3), nn.Conv2d(second, second, 3),
+                                    nn.Conv2d(second, first, 3), nn.Conv2d(first, first, 3), nn.Conv2d(first, 3, 3)])
+        self.upsample_after = (0, 2)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        x = features
+        for index, conv in enumerate(self.convs):
+            x = conv(F.pad(x, (1, 1, 1, 1), mode="reflect"))
+            if index < len(self.convs) - 1:
+                x = F.relu(x)
+            if index in self.upsample_after:
+                x = F.interpolate(x, scale_factor=2, mode="nearest")
+        return x
