@@ -215,7 +215,8 @@ def retro(
     from patina.evaluation.restore_eval import check_data_dirs
     from patina.evaluation.retro_eval import evaluate_retro
     from patina.looks import ERA_NAMES, get_era
-    from patina.weights import load
+    from patina.weights import ModelCard, resolve
+    from patina.weights.files import card_path
 
     check_data_dirs(data)
     eras = [get_era(name).name for name in era] if era else list(ERA_NAMES)
@@ -223,7 +224,7 @@ def retro(
     command = _command("retro", data, {"model": None if model == "retro" else model,
                                        "device": None if device == "auto" else device, "limit": limit})
     command += "".join(f" --era {name}" for name in era or [])
-    _, card = load(model)
+    card = ModelCard.read(card_path(resolve(model)))
     settings = {"model": model, "model_version": card.version, "model_sha256": card.sha256,
                 "teacher": str(teacher) if teacher.is_file() else None}
     report = evaluate_retro(data, real_roots=real, model=model, eras=eras, teacher=teacher, device=device,

@@ -31,15 +31,13 @@ from patina.evaluation.report import DatasetResult, EvalProgress, EvalReport, Im
 from patina.evaluation.restore_eval import check_data_dirs, dataset_files, read_clean, to_tensor
 from patina.looks import ERA_NAMES, get_era, look_statistics
 from patina.looks.match import at_side
-from patina.looks.references import group_photos, read_tensor, split_references
+from patina.looks.references import HOLDOUT_EVERY, group_photos, split_references
 from patina.ops.metrics import psnr, ssim_y
 
 PROTOCOL = "retro_eval"
 METHODS = {"input": "modern input", "preset": "preset engine", "gan": "GAN engine"}
 EVAL_SIDE = 512
 NEAREST = 5
-HOLDOUT_EVERY = 3
-"""Must match the training config's ``real_holdout_every``: the reference photos are those training never saw."""
 
 
 class StyleStatistics:
@@ -90,10 +88,10 @@ class ReferenceSet:
 
 def reference_sets(real_roots: Iterable[str | Path], statistics: StyleStatistics) -> tuple[dict[str, ReferenceSet], dict[str, int]]:
     """The held-out reference photos of each group as :class:`ReferenceSet` s, and how many each has."""
-    from patina.training.datasets import list_images
+    from patina.training.datasets import list_images, read_rgb_tensor
 
     _, held_out = split_references(group_photos(list_images(list(real_roots))), HOLDOUT_EVERY)
-    sets = {group: ReferenceSet([statistics(read_tensor(path)) for path in files])
+    sets = {group: ReferenceSet([statistics(read_rgb_tensor(path)) for path in files])
             for group, files in held_out.items() if files}
     return sets, {group: len(files) for group, files in held_out.items()}
 

@@ -5,25 +5,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-import torch
-
 from patina.looks.match import photo_group
 from patina.looks.presets import GROUPS
 
-
-def read_tensor(path: Path) -> torch.Tensor:
-    """An image file as (1, 3, H, W) float RGB in [0, 1] (gray is repeated)."""
-    from patina.training.datasets import read_rgb
-
-    return torch.from_numpy(np.ascontiguousarray(read_rgb(path).transpose(2, 0, 1)))[None]
+HOLDOUT_EVERY = 3
+"""Every 3rd real photo of each group is held out: `patina train retro` never sees it, `patina eval retro`
+compares with it."""
 
 
 def group_photos(files: Sequence[Path]) -> dict[str, list[Path]]:
     """The files sorted into :data:`GROUPS` by :func:`photo_group` (each group's list keeps the input order)."""
+    from patina.training.datasets import read_rgb_tensor
+
     groups: dict[str, list[Path]] = {group: [] for group in GROUPS}
     for path in files:
-        groups[photo_group(read_tensor(path))].append(path)
+        groups[photo_group(read_rgb_tensor(path))].append(path)
     return groups
 
 
@@ -35,4 +31,4 @@ def split_references(groups: dict[str, list[Path]], every: int) -> tuple[dict[st
     return train, held
 
 
-__all__ = ["group_photos", "read_tensor", "split_references"]
+__all__ = ["HOLDOUT_EVERY", "group_photos", "split_references"]

@@ -19,13 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import numpy as np
 import torch
 from torch.nn import functional as F
 
 from patina.core.errors import ParameterError
-from patina.core.tensor import from_float01, to_float01
-from patina.imageio import Image
+from patina.core.tensor import from_float01
+from patina.imageio import Image, image_to_tensor
 from patina.looks import ERA_NAMES, get_era, match_look, photo_group, render
 from patina.looks import ops
 from patina.looks.match import at_side
@@ -40,13 +39,6 @@ GAN_SIDE = 1024
 """Long side above which the generator's texture is computed at this size and enlarged (see ``_gan``)."""
 MAX_PIXELS = 50_000_000
 """The looks work on the whole image in memory (vignette, halation and paper span the picture)."""
-
-
-def image_tensor(image: Image) -> torch.Tensor:
-    """An :class:`Image`'s pixels as (1, 3, H, W) float32 in [0, 1] (gray repeated; alpha not included)."""
-    pixels = image.pixels if image.pixels.ndim == 3 else image.pixels[:, :, None]
-    tensor = torch.from_numpy(np.ascontiguousarray(to_float01(pixels).transpose(2, 0, 1)))[None]
-    return tensor.expand(-1, 3, -1, -1).contiguous() if tensor.shape[1] == 1 else tensor
 
 
 class RetroPipeline(TiledPipeline):
@@ -73,7 +65,7 @@ class RetroPipeline(TiledPipeline):
             raise ParameterError(f"seed must be a whole number >= 0, got {seed!r}")
         self.strength = check_strength(strength)
         self.engine, self.seed = engine, seed
-        self.reference = None if like is None else (image_tensor(like) if isinstance(like, Image) else like.float())
+        self.reference = None if like is None else (image_to_tensor(like) if isinstance(like, Image) else like.float())
         if self.reference is not None and (self.reference.ndim != 4 or self.reference.shape[:2] != (1, 3)):
             raise ParameterError("like must be a (1, 3, H, W) image tensor or an Image")
         if era is None:
@@ -152,7 +144,7 @@ class RetroPipeline(TiledPipeline):
         """The look on an :class:`Image`: RGB (toning and casts are colour) at the input's size and bit depth,
         with its alpha and EXIF, and its ICC profile when the input was RGB."""
         self._check_size(image.height, image.width)
-        result = self.apply(image_tensor(image), on_tile=on_progress)
+        result = self.apply(image_to_tensor(image), on_tile=on_progress)
         pixels = from_float01(result[0].permute(1, 2, 0).numpy(), image.pixels.dtype)
         if on_progress is not None and self.engine == "preset":
             on_progress(1, 1)
@@ -160,4 +152,4 @@ class RetroPipeline(TiledPipeline):
                      icc_profile=None if image.is_gray else image.icc_profile, source_format=image.source_format)
 
 
-__all__ = ["DEFAULT_ERA", "ENGINES", "GROUP_ERA", "MAX_PIXELS", "RetroPipeline", "image_tensor"]
+__all__ = ["DEFAULT_ERA", "ENGINES", "GROUP_ERA", "MAX_PIXELS", "RetroPipeline"]

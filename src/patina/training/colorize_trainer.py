@@ -19,7 +19,7 @@ from patina.losses import PerceptualLoss, VGGTeacher, generator_loss
 from patina.networks import ColorizeGenerator, PatchDiscriminator
 from patina.ops.color import AB_SCALE, chroma_error, colourfulness, join_lab, split_lab
 from patina.training.config import ColorizeTrainConfig
-from patina.training.datasets import CleanCrops, list_images, read_rgb, sample_seed, split_holdout
+from patina.training.datasets import CleanCrops, list_images, read_rgb, read_rgb_tensor, sample_seed, split_holdout
 from patina.training.ema import EMA
 from patina.training.gan_trainer import GanTrainer, StepResult, kwargs_of
 from patina.weights import ModelCard, save_model
@@ -193,7 +193,7 @@ def calibrate_chroma_gain(model_path: str | Path, files: list[Path], *, mean_ab:
 
     pipeline = ColorizePipeline(model=str(model_path), device="cpu")
     mean = torch.tensor(mean_ab, dtype=torch.float32).view(1, 2, 1, 1) / AB_SCALE
-    targets = [quantise(_read(path)) for path in files]
+    targets = [quantise(read_rgb_tensor(path)) for path in files]
     targets = [t for t in targets if colourfulness(t).item() >= 2.0]
     if not targets:
         raise ConfigError("no colour images to calibrate the chroma gain on")
@@ -212,6 +212,3 @@ def calibrate_chroma_gain(model_path: str | Path, files: list[Path], *, mean_ab:
     best = max(allowed, key=lambda r: (r["colourfulness_ratio"], -r["chroma_error"]), default=None)
     return (best["gain"] if best else 1.0), rows
 
-
-def _read(path: Path) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(read_rgb(path).transpose(2, 0, 1)))[None]

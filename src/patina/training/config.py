@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from patina.looks.references import HOLDOUT_EVERY
+
 
 @dataclass
 class DataConfig:
@@ -172,7 +174,7 @@ class RetroTrainConfig(RunConfig):
     name: str = "retro"
     out_dir: str = "runs/retro"
     real_roots: list[str] = field(default_factory=lambda: ["../shared/data/old_photos"])
-    real_holdout_every: int = 3
+    real_holdout_every: int = HOLDOUT_EVERY  # `patina eval retro` holds out the same photos
     real_side: int = 480  # real photos are shrunk to this long side (modern training photos are about this size)
     photo_scale: float = 0.45  # the look's pixel scale for training crops (photos of about 450 px long side)
     discriminator: dict[str, Any] = field(default_factory=lambda: {"width": 32})

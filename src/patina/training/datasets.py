@@ -63,6 +63,11 @@ def read_rgb(path: Path) -> np.ndarray:
     return read_rgb_uint8(path).astype(np.float32) / 255.0
 
 
+def read_rgb_tensor(path: Path) -> torch.Tensor:
+    """Decode an image file to a (1, 3, H, W) float32 RGB tensor in [0, 1]."""
+    return torch.from_numpy(np.ascontiguousarray(read_rgb(path).transpose(2, 0, 1)))[None]
+
+
 def sample_seed(base_seed: int, index: int) -> int:
     """A well-mixed 32-bit seed for sample number ``index`` of a run seeded ``base_seed``."""
     return int(np.random.SeedSequence([base_seed, index]).generate_state(1)[0])

@@ -16,6 +16,7 @@ from torch.utils.data import DataLoader
 
 from patina.losses import VGGTeacher
 from patina.networks.stylize import FeatureAdapters, StyleEncoder
+from patina.ops.fusion import mean_std
 from patina.training.config import EncoderDistillConfig
 from patina.training.datasets import CleanCrops, list_images, sample_seed, split_holdout
 from patina.training.gan_trainer import GanTrainer, StepResult, kwargs_of
@@ -25,9 +26,9 @@ LAYERS = ("relu1_1", "relu2_1", "relu3_1")
 
 
 def channel_statistics(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-channel spatial mean and standard deviation: (N, C) each."""
-    flat = features.flatten(2)
-    return flat.mean(dim=2), (flat.var(dim=2) + 1e-5).sqrt()
+    """Per-channel spatial mean and standard deviation, as AdaIN computes them (:func:`mean_std`): (N, C) each."""
+    mean, std = mean_std(features)
+    return mean.flatten(1), std.flatten(1)
 
 
 def distillation_losses(student: list[torch.Tensor], teacher: list[torch.Tensor]) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
