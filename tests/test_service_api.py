@@ -130,7 +130,7 @@ def test_items_search_edit_and_files(client: TestClient) -> None:
 
 def test_jobs_run_to_a_derivative_and_bad_jobs_are_refused(client: TestClient) -> None:
     upload(client, ("portrait.png", png_bytes(30)))
-    assert [p["name"] for p in client.get("/api/pipelines", headers=AUTH).json()] == ["restore", "colorize", "upscale", "retro"]
+    assert [p["name"] for p in client.get("/api/pipelines", headers=AUTH).json()] == ["restore", "colorize", "upscale", "retro", "stylize"]
     submitted = client.post("/api/jobs", headers=AUTH, json={"item_id": 1, "pipeline": "restore", "parameters": FAST})
     assert submitted.status_code == 202 and submitted.json()["status"] in ("queued", "running")
     job = wait_for_job(client, submitted.json()["id"])

@@ -31,7 +31,7 @@ from patina.archive.store import sha256_file
 from patina.core.errors import ArchiveError, ParameterError
 from patina.imageio import Image, read_image, write_image
 from patina.ops.metrics import psnr
-from patina.pipelines.recipes import ProgressFn, get_recipe
+from patina.pipelines.recipes import ProgressFn, Recipe, get_recipe
 from patina.weights.registry import resolve
 from patina.weights.files import card_path
 
@@ -93,10 +93,12 @@ def derive(
     recipe = get_recipe(pipeline)
     requested = recipe.parameters(parameters)
     check_output_format(output_format)
-    request = {"pipeline": pipeline, "requested": requested, "seed": int(seed), "format": output_format,
-               "quality": int(quality)}
     with archive.session() as session:
         source = archive.find(session, ref)
+        requested.update({name: [archive.find(session, r).sha256 for r in _refs(requested[name], name)]
+                          for name in recipe.references})
+        request = {"pipeline": pipeline, "requested": requested, "seed": int(seed), "format": output_format,
+                   "quality": int(quality)}
         if not again and (earlier := _earlier_derivation(session, source, request)) is not None:
             return DeriveResult(ItemRecord.of(earlier[1]), EventRecord.of(earlier[0]), reused=True)
         source_sha, source_name = source.sha256, source.original_name
@@ -106,9 +108,9 @@ def derive(
     environment = {"device": device, "threads": torch.get_num_threads(), "torch": torch.__version__,
                    "numpy": np.__version__, "python": platform.python_version(), "machine": platform.machine(),
                    "patina": patina.__version__}
-    image = _read_source(archive, source_sha)
+    image, references = _read_source(archive, source_sha), _read_references(archive, recipe, requested)
     with _deterministic(seed, environment["threads"]):
-        result = recipe.run(image, dict(requested), device, on_progress)
+        result = recipe.execute(image, dict(requested), device, on_progress, references)
     event_uuid, occurred_at = _new_event_identity()
     step = {"uuid": event_uuid, "when": occurred_at.isoformat().replace("+00:00", "Z"), "pipeline": pipeline,
             "parameters": result.parameters}
@@ -153,10 +155,12 @@ def reproduce(archive: Archive, ref: ItemRef, *, device: str | None = None, reco
 
     notes = _environment_notes(detail)
     environment = detail["environment"]
+    recipe = get_recipe(detail["pipeline"])
     image = _read_source(archive, detail["input"]["sha256"])
+    references = _read_references(archive, recipe, detail["parameters"])
     run_device = device or environment["device"]
     with _deterministic(detail["seed"], environment["threads"]):
-        result = get_recipe(detail["pipeline"]).run(image, dict(detail["parameters"]), run_device, None)
+        result = recipe.execute(image, dict(detail["parameters"]), run_device, None, references)
     temp = _encode(archive, result.image, detail)
     try:
         reproduced_sha = sha256_file(temp)
@@ -202,6 +206,22 @@ def _new_event_identity() -> tuple[str, datetime]:
     import uuid
 
     return str(uuid.uuid4()), utcnow()
+
+
+def _refs(value: Any, name: str) -> list[Any]:
+    """A reference parameter's value as a list of item refs (one ref, a list, or nothing)."""
+    if value is None:
+        return []
+    if isinstance(value, (str, int)) and not isinstance(value, bool):
+        return [value]
+    if isinstance(value, list) and all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in value):
+        return value
+    raise ParameterError(f"{name} must name archive items (ids or sha256), one or a list; got {value!r}")
+
+
+def _read_references(archive: Archive, recipe: Recipe, parameters: dict[str, Any]) -> dict[str, list[Image]]:
+    """The images of a recipe's reference parameters (full sha256 lists), checked like the source."""
+    return {name: [_read_source(archive, sha) for sha in parameters[name]] for name in recipe.references}
 
 
 def _read_source(archive: Archive, sha256: str) -> Image:

@@ -14,13 +14,14 @@ app = typer.Typer(help="Patina: restore, upscale, colorize and re-style old phot
 
 
 def _register() -> None:
-    from patina.cli import archive, colorize, models, restore, retro, serve, train, upscale
+    from patina.cli import archive, colorize, models, restore, retro, serve, stylize, train, upscale
     from patina.cli import eval as eval_command
 
     app.command("restore")(restore.restore)
     app.command("upscale")(upscale.upscale)
     app.command("colorize")(colorize.colorize)
     app.command("retro")(retro.retro)
+    app.command("stylize")(stylize.stylize)
     app.add_typer(eval_command.app, name="eval")
     app.add_typer(train.app, name="train")
     app.command("models")(models.list_models)

@@ -238,3 +238,61 @@ def retro(
             verdict = "closer" if means["gan"] < means["preset"] else "NOT closer"
             console.print(f"{result.name}: GAN {means['gan']:.3f} vs preset {means['preset']:.3f} vs input "
                           f"{means['input']:.3f} -> GAN is {verdict} to real old photos", highlight=False)
+
+
+@app.command("stylize")
+def stylize(
+    data: Annotated[Path, typer.Option("--data", help="Folder with content/ photos and style/ images.")],
+    model: Annotated[str, typer.Option(help="Style model: registry name or .safetensors path.")] = "stylize",
+    teacher: Annotated[Path, typer.Option(help="VGG19 relu3_1 teacher: the judge, and Gatys' features.")]
+    = Path("../shared/weights/vgg19_relu3_1/vgg_normalised_conv3_1.pth"),
+    inverter: Annotated[Path, typer.Option(help="The teacher's relu3_1 inverter, for the plain-AdaIN baseline.")]
+    = Path("../shared/weights/vgg19_relu3_1/feature_invertor_conv3_1.pth"),
+    size: Annotated[int, typer.Option(min=64, help="Long side the content photos are resized to.")] = 256,
+    style_size: Annotated[int, typer.Option(min=64, help="Long side the style images are resized to.")] = 512,
+    gatys_steps: Annotated[int, typer.Option(min=0, help="Adam steps of the Gatys baseline (0: leave it out).")] = 200,
+    pairs_per_content: Annotated[int, typer.Option(min=1, help="Styles each content photo is paired with.")] = 2,
+    all_styles: Annotated[bool, typer.Option(
+        "--all-styles", help="Also use the styles the decoder trained on (default: held-out artworks only).")] = False,
+    device: DeviceOption = "auto",
+    limit: Annotated[Optional[int], typer.Option(min=1, help="Only the first N pairs.")] = None,
+    json_path: JsonOption = None,
+    update_card: UpdateCardOption = False,
+    progress: ProgressOption = True,
+) -> None:
+    """Paint content x style pairs with the model (AdaIN and WCT), Gatys' optimisation and plain AdaIN with
+    the teacher, and score content and style losses on the teacher's features (lower is better)."""
+    from rich.console import Console
+
+    from patina.evaluation.report import EvaluationDataError
+    from patina.evaluation.stylize_eval import evaluate_stylize
+    from patina.weights import ModelCard, resolve
+    from patina.weights.files import card_path
+
+    if not teacher.is_file():
+        raise EvaluationDataError(f"{teacher}: the VGG19 teacher is needed to score style transfer")
+    command = _command("stylize", [data], {
+        "model": None if model == "stylize" else model, "size": None if size == 256 else size,
+        "style-size": None if style_size == 512 else style_size,
+        "gatys-steps": None if gatys_steps == 200 else gatys_steps,
+        "pairs-per-content": None if pairs_per_content == 2 else pairs_per_content, "all-styles": all_styles,
+        "device": None if device == "auto" else device, "limit": limit})
+    card = ModelCard.read(card_path(resolve(model)))
+    report = evaluate_stylize(data, teacher=teacher, inverter=inverter, model=model, size=size,
+                              style_size=style_size, gatys_steps=gatys_steps, pairs_per_content=pairs_per_content,
+                              all_styles=all_styles, limit=limit, device=device, progress=progress,
+                              settings={"model": model, "model_version": card.version, "model_sha256": card.sha256},
+                              command=command)
+    _finish(report, model, json_path=json_path, update_card=update_card, card_extra={})
+    console = Console()
+    for result in report.datasets:
+        means = {key: m.extra_means() for key, m in result.methods.items()}
+        if "gatys" not in means:
+            continue
+        model_means, gatys_means = means["model"], means["gatys"]
+        for name in ("content_loss", "style_loss", "gram_loss"):
+            console.print(f"{result.name}: model {name} {model_means[name]:.4f} = {model_means[name] / gatys_means[name]:.2f}"
+                          f"x Gatys ({gatys_means[name]:.4f})", highlight=False)
+        model_seconds, gatys_seconds = (result.methods[k].seconds_per_image for k in ("model", "gatys"))
+        console.print(f"{result.name}: model {gatys_seconds / model_seconds:.0f}x faster than Gatys "
+                      f"({model_seconds:.3f} s vs {gatys_seconds:.1f} s a pair)", highlight=False)

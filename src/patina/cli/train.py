@@ -1,4 +1,4 @@
-"""`patina train restore|colorize|upscale|retro|stylize-encoder --config configs/<task>.yaml`."""
+"""`patina train restore|colorize|upscale|retro|stylize-encoder|stylize --config configs/<task>.yaml`."""
 
 from __future__ import annotations
 
@@ -87,6 +87,13 @@ def _encoder_classes() -> tuple[type, type]:
     return EncoderDistillConfig, EncoderDistiller
 
 
+def _stylize_classes() -> tuple[type, type]:
+    from patina.training.config import StylizeTrainConfig
+    from patina.training.stylize_trainer import StylizeTrainer
+
+    return StylizeTrainConfig, StylizeTrainer
+
+
 _task_command("restore", _restore_classes,
               "Train the old-photo restoration GAN (generator + damage-mask net) on clean images.")
 _task_command("colorize", _colorize_classes,
@@ -98,6 +105,9 @@ _task_command("retro", _retro_classes,
               "Train the retro GAN: era looks on modern photos, judged against real old photographs.")
 _task_command("stylize-encoder", _encoder_classes,
               "Distil the compact style encoder from the VGG19 relu3_1 teacher (feature and mean/std matching).")
+_task_command("stylize", _stylize_classes,
+              "Train the style decoder on AdaIN / WCT-fused features of the distilled encoder (teacher content "
+              "and style losses, a discriminator on style images); exports encoder + decoder as one model.")
 
 
 @app.command("calibrate-colorize")

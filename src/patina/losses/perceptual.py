@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypeVar
 
 import torch
 from torch import nn
@@ -11,7 +12,20 @@ from torch.nn import functional as F
 from patina.core.errors import ModelNotFoundError
 
 TEACHER_FILE = "vgg_normalised_conv3_1.pth"
+INVERTER_FILE = "feature_invertor_conv3_1.pth"
 FEATURE_LAYERS = ("relu1_1", "relu2_1", "relu3_1")
+M = TypeVar("M", bound=nn.Module)
+
+
+def _load_sequential(model: M, path: str | Path, names: dict[str, str], what: str) -> M:
+    """Load a plain nn.Sequential state dict into ``model`` (``names``: Sequential index -> module name), frozen."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelNotFoundError(f"{path}: {what} weights not found")
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    model.load_state_dict({f"{names[k.split('.')[0]]}.{k.split('.')[1]}": v for k, v in state.items()})
+    model.requires_grad_(False)
+    return model.eval()
 
 
 class VGGTeacher(nn.Module):
@@ -33,15 +47,8 @@ class VGGTeacher(nn.Module):
     @classmethod
     def from_file(cls, path: str | Path) -> "VGGTeacher":
         """Load the teacher's state dict (Sequential indices 0, 2, 5, 9, 12, 16) and freeze it."""
-        path = Path(path)
-        if not path.is_file():
-            raise ModelNotFoundError(f"{path}: VGG teacher weights not found")
-        state = torch.load(path, map_location="cpu", weights_only=True)
         names = {"0": "normalise", "2": "conv1_1", "5": "conv1_2", "9": "conv2_1", "12": "conv2_2", "16": "conv3_1"}
-        model = cls()
-        model.load_state_dict({f"{names[k.split('.')[0]]}.{k.split('.')[1]}": v for k, v in state.items()})
-        model.requires_grad_(False)
-        return model.eval()
+        return _load_sequential(cls(), path, names, "VGG teacher")
 
     @staticmethod
     def _conv(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
@@ -55,6 +62,33 @@ class VGGTeacher(nn.Module):
         x = F.max_pool2d(self._conv(self.conv2_2, relu2_1), 2)
         relu3_1 = self._conv(self.conv3_1, x)
         return [relu1_1, relu2_1, relu3_1]
+
+
+class TeacherInverter(nn.Module):
+    """The teacher's relu3_1 feature inverter (256 channels -> RGB in about [0, 1]; conv, nearest x2 upsampling,
+    reflect padding, ReLU), built from its plain state dict: the plain-AdaIN baseline of `patina eval stylize`."""
+
+    LAYOUT = {"1": 0, "5": 1, "8": 2, "12": 3, "15": 4}  # Sequential index in the state dict -> conv number
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.convs = nn.ModuleList([nn.Conv2d(256, 128, 3), nn.Conv2d(128, 128, 3), nn.Conv2d(128, 64, 3),
+                                    nn.Conv2d(64, 64, 3), nn.Conv2d(64, 3, 3)])
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> "TeacherInverter":
+        """Load the inverter's state dict (Sequential indices 1, 5, 8, 12, 15) and freeze it."""
+        return _load_sequential(cls(), path, {k: f"convs.{v}" for k, v in cls.LAYOUT.items()}, "teacher inverter")
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        x = features
+        for index, conv in enumerate(self.convs):
+            x = conv(F.pad(x, (1, 1, 1, 1), mode="reflect"))
+            if index < len(self.convs) - 1:
+                x = F.relu(x)
+            if index in (0, 2):
+                x = F.interpolate(x, scale_factor=2, mode="nearest")
+        return x
 
 
 def gram_matrix(features: torch.Tensor) -> torch.Tensor:

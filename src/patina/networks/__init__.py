@@ -4,7 +4,7 @@ from patina.networks.colorize import ColorizeGenerator
 from patina.networks.discriminators import PatchDiscriminator, ProjectionDiscriminator, UNetDiscriminator
 from patina.networks.restore import DamageMaskNet, RestoreGenerator
 from patina.networks.retro import RetroGenerator
-from patina.networks.stylize import StyleDecoder, StyleEncoder
+from patina.networks.stylize import StyleDecoder, StyleEncoder, StyleTransferNet
 from patina.networks.upscale import CompactUpscaler, RRDBNet, ResidualUpscaler
 
 ARCHITECTURES = {
@@ -20,8 +20,9 @@ ARCHITECTURES = {
     "ProjectionDiscriminator": ProjectionDiscriminator,
     "StyleEncoder": StyleEncoder,
     "StyleDecoder": StyleDecoder,
+    "StyleTransferNet": StyleTransferNet,
 }
 
 __all__ = ["ARCHITECTURES", "ColorizeGenerator", "CompactUpscaler", "DamageMaskNet", "PatchDiscriminator",
            "ProjectionDiscriminator", "RRDBNet", "ResidualUpscaler", "RestoreGenerator", "RetroGenerator",
-           "StyleDecoder", "StyleEncoder", "UNetDiscriminator"]
+           "StyleDecoder", "StyleEncoder", "StyleTransferNet", "UNetDiscriminator"]

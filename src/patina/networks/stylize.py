@@ -1,4 +1,5 @@
-"""Style transfer networks: a compact encoder distilled from the VGG19 relu1_1..relu3_1 teacher."""
+"""Style transfer networks: a compact encoder distilled from the VGG19 relu1_1..relu3_1 teacher, and the
+decoder that turns fused features back into an image."""
 
 from __future__ import annotations
 
@@ -54,22 +55,54 @@ class FeatureAdapters(nn.Module):
 
 
 class StyleDecoder(nn.Module):
-    """Inverts the encoder's relu3_1 features to an image: the encoder's layout mirrored (conv, nearest x2
-    upsampling; reflect padding, ReLU), output RGB in about [0, 1]. H, W of the features: any."""
+    """Inverts relu3_1 features to an image: ``blocks`` residual blocks at the features' resolution, then the
+    encoder's layout mirrored (conv, nearest x2 upsampling; reflect padding, ReLU) at ``widths`` channels,
+    output RGB in about [0, 1]. ``widths[2]`` is the encoder's relu3_1 width. H, W of the features: any."""
 
-    def __init__(self, *, widths: tuple[int, int, int] = (32, 64, 128)) -> None:
+    def __init__(self, *, widths: tuple[int, int, int] = (32, 64, 128), blocks: int = 0) -> None:
         super().__init__()
         first, second, third = widths
+        self.blocks = nn.ModuleList([nn.ModuleList([nn.Conv2d(third, third, 3), nn.Conv2d(third, third, 3)])
+                                     for _ in range(blocks)])
         self.convs = nn.ModuleList([nn.Conv2d(third, second, 3), nn.Conv2d(second, second, 3),
                                     nn.Conv2d(second, first, 3), nn.Conv2d(first, first, 3), nn.Conv2d(first, 3, 3)])
         self.upsample_after = (0, 2)
 
+    @staticmethod
+    def _pad(x: torch.Tensor) -> torch.Tensor:
+        return F.pad(x, (1, 1, 1, 1), mode="reflect")
+
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         x = features
+        for first, second in self.blocks:
+            x = x + second(self._pad(F.relu(first(self._pad(x)))))
         for index, conv in enumerate(self.convs):
-            x = conv(F.pad(x, (1, 1, 1, 1), mode="reflect"))
+            x = conv(self._pad(x))
             if index < len(self.convs) - 1:
                 x = F.relu(x)
             if index in self.upsample_after:
                 x = F.interpolate(x, scale_factor=2, mode="nearest")
         return x
+
+
+class StyleTransferNet(nn.Module):
+    """The shipped pair: the distilled :class:`StyleEncoder` and a :class:`StyleDecoder` trained on its fused
+    relu3_1 features (``encoder`` / ``decoder``: their constructor kwargs)."""
+
+    size_multiple = StyleEncoder.size_multiple
+
+    def __init__(self, *, encoder: dict | None = None, decoder: dict | None = None) -> None:
+        super().__init__()
+        self.encoder = StyleEncoder(**(encoder or {}))
+        self.decoder = StyleDecoder(**(decoder or {}))
+        if self.decoder.convs[0].in_channels != self.encoder.widths[2]:
+            raise ValueError(f"the decoder takes {self.decoder.convs[0].in_channels} channels, the encoder's "
+                             f"relu3_1 has {self.encoder.widths[2]}")
+
+    def encode(self, images: torch.Tensor) -> torch.Tensor:
+        """relu3_1 features of RGB images in [0, 1] (H, W multiples of 4)."""
+        return self.encoder(images)[2]
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """Reconstruction (no style): decode(encode(images))."""
+        return self.decoder(self.encode(images))

@@ -1,9 +1,13 @@
 """Feature fusion for style transfer: AdaIN (mean / std) and whitening-colouring (WCT), with an alpha
-trade-off and weighted mixes of several styles. Features are (1, C, H, W) tensors (encoder activations)."""
+trade-off and weighted mixes of several styles. Features are (N, C, H, W) tensors (encoder activations).
+
+:func:`adain` fuses a batch at once (training); :func:`fusion_map` gives either fusion as an affine map
+from statistics (:class:`FeatureStatistics`), which the pipeline applies tile by tile."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 
@@ -57,27 +61,72 @@ def _matrix_power(covariance: torch.Tensor, power: float) -> torch.Tensor:
     return (vectors * values.clamp_min(EPS).pow(power)) @ vectors.T
 
 
+@dataclass(frozen=True)
+class FeatureStatistics:
+    """What fusion needs to know of one image's features: channel means (C,), covariance (C, C), float64."""
+
+    mean: torch.Tensor
+    covariance: torch.Tensor
+
+    @classmethod
+    def of(cls, features: torch.Tensor) -> "FeatureStatistics":
+        """Statistics of (1, C, H, W) features."""
+        if features.ndim != 4 or features.shape[0] != 1:
+            raise ParameterError(f"expected (1, C, H, W) features, got shape {tuple(features.shape)}")
+        flat = features[0].flatten(1).double()
+        mean = flat.mean(dim=1, keepdim=True)
+        return cls(mean[:, 0], _covariance(flat - mean))
+
+    @property
+    def std(self) -> torch.Tensor:
+        return (self.covariance.diagonal() + EPS).sqrt()
+
+
+@dataclass(frozen=True)
+class FusionMap:
+    """Fusion as the affine map it is: fused = matrix @ f + bias per feature vector (alpha included), so a
+    large image can be fused tile by tile with statistics of the whole image, seamlessly."""
+
+    matrix: torch.Tensor
+    bias: torch.Tensor
+
+    def __call__(self, features: torch.Tensor) -> torch.Tensor:
+        matrix, bias = self.matrix.to(features), self.bias.to(features)
+        return torch.einsum("dc,nchw->ndhw", matrix, features) + bias[None, :, None, None]
+
+
+def fusion_map(content: FeatureStatistics, styles: Sequence[FeatureStatistics], *, method: str = "adain",
+               weights: Sequence[float] | None = None, alpha: float = 1.0) -> FusionMap:
+    """The AdaIN (per-channel mean / std) or WCT (whitening-colouring with the covariance) map taking
+    features with ``content``'s statistics to the weighted styles', blended with the identity by ``alpha``."""
+    if method not in FUSIONS:
+        raise ParameterError(f"fusion must be one of {', '.join(FUSIONS)}, got {method!r}")
+    alpha, weights = _check_alpha(alpha), _check_weights(styles, weights)
+    s_mean = sum(w * s.mean for w, s in zip(weights, styles))
+    if method == "adain":
+        s_std = sum(w * s.std for w, s in zip(weights, styles))
+        matrix = torch.diag(s_std / content.std)
+    else:
+        s_cov = sum(w * s.covariance for w, s in zip(weights, styles))
+        matrix = _matrix_power(s_cov, 0.5) @ _matrix_power(content.covariance, -0.5)
+    bias = s_mean - matrix @ content.mean
+    identity = torch.eye(matrix.shape[0], dtype=matrix.dtype)
+    return FusionMap((identity + alpha * (matrix - identity)).float(), (alpha * bias).float())
+
+
 def wct(content: torch.Tensor, styles: Sequence[torch.Tensor], *, weights: Sequence[float] | None = None,
         alpha: float = 1.0) -> torch.Tensor:
     """Whitening-colouring transform (Li et al. 2017): the content features are whitened (identity
     covariance) and coloured with the styles' (weighted) covariance and mean; blended by ``alpha``.
     Batch size 1."""
-    alpha, weights = _check_alpha(alpha), _check_weights(styles, weights)
+    _check_alpha(alpha)
+    _check_weights(styles, weights)
     if content.shape[0] != 1:
         raise ParameterError("wct works on one image at a time")
-    channels = content.shape[1]
-    flat = content[0].flatten(1).double()
-    c_mean = flat.mean(dim=1, keepdim=True)
-    whitened = _matrix_power(_covariance(flat - c_mean), -0.5) @ (flat - c_mean)
-    s_mean = torch.zeros(channels, 1, dtype=torch.float64)
-    s_cov = torch.zeros(channels, channels, dtype=torch.float64)
-    for weight, style in zip(weights, styles):
-        s_flat = style[0].flatten(1).double()
-        mean = s_flat.mean(dim=1, keepdim=True)
-        s_mean += weight * mean
-        s_cov += weight * _covariance(s_flat - mean)
-    fused = (_matrix_power(s_cov, 0.5) @ whitened + s_mean).to(content.dtype).view_as(content)
-    return content + alpha * (fused - content)
+    style_stats = [FeatureStatistics.of(style) for style in styles]
+    return fusion_map(FeatureStatistics.of(content), style_stats, method="wct", weights=weights, alpha=alpha)(content)
 
 
-__all__ = ["adain", "mean_std", "wct"]
+FUSIONS = ("adain", "wct")
+
+__all__ = ["FUSIONS", "FeatureStatistics", "FusionMap", "adain", "fusion_map", "mean_std", "wct"]

@@ -37,7 +37,20 @@ class Recipe:
     name: str
     description: str
     defaults: Mapping[str, Any]
-    run: Callable[[Image, dict[str, Any], str, ProgressFn | None], RecipeResult]
+    run: Callable[..., RecipeResult]
+    references: tuple[str, ...] = ()
+    """Parameters whose values name further input images (archive items: ids or sha256, one or a list);
+    the archive records them as full sha256 lists and hands their images to :meth:`execute`."""
+
+    def execute(self, image: Image, parameters: dict[str, Any], device: str, on_progress: ProgressFn | None = None,
+                references: Mapping[str, list[Image]] | None = None) -> RecipeResult:
+        """Run the pipeline; ``references`` holds the images of the reference parameters (by name)."""
+        if not self.references:
+            return self.run(image, parameters, device, on_progress)
+        missing = [name for name in self.references if name not in (references or {})]
+        if missing:
+            raise ParameterError(f"{self.name} needs the images of {', '.join(missing)}")
+        return self.run(image, parameters, device, on_progress, references)
 
     def parameters(self, given: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The defaults updated with ``given``; unknown names are a ParameterError."""
@@ -140,6 +153,22 @@ def _run_retro(image: Image, parameters: dict[str, Any], device: str,
     return RecipeResult(image=aged, parameters=used, models=models)
 
 
+def _run_stylize(image: Image, parameters: dict[str, Any], device: str, on_progress: ProgressFn | None,
+                 references: Mapping[str, list[Image]]) -> RecipeResult:
+    from patina.pipelines.stylize import StylizePipeline
+
+    masks = references["mask"]
+    if len(masks) > 1:
+        raise ParameterError(f"mask names one image, got {len(masks)}")
+    options = {k: v for k, v in parameters.items() if k not in ("style", "mask", "size", "tile")}
+    pipeline = StylizePipeline(references["style"], device=device, tile=parameters["tile"], **options)
+    pipeline.tile = pipeline.tile_size()  # record the size 'auto' chose
+    used = {**parameters, "tile": pipeline.tile or 0}
+    painted = pipeline.stylize_image(image, mask=masks[0] if masks else None, size=parameters["size"],
+                                     on_progress=_tile_progress(on_progress))
+    return RecipeResult(image=painted, parameters=used, models=[_model_entry("style transfer", pipeline)])
+
+
 RECIPES: dict[str, Recipe] = {
     recipe.name: recipe
     for recipe in (
@@ -168,6 +197,14 @@ RECIPES: dict[str, Recipe] = {
             description="Era look (1880s .. 1990s): preset op chain, or GAN texture learned from real old photos",
             defaults={"era": "1970s", "engine": "gan", "strength": 1.0, "seed": 0, "model": "retro", "tile": "auto"},
             run=_run_retro,
+        ),
+        Recipe(
+            name="stylize",
+            description="Style transfer: paint the photo like style images (archive items: style=12 or [12, 15])",
+            defaults={"style": [], "weights": None, "alpha": 1.0, "fusion": "adain", "preserve_color": False,
+                      "mask": [], "size": None, "style_size": 512, "model": "stylize", "tile": "auto"},
+            run=_run_stylize,
+            references=("style", "mask"),
         ),
     )
 }

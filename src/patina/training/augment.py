@@ -9,16 +9,24 @@ import torch
 from torch.nn import functional as F
 
 
-def diff_augment(x: torch.Tensor, *, shift: float = 0.125, cutout: float = 0.25) -> torch.Tensor:
+def diff_augment(x: torch.Tensor, *, shift: float = 0.125, cutout: float = 0.25,
+                 channels_per_image: int | None = None) -> torch.Tensor:
     """Random brightness, saturation and contrast per sample, a translation of up to ``shift`` of the side
-    (reflected borders) and a zeroed square of ``cutout`` of the side; differentiable in ``x``."""
-    n, _, height, width = x.shape
-    rand = lambda: torch.rand(n, 1, 1, 1, device=x.device, dtype=x.dtype)  # noqa: E731
+    (reflected borders) and a zeroed square of ``cutout`` of the side; differentiable in ``x``.
+
+    ``channels_per_image`` (e.g. 3 for a 6-channel image + condition pair): the colour changes are made to
+    each image of the stack alike, so a conditional D still sees matching colours."""
+    n, channels, height, width = x.shape
+    group = channels_per_image or channels
+    if channels % group:
+        raise ValueError(f"{channels} channels do not split into images of {group}")
+    rand = lambda: torch.rand(n, 1, 1, 1, 1, device=x.device, dtype=x.dtype)  # noqa: E731
+    x = x.reshape(n, channels // group, group, height, width)
     x = x + (rand() - 0.5) * 0.2
-    gray = x.mean(dim=1, keepdim=True)
+    gray = x.mean(dim=2, keepdim=True)
     x = gray + (x - gray) * (0.7 + 0.6 * rand())
-    mean = x.mean(dim=(1, 2, 3), keepdim=True)
-    x = mean + (x - mean) * (0.75 + 0.5 * rand())
+    mean = x.mean(dim=(2, 3, 4), keepdim=True)
+    x = (mean + (x - mean) * (0.75 + 0.5 * rand())).reshape(n, channels, height, width)
     pad_y, pad_x = int(height * shift), int(width * shift)
     if pad_y or pad_x:
         padded = F.pad(x, (pad_x, pad_x, pad_y, pad_y), mode="reflect")

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from patina.looks.references import HOLDOUT_EVERY
+from patina.training.datasets import STYLE_HOLDOUT_EVERY
 
 
 @dataclass
@@ -191,3 +192,38 @@ class EncoderDistillConfig(RunConfig):
     teacher: str = "../shared/weights/vgg19_relu3_1/vgg_normalised_conv3_1.pth"
     statistics_weight: float = 1.0
     colour_jitter: float = 0.5  # random saturation / contrast changes, so paintings' palettes are covered too
+
+
+@dataclass
+class StylizeLossConfig(GanLossConfig):
+    """Weights of the decoder's objective, all measured with the teacher: content (relu3_1 relative error to
+    the content photo), style as channel mean / std (AdaIN) and as Gram matrices (Gatys), and the hinge
+    adversarial loss of a discriminator that compares the output with another crop of the same style image."""
+
+    content: float = 1.0
+    statistics: float = 2.0
+    gram: float = 2.0
+    adversarial: float = 0.05
+    gan_start: int = 300
+    diff_augment: bool = True
+    pixel: float = 0.0
+    perceptual: float = 0.0
+
+
+@dataclass
+class StylizeTrainConfig(RunConfig):
+    """Everything `patina train stylize` needs: the distilled encoder (frozen), content photos
+    (``data.roots``), style images (``style_roots``; about one artwork in ``style_holdout_every`` is held
+    out for `patina eval stylize`), the teacher, and the share of steps fused by WCT instead of AdaIN."""
+
+    name: str = "stylize"
+    out_dir: str = "runs/stylize"
+    encoder: str = "runs/stylize-encoder/export/stylize-encoder.safetensors"
+    teacher: str = "../shared/weights/vgg19_relu3_1/vgg_normalised_conv3_1.pth"
+    style_roots: list[str] = field(default_factory=lambda: ["../shared/data/style/adain/style",
+                                                            "../shared/data/style/pytorch_fast_neural_style/style"])
+    style_holdout_every: int = STYLE_HOLDOUT_EVERY
+    style_side: int = 512  # style images are shrunk to this long side before cropping
+    wct_fraction: float = 0.25
+    discriminator: dict[str, Any] = field(default_factory=lambda: {"in_channels": 6, "width": 32})
+    loss: StylizeLossConfig = field(default_factory=StylizeLossConfig)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import cv2
@@ -50,6 +51,25 @@ def split_holdout(files: list[Path], every: int) -> tuple[list[Path], list[Path]
     return [p for i, p in enumerate(files) if i % every], [p for i, p in enumerate(files) if not i % every]
 
 
+STYLE_HOLDOUT_EVERY = 4
+"""About one artwork in this many is kept out of the stylize decoder's training, for `patina eval stylize`."""
+
+
+def artwork_key(path: Path) -> str:
+    """The artwork a style file shows: its lower-case stem without a "cropped" / "hr" suffix, so that a
+    painting and its crop land on the same side of the split."""
+    return re.sub(r"([-_](cropped|crop|hr))+$", "", path.stem.lower())
+
+
+def split_styles(files: list[Path], every: int = STYLE_HOLDOUT_EVERY) -> tuple[list[Path], list[Path]]:
+    """(training, held-out) style images: an artwork is held out when a hash of its key says so, so the
+    split of a file does not depend on which other files are listed beside it."""
+    if every <= 1:
+        return files, []
+    held = [hashlib.md5(artwork_key(p).encode()).digest()[0] % every == 0 for p in files]
+    return [p for p, h in zip(files, held) if not h], [p for p, h in zip(files, held) if h]
+
+
 def read_rgb_uint8(path: Path) -> np.ndarray:
     """Decode an image file to (H, W, 3) uint8 RGB."""
     data = cv2.imread(str(path), cv2.IMREAD_COLOR)
@@ -71,6 +91,43 @@ def read_rgb_tensor(path: Path) -> torch.Tensor:
 def sample_seed(base_seed: int, index: int) -> int:
     """A well-mixed 32-bit seed for sample number ``index`` of a run seeded ``base_seed``."""
     return int(np.random.SeedSequence([base_seed, index]).generate_state(1)[0])
+
+
+class PhotoCrops:
+    """Random crops of a small set of pictures (real old photos, style images): each is decoded once and
+    shrunk to ``side`` on its long side (never enlarged, unless smaller than a crop)."""
+
+    def __init__(self, files: list[Path], *, crop: int, side: int) -> None:
+        if not files:
+            raise ConfigError("no pictures to crop from")
+        self.crop = crop
+        self.pictures = [self._load(path, side) for path in files]
+
+    def __len__(self) -> int:
+        return len(self.pictures)
+
+    def _load(self, path: Path, side: int) -> np.ndarray:
+        pixels = read_rgb_uint8(path)
+        scale = side / max(pixels.shape[:2])
+        scale = max(min(scale, 1.0), self.crop / min(pixels.shape[:2]))
+        if abs(scale - 1) > 1e-3:
+            size = (max(self.crop, round(pixels.shape[1] * scale)), max(self.crop, round(pixels.shape[0] * scale)))
+            pixels = cv2.resize(pixels, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+        return pixels
+
+    def crop_of(self, index: int, rng: np.random.Generator) -> torch.Tensor:
+        """A random, randomly flipped crop (float (3, crop, crop) in [0, 1]) of picture ``index``."""
+        picture = self.pictures[index]
+        top = int(rng.integers(picture.shape[0] - self.crop + 1))
+        left = int(rng.integers(picture.shape[1] - self.crop + 1))
+        crop = picture[top:top + self.crop, left:left + self.crop]
+        if rng.random() < 0.5:
+            crop = crop[:, ::-1]
+        return torch.from_numpy(np.ascontiguousarray(crop.transpose(2, 0, 1))).float() / 255
+
+    def random_crop(self, rng: np.random.Generator) -> torch.Tensor:
+        """A crop of a random picture."""
+        return self.crop_of(int(rng.integers(len(self.pictures))), rng)
 
 
 class CleanCrops(Dataset):

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 from torch.nn import functional as F
@@ -29,7 +28,7 @@ from patina.networks.retro import RetroGenerator
 from patina.ops.metrics import ssim
 from patina.training.augment import diff_augment
 from patina.training.config import RetroTrainConfig
-from patina.training.datasets import CleanCrops, list_images, read_rgb_uint8, sample_seed, split_holdout
+from patina.training.datasets import CleanCrops, PhotoCrops, list_images, sample_seed, split_holdout
 from patina.training.ema import EMA
 from patina.training.gan_trainer import GanTrainer, StepResult, kwargs_of
 from patina.weights import ModelCard, save_model
@@ -39,35 +38,14 @@ ERA_GROUPS = torch.tensor([GROUPS.index(ERAS[name].group) for name in ERA_NAMES]
 
 
 class RealCrops:
-    """Random crops of real old photographs by group; each photo is decoded once, shrunk to ``side``."""
+    """Random crops of real old photographs by group (a :class:`PhotoCrops` per group)."""
 
     def __init__(self, groups: dict[str, list[Path]], *, crop: int, side: int) -> None:
-        self.crop = crop
-        self.photos: dict[int, list[np.ndarray]] = {}
-        for name, files in groups.items():
-            self.photos[GROUPS.index(name)] = [self._load(path, side) for path in files]
-
-    def _load(self, path: Path, side: int) -> np.ndarray:
-        pixels = read_rgb_uint8(path)
-        scale = side / max(pixels.shape[:2])
-        scale = max(min(scale, 1.0), self.crop / min(pixels.shape[:2]))  # never enlarge, unless smaller than a crop
-        if abs(scale - 1) > 1e-3:
-            size = (max(self.crop, round(pixels.shape[1] * scale)), max(self.crop, round(pixels.shape[0] * scale)))
-            pixels = cv2.resize(pixels, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
-        return pixels
+        self.photos = {GROUPS.index(name): PhotoCrops(files, crop=crop, side=side) for name, files in groups.items()}
 
     def batch(self, groups: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
         """One crop (float (3, crop, crop)) of a random photo of each requested group, randomly flipped."""
-        crops = []
-        for group in groups.tolist():
-            photo = self.photos[group][int(rng.integers(len(self.photos[group])))]
-            top = int(rng.integers(photo.shape[0] - self.crop + 1))
-            left = int(rng.integers(photo.shape[1] - self.crop + 1))
-            crop = photo[top:top + self.crop, left:left + self.crop]
-            if rng.random() < 0.5:
-                crop = crop[:, ::-1]
-            crops.append(torch.from_numpy(np.ascontiguousarray(crop.transpose(2, 0, 1))).float() / 255)
-        return torch.stack(crops)
+        return torch.stack([self.photos[group].random_crop(rng) for group in groups.tolist()])
 
 
 def base_looks(modern: torch.Tensor, eras: torch.Tensor, *, scale: float) -> torch.Tensor:

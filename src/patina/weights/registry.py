@@ -45,6 +45,8 @@ REGISTRY: dict[str, RegistryEntry] = {
                       "x4 GAN upscaler (compact, Real-ESRGAN degradations): sharp detail for real scans"),
         RegistryEntry("retro", "retro.safetensors", "retro",
                       "Retro GAN generator: era base looks given the grain and print texture of real old photos"),
+        RegistryEntry("stylize", "stylize.safetensors", "stylize",
+                      "Style transfer: encoder distilled from VGG19 + GAN-trained decoder of AdaIN / WCT-fused features"),
         RegistryEntry("upscale-x2-fidelity", "upscale-x2-fidelity.safetensors", "upscale",
                       "x2 fidelity upscaler (L1, bicubic pairs): highest PSNR, no invented detail"),
         RegistryEntry("upscale-x4-fidelity", "upscale-x4-fidelity.safetensors", "upscale",

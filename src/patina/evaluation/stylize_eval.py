@@ -1,0 +1,188 @@
+"""``patina eval stylize``: how well does the fast model transfer style, next to optimisation and plain AdaIN?
+
+Protocol ``stylize_eval`` (what a model card's ``stylize_eval/<set>`` metrics mean): the evaluation folder
+holds ``content/`` photos and ``style/`` images. Styles are the artworks the decoder's training held out
+(:func:`patina.training.datasets.split_styles`) unless ``all_styles``. Content photo i (sorted by name) is
+paired with held-out styles i, i+1, .. (``pairs_per_content`` of them, cycling). Photos are resized to
+``size`` px on the long side and style images to ``style_size``; every method paints the same pair:
+
+* ``content``: the photo itself (no style: the reference point),
+* ``gatys``: Gatys et al.'s optimisation, ``gatys_steps`` Adam steps (lr 0.02) on the pixels from the photo,
+  minimising the same objective the decoder trained on (content + 2 x mean/std + 2 x Gram, teacher features),
+* ``adain_teacher``: AdaIN with the teacher's own VGG19 encoder and its feature inverter (alpha 1),
+* ``model`` / ``model_wct``: the shipped StyleTransferNet with AdaIN / WCT fusion (alpha 1).
+
+Scores (teacher features, relative, lower is better; :mod:`patina.losses.style`): ``content_loss`` (relu3_1
+vs the photo), ``style_loss`` (channel mean / std vs the style image, relu1_1..relu3_1) and ``gram_loss``
+(Gram matrices). ``seconds`` is the whole transfer of one pair (style features included) on the device.
+PSNR / SSIM are against the photo (how much of it survives), for information only.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from patina.core.errors import ParameterError
+from patina.evaluation.report import DatasetResult, EvalProgress, EvalReport, EvaluationDataError, ImageScore
+from patina.evaluation.restore_eval import dataset_files, read_clean, score, to_tensor
+from patina.looks.match import at_side
+from patina.losses import VGGTeacher, content_distance, gram_distance, statistics_distance
+from patina.losses.perceptual import TeacherInverter
+from patina.ops.fusion import adain
+
+PROTOCOL = "stylize_eval"
+METHODS = {"content": "content photo (no style)", "gatys": "Gatys optimisation",
+           "adain_teacher": "AdaIN, teacher VGG19", "model": "model (AdaIN)", "model_wct": "model (WCT)"}
+WEIGHTS = {"content": 1.0, "statistics": 2.0, "gram": 2.0}
+"""The objective Gatys minimises; the same weights as the decoder's training (configs/stylize.yaml)."""
+
+Method = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def _multiple_of_4(image: torch.Tensor, side: int) -> torch.Tensor:
+    """``image`` at ``side`` px on its long side, cropped to multiples of 4, in 8-bit levels."""
+    image = at_side(image, side).clamp(0, 1)
+    height, width = image.shape[-2] // 4 * 4, image.shape[-1] // 4 * 4
+    return _quantise(image[..., :height, :width])
+
+
+def _quantise(image: torch.Tensor) -> torch.Tensor:
+    """8-bit levels, as a written file holds them."""
+    return torch.round(image.float().clamp(0, 1) * 255) / 255
+
+
+def gatys(teacher: VGGTeacher, content: torch.Tensor, style: torch.Tensor, *, steps: int) -> torch.Tensor:
+    """Optimise the photo's pixels for ``steps`` Adam steps on the weighted content + style objective."""
+    with torch.no_grad():
+        content_features, style_features = teacher(content), teacher(style)
+    pixels = content.clone().requires_grad_(True)
+    optimiser = torch.optim.Adam([pixels], lr=0.02)
+    for _ in range(steps):
+        optimiser.zero_grad(set_to_none=True)
+        features = teacher(pixels)
+        loss = (WEIGHTS["content"] * content_distance(features, content_features)
+                + WEIGHTS["statistics"] * statistics_distance(features, style_features)
+                + WEIGHTS["gram"] * gram_distance(features, style_features)).sum()
+        loss.backward()
+        optimiser.step()
+        with torch.no_grad():
+            pixels.clamp_(0, 1)
+    return pixels.detach()
+
+
+def _teacher_adain(teacher: VGGTeacher, inverter: TeacherInverter) -> Method:
+    def run(content: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return inverter(adain(teacher(content)[-1], [teacher(style)[-1]])).clamp(0, 1)
+    return run
+
+
+def _model(model: str, fusion: str, device: str, size: int) -> Method:
+    from patina.pipelines.stylize import StylizePipeline
+
+    pipeline = StylizePipeline([torch.full((1, 3, 64, 64), 0.5)], fusion=fusion, model=model, device=device,
+                               tile=None, style_size=size)
+
+    def run(content: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        pipeline.set_styles([style])
+        return pipeline(content)
+    return run
+
+
+def style_pairs(data_dir: Path, *, all_styles: bool, pairs_per_content: int) -> list[tuple[str, Path, Path]]:
+    """(name, content path, style path) of every evaluated pair (module docstring)."""
+    from patina.training.datasets import split_styles
+
+    contents = [path for _, path in dataset_files(data_dir / "content")]
+    styles = [path for _, path in dataset_files(data_dir / "style")]
+    if not all_styles:
+        _, styles = split_styles(styles)
+        if not styles:
+            raise EvaluationDataError(f"{data_dir / 'style'} holds no held-out style (use all_styles)")
+    pairs = []
+    for index, content in enumerate(contents):
+        for offset in range(min(pairs_per_content, len(styles))):
+            style = styles[(index + offset) % len(styles)]
+            pairs.append((f"{content.stem}+{style.stem}", content, style))
+    return pairs
+
+
+def evaluate_stylize(
+    data_dir: str | Path,
+    *,
+    teacher: str | Path,
+    inverter: str | Path | None = None,
+    model: str | None = "stylize",
+    size: int = 256,
+    style_size: int = 512,
+    gatys_steps: int = 200,
+    pairs_per_content: int = 2,
+    all_styles: bool = False,
+    limit: int | None = None,
+    device: str = "auto",
+    progress: bool = True,
+    settings: dict[str, Any] | None = None,
+    command: str = "",
+) -> EvalReport:
+    """Run the ``stylize_eval`` protocol (module docstring) on ``data_dir`` (with content/ and style/).
+
+    ``inverter`` None (or missing) leaves out the teacher-AdaIN row; ``gatys_steps`` 0 the Gatys row;
+    ``model`` None the model rows; ``limit``: only the first N pairs.
+    """
+    checks = (("size", size, 64), ("style_size", style_size, 64), ("pairs_per_content", pairs_per_content, 1))
+    for name, value, low in checks:
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ParameterError(f"{name} must be a whole number >= {low}, got {value!r}")
+    if gatys_steps < 0 or (limit is not None and limit < 1):
+        raise ParameterError("gatys_steps must be >= 0 and limit >= 1")
+    data_dir = Path(data_dir)
+    pairs = style_pairs(data_dir, all_styles=all_styles, pairs_per_content=pairs_per_content)[:limit]
+    judge = VGGTeacher.from_file(teacher)
+    methods: dict[str, Method] = {"content": lambda content, style: content}
+    if gatys_steps:
+        methods["gatys"] = lambda content, style: gatys(judge, content, style, steps=gatys_steps)
+    if inverter is not None and Path(inverter).is_file():
+        methods["adain_teacher"] = _teacher_adain(judge, TeacherInverter.from_file(inverter))
+    if model is not None:
+        methods["model"] = _model(model, "adain", device, style_size)
+        methods["model_wct"] = _model(model, "wct", device, style_size)
+    compare = ("model", "gatys") if "gatys" in methods else ("model", "content")
+    report = EvalReport(task="stylize", command=command, compare=compare,
+                        settings={"protocol": PROTOCOL, "size": size, "style_size": style_size,
+                                  "gatys_steps": gatys_steps, "objective_weights": WEIGHTS,
+                                  "pairs_per_content": pairs_per_content, "held_out_styles_only": not all_styles,
+                                  "styles": sorted({style.name for _, _, style in pairs}), **(settings or {})})
+    result = DatasetResult(name=data_dir.resolve().name, path=str(data_dir), protocol=PROTOCOL, seeds=[])
+    for key in methods:
+        result.method(key, METHODS[key])
+    with EvalProgress("eval stylize", len(pairs), enabled=progress) as bar:
+        for name, content_path, style_path in pairs:
+            bar.describe(f"{result.name} {name}")
+            content = _multiple_of_4(to_tensor(read_clean(content_path)), size)
+            style = _multiple_of_4(to_tensor(read_clean(style_path)), style_size)
+            with torch.no_grad():
+                content_features, style_features = judge(content), judge(style)
+            for key, method in methods.items():
+                start = time.perf_counter()
+                output = method(content, style)
+                seconds = time.perf_counter() - start
+                output = _quantise(output)
+                with torch.no_grad():
+                    features = judge(output)
+                extra = {"content_loss": float(content_distance(features, content_features)),
+                         "style_loss": float(statistics_distance(features, style_features)),
+                         "gram_loss": float(gram_distance(features, style_features))}
+                psnr_value, ssim_value = score(output, content)
+                result.methods[key].images.append(ImageScore(name, psnr_value, ssim_value,
+                                                             None if key == "content" else seconds, extra))
+            bar.advance()
+    report.datasets.append(result)
+    return report
+
+
+__all__ = ["METHODS", "PROTOCOL", "WEIGHTS", "evaluate_stylize", "gatys", "style_pairs"]

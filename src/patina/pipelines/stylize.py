@@ -1,0 +1,187 @@
+"""Artistic style transfer: a photograph painted in the manner of one or more style images.
+
+    pipe = StylizePipeline([read_image("la_muse.jpg")])
+    pipe = StylizePipeline([read_image("a.jpg"), read_image("b.jpg")], weights=[2, 1], alpha=0.7,
+                           fusion="wct", preserve_color=True)
+    painted = pipe.stylize_image(read_image("photo.jpg"), mask=read_image("sky-mask.png"))
+
+The distilled encoder turns the photo and each style image into relu3_1 features; the photo's features
+are given the styles' statistics (AdaIN: channel mean / std; WCT: whitening-colouring with the covariance;
+several styles mix their statistics by weight; ``alpha`` blends with the photo's own features) and the
+GAN-trained decoder paints the result. The fusion is an affine map computed from the statistics of the
+whole picture, so a large photo is painted tile by tile without seams. ``preserve_color`` keeps the photo's
+colours (CIE a*, b*) and takes only lightness from the painting; ``mask`` (white = stylize) confines the
+style to a region, with soft edges where the mask is gray.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from patina.core.errors import ParameterError
+from patina.core.tensor import from_float01
+from patina.imageio import Image, image_to_tensor
+from patina.imageio.convert import alpha_for_size
+from patina.looks.match import at_side
+from patina.ops.color import join_lab_in_gamut, split_lab
+from patina.ops.fusion import FUSIONS, FeatureStatistics, FusionMap, fusion_map
+from patina.pipelines.base import TiledPipeline, TileArg
+
+STYLE_SIDE = 512
+"""Style images are resized to this long side before their statistics are taken (brush strokes at the
+scale the decoder learned them)."""
+STATISTICS_SIDE = 1024
+"""The photo's feature statistics are taken at most at this long side (exact below it)."""
+MAX_SIDE = 8192
+"""Largest long side of a result; above it the picture must be reduced first."""
+
+ImageLike = Image | torch.Tensor
+
+
+def as_tensor(image: ImageLike, what: str) -> torch.Tensor:
+    """An :class:`Image` or (1, 3, H, W) tensor as a float (1, 3, H, W) CPU tensor in [0, 1]."""
+    tensor = image_to_tensor(image) if isinstance(image, Image) else image
+    if not isinstance(tensor, torch.Tensor) or tensor.ndim != 4 or tuple(tensor.shape[:2]) != (1, 3):
+        shape = tuple(getattr(tensor, "shape", ()))
+        raise ParameterError(f"{what} must be an Image or a (1, 3, H, W) tensor, got {shape}")
+    if min(tensor.shape[-2:]) < 16:
+        raise ParameterError(f"{what} is {tensor.shape[-1]}x{tensor.shape[-2]} pixels; at least 16x16 is needed")
+    return tensor.detach().float().cpu().clamp(0, 1)
+
+
+def _check_size(size: int | None) -> int | None:
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or not 32 <= size <= MAX_SIDE):
+        raise ParameterError(f"size must be a long side from 32 to {MAX_SIDE} pixels, got {size!r}")
+    return size
+
+
+class StylizePipeline(TiledPipeline):
+    """Style transfer with the shipped (or a given) StyleTransferNet.
+
+    Args:
+        styles: one or more style images (:class:`Image` or (1, 3, H, W) tensors in [0, 1]).
+        weights: how much of each style (non-negative, normalised; default equal).
+        alpha: 0 (the photo) .. 1 (full style).
+        fusion: 'adain' (mean / std) or 'wct' (whitening-colouring; bolder, less faithful).
+        preserve_color: keep the photo's colours, take only lightness from the painting.
+        style_size: long side the style images are resized to (smaller: larger brush strokes).
+        model: registry name or .safetensors path of a StyleTransferNet.
+    """
+
+    bytes_per_pixel = 1600.0
+
+    def __init__(self, styles: Sequence[ImageLike], *, weights: Sequence[float] | None = None, alpha: float = 1.0,
+                 fusion: str = "adain", preserve_color: bool = False, style_size: int = STYLE_SIDE,
+                 model: str = "stylize", device: str | torch.device = "auto", tile: TileArg = "auto") -> None:
+        if fusion not in FUSIONS:
+            raise ParameterError(f"fusion must be one of {', '.join(FUSIONS)}, got {fusion!r}")
+        self.style_size = _check_size(style_size) or STYLE_SIDE
+        super().__init__(device=device, tile=tile, overlap=32, context=48)
+        from patina.weights import load
+
+        net, self.card = load(str(model), device=self.device)
+        if self.card.arch != "StyleTransferNet":
+            raise ParameterError(f"{model} is a {self.card.arch} model, not a style transfer model")
+        self.net = self.prepare(net)
+        self.model_name = str(model)
+        self.fusion, self.alpha = fusion, alpha
+        self.preserve_color = bool(preserve_color)
+        self.set_styles(styles, weights)
+
+    def set_styles(self, styles: Sequence[ImageLike], weights: Sequence[float] | None = None) -> None:
+        """Use these style images (and weights) from now on; checks them and the alpha at once."""
+        if isinstance(styles, (Image, torch.Tensor)) or not styles:
+            raise ParameterError("give a list of one or more style images")
+        if weights is not None and len(weights) != len(styles):
+            raise ParameterError(f"{len(styles)} style(s) but {len(weights)} weight(s)")
+        tensors = [as_tensor(style, "style image") for style in styles]
+        with self.inference():
+            statistics = [self._statistics(at_side(style, self.style_size)) for style in tensors]
+        fusion_map(statistics[0], statistics, method=self.fusion, weights=weights, alpha=self.alpha)
+        self.style_statistics, self.weights = statistics, weights
+
+    def _statistics(self, image: torch.Tensor) -> FeatureStatistics:
+        """Statistics of the encoder's relu3_1 features of a whole (1, 3, H, W) image."""
+        padded = _pad_to(image, self.multiple)
+        return FeatureStatistics.of(self.net.encode(self.to_model_input(padded.to(self.device))).float().cpu())
+
+    def fusion_for(self, photo: torch.Tensor) -> FusionMap:
+        """The fusion map for ``photo`` (its statistics at up to ``STATISTICS_SIDE``)."""
+        small = photo if max(photo.shape[-2:]) <= STATISTICS_SIDE else at_side(photo, STATISTICS_SIDE)
+        with self.inference():
+            content = self._statistics(small)
+        return fusion_map(content, self.style_statistics, method=self.fusion, weights=self.weights, alpha=self.alpha)
+
+    def apply(self, photo: torch.Tensor, *, mask: torch.Tensor | None = None, size: int | None = None,
+              on_tile: Callable[[int, int], None] | None = None) -> torch.Tensor:
+        """Paint (1, 3, H, W) float RGB in [0, 1] -> float32 (1, 3, h, w) on the CPU, where (h, w) is (H, W)
+        or, with ``size``, the picture resized to that long side. ``mask``: (1, 1, H, W) in [0, 1]."""
+        photo = as_tensor(photo, "photo")
+        size = _check_size(size)
+        if size is not None and size != max(photo.shape[-2:]):
+            photo = at_side(photo, size).clamp(0, 1)
+        if max(photo.shape[-2:]) > MAX_SIDE:
+            raise ParameterError(f"the picture's long side is {max(photo.shape[-2:])} px; stylize works up to "
+                                 f"{MAX_SIDE} px: give size= (--size) to paint it smaller")
+        fuse = self.fusion_for(photo)
+
+        def paint(window: torch.Tensor) -> torch.Tensor:
+            return self.net.decoder(fuse(self.net.encode(self.to_model_input(window)))).float()
+
+        painted = self.run_tiled(paint, photo, on_tile=on_tile)
+        assert painted is not None
+        painted = painted.clamp(0, 1)
+        if self.preserve_color:
+            (light, _), (_, chroma) = split_lab(painted), split_lab(photo)
+            painted = join_lab_in_gamut(light, chroma)
+        if mask is not None:
+            mask = _mask_like(mask, photo)
+            painted = photo + mask * (painted - photo)
+        return painted
+
+    __call__ = apply
+
+    def stylize_image(self, image: Image, *, mask: Image | None = None, size: int | None = None,
+                      on_progress: Callable[[int, int], None] | None = None) -> Image:
+        """Paint an :class:`Image`: RGB at its bit depth (at ``size`` long side when given), alpha resized,
+        EXIF kept. ``mask``: an image of any mode; its lightness (resized to the picture) selects the region."""
+        mask_tensor = None if mask is None else torch.from_numpy(_lightness_of(mask))[None, None]
+        result = self.apply(image_to_tensor(image), mask=mask_tensor, size=size, on_tile=on_progress)
+        height, width = result.shape[-2:]
+        pixels = from_float01(result[0].permute(1, 2, 0).numpy(), image.pixels.dtype)
+        return Image(pixels=pixels, alpha=alpha_for_size(image.alpha, height, width), exif=image.exif,
+                     icc_profile=None if image.is_gray else image.icc_profile, source_format=image.source_format)
+
+
+def _pad_to(image: torch.Tensor, multiple: int) -> torch.Tensor:
+    """Pad the bottom / right edges of ``image`` (edge pixels repeated) up to a multiple of ``multiple``."""
+    height, width = image.shape[-2:]
+    pad_y, pad_x = -height % multiple, -width % multiple
+    return F.pad(image, (0, pad_x, 0, pad_y), mode="replicate") if pad_y or pad_x else image
+
+
+def _lightness_of(mask: Image) -> np.ndarray:
+    """A mask image's gray level (mean of its channels) as float32 (H, W) in [0, 1]."""
+    pixels = mask.pixels.astype(np.float32) / float(np.iinfo(mask.pixels.dtype).max)
+    return pixels.mean(axis=2) if pixels.ndim == 3 else pixels
+
+
+def _mask_like(mask: torch.Tensor, photo: torch.Tensor) -> torch.Tensor:
+    """``mask`` as float (1, 1, H, W) in [0, 1] at the photo's size (bilinear)."""
+    if not isinstance(mask, torch.Tensor) or mask.ndim != 4 or mask.shape[:2] != (1, 1):
+        raise ParameterError(f"mask must be a (1, 1, H, W) tensor, got {tuple(getattr(mask, 'shape', ()))}")
+    mask = mask.float().clamp(0, 1)
+    if mask.shape[-2:] != photo.shape[-2:]:
+        photo_ratio, mask_ratio = photo.shape[-1] / photo.shape[-2], mask.shape[-1] / mask.shape[-2]
+        if abs(photo_ratio - mask_ratio) > 0.02 * photo_ratio:
+            raise ParameterError(f"the mask is {mask.shape[-1]}x{mask.shape[-2]}, the picture "
+                                 f"{photo.shape[-1]}x{photo.shape[-2]}: their shapes differ")
+        mask = F.interpolate(mask, size=photo.shape[-2:], mode="bilinear", align_corners=False)
+    return mask
+
+
+__all__ = ["MAX_SIDE", "STATISTICS_SIDE", "STYLE_SIDE", "StylizePipeline"]
