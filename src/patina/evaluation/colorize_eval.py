@@ -23,7 +23,7 @@ from typing import Any, Protocol
 import torch
 
 from patina.evaluation.report import DatasetResult, EvalProgress, EvalReport, ImageScore
-from patina.evaluation.restore_eval import check_data_dirs, dataset_files, read_clean, to_tensor
+from patina.evaluation.restore_eval import check_data_dirs, dataset_files, quantise, read_clean, to_tensor
 from patina.ops.color import AB_SCALE, chroma_error, colourfulness, gray_rgb, join_lab, lightness
 from patina.ops.metrics import psnr, ssim
 
@@ -37,11 +37,6 @@ class Colorizer(Protocol):
     """What :func:`evaluate_colorize` needs of a pipeline (``ColorizePipeline`` is one)."""
 
     def __call__(self, image: torch.Tensor) -> torch.Tensor: ...
-
-
-def quantise(image: torch.Tensor) -> torch.Tensor:
-    """Round to 8-bit levels, as the written file would hold."""
-    return torch.round(image.clamp(0, 1) * 255) / 255
 
 
 def colour_scores(name: str, prediction: torch.Tensor, target: torch.Tensor,

@@ -65,6 +65,11 @@ def read_clean(path: Path) -> np.ndarray:
     return np.ascontiguousarray(tensor[0].permute(1, 2, 0).numpy(), dtype=np.float32)
 
 
+def quantise(image: torch.Tensor) -> torch.Tensor:
+    """Round to 8-bit levels (float32), as the written file would hold."""
+    return torch.round(image.float().clamp(0, 1) * 255) / 255
+
+
 def to_tensor(image: np.ndarray) -> torch.Tensor:
     """(H, W, 3) array -> (1, 3, H, W) float32 tensor."""
     return torch.from_numpy(np.ascontiguousarray(np.asarray(image, dtype=np.float32).transpose(2, 0, 1)))[None]

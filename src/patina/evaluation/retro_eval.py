@@ -28,7 +28,7 @@ from typing import Any
 import torch
 
 from patina.evaluation.report import DatasetResult, EvalProgress, EvalReport, ImageScore
-from patina.evaluation.restore_eval import check_data_dirs, dataset_files, read_clean, to_tensor
+from patina.evaluation.restore_eval import check_data_dirs, dataset_files, quantise, read_clean, to_tensor
 from patina.looks import ERA_NAMES, get_era, look_statistics
 from patina.looks.match import at_side
 from patina.looks.references import HOLDOUT_EVERY, group_photos, split_references
@@ -149,23 +149,18 @@ def evaluate_retro(
                     bar.describe(f"{result.name} {name}")
                     modern = to_tensor(read_clean(path))
                     if path not in input_statistics:
-                        input_statistics[path] = statistics(_quantise(modern))
+                        input_statistics[path] = statistics(quantise(modern))
                     _score(result, "input", name, modern, modern, None, input_statistics[path], references[look.group])
                     for key, pipeline in engines.items():
                         pipeline.seed = seed
                         start = time.perf_counter()
                         out = pipeline(modern)
                         seconds = time.perf_counter() - start
-                        out = _quantise(out)
+                        out = quantise(out)
                         _score(result, key, name, out, modern, seconds, statistics(out), references[look.group])
                     bar.advance()
                 report.datasets.append(result)
     return report
-
-
-def _quantise(image: torch.Tensor) -> torch.Tensor:
-    """8-bit levels, as the written file holds them."""
-    return torch.round(image.float().clamp(0, 1) * 255) / 255
 
 
 def _score(result: DatasetResult, key: str, name: str, output: torch.Tensor, modern: torch.Tensor,

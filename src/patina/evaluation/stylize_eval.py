@@ -29,7 +29,7 @@ import torch
 
 from patina.core.errors import ParameterError
 from patina.evaluation.report import DatasetResult, EvalProgress, EvalReport, EvaluationDataError, ImageScore
-from patina.evaluation.restore_eval import dataset_files, read_clean, score, to_tensor
+from patina.evaluation.restore_eval import dataset_files, quantise, read_clean, score, to_tensor
 from patina.looks.match import at_side
 from patina.losses import VGGTeacher, content_distance, gram_distance, statistics_distance
 from patina.losses.perceptual import TeacherInverter
@@ -48,12 +48,8 @@ def _multiple_of_4(image: torch.Tensor, side: int) -> torch.Tensor:
     """``image`` at ``side`` px on its long side, cropped to multiples of 4, in 8-bit levels."""
     image = at_side(image, side).clamp(0, 1)
     height, width = image.shape[-2] // 4 * 4, image.shape[-1] // 4 * 4
-    return _quantise(image[..., :height, :width])
+    return quantise(image[..., :height, :width])
 
-
-def _quantise(image: torch.Tensor) -> torch.Tensor:
-    """8-bit levels, as a written file holds them."""
-    return torch.round(image.float().clamp(0, 1) * 255) / 255
 
 
 def gatys(teacher: VGGTeacher, content: torch.Tensor, style: torch.Tensor, *, steps: int) -> torch.Tensor:
@@ -171,7 +167,7 @@ def evaluate_stylize(
                 start = time.perf_counter()
                 output = method(content, style)
                 seconds = time.perf_counter() - start
-                output = _quantise(output)
+                output = quantise(output)
                 with torch.no_grad():
                     features = judge(output)
                 extra = {"content_loss": float(content_distance(features, content_features)),

@@ -26,7 +26,7 @@ from torch import nn
 
 from patina.core.errors import ParameterError
 from patina.evaluation.report import DatasetResult, EvalProgress, EvalReport, ImageScore
-from patina.evaluation.restore_eval import check_data_dirs, dataset_files, read_clean, to_tensor
+from patina.evaluation.restore_eval import check_data_dirs, dataset_files, quantise, read_clean, to_tensor
 from patina.ops.metrics import psnr_y, ssim_y
 from patina.ops.resize import imresize
 from patina.pipelines.tiling import crop, pad_to_multiple
@@ -46,7 +46,7 @@ def low_resolution(image: torch.Tensor, scale: int) -> tuple[torch.Tensor, torch
     if height < 2 * scale or width < 2 * scale:
         raise ParameterError(f"image of {image.shape[-1]}x{image.shape[-2]} is too small for x{scale}")
     high = image[..., :height, :width]
-    return high, torch.round(imresize(high, 1 / scale).clamp(0, 1) * 255) / 255
+    return high, quantise(imresize(high, 1 / scale))
 
 
 def set_name(data_dir: Path) -> str:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-import numpy as np
 import torch
 from torch.nn import functional as F
 
@@ -28,7 +27,7 @@ from patina.imageio import Image, image_to_tensor
 from patina.imageio.convert import alpha_for_size
 from patina.looks.match import at_side
 from patina.ops.color import join_lab_in_gamut, split_lab
-from patina.ops.fusion import FUSIONS, FeatureStatistics, FusionMap, fusion_map
+from patina.ops.fusion import FeatureStatistics, FusionMap, fusion_map
 from patina.pipelines.base import TiledPipeline, TileArg
 
 STYLE_SIDE = 512
@@ -77,8 +76,6 @@ class StylizePipeline(TiledPipeline):
     def __init__(self, styles: Sequence[ImageLike], *, weights: Sequence[float] | None = None, alpha: float = 1.0,
                  fusion: str = "adain", preserve_color: bool = False, style_size: int = STYLE_SIDE,
                  model: str = "stylize", device: str | torch.device = "auto", tile: TileArg = "auto") -> None:
-        if fusion not in FUSIONS:
-            raise ParameterError(f"fusion must be one of {', '.join(FUSIONS)}, got {fusion!r}")
         self.style_size = _check_size(style_size) or STYLE_SIDE
         super().__init__(device=device, tile=tile, overlap=32, context=48)
         from patina.weights import load
@@ -93,11 +90,10 @@ class StylizePipeline(TiledPipeline):
         self.set_styles(styles, weights)
 
     def set_styles(self, styles: Sequence[ImageLike], weights: Sequence[float] | None = None) -> None:
-        """Use these style images (and weights) from now on; checks them and the alpha at once."""
+        """Use these style images (and weights) from now on; checks them, the weights, fusion and alpha at once
+        (:func:`fusion_map`)."""
         if isinstance(styles, (Image, torch.Tensor)) or not styles:
             raise ParameterError("give a list of one or more style images")
-        if weights is not None and len(weights) != len(styles):
-            raise ParameterError(f"{len(styles)} style(s) but {len(weights)} weight(s)")
         tensors = [as_tensor(style, "style image") for style in styles]
         with self.inference():
             statistics = [self._statistics(at_side(style, self.style_size)) for style in tensors]
@@ -149,7 +145,7 @@ class StylizePipeline(TiledPipeline):
                       on_progress: Callable[[int, int], None] | None = None) -> Image:
         """Paint an :class:`Image`: RGB at its bit depth (at ``size`` long side when given), alpha resized,
         EXIF kept. ``mask``: an image of any mode; its lightness (resized to the picture) selects the region."""
-        mask_tensor = None if mask is None else torch.from_numpy(_lightness_of(mask))[None, None]
+        mask_tensor = None if mask is None else image_to_tensor(mask).mean(dim=1, keepdim=True)
         result = self.apply(image_to_tensor(image), mask=mask_tensor, size=size, on_tile=on_progress)
         height, width = result.shape[-2:]
         pixels = from_float01(result[0].permute(1, 2, 0).numpy(), image.pixels.dtype)
@@ -162,12 +158,6 @@ def _pad_to(image: torch.Tensor, multiple: int) -> torch.Tensor:
     height, width = image.shape[-2:]
     pad_y, pad_x = -height % multiple, -width % multiple
     return F.pad(image, (0, pad_x, 0, pad_y), mode="replicate") if pad_y or pad_x else image
-
-
-def _lightness_of(mask: Image) -> np.ndarray:
-    """A mask image's gray level (mean of its channels) as float32 (H, W) in [0, 1]."""
-    pixels = mask.pixels.astype(np.float32) / float(np.iinfo(mask.pixels.dtype).max)
-    return pixels.mean(axis=2) if pixels.ndim == 3 else pixels
 
 
 def _mask_like(mask: torch.Tensor, photo: torch.Tensor) -> torch.Tensor:

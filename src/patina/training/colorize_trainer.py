@@ -187,7 +187,8 @@ def calibrate_chroma_gain(model_path: str | Path, files: list[Path], *, mean_ab:
     returns the chosen gain (1.0 if none qualifies) and a row per gain: mean chroma error of the model
     and of the baseline, and colourfulness relative to the ground truth.
     """
-    from patina.evaluation.colorize_eval import colour_scores, quantise
+    from patina.evaluation.colorize_eval import colour_scores
+    from patina.evaluation.restore_eval import quantise
     from patina.ops.color import gray_rgb, lightness
     from patina.pipelines.colorize import ColorizePipeline
 

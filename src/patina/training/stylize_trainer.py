@@ -58,7 +58,8 @@ class StylizeTrainer(GanTrainer):
         if not isinstance(encoder, StyleEncoder):
             raise ConfigError(f"{config.encoder} holds a {self.encoder_card.arch}, not a StyleEncoder")
         self.encoder = encoder.requires_grad_(False)
-        self.decoder = StyleDecoder(**{"widths": self.encoder.widths, **config.generator}).to(self.device)
+        self.decoder_kwargs = {"widths": self.encoder.widths, **config.generator}
+        self.decoder = StyleDecoder(**self.decoder_kwargs).to(self.device)
         self.discriminator = PatchDiscriminator(**config.discriminator).to(self.device)
         self.ema_decoder = EMA(self.decoder, config.optim.ema_decay)
         self.teacher = VGGTeacher.from_file(config.teacher).to(self.device)
@@ -138,7 +139,7 @@ class StylizeTrainer(GanTrainer):
         """The encoder and the EMA decoder as one StyleTransferNet (safetensors + card)."""
         cfg = self.config
         kwargs = {"encoder": kwargs_of(self.encoder, self.encoder_card.kwargs),
-                  "decoder": kwargs_of(self.decoder, {"widths": self.encoder.widths, **cfg.generator})}
+                  "decoder": kwargs_of(self.decoder, self.decoder_kwargs)}
         net = StyleTransferNet(**kwargs)
         net.encoder.load_state_dict(self.encoder.state_dict())
         net.decoder.load_state_dict(self.ema_decoder.shadow.state_dict())
