@@ -115,15 +115,18 @@ def calibrate_colorize(
     config: ConfigOption,
     model: Annotated[Path, typer.Option(help="The trained colorize .safetensors (its card is updated).")],
 ) -> None:
-    """Choose the colorize model's chroma gain on the run's held-out images and write it into its card.
+    """Choose the colorize model's output settings on the run's held-out images and write them into its card:
+    the chroma gain of a regression model, the rebalancing and annealed-mean temperature of a classification
+    model.
 
-    The gain makes held-out colorizations as colourful as possible while their Lab chroma error stays
+    The settings make held-out colorizations as colourful as possible while their Lab chroma error stays
     at or below the mean-chroma baseline's; only the card's kwargs change, never the weights.
     """
     from rich.console import Console
     from rich.table import Table
 
-    from patina.training.colorize_trainer import calibrate_chroma_gain, colour_split
+    from patina.training.colorize_trainer import calibrate_colorize as calibrate
+    from patina.training.colorize_trainer import colour_split
     from patina.training.config import ColorizeTrainConfig
     from patina.weights import ModelCard
     from patina.weights.files import card_path
@@ -131,17 +134,17 @@ def calibrate_colorize(
     cfg = load_yaml(ColorizeTrainConfig, config)
     card = ModelCard.read(card_path(model))
     _, held_out, _, _ = colour_split(cfg)
-    card.kwargs = {**card.kwargs, "chroma_gain": 1.0}
-    card.write(card_path(model))  # calibrate from the raw output
-    gain, rows = calibrate_chroma_gain(model, held_out, mean_ab=card.training["mean_ab"])
+    chosen, rows = calibrate(model, held_out, mean_ab=card.training["mean_ab"])
     table = Table(title=f"{len(held_out)} held-out images")
-    for column in ("gain", "chroma error", "baseline", "colourfulness / truth"):
+    for column in (*chosen, "chroma error", "baseline", "colourfulness / truth"):
         table.add_column(column, justify="right")
     for row in rows:
-        table.add_row(f"{row['gain']:.1f}", f"{row['chroma_error']:.2f}", f"{row['baseline_chroma_error']:.2f}",
-                      f"{row['colourfulness_ratio']:.2f}", style="bold" if row["gain"] == gain else None)
+        table.add_row(*(f"{row[name]:.2f}" for name in chosen), f"{row['chroma_error']:.2f}",
+                      f"{row['baseline_chroma_error']:.2f}", f"{row['colourfulness_ratio']:.2f}",
+                      style="bold" if all(row[name] == value for name, value in chosen.items()) else None)
     Console().print(table)
-    card.kwargs["chroma_gain"] = gain
-    card.training["chroma_gain_calibration"] = {"held_out_images": len(held_out), "gain": gain, "rows": rows}
+    card.kwargs = {**card.kwargs, "chroma_gain": 1.0, **chosen}
+    card.training["calibration"] = {"held_out_images": len(held_out), "chosen": chosen, "rows": rows}
+    card.training.pop("chroma_gain_calibration", None)
     card.write(card_path(model))
-    typer.echo(f"chroma_gain {gain} written to {card_path(model)}")
+    typer.echo(f"{chosen} written to {card_path(model)}")

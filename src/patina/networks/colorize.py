@@ -2,11 +2,39 @@
 
 from __future__ import annotations
 
+import functools
+import math
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from patina.networks.blocks import UNetBody
+
+AB_LIMIT = 110
+"""Chroma bins cover a*, b* in [-AB_LIMIT, AB_LIMIT] (Lab units); sRGB reaches about -86..98 / -108..94."""
+PRIOR_MIX = 0.5
+"""Rebalancing weights are 1 / ((1 - PRIOR_MIX) prior + PRIOR_MIX / Q), Zhang et al.'s lambda."""
+
+
+@functools.lru_cache(maxsize=4)
+def chroma_bins(step: int) -> torch.Tensor:
+    """Centres of the (a*, b*) grid cells of ``step`` Lab units that hold some sRGB colour (at any L*),
+    as (Q, 2) in ab / 100 units (step 10: 238 bins)."""
+    from kornia.color import lab_to_rgb
+
+    axis = torch.arange(-AB_LIMIT, AB_LIMIT + 1, step, dtype=torch.float32)
+    a, b = torch.meshgrid(axis, axis, indexing="ij")
+    centres = torch.stack([a.flatten(), b.flatten()], dim=1)  # (G, 2)
+    # a cell is kept when some colour inside it (centre or a point half-way to an edge) is in gamut
+    offsets = torch.tensor([[0, 0], [1, 1], [1, -1], [-1, 1], [-1, -1]], dtype=torch.float32) * step / 4
+    light = torch.linspace(0, 100, 51)
+    points = (centres[:, None, None, :] + offsets[None, :, None, :]).expand(-1, -1, len(light), -1)
+    lab = torch.cat([light.view(1, 1, -1, 1).expand(*points.shape[:3], 1), points], dim=-1)  # (G, 5, 51, 3)
+    rgb = lab_to_rgb(lab.reshape(len(centres), -1, 3).permute(2, 0, 1)[None], clip=False)[0]  # (3, G, 255)
+    inside = ((rgb >= 0) & (rgb <= 1)).all(dim=0).any(dim=1)
+    return centres[inside] / 100.0
 
 
 class ColorizeGenerator(nn.Module):
@@ -15,11 +43,21 @@ class ColorizeGenerator(nn.Module):
     Input: L* / 100 (N, 1, H, W) in [0, 1]. Output: (a*, b*) / 100 (N, 2, H, W), about -1..1.
     The luminance is pixel-unshuffled by ``unshuffle``, run through a U-Net whose deepest level also
     mixes in the whole picture's mean features (global context: sky, skin, foliage are judged on the
-    whole photo), and shuffled back. H and W must be multiples of ``size_multiple``.
+    whole photo). H and W must be multiples of ``size_multiple``.
 
-    ``chroma_gain`` scales the output: a regression-trained colorizer predicts colours duller than real
-    ones (it hedges between plausible hues), and a gain calibrated on held-out images after training
-    brings their colourfulness back; it is 1 while training.
+    Two heads:
+
+    * ``bin_step`` 0: regression; the chroma itself, shuffled back to full size. A regression-trained
+      colorizer predicts colours duller than real ones (it hedges between plausible hues); ``chroma_gain``,
+      calibrated on held-out images after training, scales the output back up (1 while training).
+    * ``bin_step`` > 0: classification (Zhang et al. 2016); :meth:`logits` scores every in-gamut chroma
+      bin (:func:`chroma_bins`) at the unshuffled resolution, and the output is their *annealed mean*:
+      the softmax at ``temperature`` (1: the plain mean; lower: bolder, the likeliest colours) times the
+      bin centres, upsampled bilinearly. A hue the model is sure of stays vivid while an uncertain one
+      fades to gray, where a gain saturates right and wrong colours alike. Most photographs are mostly
+      dull, so the likeliest bin is often a gray one; ``rebalance`` (0 .. 2) counters that by weighting
+      each bin by the inverse of its frequency ``prior`` in the training photos, to the power
+      ``rebalance`` (1: Zhang et al.'s class rebalancing, applied when decoding instead of in the loss).
     """
 
     def __init__(
@@ -29,18 +67,57 @@ class ColorizeGenerator(nn.Module):
         blocks: tuple[int, ...] = (1, 1, 1, 2),
         unshuffle: int = 2,
         chroma_gain: float = 1.0,
+        bin_step: int = 0,
+        temperature: float = 1.0,
+        rebalance: float = 0.0,
+        prior: Sequence[float] | None = None,
     ) -> None:
         super().__init__()
+        if bin_step < 0 or temperature <= 0 or rebalance < 0:
+            raise ValueError(f"bin_step and rebalance must be >= 0 and temperature > 0, got {bin_step}, "
+                             f"{rebalance}, {temperature}")
         self.unshuffle = unshuffle
         self.chroma_gain = chroma_gain
+        self.bin_step, self.temperature, self.rebalance = bin_step, temperature, rebalance
         self.size_multiple = unshuffle * 2 ** (len(widths) - 1)
         self.head = nn.Sequential(nn.Conv2d(unshuffle * unshuffle, widths[0], 3, padding=1),
                                   nn.LeakyReLU(0.2, inplace=True))
         self.body = UNetBody(widths=tuple(widths), blocks=tuple(blocks), global_mixing=True)
-        self.tail = nn.Conv2d(widths[0], 2 * unshuffle * unshuffle, 3, padding=1)
+        if bin_step:
+            self.register_buffer("centres", chroma_bins(bin_step).clone(), persistent=False)
+            count = len(self.centres)
+            frequency = torch.full((count,), 1 / count) if prior is None else torch.tensor(prior, dtype=torch.float32)
+            if frequency.shape != (count,) or (frequency < 0).any() or not math.isfinite(float(frequency.sum())):
+                raise ValueError(f"prior must be {count} non-negative frequencies, one per chroma bin")
+            frequency = frequency / frequency.sum().clamp_min(1e-12)
+            weights = 1 / ((1 - PRIOR_MIX) * frequency + PRIOR_MIX / count)
+            self.register_buffer("log_weights", (weights / (frequency * weights).sum()).log(), persistent=False)
+            self.tail = nn.Conv2d(widths[0], count, 1)
+        else:
+            self.tail = nn.Conv2d(widths[0], 2 * unshuffle * unshuffle, 3, padding=1)
         nn.init.zeros_(self.tail.bias)
 
-    def forward(self, light: torch.Tensor) -> torch.Tensor:
+    def _features(self, light: torch.Tensor) -> torch.Tensor:
         x = self.head(F.pixel_unshuffle(light, self.unshuffle))
-        chroma = F.pixel_shuffle(self.tail(self.body(x) + x), self.unshuffle)
+        return self.tail(self.body(x) + x)
+
+    def logits(self, light: torch.Tensor) -> torch.Tensor:
+        """Classification head only: (N, Q, H / unshuffle, W / unshuffle) scores of the chroma bins."""
+        if not self.bin_step:
+            raise ValueError("a regression colorizer (bin_step 0) has no chroma bins")
+        return self._features(light)
+
+    def decode(self, logits: torch.Tensor, temperature: float | None = None) -> torch.Tensor:
+        """The annealed mean of bin ``logits`` (rebalanced by the model's ``rebalance``) at ``temperature``
+        (default the model's), upsampled to full size: (N, 2, H, W) ab / 100."""
+        logits = logits.float() + self.rebalance * self.log_weights.view(1, -1, 1, 1)
+        weights = torch.softmax(logits / (temperature or self.temperature), dim=1)
+        chroma = torch.einsum("nqhw,qc->nchw", weights, self.centres)
+        return F.interpolate(chroma, scale_factor=self.unshuffle, mode="bilinear", align_corners=False)
+
+    def forward(self, light: torch.Tensor) -> torch.Tensor:
+        if self.bin_step:
+            chroma = self.decode(self._features(light))
+        else:
+            chroma = F.pixel_shuffle(self._features(light), self.unshuffle)
         return chroma if self.chroma_gain == 1.0 else chroma * self.chroma_gain

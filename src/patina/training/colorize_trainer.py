@@ -2,7 +2,9 @@
 
 pix2pix in CIE Lab: G sees L* (randomly faded, as old prints are) and predicts (a*, b*); a conditional
 PatchGAN judges (L*, a*, b*); G minimises L1 on chroma + a perceptual loss on the recombined colour image
-(VGG teacher, training only) + the adversarial loss.
+(VGG teacher, training only) + the adversarial loss. A classification generator (``bin_step`` > 0) also
+minimises the cross-entropy of its chroma bins against the true chroma, soft-encoded over the nearest
+bins (:func:`soft_bins`); its L1, perceptual and adversarial losses see the plain mean of the bins.
 """
 
 from __future__ import annotations
@@ -59,6 +61,17 @@ def colour_split(config: ColorizeTrainConfig) -> tuple[list[Path], list[Path], i
     return [files[i] for i in train], [files[i] for i in held_out], len(files) - len(colourful), mean_chroma
 
 
+def chroma_prior(files: list[Path], centres: torch.Tensor) -> list[float]:
+    """How often each chroma bin (``centres``, (Q, 2) ab / 100) holds the nearest colour of a pixel of
+    ``files`` (each shrunk to ``STATS_SIDE``): Q frequencies summing to 1."""
+    counts = torch.zeros(len(centres), dtype=torch.float64)
+    for path in files:
+        chroma = split_lab(_small_rgb(path))[1][0].flatten(1).T  # (pixels, 2)
+        nearest = torch.cdist(chroma, centres).argmin(dim=1)
+        counts += torch.bincount(nearest, minlength=len(centres)).double()
+    return (counts / counts.sum().clamp_min(1)).tolist()
+
+
 def jitter_light(light: torch.Tensor, strength: float) -> torch.Tensor:
     """A random fade per sample: gamma in [0.75, 1.33], black point up to 0.15, white point down to 0.85
     (scaled by ``strength``), as faded prints and flat scans have."""
@@ -69,6 +82,22 @@ def jitter_light(light: torch.Tensor, strength: float) -> torch.Tensor:
     gamma = torch.exp((rand() * 2 - 1) * 0.29 * strength)
     black, white = rand() * 0.15 * strength, 1 - rand() * 0.15 * strength
     return black + (white - black) * light.clamp(0, 1) ** gamma
+
+
+SOFT_NEIGHBOURS = 5
+SOFT_SIGMA = 0.05
+"""A true chroma is spread over its ``SOFT_NEIGHBOURS`` nearest bins with a Gaussian of ``SOFT_SIGMA``
+(ab / 100 units: 5 Lab units), as Zhang et al. do."""
+
+
+def soft_bins(chroma: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:
+    """Soft one-hot targets (N, Q, h, w) for chroma (N, 2, h, w) over bin ``centres`` (Q, 2), both ab / 100."""
+    n, _, height, width = chroma.shape
+    points = chroma.permute(0, 2, 3, 1).reshape(-1, 2)
+    distances, nearest = torch.cdist(points, centres).topk(SOFT_NEIGHBOURS, dim=1, largest=False)
+    weights = torch.softmax(-distances.pow(2) / (2 * SOFT_SIGMA**2), dim=1)
+    target = torch.zeros(points.shape[0], centres.shape[0], device=chroma.device).scatter_(1, nearest, weights)
+    return target.view(n, height, width, -1).permute(0, 3, 1, 2)
 
 
 class ColorizeTrainer(GanTrainer):
@@ -95,8 +124,12 @@ class ColorizeTrainer(GanTrainer):
         source, card = load_model(path)
         if card.arch != "ColorizeGenerator":
             raise ConfigError(f"init_from {path}: a {card.arch}, not a ColorizeGenerator")
+        state, own = source.state_dict(), self.generator.state_dict()
+        if source.bin_step != self.generator.bin_step:  # another head: start from the body, a fresh tail
+            state = {key: value for key, value in state.items() if not key.startswith("tail.")}
+            state.update({key: value for key, value in own.items() if key.startswith("tail.")})
         try:
-            self.generator.load_state_dict(source.state_dict())
+            self.generator.load_state_dict(state)
         except RuntimeError as exc:
             raise ConfigError(f"init_from {path}: weights do not fit the configured generator ({exc})") from None
 
@@ -119,8 +152,15 @@ class ColorizeTrainer(GanTrainer):
         adversarial_on = self.step >= loss_cfg.gan_start and loss_cfg.adversarial > 0
         losses: dict[str, float] = {}
         self._set_learning_rates()
+        classification = None
         with self._autocast():
-            predicted = self.generator(light_in)
+            if self.generator.bin_step:
+                logits = self.generator.logits(light_in).float()
+                predicted = self.generator.decode(logits, temperature=1.0)
+                truth = soft_bins(F.avg_pool2d(chroma, self.generator.unshuffle), self.generator.centres)
+                classification = -(truth * torch.log_softmax(logits, dim=1)).sum(dim=1).mean()
+            else:
+                predicted = self.generator(light_in)
 
         if adversarial_on:
             self.discriminator_step(lambda x: self._discriminate(light_in, x), chroma, predicted, losses)
@@ -130,6 +170,9 @@ class ColorizeTrainer(GanTrainer):
         pixel = F.l1_loss(predicted_f, chroma)
         g_loss = loss_cfg.pixel * pixel
         losses["g/pixel"] = pixel.item()
+        if classification is not None:
+            g_loss = g_loss + loss_cfg.classification * classification
+            losses["g/classification"] = classification.item()
         if self.perceptual is not None:
             factor = max(1, loss_cfg.perceptual_downsample)
             perceptual = self.perceptual(F.avg_pool2d(colour, factor), F.avg_pool2d(target, factor))
@@ -172,20 +215,38 @@ class ColorizeTrainer(GanTrainer):
         common = self.card_fields("colorize", data=cfg.data.roots, train_images=len(self.train_files),
                                   val_images=len(self.val_files), skipped_gray_images=self.skipped_gray,
                                   mean_ab=[round(v, 4) for v in self.mean_chroma])
-        card = ModelCard(name=cfg.name, arch="ColorizeGenerator",
-                         kwargs=kwargs_of(self.generator, cfg.generator), **common)
+        kwargs = kwargs_of(self.generator, cfg.generator)
+        if self.generator.bin_step:
+            prior = chroma_prior(self.train_files, self.generator.centres.cpu())
+            kwargs["prior"] = [float(f"{value:.4g}") for value in prior]
+        card = ModelCard(name=cfg.name, arch="ColorizeGenerator", kwargs=kwargs, **common)
         return [save_model(self.ema_generator.shadow, Path(folder) / f"{cfg.name}.safetensors", card)]
 
 
-def calibrate_chroma_gain(model_path: str | Path, files: list[Path], *, mean_ab: list[float],
-                          gains: tuple[float, ...] = tuple(round(1 + 0.1 * i, 1) for i in range(11)),
-                          ) -> tuple[float, list[dict[str, float]]]:
-    """The output gain that makes held-out colorizations as colourful as possible without being worse
+GAINS = tuple(round(1 + 0.1 * i, 1) for i in range(11))
+"""Output gains tried for a regression colorizer."""
+REBALANCING = (0.0, 0.5, 1.0, 1.5)
+TEMPERATURES = (1.0, 0.7, 0.5, 0.38)
+"""Rebalancing strengths x annealed-mean temperatures tried for a classification colorizer."""
+
+
+def calibration_grid(generator: ColorizeGenerator) -> list[dict[str, float]]:
+    """The output settings :func:`calibrate_colorize` tries for this generator."""
+    if generator.bin_step:
+        return [{"rebalance": r, "temperature": t} for r in REBALANCING for t in TEMPERATURES]
+    return [{"chroma_gain": gain} for gain in GAINS]
+
+
+def calibrate_colorize(model_path: str | Path, files: list[Path], *, mean_ab: list[float],
+                       ) -> tuple[dict[str, float], list[dict[str, float]]]:
+    """The output settings that make held-out colorizations as colourful as possible without being worse
     than the mean-chroma baseline (and not more colourful than the truth).
 
-    Every image of ``files`` is turned gray and colorized with the pipeline's defaults at each gain;
-    returns the chosen gain (1.0 if none qualifies) and a row per gain: mean chroma error of the model
-    and of the baseline, and colourfulness relative to the ground truth.
+    The settings (:func:`calibration_grid`) are ``chroma_gain`` for a regression generator, ``rebalance``
+    and the annealed-mean ``temperature`` for a classification one. Every image of ``files`` is turned
+    gray and colorized with the pipeline's defaults at each; returns the chosen settings (the first of the
+    grid, the plain output, if none qualifies) and a row per setting: mean chroma error of the model and
+    of the baseline, and colourfulness relative to the ground truth.
     """
     from patina.evaluation.colorize_eval import colour_scores
     from patina.evaluation.restore_eval import quantise
@@ -193,23 +254,24 @@ def calibrate_chroma_gain(model_path: str | Path, files: list[Path], *, mean_ab:
     from patina.pipelines.colorize import ColorizePipeline
 
     pipeline = ColorizePipeline(model=str(model_path), device="cpu")
+    generator = pipeline.generator
     mean = torch.tensor(mean_ab, dtype=torch.float32).view(1, 2, 1, 1) / AB_SCALE
     targets = [quantise(read_rgb_tensor(path)) for path in files]
     targets = [t for t in targets if colourfulness(t).item() >= 2.0]
     if not targets:
-        raise ConfigError("no colour images to calibrate the chroma gain on")
+        raise ConfigError("no colour images to calibrate the colorizer on")
     truth = float(np.mean([colourfulness(t).item() for t in targets]))
     baseline = float(np.mean([chroma_error(join_lab(lightness(t), mean.expand(1, 2, *t.shape[-2:])), t).item()
                               for t in targets]))
     grays = [quantise(gray_rgb(t)) for t in targets]
-    rows = []
-    for gain in gains:
-        pipeline.strength = gain
+    grid, rows = calibration_grid(generator), []
+    for settings in grid:
+        for name, value in {"chroma_gain": 1.0, **settings}.items():
+            setattr(generator, name, value)
         scores = [colour_scores("", pipeline(gray), target).extra for gray, target in zip(grays, targets)]
-        rows.append({"gain": gain, "chroma_error": float(np.mean([s["chroma_error"] for s in scores])),
+        rows.append({**settings, "chroma_error": float(np.mean([s["chroma_error"] for s in scores])),
                      "baseline_chroma_error": baseline,
                      "colourfulness_ratio": float(np.mean([s["colourfulness"] for s in scores])) / truth})
     allowed = [r for r in rows if r["chroma_error"] <= baseline and r["colourfulness_ratio"] <= 1.0]
     best = max(allowed, key=lambda r: (r["colourfulness_ratio"], -r["chroma_error"]), default=None)
-    return (best["gain"] if best else 1.0), rows
-
+    return {name: (best or rows[0])[name] for name in grid[0]}, rows

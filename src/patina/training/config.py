@@ -100,10 +100,12 @@ class RestoreTrainConfig(RunConfig):
 
 @dataclass
 class ColorizeLossConfig(GanLossConfig):
-    """Weights of the colorization objective: L1 on chroma, perceptual on the colour image, adversarial."""
+    """Weights of the colorization objective: L1 on chroma, perceptual on the colour image, adversarial, and
+    for a classification generator the cross-entropy of its chroma bins."""
 
     adversarial: float = 0.01
     perceptual_downsample: int = 2  # the perceptual loss sees images average-pooled by this factor (6x cheaper at 2)
+    classification: float = 1.0  # cross-entropy of the chroma bins (classification generators only)
 
 
 @dataclass

@@ -38,7 +38,7 @@ REGISTRY: dict[str, RegistryEntry] = {
         RegistryEntry("damage-mask", "damage-mask.safetensors", "restore",
                       "Segmentation of scratches, dust and creases, fed to the restoration generator"),
         RegistryEntry("colorize", "colorize.safetensors", "colorize",
-                      "Colorization GAN generator: chroma (a*, b*) from luminance, for black-and-white photos"),
+                      "Colorization GAN generator: (a*, b*) bins scored from luminance, for black-and-white photos"),
         RegistryEntry("upscale-x2", "upscale-x2.safetensors", "upscale",
                       "x2 GAN upscaler (compact, Real-ESRGAN degradations): sharp detail for real scans"),
         RegistryEntry("upscale-x4", "upscale-x4.safetensors", "upscale",
