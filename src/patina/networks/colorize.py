@@ -55,7 +55,7 @@ class ColorizeGenerator(nn.Module):
       the softmax at ``temperature`` (1: the plain mean; lower: bolder, the likeliest colours) times the
       bin centres, upsampled bilinearly. A hue the model is sure of stays vivid while an uncertain one
       fades to gray, where a gain saturates right and wrong colours alike. Most photographs are mostly
-      dull, so the likeliest bin is often a gray one; ``rebalance`` (0 .. 2) counters that by weighting
+      dull, so the likeliest bin is often a gray one; ``rebalance`` (>= 0) counters that by weighting
       each bin by the inverse of its frequency ``prior`` in the training photos, to the power
       ``rebalance`` (1: Zhang et al.'s class rebalancing, applied when decoding instead of in the loss).
     """
