@@ -10,11 +10,10 @@ as pixels): everything the CLI does except decoding and encoding the files. Prin
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import numpy as np
 import torch
+from timing import median_seconds
 
 
 def main() -> None:
@@ -40,13 +39,7 @@ def main() -> None:
     for engine in ("preset", "gan"):
         for era in args.era or ERA_NAMES:
             pipeline = RetroPipeline(era=era, engine=engine, model=args.model, device="cpu")
-            pipeline.retro_image(image)  # warm-up
-            times = []
-            for _ in range(args.repeats):
-                start = time.perf_counter()
-                pipeline.retro_image(image)
-                times.append(time.perf_counter() - start)
-            median = statistics.median(times)
+            median, _ = median_seconds(lambda: pipeline.retro_image(image), args.repeats)
             print(f"retro {engine:6s} {era} {width}x{height} ({megapixels:.2f} MP), {args.threads} threads, CPU: "
                   f"median {median:.3f} s over {args.repeats} runs ({median / megapixels:.3f} s/MP)", flush=True)
 

@@ -11,11 +11,10 @@ CLI does except decoding and encoding files. Prints the median over the repeats.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import numpy as np
 import torch
+from timing import median_seconds
 
 
 def synthetic(width: int, height: int, seed: int) -> np.ndarray:
@@ -44,14 +43,12 @@ def main() -> None:
     photo = Image(pixels=synthetic(width, height, 0))
     style = Image(pixels=synthetic(args.style_size, args.style_size, 1))
     pipeline = StylizePipeline([style], fusion=args.fusion, model=args.model, device="cpu")
-    pipeline.stylize_image(photo)  # warm-up
-    times = []
-    for _ in range(args.repeats):
-        start = time.perf_counter()
+
+    def run() -> None:
         pipeline.set_styles([style])
         pipeline.stylize_image(photo)
-        times.append(time.perf_counter() - start)
-    median = statistics.median(times)
+
+    median, times = median_seconds(run, args.repeats)
     print(f"stylize {args.fusion} {width}x{height} photo, {args.style_size} px style, {args.threads} threads, CPU: "
           f"median {median:.3f} s over {args.repeats} runs (min {min(times):.3f} s)", flush=True)
 

@@ -37,6 +37,17 @@ UpdateCardOption = Annotated[bool, typer.Option(
 ProgressOption = Annotated[bool, typer.Option(help="Show a progress bar.")]
 
 
+def _model_settings(model: str, card=None) -> dict[str, str]:
+    """What a report records of the evaluated model: its name, version and weights' sha256 (from ``card``,
+    else read from the model's card file)."""
+    if card is None:
+        from patina.weights import ModelCard, resolve
+        from patina.weights.files import card_path
+
+        card = ModelCard.read(card_path(resolve(model)))
+    return {"model": model, "model_version": card.version, "model_sha256": card.sha256}
+
+
 def _finish(report, model: str, *, json_path: Path | None, update_card: bool, card_extra: dict) -> None:
     """Print the report's tables, write its JSON and update the model's card, as asked."""
     from rich.console import Console
@@ -94,7 +105,7 @@ def restore(
                               "baseline-mask": None if baseline_mask == "detected" else baseline_mask,
                               "no-ensemble": not ensemble})
     pipeline = RestorePipeline(model=model, mask_model=mask_model, device=device, tile="auto", ensemble=ensemble)
-    settings = {"model": model, "model_version": pipeline.card.version, "model_sha256": pipeline.card.sha256,
+    settings = {**_model_settings(model, pipeline.card),
                 "mask_model": pipeline.mask_model_name, "device": str(pipeline.device), "ensemble": ensemble}
     report = evaluate_restore(data, pipeline=pipeline, limit=limit, progress=progress,
                               baseline_mask=baseline_mask, settings=settings, command=command)
@@ -129,7 +140,7 @@ def colorize(
     mean_ab = pipeline.card.training.get("mean_ab")
     if not isinstance(mean_ab, list) or len(mean_ab) != 2:
         raise ParameterError(f"model card of {model} records no training-set mean_ab for the baseline")
-    settings = {"model": model, "model_version": pipeline.card.version, "model_sha256": pipeline.card.sha256,
+    settings = {**_model_settings(model, pipeline.card),
                 "render_size": render, "device": str(pipeline.device)}
     report = evaluate_colorize(data, pipeline=pipeline, mean_ab=mean_ab, limit=limit, progress=progress,
                                settings=settings, command=command)
@@ -215,8 +226,6 @@ def retro(
     from patina.evaluation.restore_eval import check_data_dirs
     from patina.evaluation.retro_eval import evaluate_retro
     from patina.looks import ERA_NAMES, get_era
-    from patina.weights import ModelCard, resolve
-    from patina.weights.files import card_path
 
     check_data_dirs(data)
     eras = [get_era(name).name for name in era] if era else list(ERA_NAMES)
@@ -224,8 +233,7 @@ def retro(
     command = _command("retro", data, {"model": None if model == "retro" else model,
                                        "device": None if device == "auto" else device, "limit": limit})
     command += "".join(f" --era {name}" for name in era or [])
-    card = ModelCard.read(card_path(resolve(model)))
-    settings = {"model": model, "model_version": card.version, "model_sha256": card.sha256,
+    settings = {**_model_settings(model),
                 "teacher": str(teacher) if teacher.is_file() else None}
     report = evaluate_retro(data, real_roots=real, model=model, eras=eras, teacher=teacher, device=device,
                             limit=limit, progress=progress, settings=settings, command=command)
@@ -266,8 +274,6 @@ def stylize(
 
     from patina.evaluation.report import EvaluationDataError
     from patina.evaluation.stylize_eval import evaluate_stylize
-    from patina.weights import ModelCard, resolve
-    from patina.weights.files import card_path
 
     if not teacher.is_file():
         raise EvaluationDataError(f"{teacher}: the VGG19 teacher is needed to score style transfer")
@@ -277,11 +283,10 @@ def stylize(
         "gatys-steps": None if gatys_steps == 200 else gatys_steps,
         "pairs-per-content": None if pairs_per_content == 2 else pairs_per_content, "all-styles": all_styles,
         "device": None if device == "auto" else device, "limit": limit})
-    card = ModelCard.read(card_path(resolve(model)))
     report = evaluate_stylize(data, teacher=teacher, inverter=inverter, model=model, size=size,
                               style_size=style_size, gatys_steps=gatys_steps, pairs_per_content=pairs_per_content,
                               all_styles=all_styles, limit=limit, device=device, progress=progress,
-                              settings={"model": model, "model_version": card.version, "model_sha256": card.sha256},
+                              settings=_model_settings(model),
                               command=command)
     _finish(report, model, json_path=json_path, update_card=update_card, card_extra={})
     console = Console()
