@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 from conftest import sha256_of_file, write_photo
 from patina.cli.app import app
-from patina.core.errors import ParameterError
+from patina.core.errors import ConfigError, ParameterError
+from patina.evaluation.stylize_eval import WEIGHTS
 from patina.imageio import Image, read_image, write_image
 from patina.losses import content_distance, gram_distance, statistics_distance
 from patina.networks import StyleEncoder, StyleTransferNet
@@ -23,7 +24,7 @@ from patina.pipelines.recipes import get_recipe
 from patina.pipelines.stylize import StylizePipeline
 from patina.training.augment import diff_augment
 from patina.training.datasets import PhotoCrops, artwork_key, split_styles
-from patina.weights import ModelCard, save_model
+from patina.weights import ModelCard, load_model, save_model
 from patina.weights.registry import REGISTRY
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -245,6 +246,20 @@ def test_archive_records_style_items_and_reproduces(archive, tmp_path, model_pat
     assert get_recipe("stylize").references == ("style", "mask")
 
 
+def test_shipped_stylize_configs_validate():
+    from patina.core.config import load_yaml
+    from patina.training.config import EncoderDistillConfig, StylizeTrainConfig
+
+    encoder = load_yaml(EncoderDistillConfig, ROOT / "configs" / "stylize-encoder.yaml")
+    scratch = load_yaml(StylizeTrainConfig, ROOT / "configs" / "stylize.yaml")
+    finetune = load_yaml(StylizeTrainConfig, ROOT / "configs" / "stylize-finetune.yaml")
+    assert scratch.init_from is None and finetune.init_from.endswith("stylize.safetensors")
+    assert scratch.encoder == finetune.encoder == f"{encoder.out_dir}/export/{encoder.name}.safetensors"
+    assert scratch.generator == finetune.generator  # the same network and objective as the eval's Gatys
+    for weight in ("content", "statistics", "gram"):
+        assert getattr(scratch.loss, weight) == getattr(finetune.loss, weight) == WEIGHTS[weight]
+
+
 # -- training and evaluation (need the teacher) ----------------------------------------------------------
 @needs_teacher
 def test_train_stylize_tiny_run_exports_a_loadable_model(tmp_path):
@@ -270,6 +285,14 @@ def test_train_stylize_tiny_run_exports_a_loadable_model(tmp_path):
     assert set(card.training["held_out"]) == {"val/content", "val/statistics", "val/gram"}
     out = StylizePipeline([picture(1)], model=str(model), device="cpu")(picture(2))
     assert out.shape == (1, 3, 64, 80) and torch.isfinite(out).all()
+
+    cfg.init_from, cfg.out_dir = str(model), str(tmp_path / "again")  # a refined run starts from this decoder
+    exported, _ = load_model(model)
+    restarted = StylizeTrainer(cfg, progress=False).decoder.state_dict()
+    assert all(torch.equal(restarted[key], value.float()) for key, value in exported.decoder.state_dict().items())
+    cfg.init_from = str(encoder_path)
+    with pytest.raises(ConfigError, match="not a StyleTransferNet"):
+        StylizeTrainer(cfg, progress=False)
 
 
 @needs_teacher

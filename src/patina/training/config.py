@@ -216,7 +216,8 @@ class StylizeLossConfig(GanLossConfig):
 class StylizeTrainConfig(RunConfig):
     """Everything `patina train stylize` needs: the distilled encoder (frozen), content photos
     (``data.roots``), style images (``style_roots``; about one artwork in ``style_holdout_every`` is held
-    out for `patina eval stylize`), the teacher, and the share of steps fused by WCT instead of AdaIN."""
+    out for `patina eval stylize`), the teacher, and the share of steps fused by WCT instead of AdaIN;
+    ``init_from`` a StyleTransferNet .safetensors whose decoder to start from."""
 
     name: str = "stylize"
     out_dir: str = "runs/stylize"

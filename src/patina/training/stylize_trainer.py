@@ -60,6 +60,8 @@ class StylizeTrainer(GanTrainer):
         self.encoder = encoder.requires_grad_(False)
         self.decoder_kwargs = {"widths": self.encoder.widths, **config.generator}
         self.decoder = StyleDecoder(**self.decoder_kwargs).to(self.device)
+        if config.init_from:
+            self._initialise_from(Path(config.init_from))
         self.discriminator = PatchDiscriminator(**config.discriminator).to(self.device)
         self.ema_decoder = EMA(self.decoder, config.optim.ema_decay)
         self.teacher = VGGTeacher.from_file(config.teacher).to(self.device)
@@ -72,6 +74,16 @@ class StylizeTrainer(GanTrainer):
         if not self.style_train:
             raise ConfigError(f"no training style images under {', '.join(config.style_roots)}")
         self.styles = PhotoCrops(self.style_train, crop=config.data.crop, side=config.style_side)
+
+    def _initialise_from(self, path: Path) -> None:
+        """Start the decoder from a StyleTransferNet's (e.g. the shipped one, when the encoder was refined)."""
+        source, card = load_model(path)
+        if card.arch != "StyleTransferNet":
+            raise ConfigError(f"init_from {path}: a {card.arch}, not a StyleTransferNet")
+        try:
+            self.decoder.load_state_dict(source.decoder.state_dict())
+        except RuntimeError as exc:
+            raise ConfigError(f"init_from {path}: its decoder does not fit the configured one ({exc})") from None
 
     def data_loader(self) -> DataLoader:
         data = self.config.data
