@@ -23,9 +23,8 @@ from patina.ops.color import AB_SCALE, chroma_error, colourfulness, join_lab, sp
 from patina.training.config import ColorizeTrainConfig
 from patina.training.datasets import CleanCrops, list_images, read_rgb, read_rgb_tensor, sample_seed, split_holdout
 from patina.training.ema import EMA
-from patina.training.gan_trainer import GanTrainer, StepResult, kwargs_of
+from patina.training.gan_trainer import GanTrainer, StepResult, init_source, kwargs_of, load_init_state
 from patina.weights import ModelCard, save_model
-from patina.weights.files import load_model
 
 STATS_SIDE = 96
 """Images are shrunk to this long side to measure their colourfulness and mean chroma."""
@@ -121,17 +120,12 @@ class ColorizeTrainer(GanTrainer):
         self.train_files, self.val_files, self.skipped_gray, self.mean_chroma = colour_split(config)
 
     def _initialise_from(self, path: Path) -> None:
-        source, card = load_model(path)
-        if card.arch != "ColorizeGenerator":
-            raise ConfigError(f"init_from {path}: a {card.arch}, not a ColorizeGenerator")
+        source = init_source(path, "ColorizeGenerator")
         state, own = source.state_dict(), self.generator.state_dict()
         if source.bin_step != self.generator.bin_step:  # another head: start from the body, a fresh tail
             state = {key: value for key, value in state.items() if not key.startswith("tail.")}
             state.update({key: value for key, value in own.items() if key.startswith("tail.")})
-        try:
-            self.generator.load_state_dict(state)
-        except RuntimeError as exc:
-            raise ConfigError(f"init_from {path}: weights do not fit the configured generator ({exc})") from None
+        load_init_state(self.generator, state, path, "generator")
 
     def data_loader(self) -> DataLoader:
         """Clean colour crops, resuming at the first sample the current step has not seen."""

@@ -23,11 +23,12 @@ from torch.utils.data import DataLoader, Dataset
 from patina import __version__
 from patina.core.config import to_dict
 from patina.core.device import autocast_dtype, select_device
+from patina.core.errors import ConfigError
 from patina.losses import discriminator_loss, gradient_penalty, r1_penalty
 from patina.training.checkpoint import load_checkpoint, save_checkpoint
 from patina.training.datasets import CountingSampler, single_threaded_worker
 from patina.training.tracking import TrainingLog, progress_bar
-from patina.weights import ModelCard
+from patina.weights import ModelCard, load_model
 
 CHECKPOINT_NAME = "checkpoint.pt"
 
@@ -45,6 +46,22 @@ def kwargs_of(model: nn.Module, given: dict) -> dict:
     defaults = {name: p.default for name, p in inspect.signature(type(model).__init__).parameters.items()
                 if p.kind is inspect.Parameter.KEYWORD_ONLY}
     return {k: list(v) if isinstance(v, tuple) else v for k, v in {**defaults, **given}.items()}
+
+
+def init_source(path: Path, arch: str) -> nn.Module:
+    """The network an ``init_from`` file holds, checked to be an ``arch``."""
+    source, card = load_model(path)
+    if card.arch != arch:
+        raise ConfigError(f"init_from {path}: a {card.arch}, not a {arch}")
+    return source
+
+
+def load_init_state(network: nn.Module, state: dict[str, torch.Tensor], path: Path, what: str) -> None:
+    """Load ``state`` (from the ``init_from`` file ``path``) into ``network``, the configured ``what``."""
+    try:
+        network.load_state_dict(state)
+    except RuntimeError as exc:
+        raise ConfigError(f"init_from {path}: weights do not fit the configured {what} ({exc})") from None
 
 
 @dataclass

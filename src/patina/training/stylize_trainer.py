@@ -24,7 +24,7 @@ from patina.training.augment import diff_augment
 from patina.training.config import StylizeTrainConfig
 from patina.training.datasets import CleanCrops, PhotoCrops, list_images, sample_seed, split_holdout, split_styles
 from patina.training.ema import EMA
-from patina.training.gan_trainer import GanTrainer, StepResult, kwargs_of
+from patina.training.gan_trainer import GanTrainer, StepResult, init_source, kwargs_of, load_init_state
 from patina.weights import ModelCard, load_model, save_model
 
 
@@ -77,13 +77,7 @@ class StylizeTrainer(GanTrainer):
 
     def _initialise_from(self, path: Path) -> None:
         """Start the decoder from a StyleTransferNet's (e.g. the shipped one, when the encoder was refined)."""
-        source, card = load_model(path)
-        if card.arch != "StyleTransferNet":
-            raise ConfigError(f"init_from {path}: a {card.arch}, not a StyleTransferNet")
-        try:
-            self.decoder.load_state_dict(source.decoder.state_dict())
-        except RuntimeError as exc:
-            raise ConfigError(f"init_from {path}: its decoder does not fit the configured one ({exc})") from None
+        load_init_state(self.decoder, init_source(path, "StyleTransferNet").decoder.state_dict(), path, "decoder")
 
     def data_loader(self) -> DataLoader:
         data = self.config.data

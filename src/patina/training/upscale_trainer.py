@@ -24,9 +24,8 @@ from patina.ops.resize import imresize
 from patina.training.config import UpscaleTrainConfig
 from patina.training.datasets import UpscalePairs, list_images, sample_seed, split_holdout
 from patina.training.ema import EMA
-from patina.training.gan_trainer import GanTrainer, StepResult, kwargs_of
+from patina.training.gan_trainer import GanTrainer, StepResult, init_source, kwargs_of, load_init_state
 from patina.weights import ModelCard, save_model
-from patina.weights.files import load_model
 
 UPSCALERS = ("CompactUpscaler", "ResidualUpscaler", "RRDBNet")
 
@@ -58,18 +57,13 @@ class UpscaleTrainer(GanTrainer):
     def _initialise_from(self, path: Path) -> None:
         """Start from a trained generator of the same arch; a CompactUpscaler with a pixel-unshuffle at a
         lower scale (x2, unshuffle 2) is folded into the plain x4 layout first (see `fold_unshuffle`)."""
-        source, card = load_model(path)
-        if card.arch != self.config.arch:
-            raise ConfigError(f"init_from {path}: a {card.arch}, not a {self.config.arch}")
+        source = init_source(path, self.config.arch)
         folds = (isinstance(source, CompactUpscaler) and source.unshuffle > 1
                  and self.config.generator.get("unshuffle", 1) == 1
                  and source.scale * source.unshuffle == self.config.scale)
         if folds:
             source = fold_unshuffle(source)
-        try:
-            self.generator.load_state_dict(source.state_dict())
-        except RuntimeError as exc:
-            raise ConfigError(f"init_from {path}: weights do not fit the configured generator ({exc})") from None
+        load_init_state(self.generator, source.state_dict(), path, "generator")
 
     def _pairs(self, files: list[Path], *, crop: int, scale_range: tuple[float, float], seed: int) -> UpscalePairs:
         cfg = self.config
