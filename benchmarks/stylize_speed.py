@@ -2,6 +2,7 @@
 
     python benchmarks/stylize_speed.py                          # 512x512 photo, 512 px style, 2 threads
     python benchmarks/stylize_speed.py --size 2000x1500 --fusion wct
+    python benchmarks/stylize_speed.py --refine 10                  # with 10 L-BFGS refinement steps
 
 Times the whole transfer of one pair: the style image's features (``set_styles``) and
 `StylizePipeline.stylize_image` on an 8-bit RGB photo (features, fusion, decoder, pixels): everything the
@@ -31,6 +32,7 @@ def main() -> None:
     parser.add_argument("--size", default="512x512", help="photo WIDTHxHEIGHT (default 512x512)")
     parser.add_argument("--style-size", type=int, default=512, help="long side of the style image")
     parser.add_argument("--fusion", default="adain", choices=["adain", "wct"])
+    parser.add_argument("--refine", type=int, default=0, help="refinement steps (default 0: one pass)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
@@ -42,14 +44,15 @@ def main() -> None:
     width, height = (int(v) for v in args.size.lower().split("x"))
     photo = Image(pixels=synthetic(width, height, 0))
     style = Image(pixels=synthetic(args.style_size, args.style_size, 1))
-    pipeline = StylizePipeline([style], fusion=args.fusion, model=args.model, device="cpu")
+    pipeline = StylizePipeline([style], fusion=args.fusion, refine=args.refine, model=args.model,
+                                device="cpu")
 
     def run() -> None:
         pipeline.set_styles([style])
         pipeline.stylize_image(photo)
 
     median, times = median_seconds(run, args.repeats)
-    print(f"stylize {args.fusion} {width}x{height} photo, {args.style_size} px style, {args.threads} threads, CPU: "
+    print(f"stylize {args.fusion} refine {args.refine} {width}x{height} photo, {args.style_size} px style, {args.threads} threads, CPU: "
           f"median {median:.3f} s over {args.repeats} runs (min {min(times):.3f} s)", flush=True)
 
 

@@ -1,12 +1,13 @@
 """Rebuild docs/stylize-grid.jpg: 5 content photos x 5 held-out style images of ../shared/data/style/adain,
 painted by the shipped style model (AdaIN, alpha 1); the first row shows the styles, the first column the photos.
+``--refine N`` adds N refinement steps (docs/stylize-grid-refined.jpg is made with 10).
 
-    python docs/make_stylize_grid.py [ADAIN_DIR] [OUTPUT.jpg]
+    python docs/make_stylize_grid.py [--refine N] [ADAIN_DIR] [OUTPUT.jpg]
 """
 
 from __future__ import annotations
 
-import sys
+import argparse
 from pathlib import Path
 
 import numpy as np
@@ -21,11 +22,11 @@ PHOTO_SIDE = 512
 PANEL_HEIGHT = 200
 
 
-def main(source: Path, output: Path) -> None:
+def main(source: Path, output: Path, refine: int) -> None:
     styles = [read_image(source / "style" / name) for name in STYLES]
     blank = np.full((PANEL_HEIGHT, PANEL_HEIGHT, 3), 255, np.uint8)
     rows = [[("content \\ style", blank)] + [(name, style.pixels) for name, style in zip(STYLES, styles)]]
-    pipelines = [StylizePipeline([style], device="cpu") for style in styles]
+    pipelines = [StylizePipeline([style], device="cpu", refine=refine) for style in styles]
     for name in CONTENTS:
         photo = read_image(source / "content" / name)
         size = min(PHOTO_SIDE, max(photo.width, photo.height))
@@ -34,10 +35,15 @@ def main(source: Path, output: Path) -> None:
                 for style_name, pipeline in zip(STYLES, pipelines)]
         rows.append(row)
     write_image(output, Image(pixels=labelled_grid(rows, max_height=PANEL_HEIGHT)), quality=88)
-    print(f"wrote {output} ({len(CONTENTS)} photos x {len(STYLES)} styles)")
+    print(f"wrote {output} ({len(CONTENTS)} photos x {len(STYLES)} styles, refine {refine})")
 
 
 if __name__ == "__main__":
     root = Path(__file__).resolve().parent
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else root.parents[1] / "shared/data/style/adain",
-         Path(sys.argv[2]) if len(sys.argv) > 2 else root / "stylize-grid.jpg")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("source", nargs="?", type=Path, default=root.parents[1] / "shared/data/style/adain")
+    parser.add_argument("output", nargs="?", type=Path)
+    parser.add_argument("--refine", type=int, default=0, help="refinement steps (default 0: one pass)")
+    args = parser.parse_args()
+    default_name = "stylize-grid-refined.jpg" if args.refine else "stylize-grid.jpg"
+    main(args.source, args.output or root / default_name, args.refine)

@@ -4,6 +4,7 @@ style items, `patina train stylize` and `patina eval stylize`."""
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import numpy as np
@@ -16,12 +17,12 @@ from patina.cli.app import app
 from patina.core.errors import ConfigError, ParameterError
 from patina.evaluation.stylize_eval import WEIGHTS
 from patina.imageio import Image, read_image, write_image
-from patina.losses import content_distance, gram_distance, statistics_distance
+from patina.losses import StyleObjective, StyleSummary, content_distance, gram_distance, statistics_distance
 from patina.networks import StyleEncoder, StyleTransferNet
 from patina.ops.color import split_lab
 from patina.ops.fusion import FeatureStatistics, adain, fusion_map, wct
 from patina.pipelines.recipes import get_recipe
-from patina.pipelines.stylize import StylizePipeline
+from patina.pipelines.stylize import REFINE_MAX_SIDE, REFINE_STEPS, StylizePipeline
 from patina.training.augment import diff_augment
 from patina.training.datasets import PhotoCrops, artwork_key, split_styles
 from patina.weights import ModelCard, load_model, save_model
@@ -94,6 +95,26 @@ def test_style_distances_are_zero_for_a_match_and_size_invariant():
     assert float(statistics_distance(other, features)) > 0.1 and float(gram_distance(other, features)) > 0.1
     tiled = [f.repeat(1, 1, 2, 2) for f in features]  # the same texture, four times the area
     assert float(statistics_distance(tiled, features)) < 1e-3 and float(gram_distance(tiled, features)) < 1e-3
+
+
+def test_style_objective_takes_precomputed_targets_and_weighs_styles():
+    photo = [picture(3, 32, 32), picture(4, 16, 16)]
+    first, second = [picture(5, 32, 32), picture(6, 16, 16) * 2], [picture(7, 24, 24) * 3, picture(8, 12, 12)]
+    output = [picture(9, 32, 32), picture(10, 16, 16)]
+    summary = StyleSummary.of(first)
+    assert torch.allclose(statistics_distance(output, summary), statistics_distance(output, first))
+    assert torch.allclose(gram_distance(output, summary), gram_distance(output, first))
+    weights = {"content": 1.0, "statistics": 2.0, "gram": 3.0}
+    one = StyleObjective(photo, [first], weights=weights)(output)
+    expected = (content_distance(output, photo) + 2 * statistics_distance(output, first)
+                + 3 * gram_distance(output, first))
+    assert torch.allclose(one, expected)
+    mixed = StyleObjective(photo, [summary, second], weights=weights, style_weights=[3, 1])(output)
+    second_only = StyleObjective(photo, [second], weights=weights)(output)
+    content = content_distance(output, photo)
+    assert torch.allclose(mixed - content, 0.75 * (one - content) + 0.25 * (second_only - content))
+    with pytest.raises(ValueError, match="style_weights"):
+        StyleObjective(photo, [first, second], weights=weights, style_weights=[1])
 
 
 # -- training helpers -----------------------------------------------------------------------------------
@@ -192,10 +213,28 @@ def test_stylize_image_keeps_depth_alpha_exif_and_resizes(model_path):
                           to_pixels(picture(9)))
 
 
+def test_refinement_lowers_the_objective_and_keeps_mask_and_shape(model_path):
+    photo, style = picture(11, 44, 52), picture(12, 40, 40).flip(1) * 0.6
+    plain = StylizePipeline([style], model=model_path, device="cpu", tile=None)
+    refined = StylizePipeline([style], model=model_path, device="cpu", tile=None, refine=8)
+    once, polished = plain(photo), refined(photo)
+    assert polished.shape == photo.shape and 0 <= float(polished.min()) and float(polished.max()) <= 1
+    encoder = refined.refine_encoder
+    with torch.no_grad():
+        objective = StyleObjective(encoder(photo), [encoder(style)], weights=WEIGHTS)
+        before, after = float(objective(encoder(once))), float(objective(encoder(polished)))
+    assert after < 0.9 * before
+    assert torch.equal(refined(photo), polished)  # deterministic
+    mask = torch.zeros(1, 1, 44, 52)
+    mask[..., :22, :] = 1
+    assert torch.equal(refined(photo, mask=mask)[..., 30:, :], photo[..., 30:, :])
+
+
 def test_pipeline_rejects_bad_parameters(model_path):
     style = [picture(1)]
     for kwargs, message in (({"alpha": 1.5}, "alpha"), ({"fusion": "mean"}, "fusion"), ({"weights": [1, 2]}, "weight"),
-                            ({"weights": [-1]}, "weights"), ({"style_size": 10}, "size"), ({"model": "retro"}, "not a style")):
+                            ({"weights": [-1]}, "weights"), ({"style_size": 10}, "size"), ({"model": "retro"}, "not a style"),
+                            ({"refine": -1}, "refine"), ({"refine": 101}, "refine"), ({"refine": True}, "refine")):
         with pytest.raises(ParameterError, match=message):
             StylizePipeline(style, **{"model": model_path, "device": "cpu", **kwargs})
     with pytest.raises(ParameterError, match="list of one or more"):
@@ -207,6 +246,10 @@ def test_pipeline_rejects_bad_parameters(model_path):
         pipeline(picture(2), size=20)
     with pytest.raises(ParameterError, match="photo"):
         pipeline(torch.rand(3, 32, 32))
+    refining = StylizePipeline(style, model=model_path, device="cpu", refine=2)
+    with pytest.raises(ParameterError, match=f"up to {REFINE_MAX_SIDE} px"):
+        refining(torch.rand(1, 3, 300, REFINE_MAX_SIDE + 4))
+    assert refining(torch.rand(1, 3, 300, REFINE_MAX_SIDE + 4), size=64).shape[-1] == 64
 
 
 # -- CLI and archive ------------------------------------------------------------------------------------
@@ -215,7 +258,7 @@ def test_cli_stylize_writes_results_and_leaves_inputs(tmp_path, model_path):
     style = write_photo(tmp_path / "style.jpg", size=(50, 50), seed=2)
     before = sha256_of_file(photo)
     result = runner.invoke(app, ["stylize", str(photo.parent), "--style", str(style), "--style", str(style),
-                                 "--weight", "1", "--weight", "2", "--alpha", "0.8", "--preserve-color",
+                                 "--weight", "1", "--weight", "2", "--alpha", "0.8", "--preserve-color", "--refine", "2",
                                  "--model", model_path, "-o", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     assert read_image(tmp_path / "out" / "a.png").pixels.shape == (48, 64, 3)
@@ -308,7 +351,7 @@ def test_eval_stylize_scores_every_method(tmp_path, model_path):
     report = evaluate_stylize(tmp_path / "set", teacher=TEACHER, inverter=INVERTER, model=model_path, size=64,
                               style_size=64, gatys_steps=10, progress=False)
     result = report.datasets[0]
-    assert set(result.methods) == {"content", "gatys", "adain_teacher", "model", "model_wct"}
+    assert set(result.methods) == {"content", "gatys", "adain_teacher", "model", "model_wct", "model_refined"}
     assert all(len(m.images) == 2 * 2 for m in result.methods.values())  # 2 photos x 2 held-out styles (la_muse, udnie)
     means = {key: m.extra_means() for key, m in result.methods.items()}
     assert means["content"]["content_loss"] == 0
@@ -318,20 +361,32 @@ def test_eval_stylize_scores_every_method(tmp_path, model_path):
     assert objective["gatys"] < objective["content"]  # the optimisation lowers what it minimises
     assert means["gatys"]["style_loss"] < means["content"]["style_loss"]
     assert result.methods["model"].seconds_per_image > 0
+    assert report.settings["refine_steps"] == REFINE_STEPS
+    from patina.cli.eval import stylize as eval_stylize_command  # its --refine default is written out (no torch import)
+    assert inspect.signature(eval_stylize_command).parameters["refine"].default == REFINE_STEPS
     with pytest.raises(ParameterError, match="size"):
         evaluate_stylize(tmp_path / "set", teacher=TEACHER, size=8)
+    unrefined = evaluate_stylize(tmp_path / "set", teacher=TEACHER, model=model_path, size=64, style_size=64,
+                                 gatys_steps=0, refine=0, limit=1, progress=False)
+    assert set(unrefined.datasets[0].methods) == {"content", "model", "model_wct"}
 
 
 @pytest.mark.skipif(not REGISTRY["stylize"].path.is_file() or not TEACHER.is_file() or not ADAIN.is_dir(),
                     reason="needs the shipped stylize model and ../shared")
-def test_shipped_model_transfers_style_like_plain_adain():
-    """Measured quality on one held-out pair (avril + asheville): far closer to the style than the photo,
-    within 1.2x of plain AdaIN with the teacher's own VGG19 on style and content loss (measured 1.09x, 0.93x)."""
+def test_shipped_model_transfers_style_like_plain_adain_and_refinement_beats_it():
+    """Measured quality on held-out pairs. avril + asheville: the model is far closer to the style than the
+    photo and within 1.2x of plain AdaIN with the teacher's own VGG19 on style and content loss (measured 0.90x,
+    0.90x). That pair and avril + goeritz, refined: style loss under 0.75x the model's (measured 0.59x) and below
+    plain AdaIN's (0.85x), content no worse (0.93x)."""
     from patina.evaluation.stylize_eval import evaluate_stylize
 
-    report = evaluate_stylize(ADAIN, teacher=TEACHER, inverter=INVERTER, gatys_steps=0, pairs_per_content=1,
-                              limit=1, progress=False)
-    means = {key: m.extra_means() for key, m in report.datasets[0].methods.items()}
-    assert means["model"]["style_loss"] < 0.5 * means["content"]["style_loss"]
-    assert means["model"]["style_loss"] < 1.2 * means["adain_teacher"]["style_loss"]
-    assert means["model"]["content_loss"] < 1.2 * means["adain_teacher"]["content_loss"]
+    report = evaluate_stylize(ADAIN, teacher=TEACHER, inverter=INVERTER, gatys_steps=0, limit=2, progress=False)
+    methods = report.datasets[0].methods
+    first = {key: m.images[0].extra for key, m in methods.items()}
+    assert first["model"]["style_loss"] < 0.5 * first["content"]["style_loss"]
+    assert first["model"]["style_loss"] < 1.2 * first["adain_teacher"]["style_loss"]
+    assert first["model"]["content_loss"] < 1.2 * first["adain_teacher"]["content_loss"]
+    means = {key: m.extra_means() for key, m in methods.items()}
+    assert means["model_refined"]["style_loss"] < 0.75 * means["model"]["style_loss"]
+    assert means["model_refined"]["style_loss"] < means["adain_teacher"]["style_loss"]
+    assert means["model_refined"]["content_loss"] < 1.05 * means["model"]["content_loss"]

@@ -259,6 +259,8 @@ def stylize(
     size: Annotated[int, typer.Option(min=64, help="Long side the content photos are resized to.")] = 256,
     style_size: Annotated[int, typer.Option(min=64, help="Long side the style images are resized to.")] = 512,
     gatys_steps: Annotated[int, typer.Option(min=0, help="Adam steps of the Gatys baseline (0: leave it out).")] = 200,
+    refine: Annotated[int, typer.Option(
+        min=0, max=100, help="L-BFGS refinement steps of the model_refined row (0: leave it out).")] = 7,  # REFINE_STEPS
     pairs_per_content: Annotated[int, typer.Option(min=1, help="Styles each content photo is paired with.")] = 2,
     all_styles: Annotated[bool, typer.Option(
         "--all-styles", help="Also use the styles the decoder trained on (default: held-out artworks only).")] = False,
@@ -268,8 +270,8 @@ def stylize(
     update_card: UpdateCardOption = False,
     progress: ProgressOption = True,
 ) -> None:
-    """Paint content x style pairs with the model (AdaIN and WCT), Gatys' optimisation and plain AdaIN with
-    the teacher, and score content and style losses on the teacher's features (lower is better)."""
+    """Paint content x style pairs with the model (AdaIN and WCT, and AdaIN refined), Gatys' optimisation and
+    plain AdaIN with the teacher, and score content and style losses on the teacher's features (lower is better)."""
     from rich.console import Console
 
     from patina.evaluation.report import EvaluationDataError
@@ -280,11 +282,12 @@ def stylize(
     command = _command("stylize", [data], {
         "model": None if model == "stylize" else model, "size": None if size == 256 else size,
         "style-size": None if style_size == 512 else style_size,
-        "gatys-steps": None if gatys_steps == 200 else gatys_steps,
+        "gatys-steps": None if gatys_steps == 200 else gatys_steps, "refine": None if refine == 7 else refine,
         "pairs-per-content": None if pairs_per_content == 2 else pairs_per_content, "all-styles": all_styles,
         "device": None if device == "auto" else device, "limit": limit})
     report = evaluate_stylize(data, teacher=teacher, inverter=inverter, model=model, size=size,
-                              style_size=style_size, gatys_steps=gatys_steps, pairs_per_content=pairs_per_content,
+                              style_size=style_size, gatys_steps=gatys_steps, refine=refine,
+                              pairs_per_content=pairs_per_content,
                               all_styles=all_styles, limit=limit, device=device, progress=progress,
                               settings=_model_settings(model),
                               command=command)
@@ -294,10 +297,14 @@ def stylize(
         means = {key: m.extra_means() for key, m in result.methods.items()}
         if "gatys" not in means:
             continue
-        model_means, gatys_means = means["model"], means["gatys"]
-        for name in ("content_loss", "style_loss", "gram_loss"):
-            console.print(f"{result.name}: model {name} {model_means[name]:.4f} = {model_means[name] / gatys_means[name]:.2f}"
-                          f"x Gatys ({gatys_means[name]:.4f})", highlight=False)
-        model_seconds, gatys_seconds = (result.methods[k].seconds_per_image for k in ("model", "gatys"))
-        console.print(f"{result.name}: model {gatys_seconds / model_seconds:.0f}x faster than Gatys "
-                      f"({model_seconds:.3f} s vs {gatys_seconds:.1f} s a pair)", highlight=False)
+        gatys_means, gatys_seconds = means["gatys"], result.methods["gatys"].seconds_per_image
+        for key in ("model", "model_refined"):
+            if key not in means:
+                continue
+            for name in ("content_loss", "style_loss", "gram_loss"):
+                console.print(f"{result.name}: {key} {name} {means[key][name]:.4f} = "
+                              f"{means[key][name] / gatys_means[name]:.2f}x Gatys ({gatys_means[name]:.4f})",
+                              highlight=False)
+            seconds = result.methods[key].seconds_per_image
+            console.print(f"{result.name}: {key} {gatys_seconds / seconds:.0f}x faster than Gatys "
+                          f"({seconds:.3f} s vs {gatys_seconds:.1f} s a pair)", highlight=False)

@@ -10,7 +10,9 @@ paired with held-out styles i, i+1, .. (``pairs_per_content`` of them, cycling).
 * ``gatys``: Gatys et al.'s optimisation, ``gatys_steps`` Adam steps (lr 0.02) on the pixels from the photo,
   minimising the same objective the decoder trained on (content + 2 x mean/std + 2 x Gram, teacher features),
 * ``adain_teacher``: AdaIN with the teacher's own VGG19 encoder and its feature inverter (alpha 1),
-* ``model`` / ``model_wct``: the shipped StyleTransferNet with AdaIN / WCT fusion (alpha 1).
+* ``model`` / ``model_wct``: the shipped StyleTransferNet with AdaIN / WCT fusion (alpha 1), one pass,
+* ``model_refined``: the model (AdaIN) and then ``refine`` L-BFGS steps on the pixels against the same objective,
+  measured with the distilled encoder (:class:`patina.pipelines.stylize.StylizePipeline`'s ``refine``).
 
 Scores (teacher features, relative, lower is better; :mod:`patina.losses.style`): ``content_loss`` (relu3_1
 vs the photo), ``style_loss`` (channel mean / std vs the style image, relu1_1..relu3_1) and ``gram_loss``
@@ -31,14 +33,17 @@ from patina.core.errors import ParameterError
 from patina.evaluation.report import DatasetResult, EvalProgress, EvalReport, EvaluationDataError, ImageScore
 from patina.evaluation.restore_eval import dataset_files, quantise, read_clean, score, to_tensor
 from patina.looks.match import at_side
-from patina.losses import VGGTeacher, content_distance, gram_distance, statistics_distance
+from patina.losses import StyleObjective, VGGTeacher, content_distance, gram_distance, statistics_distance
 from patina.losses.perceptual import TeacherInverter
+from patina.losses.style import OBJECTIVE_WEIGHTS
+from patina.pipelines.stylize import REFINE_STEPS
 from patina.ops.fusion import adain
 
 PROTOCOL = "stylize_eval"
 METHODS = {"content": "content photo (no style)", "gatys": "Gatys optimisation",
-           "adain_teacher": "AdaIN, teacher VGG19", "model": "model (AdaIN)", "model_wct": "model (WCT)"}
-WEIGHTS = {"content": 1.0, "statistics": 2.0, "gram": 2.0}
+           "adain_teacher": "AdaIN, teacher VGG19", "model": "model (AdaIN)", "model_wct": "model (WCT)",
+           "model_refined": "model (AdaIN) + refinement"}
+WEIGHTS = OBJECTIVE_WEIGHTS
 """The objective Gatys minimises; the same weights as the decoder's training (configs/stylize.yaml)."""
 
 Method = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -55,15 +60,12 @@ def _multiple_of_4(image: torch.Tensor, side: int) -> torch.Tensor:
 def gatys(teacher: VGGTeacher, content: torch.Tensor, style: torch.Tensor, *, steps: int) -> torch.Tensor:
     """Optimise the photo's pixels for ``steps`` Adam steps on the weighted content + style objective."""
     with torch.no_grad():
-        content_features, style_features = teacher(content), teacher(style)
+        objective = StyleObjective(teacher(content), [teacher(style)], weights=WEIGHTS)
     pixels = content.clone().requires_grad_(True)
     optimiser = torch.optim.Adam([pixels], lr=0.02)
     for _ in range(steps):
         optimiser.zero_grad(set_to_none=True)
-        features = teacher(pixels)
-        loss = (WEIGHTS["content"] * content_distance(features, content_features)
-                + WEIGHTS["statistics"] * statistics_distance(features, style_features)
-                + WEIGHTS["gram"] * gram_distance(features, style_features)).sum()
+        loss = objective(teacher(pixels)).sum()
         loss.backward()
         optimiser.step()
         with torch.no_grad():
@@ -78,11 +80,11 @@ def _teacher_adain(teacher: VGGTeacher, inverter: TeacherInverter) -> Method:
     return run
 
 
-def _model(model: str, fusion: str, device: str, size: int) -> Method:
+def _model(model: str, fusion: str, device: str, size: int, refine: int = 0) -> Method:
     from patina.pipelines.stylize import StylizePipeline
 
     pipeline = StylizePipeline([torch.full((1, 3, 64, 64), 0.5)], fusion=fusion, model=model, device=device,
-                               tile=None, style_size=size)
+                               tile=None, style_size=size, refine=refine)
 
     def run(content: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         pipeline.set_styles([style])
@@ -117,6 +119,7 @@ def evaluate_stylize(
     size: int = 256,
     style_size: int = 512,
     gatys_steps: int = 200,
+    refine: int = REFINE_STEPS,
     pairs_per_content: int = 2,
     all_styles: bool = False,
     limit: int | None = None,
@@ -128,7 +131,7 @@ def evaluate_stylize(
     """Run the ``stylize_eval`` protocol (module docstring) on ``data_dir`` (with content/ and style/).
 
     ``inverter`` None (or missing) leaves out the teacher-AdaIN row; ``gatys_steps`` 0 the Gatys row;
-    ``model`` None the model rows; ``limit``: only the first N pairs.
+    ``model`` None the model rows; ``refine`` 0 the refined model's row; ``limit``: only the first N pairs.
     """
     checks = (("size", size, 64), ("style_size", style_size, 64), ("pairs_per_content", pairs_per_content, 1))
     for name, value, low in checks:
@@ -147,10 +150,12 @@ def evaluate_stylize(
     if model is not None:
         methods["model"] = _model(model, "adain", device, style_size)
         methods["model_wct"] = _model(model, "wct", device, style_size)
+        if refine:
+            methods["model_refined"] = _model(model, "adain", device, style_size, refine)
     compare = ("model", "gatys") if "gatys" in methods else ("model", "content")
     report = EvalReport(task="stylize", command=command, compare=compare,
                         settings={"protocol": PROTOCOL, "size": size, "style_size": style_size,
-                                  "gatys_steps": gatys_steps, "objective_weights": WEIGHTS,
+                                  "gatys_steps": gatys_steps, "refine_steps": refine, "objective_weights": WEIGHTS,
                                   "pairs_per_content": pairs_per_content, "held_out_styles_only": not all_styles,
                                   "styles": sorted({style.name for _, _, style in pairs}), **(settings or {})})
     result = DatasetResult(name=data_dir.resolve().name, path=str(data_dir), protocol=PROTOCOL, seeds=[])

@@ -20,10 +20,11 @@ from patina.losses.pixel import (
     ssim_loss,
 )
 from patina.losses.segmentation import dice_loss, mask_loss
-from patina.losses.style import content_distance, gram_distance, statistics_distance
+from patina.losses.style import StyleObjective, StyleSummary, content_distance, gram_distance, statistics_distance
 
 __all__ = [
-    "CharbonnierLoss", "FrequencyLoss", "GanKind", "PerceptualLoss", "SSIMLoss", "VGGTeacher",
+    "CharbonnierLoss", "FrequencyLoss", "GanKind", "PerceptualLoss", "SSIMLoss", "StyleObjective", "StyleSummary",
+    "VGGTeacher",
     "charbonnier_loss", "content_distance", "dice_loss", "discriminator_loss", "feature_matching_loss",
     "frequency_loss", "generator_loss", "gradient_penalty", "gram_distance", "gram_matrix", "l1_loss", "mask_loss",
     "r1_penalty", "ssim_loss", "statistics_distance",

@@ -19,7 +19,9 @@ EPS = 1e-5
 def mean_std(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Channel means and standard deviations, shaped (N, C, 1, 1)."""
     flat = features.flatten(2)
-    return flat.mean(dim=2)[..., None, None], (flat.var(dim=2, unbiased=False) + EPS).sqrt()[..., None, None]
+    mean = flat.mean(dim=2, keepdim=True)
+    variance = (flat - mean).pow(2).mean(dim=2)  # as var(unbiased=False), several times faster on the CPU
+    return mean[..., None], (variance + EPS).sqrt()[..., None, None]
 
 
 def _check_alpha(alpha: float) -> float:
