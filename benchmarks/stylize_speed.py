@@ -2,7 +2,7 @@
 
     python benchmarks/stylize_speed.py                          # 512x512 photo, 512 px style, 2 threads
     python benchmarks/stylize_speed.py --size 2000x1500 --fusion wct
-    python benchmarks/stylize_speed.py --refine 10                  # with 10 L-BFGS refinement steps
+    python benchmarks/stylize_speed.py --refine 7                   # with 7 L-BFGS refinement steps
 
 Times the whole transfer of one pair: the style image's features (``set_styles``) and
 `StylizePipeline.stylize_image` on an 8-bit RGB photo (features, fusion, decoder, pixels): everything the

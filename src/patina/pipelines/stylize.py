@@ -100,7 +100,8 @@ class StylizePipeline(TiledPipeline):
             raise ParameterError(f"{model} is a {self.card.arch} model, not a style transfer model")
         self.net = self.prepare(net)
         # refinement runs forward and backward, faster on the CPU in the default memory format
-        self.refine_encoder = copy.deepcopy(self.net.encoder).to(memory_format=torch.contiguous_format)
+        self.refine_encoder = (copy.deepcopy(self.net.encoder).to(memory_format=torch.contiguous_format)
+                               if refine else None)
         self.model_name = str(model)
         self.fusion, self.alpha = fusion, alpha
         self.preserve_color = bool(preserve_color)
