@@ -1,6 +1,6 @@
 """Rebuild docs/stylize-grid.jpg: 5 content photos x 5 held-out style images of ../shared/data/style/adain,
 painted by the shipped style model (AdaIN, alpha 1); the first row shows the styles, the first column the photos.
-``--refine N`` adds N refinement steps (docs/stylize-grid-refined.jpg is made with 7).
+``--refine N`` adds N refinement steps (docs/stylize-grid-refined.jpg is made with 5).
 
     python docs/make_stylize_grid.py [--refine N] [ADAIN_DIR] [OUTPUT.jpg]
 """

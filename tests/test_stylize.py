@@ -18,9 +18,12 @@ from patina.core.errors import ConfigError, ParameterError
 from patina.evaluation.stylize_eval import WEIGHTS
 from patina.imageio import Image, read_image, write_image
 from patina.losses import StyleObjective, StyleSummary, content_distance, gram_distance, statistics_distance
+from patina.losses.perceptual import gram_matrix
+from patina.losses.style import moments
 from patina.networks import StyleEncoder, StyleTransferNet
 from patina.ops.color import split_lab
-from patina.ops.fusion import FeatureStatistics, adain, fusion_map, wct
+from patina.ops.fusion import FeatureStatistics, adain, fusion_map, mean_std, wct
+from patina.ops.lbfgs import lbfgs
 from patina.pipelines.recipes import get_recipe
 from patina.pipelines.stylize import REFINE_MAX_SIDE, REFINE_STEPS, StylizePipeline
 from patina.training.augment import diff_augment
@@ -117,6 +120,98 @@ def test_style_objective_takes_precomputed_targets_and_weighs_styles():
         StyleObjective(photo, [first, second], weights=weights, style_weights=[1])
 
 
+def test_encoder_zero_padding_changes_only_the_edges():
+    torch.manual_seed(0)
+    encoder = StyleEncoder(widths=(8, 8, 16))
+    photo = picture(1, 48, 64)
+    with torch.no_grad():
+        reflected, zeroed = encoder(photo), encoder(photo, zero_padding=True)
+    for layer, other, edge in zip(reflected, zeroed, (1, 2, 3)):  # how far each layer's padding reaches in
+        assert layer.shape == other.shape
+        inner = (..., slice(edge, -edge), slice(edge, -edge))
+        assert torch.allclose(layer[inner], other[inner], atol=1e-5)
+        assert float((layer - other).abs().max()) > 1e-3
+
+
+def test_moments_match_autograd_in_both_layouts():
+    torch.manual_seed(0)
+    for layer in (torch.rand(2, 5, 6, 7, dtype=torch.float64),
+                  torch.rand(2, 5, 6, 7, dtype=torch.float64).contiguous(memory_format=torch.channels_last)):
+        mean, std, gram = moments(layer)
+        plain_mean, plain_std = mean_std(layer)
+        assert torch.allclose(mean, plain_mean) and torch.allclose(std, plain_std)
+        assert torch.allclose(gram, gram_matrix(layer))
+        assert torch.autograd.gradcheck(lambda x: [t.sum(0) for t in moments(x)], layer.requires_grad_(True))
+
+
+def test_moments_of_bf16_channels_last_features_stay_close_and_keep_their_layout():
+    torch.manual_seed(0)
+    layer = torch.relu(torch.randn(1, 16, 40, 48)).contiguous(memory_format=torch.channels_last)
+    reduced = layer.to(torch.bfloat16).requires_grad_(True)
+    for exact, approximate in zip(moments(layer), moments(reduced)):
+        assert approximate.dtype == torch.float32
+        assert torch.allclose(approximate, exact, rtol=0.02, atol=1e-3)
+    sum(t.sum() for t in moments(reduced)).backward()
+    assert reduced.grad.dtype == torch.bfloat16 and reduced.grad.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_style_objective_in_bf16_agrees_with_float32():
+    photo, style, output = ([torch.relu(picture(seed, 32, 32).repeat(1, 4, 1, 1) - 0.3),
+                             torch.relu(picture(seed + 1, 16, 16).repeat(1, 8, 1, 1) - 0.4)] for seed in (1, 3, 5))
+    objective = StyleObjective(photo, [style], weights=WEIGHTS)
+    exact = objective(output)
+    reduced = [layer.to(torch.bfloat16).contiguous(memory_format=torch.channels_last).requires_grad_(True)
+               for layer in output]
+    approximate = objective(reduced)
+    assert torch.allclose(approximate, exact, rtol=0.02)
+    approximate.sum().backward()
+    assert all(layer.grad.dtype == torch.bfloat16 for layer in reduced)
+
+
+def test_lbfgs_sizes_its_first_step_converges_and_returns_the_best_point():
+    torch.manual_seed(0)
+    curvature = torch.logspace(0, 2, 4096)  # an ill-conditioned quadratic, minimum 0 at 0
+    start = torch.randn(4096)
+
+    def loss_and_gradient(x: torch.Tensor) -> tuple[float, torch.Tensor]:
+        return float(0.5 * (curvature * x * x).sum()), curvature * x
+
+    def torch_lbfgs(steps: int) -> float:
+        x = start.clone().requires_grad_(True)
+        optimiser = torch.optim.LBFGS([x], lr=1.0, max_iter=steps, max_eval=steps + 1, history_size=8)
+
+        def closure() -> torch.Tensor:
+            optimiser.zero_grad()
+            loss = 0.5 * (curvature * x * x).sum()
+            loss.backward()
+            return loss
+
+        optimiser.step(closure)
+        return loss_and_gradient(x.detach())[0]
+
+    initial = loss_and_gradient(start)[0]
+    first = lbfgs(start, loss_and_gradient, steps=1, first_step=0.5)
+    assert abs(float((first - start).pow(2).mean().sqrt()) - 0.5) < 1e-3
+    assert loss_and_gradient(first)[0] < 0.5 * initial < torch_lbfgs(1)  # torch's first step barely moves
+    six = loss_and_gradient(lbfgs(start, loss_and_gradient, steps=6, first_step=0.5))[0]
+    assert six < initial / 40 and six < 0.9 * torch_lbfgs(6)
+    assert torch.equal(lbfgs(start, loss_and_gradient, steps=0, first_step=0.5), start)
+    misled = lbfgs(start, lambda x: (loss_and_gradient(x)[0], -loss_and_gradient(x)[1]), steps=3, first_step=0.5)
+    assert torch.equal(misled, start)  # every step raised the loss: the start was the best point
+    with pytest.raises(ValueError, match="first_step"):
+        lbfgs(start, loss_and_gradient, steps=3, first_step=0)
+
+
+def test_bf16_painting_on_fast_cpus_agrees_with_float32(model_path, monkeypatch):
+    photo, style = picture(11, 44, 52), picture(12, 40, 40).flip(1)
+    monkeypatch.setattr("patina.core.device.fast_cpu_bf16", lambda: True)
+    reduced = StylizePipeline([style], model=model_path, device="cpu", tile=None, refine=3)
+    monkeypatch.setattr("patina.core.device.fast_cpu_bf16", lambda: False)
+    exact = StylizePipeline([style], model=model_path, device="cpu", tile=None, refine=3)
+    assert reduced.autocast == torch.bfloat16 and exact.autocast is None
+    assert float((reduced(photo) - exact(photo)).abs().mean()) < 0.01
+
+
 # -- training helpers -----------------------------------------------------------------------------------
 def test_style_split_keeps_an_artwork_and_its_crops_together():
     names = ["mondrian.jpg", "mondrian_cropped.jpg", "rain-princess.jpg", "rain-princess-cropped.jpg",
@@ -166,7 +261,9 @@ def test_pipeline_paints_depending_on_style_alpha_and_fusion(model_path):
     other = StylizePipeline([style_b], model=model_path, device="cpu", tile=None)(photo)
     assert (painted - other).abs().mean() > 1e-3
     net = StylizePipeline([style_a], model=model_path, device="cpu", tile=None, alpha=0.0)
-    assert torch.allclose(net(photo), net.net(photo).clamp(0, 1), atol=1e-4)  # alpha 0: the photo's own features
+    with net.inference():  # the pipeline's precision (bf16 on CPUs that have it)
+        own = net.net(net.to_model_input(photo)).float().clamp(0, 1)
+    assert torch.allclose(net(photo), own, atol=1e-4)  # alpha 0: the photo's own features
     wct_out = StylizePipeline([style_a], model=model_path, device="cpu", tile=None, fusion="wct")(photo)
     assert (wct_out - painted).abs().mean() > 1e-4
     mixed = StylizePipeline([style_a, style_b], weights=[1, 0], model=model_path, device="cpu", tile=None)(photo)
@@ -219,7 +316,7 @@ def test_refinement_lowers_the_objective_and_keeps_mask_and_shape(model_path):
     refined = StylizePipeline([style], model=model_path, device="cpu", tile=None, refine=8)
     once, polished = plain(photo), refined(photo)
     assert polished.shape == photo.shape and 0 <= float(polished.min()) and float(polished.max()) <= 1
-    encoder = refined.refine_encoder
+    encoder = refined.net.encoder
     with torch.no_grad():
         objective = StyleObjective(encoder(photo), [encoder(style)], weights=WEIGHTS)
         before, after = float(objective(encoder(once))), float(objective(encoder(polished)))

@@ -260,7 +260,7 @@ def stylize(
     style_size: Annotated[int, typer.Option(min=64, help="Long side the style images are resized to.")] = 512,
     gatys_steps: Annotated[int, typer.Option(min=0, help="Adam steps of the Gatys baseline (0: leave it out).")] = 200,
     refine: Annotated[int, typer.Option(
-        min=0, max=100, help="L-BFGS refinement steps of the model_refined row (0: leave it out).")] = 7,  # REFINE_STEPS
+        min=0, max=100, help="L-BFGS refinement steps of the model_refined row (0: leave it out).")] = 5,  # REFINE_STEPS
     pairs_per_content: Annotated[int, typer.Option(min=1, help="Styles each content photo is paired with.")] = 2,
     all_styles: Annotated[bool, typer.Option(
         "--all-styles", help="Also use the styles the decoder trained on (default: held-out artworks only).")] = False,
@@ -282,7 +282,7 @@ def stylize(
     command = _command("stylize", [data], {
         "model": None if model == "stylize" else model, "size": None if size == 256 else size,
         "style-size": None if style_size == 512 else style_size,
-        "gatys-steps": None if gatys_steps == 200 else gatys_steps, "refine": None if refine == 7 else refine,
+        "gatys-steps": None if gatys_steps == 200 else gatys_steps, "refine": None if refine == 5 else refine,
         "pairs-per-content": None if pairs_per_content == 2 else pairs_per_content, "all-styles": all_styles,
         "device": None if device == "auto" else device, "limit": limit})
     report = evaluate_stylize(data, teacher=teacher, inverter=inverter, model=model, size=size,

@@ -32,8 +32,8 @@ def stylize(
     style_size: Annotated[int, typer.Option(
         help="Long side the style images are resized to: smaller gives larger brush strokes.")] = 512,
     refine: Annotated[int, typer.Option(
-        min=0, max=100, help="L-BFGS steps polishing each painting against the style (7: much closer to it, "
-                             "about 5x slower; pictures up to 1024 px). 0: one fast pass.")] = 0,
+        min=0, max=100, help="L-BFGS steps polishing each painting against the style (5: much closer to it, "
+                             "about 4x slower; pictures up to 1024 px). 0: one fast pass.")] = 0,
     tile: Annotated[str, typer.Option(
         help="Tile size in pixels, 'auto' (fits memory) or 0 (whole image): large photos are painted in "
              "tiles, seamlessly.")] = "auto",
@@ -51,7 +51,7 @@ def stylize(
     Examples: patina stylize photo.jpg --style la_muse.jpg -o painted/
               patina stylize photos/ --style a.jpg --style b.jpg --weight 2 --weight 1 --alpha 0.7 -o painted/
               patina stylize portrait.jpg --style sketch.png --preserve-color --mask face.png -o painted/
-              patina stylize photo.jpg --style la_muse.jpg --refine 7 --size 768 -o painted/
+              patina stylize photo.jpg --style la_muse.jpg --refine 5 --size 768 -o painted/
     """
     from patina.core.errors import PatinaError
     from patina.imageio import read_image

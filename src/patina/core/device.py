@@ -24,8 +24,20 @@ def select_device(name: str = "auto") -> torch.device:
     return device
 
 
-def autocast_dtype(device: torch.device) -> torch.dtype | None:
-    """The reduced precision to autocast to on ``device``, or None to stay in float32."""
+def fast_cpu_bf16() -> bool:
+    """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX tiles): there bf16 convolutions run
+    2-3x faster than float32 and move half the bytes; elsewhere bf16 is emulated and slower."""
+    try:
+        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+    except AttributeError:  # a torch without these probes
+        return False
+
+
+def autocast_dtype(device: torch.device, *, cpu_bf16: bool = False) -> torch.dtype | None:
+    """The reduced precision to autocast to on ``device``, or None to stay in float32. On the CPU only when
+    asked (``cpu_bf16``: a pipeline whose results bf16 leaves unchanged) and :func:`fast_cpu_bf16`."""
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device.type == "cpu" and cpu_bf16 and fast_cpu_bf16():
+        return torch.bfloat16
     return None

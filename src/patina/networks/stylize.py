@@ -31,16 +31,20 @@ class StyleEncoder(nn.Module):
         self.conv3_1 = nn.Conv2d(second, third, 3)
         self.widths = tuple(widths)
 
-    @staticmethod
-    def _conv(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
-        return F.relu(conv(F.pad(x, (1, 1, 1, 1), mode="reflect")))
+    def forward(self, x: torch.Tensor, *, zero_padding: bool = False) -> list[torch.Tensor]:
+        """``zero_padding``: pad each convolution with zeros, not by reflection: the features differ only
+        along the edges, and forward + backward take about a third less time (the pipeline's refinement)."""
 
-    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        relu1_1 = self._conv(self.conv1_1, x * 2 - 1)
-        x = F.max_pool2d(self._conv(self.conv1_2, relu1_1), 2)
-        relu2_1 = self._conv(self.conv2_1, x)
-        x = F.max_pool2d(self._conv(self.conv2_2, relu2_1), 2)
-        return [relu1_1, relu2_1, self._conv(self.conv3_1, x)]
+        def conv(layer: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
+            if zero_padding:
+                return F.relu(F.conv2d(x, layer.weight, layer.bias, padding=1))
+            return F.relu(layer(F.pad(x, (1, 1, 1, 1), mode="reflect")))
+
+        relu1_1 = conv(self.conv1_1, x * 2 - 1)
+        x = F.max_pool2d(conv(self.conv1_2, relu1_1), 2)
+        relu2_1 = conv(self.conv2_1, x)
+        x = F.max_pool2d(conv(self.conv2_2, relu2_1), 2)
+        return [relu1_1, relu2_1, conv(self.conv3_1, x)]
 
 
 class FeatureAdapters(nn.Module):

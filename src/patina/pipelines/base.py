@@ -100,6 +100,9 @@ class TiledPipeline:
 
     bytes_per_pixel: float = 1024.0
     scale: int = 1
+    cpu_bf16: bool = False
+    """Autocast to bfloat16 on CPUs that compute it natively (:func:`patina.core.device.fast_cpu_bf16`); set
+    by pipelines whose measured results bf16 does not change."""
 
     def __init__(self, *, device: str | torch.device = "auto", tile: TileArg = "auto", overlap: int = 64,
                  context: int | None = None) -> None:
@@ -114,7 +117,7 @@ class TiledPipeline:
         self.overlap = overlap
         self.context = overlap if context is None else context
         self.multiple = 1
-        self.autocast = autocast_dtype(self.device)
+        self.autocast = autocast_dtype(self.device, cpu_bf16=self.cpu_bf16)
 
     # -- networks --------------------------------------------------------------------------------
     def prepare(self, module: nn.Module) -> nn.Module:
@@ -133,13 +136,15 @@ class TiledPipeline:
 
     @contextlib.contextmanager
     def inference(self) -> Iterator[None]:
-        """No autograd, and autocast to bf16/fp16 on CUDA (float32 elsewhere)."""
-        with torch.inference_mode():
-            if self.autocast is not None:
-                with torch.autocast(device_type=self.device.type, dtype=self.autocast):
-                    yield
-            else:
-                yield
+        """No autograd, in :meth:`precision`."""
+        with torch.inference_mode(), self.precision():
+            yield
+
+    def precision(self) -> contextlib.AbstractContextManager[object]:
+        """Autocast to bf16/fp16 on CUDA (and to bf16 on the CPU where ``cpu_bf16``); float32 otherwise."""
+        if self.autocast is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=self.autocast)
 
     # -- tiling ----------------------------------------------------------------------------------
     def tile_size(self) -> int | None:

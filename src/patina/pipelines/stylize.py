@@ -13,12 +13,13 @@ whole picture, so a large photo is painted tile by tile without seams. ``preserv
 colours (CIE a*, b*) and takes only lightness from the painting; ``mask`` (white = stylize) confines the
 style to a region, with soft edges where the mask is gray. ``refine`` polishes the painting with a few
 L-BFGS steps on its pixels against the content + style objective the decoder trained on, measured with the
-distilled encoder: closer to the style (and to the photo's content) than one pass, at some seconds a picture.
+distilled encoder: closer to the style (and to the photo's content) than one pass, at about a second for
+512x512 on a 2-core CPU. On CPUs with native bfloat16 (AVX512-BF16 / AMX) the networks run in bf16, about
+twice as fast as float32, with the same measured scores.
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Sequence
 
 import torch
@@ -32,6 +33,7 @@ from patina.looks.match import at_side
 from patina.losses.style import OBJECTIVE_WEIGHTS, StyleObjective, StyleSummary
 from patina.ops.color import join_lab_in_gamut, split_lab
 from patina.ops.fusion import FeatureStatistics, FusionMap, fusion_map
+from patina.ops.lbfgs import lbfgs
 from patina.pipelines.base import TiledPipeline, TileArg
 
 STYLE_SIDE = 512
@@ -44,8 +46,10 @@ MAX_SIDE = 8192
 REFINE_MAX_SIDE = 1024
 """Largest long side ``refine`` works on: it optimises the whole picture at once (time and memory grow with
 its area)."""
-REFINE_STEPS = 7
+REFINE_STEPS = 5
 """The refinement ``patina eval stylize`` measures (its ``model_refined`` row) and the docs recommend."""
+REFINE_FIRST_STEP = 0.02
+"""How far refinement's first step moves the pixels (root mean square, on a 0..1 scale)."""
 
 ImageLike = Image | torch.Tensor
 
@@ -83,6 +87,7 @@ class StylizePipeline(TiledPipeline):
     """
 
     bytes_per_pixel = 1600.0
+    cpu_bf16 = True  # the eval's scores agree to 3 digits with float32, at half the time
 
     def __init__(self, styles: Sequence[ImageLike], *, weights: Sequence[float] | None = None, alpha: float = 1.0,
                  fusion: str = "adain", preserve_color: bool = False, style_size: int = STYLE_SIDE,
@@ -99,9 +104,6 @@ class StylizePipeline(TiledPipeline):
         if self.card.arch != "StyleTransferNet":
             raise ParameterError(f"{model} is a {self.card.arch} model, not a style transfer model")
         self.net = self.prepare(net)
-        # refinement runs forward and backward, faster on the CPU in the default memory format
-        self.refine_encoder = (copy.deepcopy(self.net.encoder).to(memory_format=torch.contiguous_format)
-                               if refine else None)
         self.model_name = str(model)
         self.fusion, self.alpha = fusion, alpha
         self.preserve_color = bool(preserve_color)
@@ -172,29 +174,34 @@ class StylizePipeline(TiledPipeline):
     __call__ = apply
 
     def _refined(self, painted: torch.Tensor, photo: torch.Tensor) -> torch.Tensor:
-        """``painted`` after ``self.refine`` L-BFGS steps on its pixels minimising the decoder's training
-        objective (:data:`OBJECTIVE_WEIGHTS`): content distance to ``photo`` plus the styles' statistics and
-        Gram distances (by the styles' weights, times alpha), on the distilled encoder's features."""
+        """``painted`` after ``self.refine`` L-BFGS steps on its pixels (:func:`patina.ops.lbfgs.lbfgs`)
+        minimising the decoder's training objective (:data:`OBJECTIVE_WEIGHTS`): content distance to ``photo``
+        plus the styles' statistics and Gram distances (by the styles' weights, times alpha), on the distilled
+        encoder's features (zero-padded, in the pipeline's precision; the objective itself in float32)."""
         height, width = painted.shape[-2:]
+
+        def encode(pixels: torch.Tensor) -> list[torch.Tensor]:
+            with self.precision():
+                return self.net.encoder(self.to_model_input(pixels), zero_padding=True)
+
         with torch.no_grad():
-            content = self.refine_encoder(_pad_to(photo, self.multiple).to(self.device))
+            content = encode(_pad_to(photo, self.multiple).to(self.device))
         weights = {name: weight * (1.0 if name == "content" else self.alpha)
                    for name, weight in OBJECTIVE_WEIGHTS.items()}
         objective = StyleObjective(content, self.style_summaries, weights=weights,
                                    style_weights=None if self.weights is None else list(self.weights))
-        pixels = _pad_to(painted, self.multiple).to(self.device).requires_grad_(True)
-        optimiser = torch.optim.LBFGS([pixels], lr=1.0, max_iter=self.refine, max_eval=self.refine,
-                                      history_size=self.refine)
 
-        def closure() -> torch.Tensor:
-            optimiser.zero_grad(set_to_none=True)
-            loss = objective(self.refine_encoder(pixels)).sum()
-            loss.backward()
-            return loss
+        def loss_and_gradient(pixels: torch.Tensor) -> tuple[float, torch.Tensor]:
+            pixels = pixels.detach().requires_grad_(True)
+            with torch.enable_grad():
+                loss = objective(encode(pixels)).sum()
+                loss.backward()
+            assert pixels.grad is not None
+            return float(loss.detach()), pixels.grad
 
-        with torch.enable_grad():
-            optimiser.step(closure)
-        return pixels.detach()[..., :height, :width].float().cpu().clamp(0, 1)
+        start = _pad_to(painted, self.multiple).to(self.device)
+        pixels = lbfgs(start, loss_and_gradient, steps=self.refine, first_step=REFINE_FIRST_STEP)
+        return pixels[..., :height, :width].float().cpu().clamp(0, 1)
 
     def stylize_image(self, image: Image, *, mask: Image | None = None, size: int | None = None,
                       on_progress: Callable[[int, int], None] | None = None) -> Image:
