@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from conftest import sha256_of_file, write_photo
 from patina.cli.app import app
+from patina.core.device import select_device
 from patina.core.errors import ConfigError, ParameterError
 from patina.evaluation.stylize_eval import WEIGHTS
 from patina.imageio import Image, read_image, write_image
@@ -459,6 +460,9 @@ def test_eval_stylize_scores_every_method(tmp_path, model_path):
     assert means["gatys"]["style_loss"] < means["content"]["style_loss"]
     assert result.methods["model"].seconds_per_image > 0
     assert report.settings["refine_steps"] == REFINE_STEPS
+    assert report.settings["device"] == str(select_device("auto"))
+    assert report.settings["model_precision"] == ("bfloat16" if StylizePipeline([picture(1)], model=model_path,
+                                                                                device="cpu").autocast else "float32")
     from patina.cli.eval import stylize as eval_stylize_command  # its --refine default is written out (no torch import)
     assert inspect.signature(eval_stylize_command).parameters["refine"].default == REFINE_STEPS
     with pytest.raises(ParameterError, match="size"):

@@ -291,7 +291,8 @@ def stylize(
                               all_styles=all_styles, limit=limit, device=device, progress=progress,
                               settings=_model_settings(model),
                               command=command)
-    _finish(report, model, json_path=json_path, update_card=update_card, card_extra={})
+    _finish(report, model, json_path=json_path, update_card=update_card,
+            card_extra={key: report.settings[key] for key in ("device", "model_precision") if key in report.settings})
     console = Console()
     for result in report.datasets:
         means = {key: m.extra_means() for key, m in result.methods.items()}

@@ -29,6 +29,7 @@ from typing import Any
 
 import torch
 
+from patina.core.device import autocast_dtype, select_device
 from patina.core.errors import ParameterError
 from patina.evaluation.report import DatasetResult, EvalProgress, EvalReport, EvaluationDataError, ImageScore
 from patina.evaluation.restore_eval import dataset_files, quantise, read_clean, score, to_tensor
@@ -36,7 +37,7 @@ from patina.looks.match import at_side
 from patina.losses import StyleObjective, VGGTeacher, content_distance, gram_distance, statistics_distance
 from patina.losses.perceptual import TeacherInverter
 from patina.losses.style import OBJECTIVE_WEIGHTS
-from patina.pipelines.stylize import REFINE_STEPS
+from patina.pipelines.stylize import REFINE_STEPS, StylizePipeline
 from patina.ops.fusion import adain
 
 PROTOCOL = "stylize_eval"
@@ -81,8 +82,6 @@ def _teacher_adain(teacher: VGGTeacher, inverter: TeacherInverter) -> Method:
 
 
 def _model(model: str, fusion: str, device: str, size: int, refine: int = 0) -> Method:
-    from patina.pipelines.stylize import StylizePipeline
-
     pipeline = StylizePipeline([torch.full((1, 3, 64, 64), 0.5)], fusion=fusion, model=model, device=device,
                                tile=None, style_size=size, refine=refine)
 
@@ -147,7 +146,11 @@ def evaluate_stylize(
         methods["gatys"] = lambda content, style: gatys(judge, content, style, steps=gatys_steps)
     if inverter is not None and Path(inverter).is_file():
         methods["adain_teacher"] = _teacher_adain(judge, TeacherInverter.from_file(inverter))
+    precision = {}
     if model is not None:
+        target = select_device(device)
+        reduced = autocast_dtype(target, cpu_bf16=StylizePipeline.cpu_bf16)
+        precision = {"device": str(target), "model_precision": str(reduced or torch.float32).removeprefix("torch.")}
         methods["model"] = _model(model, "adain", device, style_size)
         methods["model_wct"] = _model(model, "wct", device, style_size)
         if refine:
@@ -157,7 +160,8 @@ def evaluate_stylize(
                         settings={"protocol": PROTOCOL, "size": size, "style_size": style_size,
                                   "gatys_steps": gatys_steps, "refine_steps": refine, "objective_weights": WEIGHTS,
                                   "pairs_per_content": pairs_per_content, "held_out_styles_only": not all_styles,
-                                  "styles": sorted({style.name for _, _, style in pairs}), **(settings or {})})
+                                  "styles": sorted({style.name for _, _, style in pairs}), **precision,
+                                  **(settings or {})})
     result = DatasetResult(name=data_dir.resolve().name, path=str(data_dir), protocol=PROTOCOL, seeds=[])
     for key in methods:
         result.method(key, METHODS[key])
