@@ -146,11 +146,11 @@ def evaluate_stylize(
         methods["gatys"] = lambda content, style: gatys(judge, content, style, steps=gatys_steps)
     if inverter is not None and Path(inverter).is_file():
         methods["adain_teacher"] = _teacher_adain(judge, TeacherInverter.from_file(inverter))
-    precision = {}
+    model_run: dict[str, str] = {}  # where and in what precision the model rows ran (scores and speed depend on it)
     if model is not None:
         target = select_device(device)
         reduced = autocast_dtype(target, cpu_bf16=StylizePipeline.cpu_bf16)
-        precision = {"device": str(target), "model_precision": str(reduced or torch.float32).removeprefix("torch.")}
+        model_run = {"device": str(target), "model_precision": str(reduced or torch.float32).removeprefix("torch.")}
         methods["model"] = _model(model, "adain", device, style_size)
         methods["model_wct"] = _model(model, "wct", device, style_size)
         if refine:
@@ -160,7 +160,7 @@ def evaluate_stylize(
                         settings={"protocol": PROTOCOL, "size": size, "style_size": style_size,
                                   "gatys_steps": gatys_steps, "refine_steps": refine, "objective_weights": WEIGHTS,
                                   "pairs_per_content": pairs_per_content, "held_out_styles_only": not all_styles,
-                                  "styles": sorted({style.name for _, _, style in pairs}), **precision,
+                                  "styles": sorted({style.name for _, _, style in pairs}), **model_run,
                                   **(settings or {})})
     result = DatasetResult(name=data_dir.resolve().name, path=str(data_dir), protocol=PROTOCOL, seeds=[])
     for key in methods:
