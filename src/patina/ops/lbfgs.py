@@ -9,6 +9,7 @@ cannot afford), and the best point seen is returned.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
@@ -34,7 +35,7 @@ def lbfgs(start: torch.Tensor, loss_and_gradient: LossAndGradient, *, steps: int
     best, best_loss = point, loss
     pairs: list[tuple[torch.Tensor, torch.Tensor, float]] = []  # (s, y, 1 / y.s)
     for _ in range(steps):
-        if not torch.isfinite(torch.tensor(loss)):
+        if not math.isfinite(loss):
             break
         direction = -_inverse_hessian_times(gradient, pairs) if pairs else \
             -gradient * (first_step / float(gradient.pow(2).mean().sqrt().clamp_min(1e-20)))

@@ -117,20 +117,22 @@ class StylizePipeline(TiledPipeline):
         tensors = [as_tensor(style, "style image") for style in styles]
         with self.inference():
             features = [self._features(at_side(style, self.style_size)) for style in tensors]
-        statistics = [FeatureStatistics.of(layers[-1].cpu()) for layers in features]
+        statistics = [FeatureStatistics.of(layers[-1].float().cpu()) for layers in features]
         fusion_map(statistics[0], statistics, method=self.fusion, weights=weights, alpha=self.alpha)
         self.style_statistics, self.weights = statistics, weights
         # outside inference mode, so that refinement's autograd may use them
-        self.style_summaries = [StyleSummary.of(layers) for layers in features] if self.refine else []
+        self.style_summaries = ([StyleSummary.of([layer.float() for layer in layers]) for layers in features]
+                                if self.refine else [])
 
     def _features(self, image: torch.Tensor) -> list[torch.Tensor]:
-        """The encoder's relu1_1 .. relu3_1 features (float32, on the device) of a whole (1, 3, H, W) image."""
+        """The encoder's relu1_1 .. relu3_1 features (in the pipeline's precision, on the device) of a whole
+        (1, 3, H, W) image."""
         padded = _pad_to(image, self.multiple)
-        return [layer.float() for layer in self.net.encoder(self.to_model_input(padded.to(self.device)))]
+        return self.net.encoder(self.to_model_input(padded.to(self.device)))
 
     def _statistics(self, image: torch.Tensor) -> FeatureStatistics:
         """Statistics of the encoder's relu3_1 features of a whole (1, 3, H, W) image."""
-        return FeatureStatistics.of(self._features(image)[-1].cpu())
+        return FeatureStatistics.of(self._features(image)[-1].float().cpu())
 
     def fusion_for(self, photo: torch.Tensor) -> FusionMap:
         """The fusion map for ``photo`` (its statistics at up to ``STATISTICS_SIDE``)."""
