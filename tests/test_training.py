@@ -88,6 +88,20 @@ def test_training_changes_the_generator(clean_images, tmp_path):
     assert any(not torch.equal(before[k], v) for k, v in trainer.generator.state_dict().items())
 
 
+@pytest.mark.parametrize("native_bf16", [True, False])
+def test_amp_on_the_cpu_is_bf16_only_where_the_cpu_computes_it(clean_images, tmp_path, monkeypatch, native_bf16):
+    monkeypatch.setattr("patina.core.device.fast_cpu_bf16", lambda: native_bf16)
+    cfg = tiny_config(clean_images, tmp_path / "run", steps=3)
+    cfg.optim.amp = True
+    trainer = RestoreTrainer(cfg, progress=False)
+    assert trainer.amp_dtype == (torch.bfloat16 if native_bf16 else None)
+    before = {k: v.clone() for k, v in trainer.generator.state_dict().items()}
+    trainer.fit()
+    after = trainer.generator.state_dict()
+    assert all(v.dtype == torch.float32 and torch.isfinite(v).all() for v in after.values())
+    assert any(not torch.equal(before[k], v) for k, v in after.items())
+
+
 def test_resume_is_exact(clean_images, tmp_path):
     straight = RestoreTrainer(tiny_config(clean_images, tmp_path / "straight", steps=4), progress=False)
     straight.fit()

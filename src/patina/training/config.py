@@ -64,7 +64,7 @@ class OptimConfig:
     warmup: int = 100
     grad_clip: float = 1.0
     ema_decay: float = 0.999
-    amp: bool = True  # bf16/fp16 autocast, used only on CUDA
+    amp: bool = True  # bf16/fp16 autocast on CUDA; bf16 on CPUs with native bf16 (core.device.fast_cpu_bf16)
     mask_dropout: float = 0.1  # fraction of samples whose generator sees an empty damage mask
 
 

@@ -74,7 +74,8 @@ class StepResult:
 
 
 class GanTrainer:
-    """Alternating D and G steps with AMP on CUDA, gradient clipping, a warm-up + cosine schedule and exact resume.
+    """Alternating D and G steps with autocast (``optim.amp``: on CUDA, and bf16 on CPUs that compute it natively),
+    gradient clipping, a warm-up + cosine schedule and exact resume.
 
     ``config`` needs: name, seed, out_dir, device, optim (lr_g, lr_d, steps, warmup, grad_clip, amp),
     loss (a GanLossConfig), log_every, image_every, validate_every and checkpoint_every.
@@ -90,7 +91,7 @@ class GanTrainer:
         self.progress = progress
         self.device = select_device(config.device)
         torch.manual_seed(config.seed)
-        self.amp_dtype = autocast_dtype(self.device) if config.optim.amp else None
+        self.amp_dtype = autocast_dtype(self.device, cpu_bf16=True) if config.optim.amp else None
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype == torch.float16)
         self.step = 0
 
