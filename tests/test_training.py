@@ -95,6 +95,7 @@ def test_amp_on_the_cpu_is_bf16_only_where_the_cpu_computes_it(clean_images, tmp
     cfg.optim.amp = True
     trainer = RestoreTrainer(cfg, progress=False)
     assert trainer.amp_dtype == (torch.bfloat16 if native_bf16 else None)
+    assert trainer.card_fields("restore", data=[])["training"]["precision"] == ("bfloat16" if native_bf16 else "float32")
     before = {k: v.clone() for k, v in trainer.generator.state_dict().items()}
     trainer.fit()
     after = trainer.generator.state_dict()

@@ -35,7 +35,8 @@ def fast_cpu_bf16() -> bool:
 
 def autocast_dtype(device: torch.device, *, cpu_bf16: bool = False) -> torch.dtype | None:
     """The reduced precision to autocast to on ``device``, or None to stay in float32. On the CPU only when
-    asked (``cpu_bf16``: a pipeline whose results bf16 leaves unchanged) and :func:`fast_cpu_bf16`."""
+    asked (``cpu_bf16``: a pipeline whose results bf16 leaves unchanged, or training with ``optim.amp``) and
+    :func:`fast_cpu_bf16`."""
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     if device.type == "cpu" and cpu_bf16 and fast_cpu_bf16():

@@ -170,10 +170,12 @@ class GanTrainer:
         self.scaler.step(optimizer)
 
     def card_fields(self, task: str, *, data: list[str], **training: Any) -> dict[str, Any]:
-        """The ModelCard fields every exported network of this run shares."""
+        """The ModelCard fields every exported network of this run shares (``training.precision``: the
+        autocast dtype the run used, since ``optim.amp`` alone does not say whether this CPU had bf16)."""
         device_name = torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else "cpu"
+        precision = str(self.amp_dtype or torch.float32).removeprefix("torch.")
         return dict(version=__version__, task=task, data=list(data), steps=self.step, device=device_name,
-                    training={"config": to_dict(self.config), **training})
+                    training={"config": to_dict(self.config), "precision": precision, **training})
 
     # -- checkpoints -----------------------------------------------------------------------------------
     def state_dict(self) -> dict:
