@@ -42,3 +42,9 @@ def autocast_dtype(device: torch.device, *, cpu_bf16: bool = False) -> torch.dty
     if device.type == "cpu" and cpu_bf16 and fast_cpu_bf16():
         return torch.bfloat16
     return None
+
+
+def precision_name(autocast: torch.dtype | None) -> str:
+    """The name of the precision a network runs in under ``autocast`` (an :func:`autocast_dtype` result):
+    'bfloat16', 'float16', or 'float32' for None."""
+    return str(autocast or torch.float32).removeprefix("torch.")

@@ -29,7 +29,7 @@ from typing import Any
 
 import torch
 
-from patina.core.device import autocast_dtype, select_device
+from patina.core.device import autocast_dtype, precision_name, select_device
 from patina.core.errors import ParameterError
 from patina.evaluation.report import DatasetResult, EvalProgress, EvalReport, EvaluationDataError, ImageScore
 from patina.evaluation.restore_eval import dataset_files, quantise, read_clean, score, to_tensor
@@ -150,7 +150,7 @@ def evaluate_stylize(
     if model is not None:
         target = select_device(device)
         reduced = autocast_dtype(target, cpu_bf16=StylizePipeline.cpu_bf16)
-        model_run = {"device": str(target), "model_precision": str(reduced or torch.float32).removeprefix("torch.")}
+        model_run = {"device": str(target), "model_precision": precision_name(reduced)}
         methods["model"] = _model(model, "adain", device, style_size)
         methods["model_wct"] = _model(model, "wct", device, style_size)
         if refine:

@@ -22,7 +22,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from patina import __version__
 from patina.core.config import to_dict
-from patina.core.device import autocast_dtype, select_device
+from patina.core.device import autocast_dtype, precision_name, select_device
 from patina.core.errors import ConfigError
 from patina.losses import discriminator_loss, gradient_penalty, r1_penalty
 from patina.training.checkpoint import load_checkpoint, save_checkpoint
@@ -173,9 +173,8 @@ class GanTrainer:
         """The ModelCard fields every exported network of this run shares (``training.precision``: the
         autocast dtype the run used, since ``optim.amp`` alone does not say whether this CPU had bf16)."""
         device_name = torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else "cpu"
-        precision = str(self.amp_dtype or torch.float32).removeprefix("torch.")
         return dict(version=__version__, task=task, data=list(data), steps=self.step, device=device_name,
-                    training={"config": to_dict(self.config), "precision": precision, **training})
+                    training={"config": to_dict(self.config), "precision": precision_name(self.amp_dtype), **training})
 
     # -- checkpoints -----------------------------------------------------------------------------------
     def state_dict(self) -> dict:
