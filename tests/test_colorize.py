@@ -460,3 +460,77 @@ def test_rebalancing_favours_the_rarer_of_two_equally_likely_colours() -> None:
     assert (shifted - centres[7]).norm() < 0.1 * (centres[100] - centres[7]).norm()
     with pytest.raises(ValueError, match="238 non-negative"):
         ColorizeGenerator(widths=(8, 16), blocks=(1, 1), bin_step=10, prior=[1.0, 2.0])
+
+
+# -- context features (the distilled encoder of stylize) ----------------------------------------------------
+
+def test_context_inputs_start_at_zero_so_a_plain_model_is_unchanged() -> None:
+    """A generator with context, given a plain generator's weights, colours exactly as that one did until its
+    zero-started context inputs learn; the context encoder is frozen and saved with the weights."""
+    torch.manual_seed(0)
+    plain = ColorizeGenerator(widths=(8, 16, 16), blocks=(1, 1, 1), bin_step=10)
+    torch.nn.init.normal_(plain.tail.weight, std=0.2)
+    with_context = ColorizeGenerator(widths=(8, 16, 16), blocks=(1, 1, 1), bin_step=10, context_widths=(8, 8, 16))
+    missing, unexpected = with_context.load_state_dict(plain.state_dict(), strict=False)
+    assert not unexpected and all(key.startswith(("context.", "context_inputs.")) for key in missing)
+    light = torch.rand(1, 1, 32, 48)
+    assert torch.equal(with_context(light), plain(light))
+    assert not any(p.requires_grad for p in with_context.context.parameters())
+    assert all(p.requires_grad for p in with_context.context_inputs.parameters())
+    assert "context.conv3_1.weight" in with_context.state_dict()
+    torch.nn.init.normal_(with_context.context.conv1_1.weight)
+    torch.nn.init.normal_(with_context.context_inputs[1].weight, std=0.5)
+    assert not torch.allclose(with_context(light), plain(light))
+    with pytest.raises(ValueError, match="unshuffle 2"):
+        ColorizeGenerator(widths=(8, 16), blocks=(1, 1), unshuffle=1, context_widths=(8, 8, 16))
+
+
+def test_training_with_context_copies_the_stylize_encoder_and_keeps_it_frozen(colour_photos: Path,
+                                                                                 tmp_path: Path) -> None:
+    """``context_encoder: stylize`` fine-tunes a plain colorizer (init_from) with the shipped stylize model's
+    distilled encoder as frozen context: the encoder stays exactly the stylize one, the context inputs learn,
+    and the exported model loads and colours with it."""
+    from patina.training.colorize_trainer import ColorizeTrainer
+    from patina.weights import load
+    from patina.weights.files import load_model
+
+    plain = ColorizeGenerator(widths=(8, 16), blocks=(1, 1), bin_step=10)
+    source = tmp_path / "plain.safetensors"
+    save_model(plain, source, ModelCard(name="colorize", arch="ColorizeGenerator", version="0.1.0",
+                                        kwargs={"widths": [8, 16], "blocks": [1, 1], "bin_step": 10}, task="colorize"))
+    config = tiny_colorize_config(colour_photos, tmp_path / "run", 4)
+    config.init_from, config.context_encoder = str(source), "stylize"
+    config.generator = {**config.generator, "bin_step": 10, "context_widths": [32, 64, 128]}
+    trainer = ColorizeTrainer(config, progress=False)
+    encoder = load("stylize", device="cpu")[0].encoder.state_dict()
+    saved = load_model(source)[0].state_dict()
+    assert all(torch.equal(trainer.generator.state_dict()[k], v) for k, v in saved.items())
+    trainer.fit()
+    generator = trainer.generator
+    assert all(torch.equal(generator.context.state_dict()[k], v) for k, v in encoder.items())
+    assert any(conv.weight.abs().sum() > 0 for conv in generator.context_inputs)
+    path = tmp_path / "run/export/colorize.safetensors"
+    assert ModelCard.read(path.with_suffix(".json")).kwargs["context_widths"] == [32, 64, 128]
+    pipeline = ColorizePipeline(model=str(path), device="cpu")
+    assert all(torch.equal(pipeline.generator.context.state_dict()[k], v) for k, v in encoder.items())
+    coloured = pipeline(gray_rgb(to_tensor(scene())))
+    assert coloured.shape == (1, 3, 64, 80) and torch.isfinite(coloured).all()
+
+
+@pytest.mark.parametrize("context_widths, context_encoder, message", [
+    ([32, 64, 128], None, "needs context_encoder"),
+    (None, "stylize", "no context_widths"),
+    ([16, 32, 64], "stylize", "encoder widths"),
+    ([32, 64, 128], "colorize", "not a StyleTransferNet"),
+])
+def test_context_settings_that_cannot_work_are_refused(colour_photos: Path, tmp_path: Path, context_widths,
+                                                       context_encoder, message: str) -> None:
+    from patina.core.errors import ConfigError
+    from patina.training.colorize_trainer import ColorizeTrainer
+
+    config = tiny_colorize_config(colour_photos, tmp_path / "run", 2)
+    config.context_encoder = context_encoder
+    if context_widths:
+        config.generator = {**config.generator, "context_widths": context_widths}
+    with pytest.raises(ConfigError, match=message):
+        ColorizeTrainer(config, progress=False)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 
@@ -52,9 +54,12 @@ class UNetBody(nn.Module):
         self.global_mix = nn.Sequential(nn.Linear(deepest, deepest), nn.LeakyReLU(0.2, inplace=True),
                                         nn.Linear(deepest, deepest)) if global_mixing else None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, additions: Sequence[torch.Tensor | None] = ()) -> torch.Tensor:
+        """``additions[level]`` (optional) is added to the features entering that encoder level (level 0: ``x``)."""
         skips = []
         for level, encoder in enumerate(self.encoders):
+            if level < len(additions) and additions[level] is not None:
+                x = x + additions[level]
             x = encoder(x)
             if level < len(self.downs):
                 skips.append(x)

@@ -11,6 +11,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from patina.networks.blocks import UNetBody
+from patina.networks.stylize import StyleEncoder
+from patina.ops.color import join_lab
 
 AB_LIMIT = 110
 """Chroma bins cover a*, b* in [-AB_LIMIT, AB_LIMIT] (Lab units); sRGB reaches about -86..98 / -108..94."""
@@ -58,6 +60,13 @@ class ColorizeGenerator(nn.Module):
       dull, so the likeliest bin is often a gray one; ``rebalance`` (>= 0) counters that by weighting
       each bin by the inverse of its frequency ``prior`` in the training photos, to the power
       ``rebalance`` (1: Zhang et al.'s class rebalancing, applied when decoding instead of in the loss).
+
+    ``context_widths`` (optional) adds a frozen :class:`StyleEncoder` of those widths, a compact copy of
+    VGG19 to relu3_1 distilled for stylize (its weights are copied from there before training): its
+    relu3_1 features of the gray picture, learnt on far more photographs than colour can be learnt from
+    here, tell foliage from sky from skin better than features learnt on the training photos alone. They
+    enter the U-Net at every level from 1/4 size down through 1x1 convolutions that start at zero, so a
+    model fine-tuned from one without context starts out unchanged. Needs ``unshuffle`` 2.
     """
 
     def __init__(
@@ -71,6 +80,7 @@ class ColorizeGenerator(nn.Module):
         temperature: float = 1.0,
         rebalance: float = 0.0,
         prior: Sequence[float] | None = None,
+        context_widths: Sequence[int] | None = None,
     ) -> None:
         super().__init__()
         if bin_step < 0 or temperature <= 0 or rebalance < 0:
@@ -96,10 +106,29 @@ class ColorizeGenerator(nn.Module):
         else:
             self.tail = nn.Conv2d(widths[0], 2 * unshuffle * unshuffle, 3, padding=1)
         nn.init.zeros_(self.tail.bias)
+        self.context: StyleEncoder | None = None
+        if context_widths is not None:
+            if unshuffle != 2:
+                raise ValueError(f"context features (1/4 size) need unshuffle 2, got {unshuffle}")
+            self.context = StyleEncoder(widths=tuple(context_widths)).requires_grad_(False)
+            self.context_inputs = nn.ModuleList(nn.Conv2d(self.context.widths[2], width, 1) for width in widths[1:])
+            for conv in self.context_inputs:
+                nn.init.zeros_(conv.weight)
+                nn.init.zeros_(conv.bias)
+
+    def _context_additions(self, light: torch.Tensor) -> list[torch.Tensor | None]:
+        """What the context features add at each U-Net level (none at level 0, the 1/2-size one)."""
+        if self.context is None:
+            return []
+        with torch.no_grad():
+            gray = join_lab(light, torch.zeros_like(light).expand(-1, 2, -1, -1))
+            features = self.context(gray)[2]  # relu3_1, 1/4 size: U-Net level 1
+        return [None] + [conv(F.avg_pool2d(features, 2 ** level) if level else features)
+                         for level, conv in enumerate(self.context_inputs)]
 
     def _features(self, light: torch.Tensor) -> torch.Tensor:
         x = self.head(F.pixel_unshuffle(light, self.unshuffle))
-        return self.tail(self.body(x) + x)
+        return self.tail(self.body(x, self._context_additions(light)) + x)
 
     def logits(self, light: torch.Tensor) -> torch.Tensor:
         """Classification head only: (N, Q, H / unshuffle, W / unshuffle) scores of the chroma bins."""

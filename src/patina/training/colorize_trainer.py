@@ -26,6 +26,8 @@ from patina.training.ema import EMA
 from patina.training.gan_trainer import GanTrainer, StepResult, init_source, kwargs_of, load_init_state
 from patina.weights import ModelCard, save_model
 
+CONTEXT_KEYS = ("context.", "context_inputs.")
+"""State-dict keys of a generator's context (absent from a model trained without it)."""
 STATS_SIDE = 96
 """Images are shrunk to this long side to measure their colourfulness and mean chroma."""
 
@@ -108,8 +110,8 @@ class ColorizeTrainer(GanTrainer):
         super().__init__(config, progress=progress)
         self.generator = ColorizeGenerator(**config.generator).to(self.device)
         self.discriminator = PatchDiscriminator(**config.discriminator).to(self.device)
-        if config.init_from:
-            self._initialise_from(Path(config.init_from))
+        context_from_init = self._initialise_from(Path(config.init_from)) if config.init_from else False
+        self._load_context(config.context_encoder, context_from_init)
         self.ema_generator = EMA(self.generator, config.optim.ema_decay)
         optim = config.optim
         self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=optim.lr_g, betas=optim.betas)
@@ -119,13 +121,40 @@ class ColorizeTrainer(GanTrainer):
                            if config.loss.perceptual and teacher and Path(teacher).is_file() else None)
         self.train_files, self.val_files, self.skipped_gray, self.mean_chroma = colour_split(config)
 
-    def _initialise_from(self, path: Path) -> None:
+    def _initialise_from(self, path: Path) -> bool:
+        """Load the ``init_from`` weights; True when they include a context encoder."""
         source = init_source(path, "ColorizeGenerator")
         state, own = source.state_dict(), self.generator.state_dict()
         if source.bin_step != self.generator.bin_step:  # another head: start from the body, a fresh tail
             state = {key: value for key, value in state.items() if not key.startswith("tail.")}
             state.update({key: value for key, value in own.items() if key.startswith("tail.")})
+        if source.context is None:  # context (frozen encoder, zero-started inputs) comes from context_encoder
+            state.update({key: value for key, value in own.items() if key.startswith(CONTEXT_KEYS)})
         load_init_state(self.generator, state, path, "generator")
+        return source.context is not None
+
+    def _load_context(self, name: str | None, from_init: bool) -> None:
+        """Copy the distilled encoder of the stylize model ``name`` into the generator's frozen context
+        (``from_init``: ``init_from`` already gave it one, kept when no ``name`` is set)."""
+        context = self.generator.context
+        if context is None:
+            if name:
+                raise ConfigError("context_encoder is set but the generator has no context_widths")
+            return
+        if not name:
+            if not from_init:
+                raise ConfigError("generator.context_widths needs context_encoder: the stylize model whose "
+                                  "distilled encoder gives the context features (e.g. stylize)")
+            return
+        from patina.weights import load
+
+        source, card = load(name, device=self.device)
+        if card.arch != "StyleTransferNet":
+            raise ConfigError(f"context_encoder {name}: a {card.arch}, not a StyleTransferNet (stylize) model")
+        if source.encoder.widths != context.widths:
+            raise ConfigError(f"context_encoder {name}: encoder widths {list(source.encoder.widths)}, "
+                              f"generator.context_widths {list(context.widths)}")
+        context.load_state_dict(source.encoder.state_dict())
 
     def data_loader(self) -> DataLoader:
         """Clean colour crops, resuming at the first sample the current step has not seen."""

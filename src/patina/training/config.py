@@ -111,12 +111,16 @@ class ColorizeLossConfig(GanLossConfig):
 @dataclass
 class ColorizeTrainConfig(RunConfig):
     """Everything `patina train colorize` needs; ``init_from`` is a ColorizeGenerator .safetensors to
-    fine-tune from (``data.degradation`` is not used)."""
+    fine-tune from (``data.degradation`` is not used); ``context_encoder`` gives a generator with
+    ``context_widths`` its frozen encoder."""
 
     name: str = "colorize"
     out_dir: str = "runs/colorize"
     light_jitter: float = 1.0  # strength of the random fade / contrast / gamma applied to the input luminance
     min_colourfulness: float = 8.0  # training images less colourful than this (near gray, sepia) are left out
+    # stylize model (registry name or .safetensors) whose distilled encoder becomes the generator's frozen
+    # context (generator.context_widths); loaded after init_from
+    context_encoder: str | None = None
     discriminator: dict[str, Any] = field(default_factory=lambda: {"in_channels": 3, "width": 48})
     loss: ColorizeLossConfig = field(default_factory=ColorizeLossConfig)
 
