@@ -61,12 +61,12 @@ class ColorizeGenerator(nn.Module):
       each bin by the inverse of its frequency ``prior`` in the training photos, to the power
       ``rebalance`` (1: Zhang et al.'s class rebalancing, applied when decoding instead of in the loss).
 
-    ``context_widths`` (optional) adds a frozen :class:`StyleEncoder` of those widths, a compact copy of
-    VGG19 to relu3_1 distilled for stylize (its weights are copied from there before training): its
-    relu3_1 features of the gray picture, learnt on far more photographs than colour can be learnt from
-    here, tell foliage from sky from skin better than features learnt on the training photos alone. They
-    enter the U-Net at every level from 1/4 size down through 1x1 convolutions that start at zero, so a
-    model fine-tuned from one without context starts out unchanged. Needs ``unshuffle`` 2.
+    ``context_widths`` (optional) adds a frozen :class:`StyleEncoder` of those widths, the compact copy of
+    VGG19 up to relu3_1 distilled for stylize (its weights are copied from there before training): its
+    relu3_1 features of the gray picture carry what VGG19 learnt from ImageNet about textures and
+    materials, more than the colour training photos alone can teach. They enter the U-Net at every level
+    from 1/4 size down through 1x1 convolutions that start at zero, so a model fine-tuned from one without
+    context starts out unchanged. Needs ``unshuffle`` 2.
     """
 
     def __init__(
