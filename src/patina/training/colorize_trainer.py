@@ -24,7 +24,7 @@ from patina.training.config import ColorizeTrainConfig
 from patina.training.datasets import CleanCrops, list_images, read_rgb, read_rgb_tensor, sample_seed, split_holdout
 from patina.training.ema import EMA
 from patina.training.gan_trainer import GanTrainer, StepResult, init_source, kwargs_of, load_init_state
-from patina.weights import ModelCard, save_model
+from patina.weights import ModelCard, load, save_model
 
 CONTEXT_KEYS = ("context.", "context_inputs.")
 """State-dict keys of a generator's context (absent from a model trained without it)."""
@@ -146,8 +146,6 @@ class ColorizeTrainer(GanTrainer):
                 raise ConfigError("generator.context_widths needs context_encoder: the stylize model whose "
                                   "distilled encoder gives the context features (e.g. stylize)")
             return
-        from patina.weights import load
-
         source, card = load(name, device=self.device)
         if card.arch != "StyleTransferNet":
             raise ConfigError(f"context_encoder {name}: a {card.arch}, not a StyleTransferNet (stylize) model")
