@@ -28,7 +28,8 @@ from patina.ops.lbfgs import lbfgs
 from patina.pipelines.recipes import get_recipe
 from patina.pipelines.stylize import REFINE_MAX_SIDE, REFINE_STEPS, StylizePipeline
 from patina.training.augment import diff_augment
-from patina.training.datasets import PhotoCrops, artwork_key, split_styles
+from patina.data import artwork_key, split_styles
+from patina.training.datasets import PhotoCrops
 from patina.weights import ModelCard, load_model, save_model
 from patina.weights.registry import REGISTRY
 

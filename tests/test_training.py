@@ -9,7 +9,8 @@ from typer.testing import CliRunner
 from patina.core.config import from_dict, load_yaml
 from patina.core.errors import ConfigError
 from patina.training.config import RestoreTrainConfig
-from patina.training.datasets import DegradationPairs, list_images
+from patina.data import list_images
+from patina.training.datasets import DegradationPairs
 from patina.training.restore_trainer import RestoreTrainer
 from patina.weights import load_model
 

@@ -125,7 +125,7 @@ def calibrate_colorize(
     from rich.console import Console
     from rich.table import Table
 
-    from patina.training.colorize_trainer import calibrate_colorize as calibrate
+    from patina.evaluation.colorize_calibration import calibrate_colorize as calibrate
     from patina.training.colorize_trainer import colour_split
     from patina.training.config import ColorizeTrainConfig
     from patina.weights import ModelCard

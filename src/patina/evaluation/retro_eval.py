@@ -88,7 +88,7 @@ class ReferenceSet:
 
 def reference_sets(real_roots: Iterable[str | Path], statistics: StyleStatistics) -> tuple[dict[str, ReferenceSet], dict[str, int]]:
     """The held-out reference photos of each group as :class:`ReferenceSet` s, and how many each has."""
-    from patina.training.datasets import list_images, read_rgb_tensor
+    from patina.data import list_images, read_rgb_tensor
 
     _, held_out = split_references(group_photos(list_images(list(real_roots))), HOLDOUT_EVERY)
     sets = {group: ReferenceSet([statistics(read_rgb_tensor(path)) for path in files])

@@ -2,7 +2,7 @@
 
 Protocol ``stylize_eval`` (what a model card's ``stylize_eval/<set>`` metrics mean): the evaluation folder
 holds ``content/`` photos and ``style/`` images. Styles are the artworks the decoder's training held out
-(:func:`patina.training.datasets.split_styles`) unless ``all_styles``. Content photo i (sorted by name) is
+(:func:`patina.data.split_styles`) unless ``all_styles``. Content photo i (sorted by name) is
 paired with held-out styles i, i+1, .. (``pairs_per_content`` of them, cycling). Photos are resized to
 ``size`` px on the long side and style images to ``style_size``; every method paints the same pair:
 
@@ -93,7 +93,7 @@ def _model(model: str, fusion: str, device: str, size: int, refine: int = 0) -> 
 
 def style_pairs(data_dir: Path, *, all_styles: bool, pairs_per_content: int) -> list[tuple[str, Path, Path]]:
     """(name, content path, style path) of every evaluated pair (module docstring)."""
-    from patina.training.datasets import split_styles
+    from patina.data import split_styles
 
     contents = [path for _, path in dataset_files(data_dir / "content")]
     styles = [path for _, path in dataset_files(data_dir / "style")]

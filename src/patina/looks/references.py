@@ -15,7 +15,7 @@ compares with it."""
 
 def group_photos(files: Sequence[Path]) -> dict[str, list[Path]]:
     """The files sorted into :data:`GROUPS` by :func:`photo_group` (each group's list keeps the input order)."""
-    from patina.training.datasets import read_rgb_tensor
+    from patina.data import read_rgb_tensor
 
     groups: dict[str, list[Path]] = {group: [] for group in GROUPS}
     for path in files:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from patina.looks.references import HOLDOUT_EVERY
-from patina.training.datasets import STYLE_HOLDOUT_EVERY
+from patina.data import STYLE_HOLDOUT_EVERY
 
 
 @dataclass

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import re
 from pathlib import Path
 
 import cv2
@@ -12,9 +10,9 @@ import torch
 from torch.utils.data import Dataset, Sampler
 
 from patina.core.errors import ConfigError
+from patina.data import read_rgb_uint8
 from patina.degradations.chain import EVAL_CONFIG, TRAIN_CONFIG, DegradationConfig, degrade
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 DEGRADATION_PRESETS: dict[str, DegradationConfig] = {"train": TRAIN_CONFIG, "eval": EVAL_CONFIG}
 CACHE_BYTES = 512 << 20
 """Decoded training images each dataset copy (one per loader worker) keeps in memory."""
@@ -23,69 +21,6 @@ CACHE_BYTES = 512 << 20
 def single_threaded_worker(worker_id: int) -> None:
     """DataLoader ``worker_init_fn``: keep OpenCV to one thread per worker so workers don't oversubscribe cores."""
     cv2.setNumThreads(0)
-
-
-def list_images(roots: list[str | Path]) -> list[Path]:
-    """All image files under ``roots`` (recursive), sorted, with duplicate contents removed."""
-    files: list[Path] = []
-    for root in roots:
-        root = Path(root)
-        if not root.exists():
-            raise ConfigError(f"training data folder {root} does not exist")
-        candidates = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
-        files += [p for p in candidates if p.suffix.lower() in IMAGE_SUFFIXES]
-    seen: set[str] = set()
-    unique = []
-    for path in files:
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        if digest not in seen:
-            seen.add(digest)
-            unique.append(path)
-    return unique
-
-
-def split_holdout(files: list[Path], every: int) -> tuple[list[Path], list[Path]]:
-    """Every ``every``-th file goes to validation, the rest to training."""
-    if every <= 1:
-        return files, []
-    return [p for i, p in enumerate(files) if i % every], [p for i, p in enumerate(files) if not i % every]
-
-
-STYLE_HOLDOUT_EVERY = 4
-"""About one artwork in this many is kept out of the stylize decoder's training, for `patina eval stylize`."""
-
-
-def artwork_key(path: Path) -> str:
-    """The artwork a style file shows: its lower-case stem without a "cropped" / "hr" suffix, so that a
-    painting and its crop land on the same side of the split."""
-    return re.sub(r"([-_](cropped|crop|hr))+$", "", path.stem.lower())
-
-
-def split_styles(files: list[Path], every: int = STYLE_HOLDOUT_EVERY) -> tuple[list[Path], list[Path]]:
-    """(training, held-out) style images: an artwork is held out when a hash of its key says so, so the
-    split of a file does not depend on which other files are listed beside it."""
-    if every <= 1:
-        return files, []
-    held = [hashlib.md5(artwork_key(p).encode()).digest()[0] % every == 0 for p in files]
-    return [p for p, h in zip(files, held) if not h], [p for p, h in zip(files, held) if h]
-
-
-def read_rgb_uint8(path: Path) -> np.ndarray:
-    """Decode an image file to (H, W, 3) uint8 RGB."""
-    data = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if data is None:
-        raise ConfigError(f"{path}: cannot decode training image")
-    return cv2.cvtColor(data, cv2.COLOR_BGR2RGB)
-
-
-def read_rgb(path: Path) -> np.ndarray:
-    """Decode an image file to (H, W, 3) float32 RGB in [0, 1]."""
-    return read_rgb_uint8(path).astype(np.float32) / 255.0
-
-
-def read_rgb_tensor(path: Path) -> torch.Tensor:
-    """Decode an image file to a (1, 3, H, W) float32 RGB tensor in [0, 1]."""
-    return torch.from_numpy(np.ascontiguousarray(read_rgb(path).transpose(2, 0, 1)))[None]
 
 
 def sample_seed(base_seed: int, index: int) -> int:

@@ -23,13 +23,8 @@ from patina.losses import (
 from patina.networks import DamageMaskNet, PatchDiscriminator, RestoreGenerator
 from patina.ops.metrics import psnr
 from patina.training.config import RestoreTrainConfig
-from patina.training.datasets import (
-    DEGRADATION_PRESETS,
-    DegradationPairs,
-    list_images,
-    sample_seed,
-    split_holdout,
-)
+from patina.data import list_images, split_holdout
+from patina.training.datasets import DEGRADATION_PRESETS, DegradationPairs, sample_seed
 from patina.training.ema import EMA
 from patina.training.gan_trainer import GanTrainer, StepResult, kwargs_of
 from patina.weights import ModelCard, save_model

@@ -28,7 +28,8 @@ from patina.networks.retro import RetroGenerator
 from patina.ops.metrics import ssim
 from patina.training.augment import diff_augment
 from patina.training.config import RetroTrainConfig
-from patina.training.datasets import CleanCrops, PhotoCrops, list_images, sample_seed, split_holdout
+from patina.data import list_images, split_holdout
+from patina.training.datasets import CleanCrops, PhotoCrops, sample_seed
 from patina.training.ema import EMA
 from patina.training.gan_trainer import GanTrainer, StepResult, kwargs_of
 from patina.weights import ModelCard, save_model

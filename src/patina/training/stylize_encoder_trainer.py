@@ -18,7 +18,8 @@ from patina.losses import VGGTeacher
 from patina.networks.stylize import FeatureAdapters, StyleEncoder
 from patina.ops.fusion import mean_std
 from patina.training.config import EncoderDistillConfig
-from patina.training.datasets import CleanCrops, list_images, sample_seed, split_holdout
+from patina.data import list_images, split_holdout
+from patina.training.datasets import CleanCrops, sample_seed
 from patina.training.gan_trainer import GanTrainer, StepResult, kwargs_of
 from patina.weights import ModelCard, save_model
 

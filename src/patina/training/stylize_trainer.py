@@ -22,7 +22,8 @@ from patina.networks.stylize import StyleDecoder, StyleEncoder, StyleTransferNet
 from patina.ops.fusion import adain, wct
 from patina.training.augment import diff_augment
 from patina.training.config import StylizeTrainConfig
-from patina.training.datasets import CleanCrops, PhotoCrops, list_images, sample_seed, split_holdout, split_styles
+from patina.data import list_images, split_holdout, split_styles
+from patina.training.datasets import CleanCrops, PhotoCrops, sample_seed
 from patina.training.ema import EMA
 from patina.training.gan_trainer import GanTrainer, StepResult, init_source, kwargs_of, load_init_state
 from patina.weights import ModelCard, load_model, save_model

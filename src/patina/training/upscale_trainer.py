@@ -22,7 +22,8 @@ from patina.networks.upscale import CompactUpscaler, fold_unshuffle
 from patina.ops.metrics import psnr_y
 from patina.ops.resize import imresize
 from patina.training.config import UpscaleTrainConfig
-from patina.training.datasets import UpscalePairs, list_images, sample_seed, split_holdout
+from patina.data import list_images, split_holdout
+from patina.training.datasets import UpscalePairs, sample_seed
 from patina.training.ema import EMA
 from patina.training.gan_trainer import GanTrainer, StepResult, init_source, kwargs_of, load_init_state
 from patina.weights import ModelCard, save_model
