@@ -63,14 +63,16 @@ def key_file(pixels_dir: Path, key: str) -> Path:
 
 def run_all(pixels_dir: Path | None, record: bool) -> dict[str, str]:
     torch.manual_seed(0)
-    styles = [read_image(path) for path in sorted(STYLE.iterdir())[:1]] if STYLE.is_dir() else []
+    style_files = sorted(STYLE.iterdir())[:1] if STYLE.is_dir() else []
+    styles = [read_image(path) for path in style_files]
     hashes: dict[str, str] = {}
     for photo_name, image in photos().items():
         for index, (pipeline, given) in enumerate(RUNS):
             recipe = get_recipe(pipeline)
             if pipeline == "stylize" and not styles:
                 continue
-            parameters = recipe.parameters(given)
+            named = {"style": [path.name for path in style_files]} if pipeline == "stylize" else {}
+            parameters = recipe.parameters({**given, **named})
             references = {"style": styles, "mask": []} if pipeline == "stylize" else None
             result = recipe.execute(image, parameters, "cpu", references=references)
             key = f"{photo_name}/{index}:{pipeline}:{json.dumps(given, sort_keys=True)}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -18,6 +19,20 @@ AB_LIMIT = 110
 """Chroma bins cover a*, b* in [-AB_LIMIT, AB_LIMIT] (Lab units); sRGB reaches about -86..98 / -108..94."""
 PRIOR_MIX = 0.5
 """Rebalancing weights are 1 / ((1 - PRIOR_MIX) prior + PRIOR_MIX / Q), Zhang et al.'s lambda."""
+
+
+@dataclass(frozen=True)
+class ChromaDecoding:
+    """How predicted chroma is turned into colour: ``gain`` scales it (a regression head's calibration);
+    a classification head's annealed mean uses ``temperature`` and ``rebalance`` (see
+    :class:`ColorizeGenerator`). The default is the plain prediction, as in training."""
+
+    rebalance: float = 0.0
+    temperature: float = 1.0
+    gain: float = 1.0
+
+
+PLAIN = ChromaDecoding()
 
 
 @functools.lru_cache(maxsize=4)
@@ -50,16 +65,21 @@ class ColorizeGenerator(nn.Module):
     Two heads:
 
     * ``bin_step`` 0: regression; the chroma itself, shuffled back to full size. A regression-trained
-      colorizer predicts colours duller than real ones (it hedges between plausible hues); ``chroma_gain``,
-      calibrated on held-out images after training, scales the output back up (1 while training).
+      colorizer predicts colours duller than real ones (it hedges between plausible hues); a gain,
+      calibrated on held-out images after training, scales the output back up.
     * ``bin_step`` > 0: classification (Zhang et al. 2016); :meth:`logits` scores every in-gamut chroma
       bin (:func:`chroma_bins`) at the unshuffled resolution, and the output is their *annealed mean*:
       the softmax at ``temperature`` (1: the plain mean; lower: bolder, the likeliest colours) times the
       bin centres, upsampled bilinearly. A hue the model is sure of stays vivid while an uncertain one
       fades to gray, where a gain saturates right and wrong colours alike. Most photographs are mostly
-      dull, so the likeliest bin is often a gray one; ``rebalance`` (>= 0) counters that by weighting
-      each bin by the inverse of its frequency ``prior`` in the training photos, to the power
-      ``rebalance`` (1: Zhang et al.'s class rebalancing, applied when decoding instead of in the loss).
+      dull, so the likeliest bin is often a gray one; a rebalancing (>= 0) counters that by weighting
+      each bin by the inverse of its frequency ``prior`` in the training photos, to the power of the
+      rebalancing (1: Zhang et al.'s class rebalancing, applied when decoding instead of in the loss).
+
+    How to decode is the caller's choice (:class:`ChromaDecoding`, the plain prediction by default): the
+    colorize pipeline's options. ``chroma_gain``, ``temperature`` and ``rebalance`` given to the
+    constructor (a model card's kwargs) are the decoding the model was calibrated to, kept as
+    :attr:`calibrated` for the pipeline's 'auto'; they do not change :meth:`forward`.
 
     ``context_widths`` (optional) adds a frozen :class:`StyleEncoder` of those widths, the compact copy of
     VGG19 up to relu3_1 distilled for stylize (its weights are copied from there before training): its
@@ -87,8 +107,8 @@ class ColorizeGenerator(nn.Module):
             raise ValueError(f"bin_step and rebalance must be >= 0 and temperature > 0, got {bin_step}, "
                              f"{rebalance}, {temperature}")
         self.unshuffle = unshuffle
-        self.chroma_gain = chroma_gain
-        self.bin_step, self.temperature, self.rebalance = bin_step, temperature, rebalance
+        self.calibrated = ChromaDecoding(rebalance=rebalance, temperature=temperature, gain=chroma_gain)
+        self.bin_step = bin_step
         self.size_multiple = unshuffle * 2 ** (len(widths) - 1)
         self.head = nn.Sequential(nn.Conv2d(unshuffle * unshuffle, widths[0], 3, padding=1),
                                   nn.LeakyReLU(0.2, inplace=True))
@@ -136,17 +156,18 @@ class ColorizeGenerator(nn.Module):
             raise ValueError("a regression colorizer (bin_step 0) has no chroma bins")
         return self._features(light)
 
-    def decode(self, logits: torch.Tensor, temperature: float | None = None) -> torch.Tensor:
-        """The annealed mean of bin ``logits`` (rebalanced by the model's ``rebalance``) at ``temperature``
-        (default the model's), upsampled to full size: (N, 2, H, W) ab / 100."""
-        logits = logits.float() + self.rebalance * self.log_weights.view(1, -1, 1, 1)
-        weights = torch.softmax(logits / (temperature or self.temperature), dim=1)
+    def decode(self, logits: torch.Tensor, *, temperature: float = 1.0, rebalance: float = 0.0) -> torch.Tensor:
+        """The annealed mean of bin ``logits``, rebalanced by ``rebalance``, at ``temperature``, upsampled to
+        full size: (N, 2, H, W) ab / 100."""
+        logits = logits.float() + rebalance * self.log_weights.view(1, -1, 1, 1)
+        weights = torch.softmax(logits / temperature, dim=1)
         chroma = torch.einsum("nqhw,qc->nchw", weights, self.centres)
         return F.interpolate(chroma, scale_factor=self.unshuffle, mode="bilinear", align_corners=False)
 
-    def forward(self, light: torch.Tensor) -> torch.Tensor:
+    def forward(self, light: torch.Tensor, decoding: ChromaDecoding = PLAIN) -> torch.Tensor:
         if self.bin_step:
-            chroma = self.decode(self._features(light))
+            chroma = self.decode(self._features(light), temperature=decoding.temperature,
+                                 rebalance=decoding.rebalance)
         else:
             chroma = F.pixel_shuffle(self._features(light), self.unshuffle)
-        return chroma if self.chroma_gain == 1.0 else chroma * self.chroma_gain
+        return chroma if decoding.gain == 1.0 else chroma * decoding.gain

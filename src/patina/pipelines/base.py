@@ -1,15 +1,19 @@
-"""Plumbing shared by the image-to-image pipelines: device, tile size, padding, tiling, autocast.
+"""The pipeline contract and the plumbing every pipeline shares: device, tile size, padding, tiling, autocast.
 
-A pipeline subclasses :class:`TiledPipeline`, loads its networks onto ``self.device`` with
-:meth:`TiledPipeline.prepare`, and runs a per-tile function through :meth:`TiledPipeline.run_tiled`;
-everything about tiles, memory, reduced precision and no-grad mode lives here, once.
+A pipeline subclasses :class:`PhotoPipeline`: it names its options dataclass (the one place its defaults,
+types and ranges live), loads its models with :meth:`PhotoPipeline.use_models` (which reads each model's
+descriptor: size multiple, working memory, bf16 safety) and implements :meth:`PhotoPipeline.process`; it
+runs a per-tile function through :meth:`TiledPipeline.run_tiled`. Everything about tiles, memory, reduced
+precision and no-grad mode lives here, once.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -17,15 +21,47 @@ from torch import nn
 
 from patina.core.device import autocast_dtype, select_device
 from patina.core.errors import ParameterError
+from patina.core.options import AUTO, Options, option
 from patina.imageio import Image, tensor_to_image
 from patina.imageio.convert import alpha_for_size
 from patina.pipelines.tiling import RowSink, auto_tile_size, round_up, tiled_apply
+from patina.weights import ModelCard, ModelDescriptor, load
 
 CONVERT_ROWS = 256
 """Rows turned into pixels at a time: bounds the float temporaries of very large results."""
 
 TileArg = int | str | None
 """How a caller asks for tiles: 'auto' (sized to free memory), None / 0 / '0' (whole image), or pixels."""
+
+ProgressFn = Callable[[float], None]
+"""Called with the fraction done (0..1) while a pipeline runs; may raise to abort the run."""
+
+TileProgressFn = Callable[[int, int], None]
+"""Called with (tiles or strips done, total)."""
+
+
+def tile_progress(on_progress: ProgressFn | None) -> TileProgressFn | None:
+    """A (done, total) callback reporting to ``on_progress`` as a fraction."""
+    if on_progress is None:
+        return None
+    return lambda done, total: on_progress(done / max(total, 1))
+
+
+def part_progress(on_progress: ProgressFn | None, start: float, end: float) -> ProgressFn | None:
+    """Progress of one stage of a chained run, mapped onto [start, end] of the whole."""
+    if on_progress is None:
+        return None
+    return lambda fraction: on_progress(start + (end - start) * fraction)
+
+
+def tile_option(help: str = "Tile side in pixels, 'auto' (sized to free memory) or 0 (whole image at once).") -> Any:
+    """The ``tile`` option of a tiled pipeline."""
+    return option(AUTO, help, minimum=0, auto=True)
+
+
+def model_option(default: str, what: str) -> Any:
+    """The ``model`` option: a registry name or a weights file."""
+    return option(default, f"{what}: registry name or .safetensors path.")
 
 
 def parse_tile(tile: TileArg) -> int | str | None:
@@ -100,9 +136,6 @@ class TiledPipeline:
 
     bytes_per_pixel: float = 1024.0
     scale: int = 1
-    cpu_bf16: bool = False
-    """Autocast to bfloat16 on CPUs that compute it natively (:func:`patina.core.device.fast_cpu_bf16`); set
-    by pipelines whose measured results bf16 does not change."""
 
     def __init__(self, *, device: str | torch.device = "auto", tile: TileArg = "auto", overlap: int = 64,
                  context: int | None = None) -> None:
@@ -117,7 +150,7 @@ class TiledPipeline:
         self.overlap = overlap
         self.context = overlap if context is None else context
         self.multiple = 1
-        self.autocast = autocast_dtype(self.device, cpu_bf16=self.cpu_bf16)
+        self.autocast = autocast_dtype(self.device, cpu_bf16=False)
 
     # -- networks --------------------------------------------------------------------------------
     def prepare(self, module: nn.Module) -> nn.Module:
@@ -175,4 +208,85 @@ class TiledPipeline:
         return sink.image()
 
 
-__all__ = ["PixelSink", "TileArg", "TiledPipeline", "image_view", "parse_tile"]
+class PhotoPipeline(TiledPipeline):
+    """The contract every pipeline keeps: built from its :attr:`Options` (or the same names as keyword
+    arguments), it processes an :class:`Image` with progress (:meth:`process`), reports the settings it
+    uses with 'auto' made concrete (:meth:`resolved_options`) and the models it runs with their weights'
+    sha256 (:meth:`models`). The archive records those two and re-runs them to the same bytes."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    Options: ClassVar[type[Options]]
+    makes_colour: ClassVar[bool] = False
+    """Whether a gray photo comes out in colour (else every mode comes out as it went in)."""
+    min_side: ClassVar[int] = 1
+    """Smallest width or height the pipeline accepts."""
+
+    options: Any
+
+    @classmethod
+    def options_from(cls, options: Options | None, values: Mapping[str, Any]) -> Any:
+        """``options``, or options built from keyword ``values`` (checked: a bad value is a clear error)."""
+        if options is None:
+            return cls.Options.from_mapping(values)
+        if values:
+            raise ParameterError(f"give {cls.name} options or keyword values, not both")
+        if not isinstance(options, cls.Options):
+            raise ParameterError(f"{cls.name} takes {cls.Options.__name__}, got {type(options).__name__}")
+        return options
+
+    @classmethod
+    def create(cls, options: Options, *, device: str | torch.device,
+               references: Mapping[str, Sequence[Image]]) -> PhotoPipeline:
+        """The pipeline for ``options``, given the images its reference options name (archive items, files)."""
+        return cls(options, device=device)  # type: ignore[call-arg]
+
+    def use_models(self, *models: tuple[str, ModelDescriptor]) -> None:
+        """Run these (role, descriptor) models: put each network in inference form on the device, and take the
+        tiles' size multiple, working memory and precision from their descriptors."""
+        self.used_models = [*getattr(self, "used_models", []), *models]
+        for _, descriptor in models:
+            self.prepare(descriptor.network)
+        used = [descriptor for _, descriptor in self.used_models]
+        self.bytes_per_pixel = sum(descriptor.bytes_per_pixel for descriptor in used)
+        self.autocast = autocast_dtype(self.device, cpu_bf16=all(descriptor.bf16_safe for descriptor in used))
+
+    def load_model(self, role: str, name: str, task: str) -> nn.Module:
+        """Load the model ``name`` (which must do ``task``) for ``role`` and return its network, ready to run."""
+        descriptor = load(name, device=self.device, task=task)
+        self.use_models((role, descriptor))
+        return descriptor.network
+
+    @property
+    def card(self) -> ModelCard | None:
+        """The card of the pipeline's first model (its main network), or None when it runs none."""
+        used = getattr(self, "used_models", [])
+        return used[0][1].card if used else None
+
+    def models(self) -> list[dict[str, str]]:
+        """The models this pipeline runs: role, name and the weights' sha256."""
+        return [{"role": role, "name": descriptor.name, "sha256": descriptor.sha256}
+                for role, descriptor in getattr(self, "used_models", [])]
+
+    def resolved_options(self) -> Any:
+        """The options with every 'auto' made concrete (the tile size is fixed from now on, so the run uses
+        exactly what is recorded)."""
+        if "tile" not in {field.name for field in dataclasses.fields(self.options)}:
+            return self.options
+        if self.tile == "auto":
+            self.tile = self.tile_size()
+        return dataclasses.replace(self.options, tile=self.tile or 0)
+
+    def check_size(self, image: Image) -> None:
+        """A ParameterError when the image is smaller than :attr:`min_side`."""
+        if min(image.height, image.width) < self.min_side:
+            raise ParameterError(f"{self.name} needs images of at least {self.min_side}x{self.min_side} pixels, got "
+                                 f"{image.width}x{image.height}")
+
+    def process(self, image: Image, on_progress: ProgressFn | None = None) -> Image:
+        """The pipeline's result for ``image`` (mode, bit depth, alpha, EXIF and ICC kept as the pipeline says)."""
+        raise NotImplementedError
+
+
+__all__ = ["PhotoPipeline", "PixelSink", "ProgressFn", "TileArg", "TileProgressFn", "TiledPipeline", "image_view",
+           "model_option", "parse_tile", "part_progress", "tile_option", "tile_progress"]

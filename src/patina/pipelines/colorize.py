@@ -12,8 +12,9 @@ grain and tone of the scan are untouched: only colour is added. Large images are
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import cv2
 import numpy as np
@@ -21,10 +22,12 @@ import torch
 from torch.nn import functional as F
 
 from patina.core.errors import ParameterError
+from patina.core.options import AUTO, Options, option
 from patina.core.tensor import from_float01, to_float01
 from patina.imageio import Image
+from patina.networks.colorize import ChromaDecoding
 from patina.ops.color import join_lab_in_gamut, lightness
-from patina.pipelines.base import TiledPipeline
+from patina.pipelines.base import PhotoPipeline, ProgressFn, TileProgressFn, model_option, tile_progress
 from patina.pipelines.tiling import pad_to_multiple
 
 DEFAULT_RENDER_SIZE = 384
@@ -34,44 +37,62 @@ STRIP_ROWS = 256
 """Rows composed at a time: bounds the float temporaries for very large scans."""
 
 
-def _check_number(name: str, value: object, low: float, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ParameterError(f"{name} must be a number between {low:g} and {high:g}, got {value!r}")
-    if not low <= value <= high:
-        raise ParameterError(f"{name} must be between {low:g} and {high:g}, got {value}")
-    return float(value)
+@dataclass(frozen=True)
+class ColorizeOptions(Options):
+    """How to colorize: every default, type and range of colorization, written once."""
+
+    pipeline: ClassVar[str] = "colorize"
+
+    model: str = model_option("colorize", "Colorize model")
+    render_size: int = option(
+        DEFAULT_RENDER_SIZE, "Long side (px) of the working image the model colours; the result keeps the full size. "
+                             "Larger gives finer colour boundaries, smaller more coherent colour.",
+        minimum=32, maximum=4096)
+    strength: float = option(1.0, "Chroma scale: 0 black-and-white, 1 the model's colours, up to 2 more saturated.",
+                             minimum=0, maximum=2)
+    rebalance: float | str = option(
+        AUTO, "How much rarer colours are favoured over common dull ones (0: not at all, 1: by their rarity in "
+              "the training photos); auto: the model's calibrated value.", minimum=0, maximum=4, auto=True)
+    temperature: float | str = option(
+        AUTO, "Boldness of the colours: 1 the mean of the plausible colours, lower picks the likeliest; auto: "
+              "the model's calibrated value.", minimum=0.05, maximum=4, auto=True)
+    chroma_gain: float | str = option(
+        AUTO, "Scale of a regression model's chroma; auto: the model's calibrated value.", minimum=0, maximum=4,
+        auto=True)
 
 
-def _check_render_size(render_size: object) -> int:
-    if isinstance(render_size, bool) or not isinstance(render_size, int) or not 32 <= render_size <= 4096:
-        raise ParameterError(f"render_size must be a whole number of pixels from 32 to 4096, got {render_size!r}")
-    return render_size
-
-
-class ColorizePipeline(TiledPipeline):
+class ColorizePipeline(PhotoPipeline):
     """Colorize black-and-white (or toned, or faded colour) photographs.
 
-    Args:
-        model: registry name or .safetensors path of the ColorizeGenerator.
-        device: 'auto', 'cpu', 'cuda', 'cuda:1', 'mps'.
-        render_size: long side of the working image the generator sees (the photo is never enlarged);
-            larger gives finer colour boundaries, smaller more coherent colour over big regions.
-        strength: scales the predicted chroma: 0 gives the black-and-white photo, 1 the model's colours,
-            up to 2 for more saturated colours.
+    Built from :class:`ColorizeOptions` (or the same names as keyword arguments): ``model`` (registry name
+    or .safetensors path of a ColorizeGenerator), ``render_size`` (long side of the working image the
+    generator sees; the photo is never enlarged), ``strength`` (scales the predicted chroma, 0..2) and the
+    decoding (``rebalance``, ``temperature``, ``chroma_gain``: 'auto' takes the model's calibrated values).
+    ``device``: 'auto', 'cpu', 'cuda', 'cuda:1', 'mps'.
     """
 
-    def __init__(self, *, model: str = "colorize", device: str | torch.device = "auto",
-                 render_size: int = DEFAULT_RENDER_SIZE, strength: float = 1.0) -> None:
-        from patina.weights import load
+    name = "colorize"
+    description = "Colorization GAN: colour from the model, luminance and detail from the photo"
+    Options = ColorizeOptions
+    makes_colour = True
 
-        self.render_size = _check_render_size(render_size)
-        self.strength = _check_number("strength", strength, 0.0, 2.0)
+    def __init__(self, options: ColorizeOptions | None = None, *, device: str | torch.device = "auto",
+                 **values: Any) -> None:
+        self.options = opts = self.options_from(options, values)
+        self.render_size, self.strength = opts.render_size, opts.strength
         super().__init__(device=device, tile=None)
-        self.model_name = str(model)
-        generator, self.card = load(self.model_name, device=self.device)
-        if self.card.arch != "ColorizeGenerator":
-            raise ParameterError(f"{self.model_name} is a {self.card.arch} model, not a colorization model")
-        self.generator = self.prepare(generator)
+        self.model_name = str(opts.model)
+        self.generator = self.load_model("generator", self.model_name, "colorize")
+        calibrated = self.generator.calibrated
+        self.decoding = ChromaDecoding(
+            rebalance=calibrated.rebalance if opts.rebalance == AUTO else opts.rebalance,
+            temperature=calibrated.temperature if opts.temperature == AUTO else opts.temperature,
+            gain=calibrated.gain if opts.chroma_gain == AUTO else opts.chroma_gain)
+
+    def resolved_options(self) -> ColorizeOptions:
+        decoding = self.decoding
+        return dataclasses.replace(self.options, rebalance=decoding.rebalance, temperature=decoding.temperature,
+                                   chroma_gain=decoding.gain)
 
     # -- chroma at the working size ----------------------------------------------------------------
     def working_size(self, height: int, width: int) -> tuple[int, int]:
@@ -92,7 +113,7 @@ class ColorizePipeline(TiledPipeline):
         height, width = small_rgb.shape[-2:]
         light = pad_to_multiple(lightness(small_rgb), self.multiple)
         with self.inference():
-            predicted = self.generator(self.to_model_input(light.to(self.device))).float()
+            predicted = self.generator(self.to_model_input(light.to(self.device)), self.decoding).float()
         return predicted[..., :height, :width].cpu().clamp(-1.28, 1.28) * self.strength
 
     # -- composition at full size --------------------------------------------------------------------
@@ -119,7 +140,10 @@ class ColorizePipeline(TiledPipeline):
         small = self.shrink(image[0].permute(1, 2, 0).numpy())
         return self.compose(image, self.chroma(_to_tensor(small)), (0, height), height)
 
-    def colorize_image(self, image: Image, on_progress: Callable[[int, int], None] | None = None) -> Image:
+    def process(self, image: Image, on_progress: ProgressFn | None = None) -> Image:
+        return self.colorize_image(image, on_progress=tile_progress(on_progress))
+
+    def colorize_image(self, image: Image, on_progress: TileProgressFn | None = None) -> Image:
         """Colorize an :class:`Image`: the result is RGB at the input's size and bit depth, with its alpha
         and EXIF; an RGB input's ICC profile is kept (a gray profile cannot describe colour and is dropped).
         ``on_progress(done, total)`` is called after each strip of rows."""
@@ -145,4 +169,4 @@ def _to_tensor(pixels: np.ndarray) -> torch.Tensor:
     return tensor.expand(-1, 3, -1, -1) if tensor.shape[1] == 1 else tensor
 
 
-__all__ = ["DEFAULT_RENDER_SIZE", "ColorizePipeline"]
+__all__ = ["DEFAULT_RENDER_SIZE", "ColorizeOptions", "ColorizePipeline"]

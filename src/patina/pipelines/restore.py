@@ -7,16 +7,24 @@
 
 from __future__ import annotations
 
-import math
+import dataclasses
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 
 from patina.core.errors import ParameterError
+from patina.core.options import Options, option
 from patina.imageio import Image
-from patina.pipelines.base import TiledPipeline, TileArg, image_view
 from patina.networks.restore import thumbnail
+from patina.pipelines.base import (PhotoPipeline, ProgressFn, TileProgressFn, image_view, model_option, part_progress,
+                                   tile_option, tile_progress)
+from patina.pipelines.upscale import default_model
+
+if TYPE_CHECKING:
+    from patina.pipelines.colorize import ColorizePipeline
 
 MASK_MODEL_FILENAME = "damage-mask.safetensors"
 """The mask model looked for beside a restore model given as a file."""
@@ -30,85 +38,84 @@ def _default_mask_model(model: str) -> str:
     return "damage-mask"
 
 
-def _check_strength(strength: float) -> float:
-    if isinstance(strength, bool) or not isinstance(strength, (int, float)) or not math.isfinite(strength):
-        raise ParameterError(f"strength must be a number between 0 and 1, got {strength!r}")
-    if not 0.0 <= strength <= 1.0:
-        raise ParameterError(f"strength must be between 0 and 1, got {strength}")
-    return float(strength)
+@dataclass(frozen=True)
+class RestoreOptions(Options):
+    """How to restore: every default, type and range of restoration, written once."""
+
+    pipeline: ClassVar[str] = "restore"
+
+    model: str = model_option("restore", "Restore model")
+    mask_model: str | None = option(
+        None, "Damage-mask model; default: damage-mask.safetensors beside --model, else the registered one.")
+    scratches: bool = option(True, "Detect and inpaint scratches, dust and creases.")
+    strength: float = option(1.0, "0 keeps the original, 1 applies the full restoration, in between mixes the two.",
+                             minimum=0, maximum=1)
+    ensemble: bool = option(
+        True, "Average with the restored mirror image (a little better; off is ~1.6x faster).")
+    tile: int | str = tile_option()
+    overlap: int = option(64, "Pixels by which neighbouring tiles overlap and are blended.", minimum=0)
+    context: int | None = option(64, "Extra pixels each side of a tile, computed and discarded.", minimum=0)
+    colorize: bool = option(False, "Then colorize the restored photo (see colorize; its defaults).")
+    upscale: int | str | None = option(
+        None, "Also upscale, in the same pass over each tile: 2 or 4 (the registered GAN upscaler of that scale) "
+              "or an upscaler's registry name or weights file.")
+
+    def check(self) -> None:
+        if isinstance(self.upscale, int):
+            default_model(self.upscale)  # 2 or 4
 
 
-class RestorePipeline(TiledPipeline):
+class RestorePipeline(PhotoPipeline):
     """Restore old photographs: fading, colour casts, noise, blur, and (with ``scratches``) damage.
 
-    Args:
-        model: registry name or .safetensors path of the RestoreGenerator.
-        mask_model: registry name or path of the DamageMaskNet; default: ``damage-mask.safetensors``
-            beside ``model`` when ``model`` is a file that has one, else the registered 'damage-mask'.
-        device: 'auto', 'cpu', 'cuda', 'cuda:1', 'mps'.
-        tile: 'auto' (sized to free memory), None / 0 (whole image at once) or a tile side in pixels.
-        overlap: pixels by which tiles overlap and are cross-faded.
-        context: extra pixels each side of a tile, computed and discarded (default 64, enough for
-            the tiled result to match the untiled one within 1/255).
-        scratches: detect and inpaint scratches/dust/creases; off feeds the generator an empty mask.
-        strength: 0 returns the input, 1 the full restoration, in between a linear mix.
-        ensemble: also restore the mirrored photo and average the two (about +0.05 dB PSNR on the
-            evaluation sets for 1.6x the time); off for the fastest single pass.
-        upscale: also upscale, in the same pass over each tile: 2 or 4 (the registered GAN upscaler of
-            that scale) or an upscaler's registry name or weights file (see ``UpscalePipeline``).
+    Built from :class:`RestoreOptions` (or the same names as keyword arguments): ``model`` and
+    ``mask_model`` (registry names or .safetensors paths; the mask model defaults to
+    ``damage-mask.safetensors`` beside a model file, else the registered 'damage-mask'), ``tile`` /
+    ``overlap`` / ``context`` (tiling: context 64 keeps the tiled result within 1/255 of the untiled one),
+    ``scratches`` (off feeds the generator an empty mask), ``strength`` (0 returns the input, 1 the full
+    restoration), ``ensemble`` (also restore the mirrored photo and average: about +0.05 dB for 1.6x the
+    time), ``colorize`` (then colorize the result) and ``upscale`` (2, 4 or an upscaler, in the same pass
+    over each tile; see ``UpscalePipeline``). ``device``: 'auto', 'cpu', 'cuda', 'cuda:1', 'mps'.
     """
 
-    bytes_per_pixel = 450.0  # peak float32 working memory per window pixel, both default networks (measured ~400)
+    name = "restore"
+    description = "Old-photo restoration GAN: fading, casts, noise, blur, scratches, dust, creases"
+    Options = RestoreOptions
 
-    def __init__(
-        self,
-        *,
-        model: str = "restore",
-        mask_model: str | None = None,
-        device: str | torch.device = "auto",
-        tile: TileArg = "auto",
-        overlap: int = 64,
-        context: int | None = 64,
-        scratches: bool = True,
-        strength: float = 1.0,
-        ensemble: bool = True,
-        upscale: int | str | None = None,
-    ) -> None:
-        from patina.weights import load
-
-        self.strength = _check_strength(strength)
-        super().__init__(device=device, tile=tile, overlap=overlap, context=context)
-        self.upscaler: torch.nn.Module | None = None
-        self.upscaler_name, self.upscaler_card = None, None
-        if upscale is not None:
-            from patina.pipelines.upscale import default_model, load_upscaler, working_bytes_per_pixel
-
-            if isinstance(upscale, str) and upscale.strip().isdigit():
-                upscale = int(upscale)  # '2' from a form field means the scale
-            self.upscaler_name = default_model(upscale) if isinstance(upscale, int) else str(upscale)
-            upscaler, self.upscaler_card = load_upscaler(self.upscaler_name, self.device)
-            self.scale = int(upscaler.scale)
-            self.upscaler = self.prepare(upscaler)
-            self.bytes_per_pixel = type(self).bytes_per_pixel + working_bytes_per_pixel(upscaler, self.scale)
-        self.scratches = bool(scratches)
-        self.ensemble = bool(ensemble)
-        self.model_name = str(model)
-        self.mask_model_name = str(mask_model) if mask_model is not None else _default_mask_model(self.model_name)
-        generator, self.card = load(self.model_name, device=self.device)
-        self.generator = self.prepare(generator)
+    def __init__(self, options: RestoreOptions | None = None, *, device: str | torch.device = "auto",
+                 **values: Any) -> None:
+        self.options = opts = self.options_from(options, values)
+        self.strength = opts.strength
+        super().__init__(device=device, tile=opts.tile, overlap=opts.overlap, context=opts.context)
+        self.scratches = opts.scratches
+        self.ensemble = opts.ensemble
+        self.model_name = str(opts.model)
+        self.mask_model_name = opts.mask_model if opts.mask_model is not None else _default_mask_model(self.model_name)
+        self.generator = self.load_model("generator", self.model_name, "restore")
         self._contexts: tuple[torch.Tensor | None, torch.Tensor | None] = (None, None)
         self.mask_net: torch.nn.Module | None = None
-        self.mask_card = None
         if self.scratches:
             self._load_mask_net()
+        self.upscaler: torch.nn.Module | None = None
+        if opts.upscale is not None:
+            upscale = opts.upscale
+            self.upscaler = self.load_model("upscaler", default_model(upscale) if isinstance(upscale, int) else upscale,
+                                            "upscale")
+            self.scale = int(self.upscaler.scale)
+        self.colorizer: ColorizePipeline | None = None
+        if opts.colorize:
+            from patina.pipelines.colorize import ColorizePipeline
+
+            self.colorizer = ColorizePipeline(device=self.device)
+            self.used_models += [("colorize", descriptor) for _, descriptor in self.colorizer.used_models]
 
     def _load_mask_net(self) -> torch.nn.Module:
         if self.mask_net is None:
-            from patina.weights import load
-
-            mask_net, self.mask_card = load(self.mask_model_name, device=self.device)
-            self.mask_net = self.prepare(mask_net)
+            self.mask_net = self.load_model("damage-mask", self.mask_model_name, "damage-mask")
         return self.mask_net
+
+    def resolved_options(self) -> RestoreOptions:
+        return dataclasses.replace(super().resolved_options(), mask_model=self.mask_model_name)
 
     # -- per tile ----------------------------------------------------------------------------------
     def _mask(self, tile: torch.Tensor) -> torch.Tensor:
@@ -164,17 +171,28 @@ class RestorePipeline(TiledPipeline):
         return self.run_tiled(lambda tile: self._mask(self.to_model_input(tile)), image.cpu(), on_tile=on_tile,
                               scale=1)
 
-    def restore_image(self, image: Image, on_tile: Callable[[int, int], None] | None = None) -> Image:
-        """Restore an :class:`Image`: gray stays gray, 16 bit stays 16 bit, alpha/EXIF/ICC are carried over.
+    def restore_image(self, image: Image, on_tile: TileProgressFn | None = None) -> Image:
+        """Restore an :class:`Image`: gray stays gray, 16 bit stays 16 bit, alpha/EXIF/ICC are carried over
+        (then colorized, with the ``colorize`` option: RGB).
 
         Tiles are read straight from the image's pixels and results stored as pixels (no full-size
         float buffer).
         """
+        restored = self._restored(image, on_tile)
+        return restored if self.colorizer is None else self.colorizer.colorize_image(restored)
+
+    def _restored(self, image: Image, on_tile: TileProgressFn | None) -> Image:
         self._contexts = self._describe(image_view(image.pixels))
         try:
             return self.run_to_image(self._restore_tile, image, on_tile=on_tile)
         finally:
             self._contexts = (None, None)
+
+    def process(self, image: Image, on_progress: ProgressFn | None = None) -> Image:
+        if self.colorizer is None:
+            return self._restored(image, tile_progress(on_progress))
+        restored = self._restored(image, tile_progress(part_progress(on_progress, 0.0, 0.9)))
+        return self.colorizer.colorize_image(restored, on_progress=tile_progress(part_progress(on_progress, 0.9, 1.0)))
 
 
 def _check_rgb(image: torch.Tensor) -> None:
@@ -197,4 +215,4 @@ def restore_file(
                         compare=compare)
 
 
-__all__ = ["RestorePipeline", "restore_file"]
+__all__ = ["RestoreOptions", "RestorePipeline", "restore_file"]

@@ -17,19 +17,23 @@ seeded by ``seed``: the same call gives the same picture.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import torch
 from torch.nn import functional as F
 
 from patina.core.errors import ParameterError
+from patina.core.options import Options, option
 from patina.core.tensor import from_float01
 from patina.imageio import Image, image_to_tensor
 from patina.looks import ERA_NAMES, get_era, match_look, photo_group, render
 from patina.looks import ops
 from patina.looks.match import at_side
-from patina.looks.presets import check_strength
-from patina.pipelines.base import TiledPipeline, TileArg
+from patina.pipelines.base import (PhotoPipeline, ProgressFn, TileProgressFn, model_option, tile_option,
+                                   tile_progress)
 
 ENGINES = ("gan", "preset")
 DEFAULT_ERA = "1970s"
@@ -41,46 +45,70 @@ MAX_PIXELS = 50_000_000
 """The looks work on the whole image in memory (vignette, halation and paper span the picture)."""
 
 
-class RetroPipeline(TiledPipeline):
+@dataclass(frozen=True)
+class RetroOptions(Options):
+    """Which look and how much of it: every default, type and range of the retro looks, written once."""
+
+    pipeline: ClassVar[str] = "retro"
+
+    era: str | None = option(
+        None, "1880s (albumen), 1920s (silver gelatin), 1950s (Kodachrome), 1970s (faded print), 1980s (instant "
+              "film) or 1990s (disposable camera). Default 1970s, or the kind of the --like photo.",
+        choices=ERA_NAMES)
+    engine: str = option("gan", "'gan': the era's base look with aging texture learned from real old photos; "
+                                "'preset': the parameterised op chain alone.", choices=ENGINES)
+    like: tuple[int | str, ...] = option(
+        (), "A reference old photo: match its tone, colour and grain instead of an era preset.", reference=True,
+        max_items=1)
+    strength: float = option(1.0, "0 (the photo unchanged) to 1 (the full look).", minimum=0, maximum=1)
+    seed: int = option(0, "Seeds grain, dust and scratches: same seed, same picture.", minimum=0)
+    model: str = model_option("retro", "Retro GAN")
+    tile: int | str = tile_option()
+
+
+class RetroPipeline(PhotoPipeline):
     """Era looks on photographs.
 
-    Args:
-        era: '1880s', '1920s', '1950s', '1970s', '1980s' or '1990s' (default 1970s; ignored by ``like``
-            with the preset engine).
-        engine: 'gan' (preset base + learned aging texture) or 'preset' (the op chain alone).
-        strength: 0 (the photograph) .. 1 (the full look).
-        like: a reference old photo ((1, 3, h, w) tensor or :class:`Image`) whose look to match.
-        seed: seeds grain, noise, dust and scratches.
-        model: registry name or .safetensors path of the RetroGenerator (engine 'gan' only).
+    Built from :class:`RetroOptions` (or the same names as keyword arguments): ``era``, ``engine`` ('gan':
+    preset base + learned aging texture; 'preset': the op chain alone), ``strength`` (0 the photograph .. 1
+    the full look), ``seed`` (grain, noise, dust and scratches), ``model`` (the RetroGenerator, engine 'gan'
+    only) and ``tile``. ``like``: a reference old photo ((1, 3, h, w) tensor or :class:`Image`) whose look
+    to match (the ``like`` option names it, for the record).
     """
 
-    bytes_per_pixel = 900.0
+    name = "retro"
+    description = "Era look (1880s .. 1990s): preset op chain, or GAN texture learned from real old photos"
+    Options = RetroOptions
+    makes_colour = True
 
-    def __init__(self, *, era: str | None = None, engine: str = "gan", strength: float = 1.0,
-                 like: torch.Tensor | Image | None = None, seed: int = 0, model: str = "retro",
-                 device: str | torch.device = "auto", tile: TileArg = "auto") -> None:
-        if engine not in ENGINES:
-            raise ParameterError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ParameterError(f"seed must be a whole number >= 0, got {seed!r}")
-        self.strength = check_strength(strength)
-        self.engine, self.seed = engine, seed
+    def __init__(self, options: RetroOptions | None = None, *, like: torch.Tensor | Image | None = None,
+                 device: str | torch.device = "auto", **values: Any) -> None:
+        self.options = opts = self.options_from(options, values)
+        self.strength, self.engine, self.seed = opts.strength, opts.engine, opts.seed
         self.reference = None if like is None else (image_to_tensor(like) if isinstance(like, Image) else like.float())
         if self.reference is not None and (self.reference.ndim != 4 or self.reference.shape[:2] != (1, 3)):
             raise ParameterError("like must be a (1, 3, H, W) image tensor or an Image")
+        if opts.like and self.reference is None:
+            raise ParameterError("like names a reference photo: give its image too")
+        era = opts.era
         if era is None:
             era = GROUP_ERA[photo_group(self.reference)] if self.reference is not None else DEFAULT_ERA
         self.look = get_era(era)
-        super().__init__(device=device, tile=tile, overlap=32, context=32)
-        self.model_name = str(model)
-        self.generator, self.card = None, None
-        if engine == "gan":
-            from patina.weights import load
+        super().__init__(device=device, tile=opts.tile, overlap=32, context=32)
+        self.bytes_per_pixel = 900.0  # recorded 'auto' tile of the preset engine (which does not tile)
+        self.model_name = str(opts.model)
+        self.generator: torch.nn.Module | None = None
+        if self.engine == "gan":
+            self.generator = self.load_model("generator", self.model_name, "retro")
 
-            generator, self.card = load(self.model_name, device=self.device)
-            if self.card.arch != "RetroGenerator":
-                raise ParameterError(f"{self.model_name} is a {self.card.arch} model, not a retro model")
-            self.generator = self.prepare(generator)
+    @classmethod
+    def create(cls, options: Options, *, device: str | torch.device,
+               references: Mapping[str, Sequence[Image]]) -> RetroPipeline:
+        likes = references.get("like", [])
+        return cls(options, like=likes[0] if likes else None, device=device)  # type: ignore[arg-type]
+
+    def resolved_options(self) -> RetroOptions:
+        return dataclasses.replace(super().resolved_options(), era=self.era)
 
     @property
     def era(self) -> str:
@@ -140,7 +168,7 @@ class RetroPipeline(TiledPipeline):
 
     __call__ = apply
 
-    def retro_image(self, image: Image, on_progress: Callable[[int, int], None] | None = None) -> Image:
+    def retro_image(self, image: Image, on_progress: TileProgressFn | None = None) -> Image:
         """The look on an :class:`Image`: RGB (toning and casts are colour) at the input's size and bit depth,
         with its alpha and EXIF, and its ICC profile when the input was RGB."""
         self._check_size(image.height, image.width)
@@ -151,5 +179,8 @@ class RetroPipeline(TiledPipeline):
         return Image(pixels=pixels, alpha=None if image.alpha is None else image.alpha.copy(), exif=image.exif,
                      icc_profile=None if image.is_gray else image.icc_profile, source_format=image.source_format)
 
+    def process(self, image: Image, on_progress: ProgressFn | None = None) -> Image:
+        return self.retro_image(image, on_progress=tile_progress(on_progress))
 
-__all__ = ["DEFAULT_ERA", "ENGINES", "GROUP_ERA", "MAX_PIXELS", "RetroPipeline"]
+
+__all__ = ["DEFAULT_ERA", "ENGINES", "GROUP_ERA", "MAX_PIXELS", "RetroOptions", "RetroPipeline"]

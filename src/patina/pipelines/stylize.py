@@ -20,21 +20,25 @@ twice as fast as float32, with the same measured scores.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import torch
 from torch.nn import functional as F
 
 from patina.core.errors import ParameterError
+from patina.core.options import Options, option
 from patina.core.tensor import from_float01
 from patina.imageio import Image, image_to_tensor
 from patina.imageio.convert import alpha_for_size
 from patina.looks.match import at_side
 from patina.losses.style import OBJECTIVE_WEIGHTS, StyleObjective, StyleSummary
 from patina.ops.color import join_lab_in_gamut, split_lab
-from patina.ops.fusion import FeatureStatistics, FusionMap, fusion_map
+from patina.ops.fusion import FUSIONS, FeatureStatistics, FusionMap, fusion_map
 from patina.ops.lbfgs import lbfgs
-from patina.pipelines.base import TiledPipeline, TileArg
+from patina.pipelines.base import (PhotoPipeline, ProgressFn, TileProgressFn, model_option, tile_option,
+                                   tile_progress)
 
 STYLE_SIDE = 512
 """Style images are resized to this long side before their statistics are taken (brush strokes at the
@@ -65,49 +69,72 @@ def as_tensor(image: ImageLike, what: str) -> torch.Tensor:
     return tensor.detach().float().cpu().clamp(0, 1)
 
 
-def _check_size(size: int | None) -> int | None:
-    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or not 32 <= size <= MAX_SIDE):
-        raise ParameterError(f"size must be a long side from 32 to {MAX_SIDE} pixels, got {size!r}")
-    return size
+@dataclass(frozen=True)
+class StylizeOptions(Options):
+    """How to paint: every default, type and range of style transfer, written once."""
+
+    pipeline: ClassVar[str] = "stylize"
+
+    style: tuple[int | str, ...] = option(
+        (), "A style image (painting, drawing, print). Repeat to mix several styles.", reference=True, required=True)
+    weights: tuple[float, ...] | None = option(
+        None, "How much of each style, in the same order (default: equal).", minimum=0, cli_name="weight")
+    alpha: float = option(1.0, "0 (the photo unchanged) to 1 (full style).", minimum=0, maximum=1)
+    fusion: str = option("adain", "'adain' (channel mean / std: faithful) or 'wct' (whitening-colouring: bolder).",
+                         choices=FUSIONS)
+    preserve_color: bool = option(False, "Keep the photo's colours; take only lightness from the painting.")
+    mask: tuple[int | str, ...] = option(
+        (), "An image whose white parts are stylized and black parts kept (gray: a blend); resized to the photo.",
+        reference=True, max_items=1)
+    size: int | None = option(
+        None, "Long side of the result in pixels (the photo is resized first); default: the photo's size.",
+        minimum=32, maximum=MAX_SIDE)
+    style_size: int = option(STYLE_SIDE, "Long side the style images are resized to: smaller gives larger brush "
+                                         "strokes.", minimum=32, maximum=MAX_SIDE)
+    refine: int = option(0, "L-BFGS steps polishing each painting against the style (5: much closer to it, about "
+                            "4x slower; pictures up to 1024 px). 0: one fast pass.", minimum=0, maximum=100)
+    model: str = model_option("stylize", "Style model")
+    tile: int | str = tile_option("Tile size in pixels, 'auto' (fits memory) or 0 (whole image): large photos are "
+                                  "painted in tiles, seamlessly.")
 
 
-class StylizePipeline(TiledPipeline):
+class StylizePipeline(PhotoPipeline):
     """Style transfer with the shipped (or a given) StyleTransferNet.
 
-    Args:
-        styles: one or more style images (:class:`Image` or (1, 3, H, W) tensors in [0, 1]).
-        weights: how much of each style (non-negative, normalised; default equal).
-        alpha: 0 (the photo) .. 1 (full style).
-        fusion: 'adain' (mean / std) or 'wct' (whitening-colouring; bolder, less faithful).
-        preserve_color: keep the photo's colours, take only lightness from the painting.
-        style_size: long side the style images are resized to (smaller: larger brush strokes).
-        refine: L-BFGS steps polishing the painting (0: one feed-forward pass; :data:`REFINE_STEPS` advised);
-            pictures up to :data:`REFINE_MAX_SIDE` px.
-        model: registry name or .safetensors path of a StyleTransferNet.
+    ``styles``: one or more style images (:class:`Image` or (1, 3, H, W) tensors in [0, 1]); ``mask``: an
+    optional image whose lightness selects the region to paint. The rest comes from
+    :class:`StylizeOptions` (or the same names as keyword arguments): ``weights`` (how much of each style,
+    normalised; default equal), ``alpha`` (0 the photo .. 1 full style), ``fusion`` ('adain' mean / std or
+    'wct' whitening-colouring: bolder, less faithful), ``preserve_color`` (keep the photo's colours, take
+    only lightness from the painting), ``size`` (long side of the result), ``style_size`` (long side the
+    style images are resized to: smaller gives larger brush strokes), ``refine`` (L-BFGS steps polishing the
+    painting; :data:`REFINE_STEPS` advised; pictures up to :data:`REFINE_MAX_SIDE` px), ``model`` and ``tile``.
     """
 
-    bytes_per_pixel = 1600.0
-    cpu_bf16 = True  # the eval's scores agree to 3 digits with float32, at half the time
+    name = "stylize"
+    description = "Style transfer: paint the photo like style images (archive items: style=12 or [12, 15])"
+    Options = StylizeOptions
+    makes_colour = True
+    min_side = 16
 
-    def __init__(self, styles: Sequence[ImageLike], *, weights: Sequence[float] | None = None, alpha: float = 1.0,
-                 fusion: str = "adain", preserve_color: bool = False, style_size: int = STYLE_SIDE,
-                 refine: int = 0, model: str = "stylize", device: str | torch.device = "auto",
-                 tile: TileArg = "auto") -> None:
-        self.style_size = _check_size(style_size) or STYLE_SIDE
-        if isinstance(refine, bool) or not isinstance(refine, int) or not 0 <= refine <= 100:
-            raise ParameterError(f"refine must be a whole number of steps from 0 to 100, got {refine!r}")
-        self.refine = refine
-        super().__init__(device=device, tile=tile, overlap=32, context=48)
-        from patina.weights import load
+    def __init__(self, styles: Sequence[ImageLike], options: StylizeOptions | None = None, *,
+                 mask: Image | None = None, device: str | torch.device = "auto", **values: Any) -> None:
+        self.options = opts = self.options_from(options, values)
+        self.style_size, self.refine = opts.style_size, opts.refine
+        self.mask = mask
+        super().__init__(device=device, tile=opts.tile, overlap=32, context=48)
+        self.model_name = str(opts.model)
+        self.net = self.load_model("style transfer", self.model_name, "stylize")
+        self.fusion, self.alpha = opts.fusion, opts.alpha
+        self.preserve_color = opts.preserve_color
+        self.set_styles(styles, None if opts.weights is None else list(opts.weights))
 
-        net, self.card = load(str(model), device=self.device)
-        if self.card.arch != "StyleTransferNet":
-            raise ParameterError(f"{model} is a {self.card.arch} model, not a style transfer model")
-        self.net = self.prepare(net)
-        self.model_name = str(model)
-        self.fusion, self.alpha = fusion, alpha
-        self.preserve_color = bool(preserve_color)
-        self.set_styles(styles, weights)
+    @classmethod
+    def create(cls, options: Options, *, device: str | torch.device,
+               references: Mapping[str, Sequence[Image]]) -> StylizePipeline:
+        masks = references.get("mask", [])
+        return cls(list(references.get("style", [])), options, mask=masks[0] if masks else None,  # type: ignore[arg-type]
+                   device=device)
 
     def set_styles(self, styles: Sequence[ImageLike], weights: Sequence[float] | None = None) -> None:
         """Use these style images (and weights) from now on; checks them, the weights, fusion and alpha at once
@@ -146,7 +173,7 @@ class StylizePipeline(TiledPipeline):
         """Paint (1, 3, H, W) float RGB in [0, 1] -> float32 (1, 3, h, w) on the CPU, where (h, w) is (H, W)
         or, with ``size``, the picture resized to that long side. ``mask``: (1, 1, H, W) in [0, 1]."""
         photo = as_tensor(photo, "photo")
-        size = _check_size(size)
+        size = StylizeOptions.check_one("size", size)
         if size is not None and size != max(photo.shape[-2:]):
             photo = at_side(photo, size).clamp(0, 1)
         if max(photo.shape[-2:]) > MAX_SIDE:
@@ -205,10 +232,14 @@ class StylizePipeline(TiledPipeline):
         pixels = lbfgs(start, loss_and_gradient, steps=self.refine, first_step=REFINE_FIRST_STEP)
         return pixels[..., :height, :width].float().cpu().clamp(0, 1)
 
+    def process(self, image: Image, on_progress: ProgressFn | None = None) -> Image:
+        return self.stylize_image(image, mask=self.mask, size=self.options.size, on_progress=tile_progress(on_progress))
+
     def stylize_image(self, image: Image, *, mask: Image | None = None, size: int | None = None,
-                      on_progress: Callable[[int, int], None] | None = None) -> Image:
+                      on_progress: TileProgressFn | None = None) -> Image:
         """Paint an :class:`Image`: RGB at its bit depth (at ``size`` long side when given), alpha resized,
         EXIF kept. ``mask``: an image of any mode; its lightness (resized to the picture) selects the region."""
+        self.check_size(image)
         mask_tensor = None if mask is None else image_to_tensor(mask).mean(dim=1, keepdim=True)
         result = self.apply(image_to_tensor(image), mask=mask_tensor, size=size, on_tile=on_progress)
         height, width = result.shape[-2:]
@@ -238,5 +269,5 @@ def _mask_like(mask: torch.Tensor, photo: torch.Tensor) -> torch.Tensor:
     return mask
 
 
-__all__ = ["MAX_SIDE", "REFINE_MAX_SIDE", "REFINE_STEPS", "STATISTICS_SIDE", "STYLE_SIDE",
+__all__ = ["MAX_SIDE", "REFINE_MAX_SIDE", "REFINE_STEPS", "STATISTICS_SIDE", "STYLE_SIDE", "StylizeOptions",
            "StylizePipeline"]

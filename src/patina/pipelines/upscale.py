@@ -15,19 +15,17 @@ Gray stays gray and 16 bit stays 16 bit; alpha is resized on its own (bilinear),
 from __future__ import annotations
 
 import dataclasses
-import math
-from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import cv2
 import torch
-from torch import nn
 
 from patina.core.errors import ParameterError
+from patina.core.options import OptionError, Options, option
 from patina.imageio import Image
 from patina.imageio.convert import alpha_for_size
-from patina.networks.upscale import CompactUpscaler
-from patina.weights.card import ModelCard
-from patina.pipelines.base import TiledPipeline, TileArg
+from patina.pipelines.base import PhotoPipeline, ProgressFn, TileProgressFn, tile_option, tile_progress
 
 SCALES = (2, 4)
 """Scales with a shipped model: ``upscale-x2`` and ``upscale-x4`` (and their ``-fidelity`` twins)."""
@@ -42,67 +40,67 @@ def default_model(scale: int) -> str:
     return f"upscale-x{scale}"
 
 
-def load_upscaler(model: str, device: torch.device) -> tuple[nn.Module, ModelCard]:
-    """(network, card) of a registry name, a Patina .safetensors or an outside RRDBNet / SRVGGNetCompact
-    checkpoint (.pth / .pt / .safetensors); the network's ``scale`` is its upscaling factor."""
-    from patina.weights import load
+@dataclass(frozen=True)
+class UpscaleOptions(Options):
+    """How to upscale: every default, type and range of super-resolution, written once."""
 
-    network, card = load(model, device=device)
-    if card.task not in ("", "upscale") or not isinstance(getattr(network, "scale", None), int):
-        raise ParameterError(f"model {model!r} is a {card.task or card.arch} model, not an upscaler")
-    return network, card
+    pipeline: ClassVar[str] = "upscale"
+
+    scale: int | None = option(
+        None, "2 or 4 (default 4): picks the registered upscale-x2 / upscale-x4; with a model of another scale, "
+              "its result is resized to this one.", choices=SCALES, cli_short="-s")
+    outscale: float | None = option(
+        None, "Final size factor, any number (e.g. 3 or 1.5): the model's result is resized to it.",
+        minimum=0.01, maximum=MAX_OUTSCALE)
+    model: str | None = option(
+        None, "Registry name (upscale-x4, upscale-x4-fidelity, ...) or a weights file: a Patina .safetensors, "
+              "or a Real-ESRGAN/ESRGAN RRDBNet or SRVGGNetCompact .pth/.safetensors.")
+    fidelity: bool = option(False, "Use the fidelity model (L1: most faithful, softer) instead of the GAN one.")
+    tile: int | str = tile_option("Tile side in input pixels, 'auto' (sized to free memory) or 0 (whole image).")
+    overlap: int = option(16, "Input pixels by which neighbouring tiles overlap.", minimum=0)
+    context: int | None = option(48, "Extra input pixels each side of a tile, computed and discarded.", minimum=0)
+
+    def check(self) -> None:
+        if self.fidelity and self.model is not None:
+            raise OptionError("fidelity", "give either model or fidelity, not both")
 
 
-def _check_outscale(outscale: float | None) -> float | None:
-    if outscale is None:
-        return None
-    if isinstance(outscale, bool) or not isinstance(outscale, (int, float)) or not math.isfinite(outscale):
-        raise ParameterError(f"outscale must be a number, got {outscale!r}")
-    if not 0 < outscale <= MAX_OUTSCALE:
-        raise ParameterError(f"outscale must be above 0 and at most {MAX_OUTSCALE:g}, got {outscale}")
-    return float(outscale)
-
-
-class UpscalePipeline(TiledPipeline):
+class UpscalePipeline(PhotoPipeline):
     """Upscale photographs with a super-resolution network.
 
-    Args:
-        model: registry name ('upscale-x4', 'upscale-x2', their '-fidelity' twins) or a weights file:
-            a Patina .safetensors with its card, or an outside Real-ESRGAN / ESRGAN RRDBNet or
-            SRVGGNetCompact checkpoint; default: ``default_model(scale)``.
-        scale: 2 or 4; picks the registered model when ``model`` is not given. With a model of another
-            scale, the result is resized to ``scale`` (as if ``outscale`` were ``scale``).
-        outscale: final size factor (any number up to 16): the network's result is resized to
-            ``round(size * outscale)``; default: the network's scale.
-        device: 'auto', 'cpu', 'cuda', 'cuda:1', 'mps'; on CUDA the network runs in bf16 / fp16.
-        tile: 'auto' (sized to free memory), None / 0 (whole image at once) or a tile side in pixels.
-        overlap: input pixels by which tiles overlap and are cross-faded.
-        context: extra input pixels each side of a tile, computed and discarded (default 48, enough for
-            the tiled result to match the untiled one within 1/255 with the shipped models).
+    Built from :class:`UpscaleOptions` (or the same names as keyword arguments): ``model`` (a registry
+    name - 'upscale-x4', 'upscale-x2', their '-fidelity' twins - or a weights file: a Patina .safetensors
+    with its card, or an outside Real-ESRGAN / ESRGAN RRDBNet or SRVGGNetCompact checkpoint; default: the
+    registered GAN model of ``scale``, or its fidelity twin with ``fidelity``), ``scale`` (2 or 4; with a
+    model of another scale the result is resized to it), ``outscale`` (final size factor up to 16: the
+    network's result is resized to ``round(size * outscale)``), ``tile`` / ``overlap`` / ``context``
+    (context 48 keeps the tiled result within 1/255 of the untiled one with the shipped models).
+    ``device``: 'auto', 'cpu', 'cuda', 'cuda:1', 'mps'; on CUDA the network runs in bf16 / fp16.
     """
 
-    def __init__(self, *, model: str | None = None, scale: int | None = None, outscale: float | None = None,
-                 device: str | torch.device = "auto", tile: TileArg = "auto", overlap: int = 16,
-                 context: int | None = 48) -> None:
-        if model is None:
-            model = default_model(4 if scale is None else scale)
-        elif scale is not None:
-            default_model(scale)  # validates
-        self.outscale = _check_outscale(outscale)
-        super().__init__(device=device, tile=tile, overlap=overlap, context=context)
-        network, self.card = load_upscaler(str(model), self.device)
-        self.scale = int(network.scale)
-        self.model_name = str(model)
-        if self.outscale is None and scale is not None and scale != self.scale:
-            self.outscale = float(scale)
-        self.network = self.prepare(network)
-        self.bytes_per_pixel = working_bytes_per_pixel(self.network, self.scale)
+    name = "upscale"
+    description = "Super-resolution x2 / x4: GAN (sharp) or fidelity (L1) upscalers, or an outside checkpoint"
+    Options = UpscaleOptions
+
+    def __init__(self, options: UpscaleOptions | None = None, *, device: str | torch.device = "auto",
+                 **values: Any) -> None:
+        self.options = opts = self.options_from(options, values)
+        self.model_name = opts.model or default_model(opts.scale or 4) + ("-fidelity" if opts.fidelity else "")
+        self.outscale = opts.outscale
+        super().__init__(device=device, tile=opts.tile, overlap=opts.overlap, context=opts.context)
+        self.network = self.load_model("upscaler", self.model_name, "upscale")
+        self.scale = int(self.network.scale)
+        if self.outscale is None and opts.scale is not None and opts.scale != self.scale:
+            self.outscale = float(opts.scale)
+
+    def resolved_options(self) -> UpscaleOptions:
+        return dataclasses.replace(super().resolved_options(), model=self.model_name, fidelity=False)
 
     def upscale_tile(self, tile: torch.Tensor) -> torch.Tensor:
         """One float32 tile on the device -> the network's result, clamped to [0, 1]."""
         return self.network(self.to_model_input(tile)).float().clamp_(0.0, 1.0)
 
-    def __call__(self, image: torch.Tensor, on_tile: Callable[[int, int], None] | None = None) -> torch.Tensor:
+    def __call__(self, image: torch.Tensor, on_tile: TileProgressFn | None = None) -> torch.Tensor:
         """(N, 3, H, W) in [0, 1] (float, or uint8/uint16 read per tile) -> (N, 3, sH, sW) float32 on the CPU,
         at the network's scale (``outscale`` applies to images, see :meth:`upscale_image`)."""
         if not isinstance(image, torch.Tensor) or image.ndim != 4 or image.shape[1] != 3:
@@ -111,10 +109,13 @@ class UpscalePipeline(TiledPipeline):
         assert result is not None
         return result
 
-    def upscale_image(self, image: Image, on_tile: Callable[[int, int], None] | None = None) -> Image:
+    def upscale_image(self, image: Image, on_tile: TileProgressFn | None = None) -> Image:
         """Upscale an :class:`Image`: bit depth, gray/RGB, EXIF and ICC kept; alpha resized on its own."""
         return resize_to_outscale(self.run_to_image(self.upscale_tile, image, on_tile=on_tile), image,
                                   self.outscale)
+
+    def process(self, image: Image, on_progress: ProgressFn | None = None) -> Image:
+        return self.upscale_image(image, on_tile=tile_progress(on_progress))
 
 
 def resize_to_outscale(result: Image, original: Image, outscale: float | None) -> Image:
@@ -132,15 +133,4 @@ def resize_to_outscale(result: Image, original: Image, outscale: float | None) -
                                alpha=alpha_for_size(original.alpha, height, width))
 
 
-def working_bytes_per_pixel(network: nn.Module, scale: int) -> float:
-    """Peak float32 working memory per input window pixel (sizes tiles), a bound on what was measured
-    (2 threads, 512 px windows): a compact net holds ~3 feature maps at its working resolution and its
-    output twice (x2: 221 B measured, x4: 796); the others have wide layers at up to ``scale``^2 the
-    pixels (ResidualUpscaler x4: 8475 B; RRDBNet x4: 9247)."""
-    widest = max((m.out_channels for m in network.modules() if isinstance(m, nn.Conv2d)), default=64)
-    if isinstance(network, CompactUpscaler):
-        return float(4 * (3 * widest / network.unshuffle**2 + 6 * scale**2))
-    return float(4 * widest * (6 + 2 * scale**2))
-
-
-__all__ = ["SCALES", "UpscalePipeline", "default_model", "load_upscaler", "resize_to_outscale"]
+__all__ = ["SCALES", "UpscaleOptions", "UpscalePipeline", "default_model", "resize_to_outscale"]

@@ -1,8 +1,9 @@
 """Model registry, safetensors weights and JSON model cards."""
 
 from patina.weights.card import ModelCard
+from patina.weights.descriptor import ModelDescriptor
 from patina.weights.files import build_model, load_model, save_model, sha256_of
 from patina.weights.registry import REGISTRY, RegistryEntry, cards, load, resolve
 
-__all__ = ["REGISTRY", "ModelCard", "RegistryEntry", "build_model", "cards", "load", "load_model", "resolve",
+__all__ = ["REGISTRY", "ModelCard", "ModelDescriptor", "RegistryEntry", "build_model", "cards", "load", "load_model", "resolve",
            "save_model", "sha256_of"]

@@ -10,6 +10,7 @@ from torch import nn
 
 from patina.core.errors import ModelNotFoundError
 from patina.weights.card import ModelCard
+from patina.weights.descriptor import ModelDescriptor
 from patina.weights.external import EXTERNAL_SUFFIXES, load_external
 from patina.weights.files import card_path, load_model
 
@@ -65,13 +66,18 @@ def resolve(name_or_path: str) -> Path:
     raise ModelNotFoundError(f"unknown model {name_or_path!r}; known: {', '.join(sorted(REGISTRY))}")
 
 
-def load(name_or_path: str, *, device: torch.device | str = "cpu") -> tuple[nn.Module, ModelCard]:
+def load(name_or_path: str, *, device: torch.device | str = "cpu", task: str | None = None) -> ModelDescriptor:
     """Load a registered or file model in eval mode on ``device``: a Patina .safetensors with its card, or
-    an outside upscaler checkpoint (see :mod:`patina.weights.external`) when no card sits beside it."""
+    an outside upscaler checkpoint (see :mod:`patina.weights.external`) when no card sits beside it.
+    With ``task``, a model that does something else is a ParameterError."""
     path = resolve(name_or_path)
+    network: nn.Module
     if path.suffix == ".safetensors" and card_path(path).is_file():
-        return load_model(path, device=device)
-    return load_external(path, device=device)
+        network, card = load_model(path, device=device)
+    else:
+        network, card = load_external(path, device=device)
+    descriptor = ModelDescriptor.of(str(name_or_path), network, card)
+    return descriptor if task is None else descriptor.require(task)
 
 
 def cards() -> list[ModelCard]:
