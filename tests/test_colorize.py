@@ -17,6 +17,7 @@ from patina.core.errors import ParameterError
 from patina.evaluation.colorize_eval import evaluate_colorize
 from patina.imageio import Image, read_image, write_image
 from patina.networks import ColorizeGenerator
+from patina.networks.colorize import ChromaDecoding
 from patina.ops.color import chroma_error, colourfulness, gray_rgb, join_lab, lightness, split_lab
 from patina.pipelines import colorize as colorize_module
 from patina.pipelines.colorize import ColorizePipeline
@@ -211,7 +212,8 @@ def test_archive_derives_and_reproduces_a_colorized_derivative(archive, tmp_path
     master = archive.import_paths([photo]).imported[0]
     result = archive.derive(master, "colorize", {"model": model_path, "strength": 0.9})
     detail = result.event.detail
-    assert detail["parameters"] == {"model": model_path, "render_size": 384, "strength": 0.9}
+    assert detail["parameters"] == {"model": model_path, "render_size": 384, "strength": 0.9,  # 'auto' decoding
+                                    "rebalance": 0.0, "temperature": 1.0, "chroma_gain": 1.0}   # made concrete
     assert detail["models"] == [{"role": "generator", "name": model_path, "sha256": sha256_of(model_path)}]
     derivative = read_image(archive.store.path(result.item.sha256))
     assert derivative.pixels.shape == (64, 80, 3)
@@ -283,9 +285,7 @@ def test_shipped_model_on_kodak_against_the_baselines() -> None:
     kodak = SHARED / "denoise" / "Kodak24"
 
     def scores(**settings: float) -> tuple[dict[str, float], float]:
-        pipeline = ColorizePipeline(device="cpu")
-        for name, value in settings.items():
-            setattr(pipeline.generator, name, value)
+        pipeline = ColorizePipeline(device="cpu", **settings)
         result = evaluate_colorize([kodak], pipeline=pipeline, mean_ab=card.training["mean_ab"], limit=8,
                                    progress=False).datasets[0]
         errors = {key: method.extra_means()["chroma_error"] for key, method in result.methods.items()}
@@ -389,10 +389,11 @@ def test_chroma_gain_scales_the_generator_output() -> None:
     torch.manual_seed(0)
     plain = ColorizeGenerator(widths=(8, 16), blocks=(1, 1))
     torch.nn.init.normal_(plain.tail.weight, std=0.2)
-    gained = ColorizeGenerator(widths=(8, 16), blocks=(1, 1), chroma_gain=1.5)
-    gained.load_state_dict(plain.state_dict())
     light = torch.rand(1, 1, 32, 32)
-    assert torch.allclose(gained(light), 1.5 * plain(light))
+    assert torch.allclose(plain(light, ChromaDecoding(gain=1.5)), 1.5 * plain(light))
+    calibrated = ColorizeGenerator(widths=(8, 16), blocks=(1, 1), chroma_gain=1.5)  # a card's calibration
+    calibrated.load_state_dict(plain.state_dict())
+    assert calibrated.calibrated.gain == 1.5 and torch.equal(calibrated(light), plain(light))
 
 
 def test_chroma_bins_cover_the_srgb_gamut_and_nothing_else() -> None:
@@ -450,13 +451,12 @@ def test_rebalancing_favours_the_rarer_of_two_equally_likely_colours() -> None:
     prior = torch.full((238,), 1.0)
     prior[7], prior[100] = 0.01, 500.0  # bin 7 is rare in the training photos, bin 100 common
     plain = ColorizeGenerator(widths=(8, 16), blocks=(1, 1), bin_step=10, prior=prior.tolist())
-    rebalanced = ColorizeGenerator(widths=(8, 16), blocks=(1, 1), bin_step=10, prior=prior.tolist(), rebalance=1.0)
     logits = torch.full((1, 238, 1, 1), -30.0)
     logits[0, 7] = logits[0, 100] = 0.0
     centres = plain.centres
     halfway = (centres[7] + centres[100]) / 2
     assert torch.allclose(plain.decode(logits)[0, :, 0, 0], halfway, atol=1e-5)
-    shifted = rebalanced.decode(logits)[0, :, 0, 0]
+    shifted = plain.decode(logits, rebalance=1.0)[0, :, 0, 0]
     assert (shifted - centres[7]).norm() < 0.1 * (centres[100] - centres[7]).norm()
     with pytest.raises(ValueError, match="238 non-negative"):
         ColorizeGenerator(widths=(8, 16), blocks=(1, 1), bin_step=10, prior=[1.0, 2.0])
@@ -502,7 +502,7 @@ def test_training_with_context_copies_the_stylize_encoder_and_keeps_it_frozen(co
     config.init_from, config.context_encoder = str(source), "stylize"
     config.generator = {**config.generator, "bin_step": 10, "context_widths": [32, 64, 128]}
     trainer = ColorizeTrainer(config, progress=False)
-    encoder = load("stylize", device="cpu")[0].encoder.state_dict()
+    encoder = load("stylize", device="cpu").network.encoder.state_dict()
     saved = load_model(source)[0].state_dict()
     assert all(torch.equal(trainer.generator.state_dict()[k], v) for k, v in saved.items())
     trainer.fit()

@@ -262,11 +262,13 @@ def test_bad_parameters_are_clear_errors(model_path, monkeypatch, tmp_path):
 def test_recipe_records_the_parameters(model_path):
     recipe = get_recipe("retro")
     image = Image(pixels=to_pixels(scene()))
-    result = recipe.run(image, recipe.parameters({"engine": "preset", "era": "20s", "seed": 2}), "cpu", None)
+    result = recipe.execute(image, recipe.parameters({"engine": "preset", "era": "20s", "seed": 2}), "cpu", None)
     assert result.parameters["era"] == "1920s" and result.parameters["seed"] == 2 and result.models == []
     assert result.image.pixels.shape == (64, 80, 3)
     with pytest.raises(ParameterError, match="no parameter"):
-        recipe.parameters({"like": "x.jpg"})
+        recipe.parameters({"look": "x.jpg"})
+    with pytest.raises(ParameterError, match="images of like"):  # a reference photo is an archive item
+        recipe.execute(image, recipe.parameters({"like": 3}), "cpu", None)
 
 
 # -- CLI ---------------------------------------------------------------------------------------------------

@@ -70,7 +70,8 @@ def test_upscalers_scale_their_input(make, scale):
 
 def test_shipped_architectures_fit_the_parameter_budget():
     for name in ("upscale-x2", "upscale-x4", "upscale-x2-fidelity", "upscale-x4-fidelity"):
-        model, card = load(name)
+        loaded = load(name)
+        model, card = loaded.network, loaded.card
         parameters = sum(p.numel() for p in model.parameters())
         assert parameters == card.parameters and parameters <= 1_500_000, name
         assert card.task == "upscale" and model.scale == int(name[9])
@@ -109,7 +110,8 @@ def test_real_esrgan_rrdbnet_checkpoint_is_detected_and_loaded(tmp_path):
     torch.manual_seed(2)
     source = RRDBNet(channels=8, blocks=2, growth=4, scale=2)
     torch.save({"params_ema": source.state_dict(), "params": {}}, tmp_path / "RealESRGAN_x2.pth")
-    model, card = load(str(tmp_path / "RealESRGAN_x2.pth"))
+    loaded = load(str(tmp_path / "RealESRGAN_x2.pth"))
+    model, card = loaded.network, loaded.card
     assert card.arch == "RRDBNet" and card.kwargs == {"channels": 8, "blocks": 2, "growth": 4, "scale": 2}
     assert _same_function(model, source)
 
@@ -137,7 +139,8 @@ def test_srvgg_compact_checkpoint_is_detected_and_loaded(tmp_path):
     torch.manual_seed(4)
     source = CompactUpscaler(channels=8, convs=3, scale=4)
     torch.save({"params": source.state_dict()}, tmp_path / "realesr-general-x4v3.pth")
-    model, card = load(str(tmp_path / "realesr-general-x4v3.pth"))
+    loaded = load(str(tmp_path / "realesr-general-x4v3.pth"))
+    model, card = loaded.network, loaded.card
     assert (card.arch, card.kwargs) == ("CompactUpscaler", {"channels": 8, "convs": 3, "scale": 4,
                                                             "activation": "prelu"})
     assert _same_function(model, source)
@@ -156,7 +159,8 @@ def test_bad_outside_checkpoints_get_clear_errors(tmp_path):
 
 @pytest.mark.skipif(not PEER.is_file(), reason="../shared/peers is not present")
 def test_lsdir_peer_loads_as_a_compact_net():
-    model, card = load(str(PEER))
+    loaded = load(str(PEER))
+    model, card = loaded.network, loaded.card
     assert card.kwargs == {"channels": 64, "convs": 16, "scale": 4, "activation": "prelu"}
     assert model(torch.rand(1, 3, 8, 8)).shape == (1, 3, 32, 32)
 
@@ -250,7 +254,8 @@ def test_x4_training_can_start_from_a_folded_x2_net(clean_images, tmp_path):
     cfg.generator = {"channels": 8, "convs": 2}
     cfg.init_from = str(random_compact(tmp_path, scale=2, unshuffle=2))
     trainer = UpscaleTrainer(cfg, progress=False)
-    x2, _ = load(cfg.init_from)
+    loaded = load(cfg.init_from)
+    x2, _ = loaded.network, loaded.card
     low = torch.rand(1, 3, 8, 8)
     with torch.no_grad():
         assert torch.allclose(trainer.generator(low), x2(F.interpolate(low, scale_factor=2)), atol=1e-5)
@@ -313,9 +318,8 @@ def test_shipped_x2_models_tile_without_seams(model):
 @needs_set5
 def test_fidelity_x4_beats_the_bar_on_set5():
     from patina.evaluation.upscale_eval import evaluate_upscale
-    from patina.pipelines.upscale import load_upscaler
 
-    network, _ = load_upscaler("upscale-x4-fidelity", torch.device("cpu"))
+    network = load("upscale-x4-fidelity", task="upscale").network
     report = evaluate_upscale([SET5 / "HR"], scale=4, models={"fidelity": network}, progress=False)
     methods = report.datasets[0].methods
     assert report.datasets[0].name == "Set5"
@@ -368,7 +372,7 @@ def test_upscale_recipe_records_what_it_used(tmp_path):
 
     recipe = get_recipe("upscale")
     params = recipe.parameters({"model": str(random_compact(tmp_path)), "outscale": 1.5})
-    result = recipe.run(Image(pixels=texture_image(20, 20)), params, "cpu", None)
+    result = recipe.execute(Image(pixels=texture_image(20, 20)), params, "cpu", None)
     assert result.image.pixels.shape == (30, 30, 3)
     assert isinstance(result.parameters["tile"], int) and result.models[0]["role"] == "upscaler"
     assert len(result.models[0]["sha256"]) == 64

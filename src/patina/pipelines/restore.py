@@ -52,7 +52,7 @@ class RestoreOptions(Options):
                              minimum=0, maximum=1)
     ensemble: bool = option(
         True, "Average with the restored mirror image (a little better; off is ~1.6x faster).")
-    tile: int | str = tile_option()
+    tile: int | str | None = tile_option()
     overlap: int = option(64, "Pixels by which neighbouring tiles overlap and are blended.", minimum=0)
     context: int | None = option(64, "Extra pixels each side of a tile, computed and discarded.", minimum=0)
     colorize: bool = option(False, "Then colorize the restored photo (see colorize; its defaults).")

@@ -63,7 +63,12 @@ class RetroOptions(Options):
     strength: float = option(1.0, "0 (the photo unchanged) to 1 (the full look).", minimum=0, maximum=1)
     seed: int = option(0, "Seeds grain, dust and scratches: same seed, same picture.", minimum=0)
     model: str = model_option("retro", "Retro GAN")
-    tile: int | str = tile_option()
+    tile: int | str | None = tile_option()
+
+    def __post_init__(self) -> None:
+        if isinstance(self.era, str):  # '20s', '1920S' ... -> '1920s'; an unknown era is a clear error
+            object.__setattr__(self, "era", get_era(self.era).name)
+        super().__post_init__()
 
 
 class RetroPipeline(PhotoPipeline):

@@ -94,7 +94,7 @@ class StylizeOptions(Options):
     refine: int = option(0, "L-BFGS steps polishing each painting against the style (5: much closer to it, about "
                             "4x slower; pictures up to 1024 px). 0: one fast pass.", minimum=0, maximum=100)
     model: str = model_option("stylize", "Style model")
-    tile: int | str = tile_option("Tile size in pixels, 'auto' (fits memory) or 0 (whole image): large photos are "
+    tile: int | str | None = tile_option("Tile size in pixels, 'auto' (fits memory) or 0 (whole image): large photos are "
                                   "painted in tiles, seamlessly.")
 
 

@@ -56,7 +56,7 @@ class UpscaleOptions(Options):
         None, "Registry name (upscale-x4, upscale-x4-fidelity, ...) or a weights file: a Patina .safetensors, "
               "or a Real-ESRGAN/ESRGAN RRDBNet or SRVGGNetCompact .pth/.safetensors.")
     fidelity: bool = option(False, "Use the fidelity model (L1: most faithful, softer) instead of the GAN one.")
-    tile: int | str = tile_option("Tile side in input pixels, 'auto' (sized to free memory) or 0 (whole image).")
+    tile: int | str | None = tile_option("Tile side in input pixels, 'auto' (sized to free memory) or 0 (whole image).")
     overlap: int = option(16, "Input pixels by which neighbouring tiles overlap.", minimum=0)
     context: int | None = option(48, "Extra input pixels each side of a tile, computed and discarded.", minimum=0)
 

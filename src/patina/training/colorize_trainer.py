@@ -147,7 +147,8 @@ class ColorizeTrainer(GanTrainer):
                 raise ConfigError("generator.context_widths needs context_encoder: the stylize model whose "
                                   "distilled encoder gives the context features (e.g. stylize)")
             return
-        source, card = load(name, device=self.device)
+        loaded = load(name, device=self.device)
+        source, card = loaded.network, loaded.card
         if card.arch != "StyleTransferNet":
             raise ConfigError(f"context_encoder {name}: a {card.arch}, not a StyleTransferNet (stylize) model")
         if source.encoder.widths != context.widths:

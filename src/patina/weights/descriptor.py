@@ -79,9 +79,8 @@ class ModelDescriptor:
     @classmethod
     def of(cls, name: str, network: nn.Module, card: ModelCard) -> ModelDescriptor:
         """Describe ``network`` (built from ``card``) by its architecture's traits."""
-        traits = ARCHITECTURES.get(card.arch)
-        if traits is None:
-            raise ParameterError(f"{name}: unknown architecture {card.arch!r}")
+        traits = ARCHITECTURES.get(card.arch) or ArchitectureTraits(task=card.task or card.arch, tiling=False,
+                                                                     bytes_per_pixel=0.0)
         per_pixel = traits.bytes_per_pixel
         return cls(name=name, network=network, card=card, task=traits.task, scale=int(getattr(network, "scale", 1)),
                    size_multiple=int(getattr(network, "size_multiple", 1)), tiling=traits.tiling,

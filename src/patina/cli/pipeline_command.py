@@ -1,0 +1,135 @@
+"""Image commands derived from the pipelines' options: `patina restore`, `upscale`, `colorize`, `retro`, `stylize`.
+
+Each option of a pipeline's options dataclass becomes a flag with its default and help (booleans as
+``--x/--no-x``, reference options as image files, list options as repeatable flags); the command builds the
+options (a bad value is one clear error line and exit status 2), the pipeline, and runs it over the inputs.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from patina.cli.batch import (CompareOption, DeviceOption, InputsArgument, OutputOption, SkipExistingOption,
+                              report_error, run_batch, sample_photo)
+from patina.core.options import OptionInfo, option_specs
+from patina.pipelines.base import PhotoPipeline
+
+_KEYWORD = inspect.Parameter.KEYWORD_ONLY
+
+
+def flag_name(info: OptionInfo) -> str:
+    """The command-line flag of an option: ``--render-size`` for ``render_size`` unless the spec names one."""
+    return "--" + (info.spec.cli_name or info.name).replace("_", "-")
+
+
+def _help(info: OptionInfo) -> str:
+    spec = info.spec
+    extra = f" One of: {', '.join(map(str, spec.choices))}." if spec.choices and info.kind != "boolean" else ""
+    return spec.help + extra
+
+
+def cli_parameter(info: OptionInfo) -> inspect.Parameter:
+    """The Typer parameter of one option."""
+    kind, flag, spec = info.kind, flag_name(info), info.spec
+    names = [flag, *([spec.cli_short] if spec.cli_short else [])]
+    if kind == "boolean":
+        option = typer.Option(f"{flag}/--no-{flag[2:]}", help=_help(info))
+        return inspect.Parameter(info.name, _KEYWORD, annotation=Annotated[bool, option], default=info.default)
+    if kind == "references":
+        many = spec.max_items != 1
+        annotation: Any = Optional[list[Path]] if many else Optional[Path]
+        help_text = spec.help + (" Repeat for several." if many and "Repeat" not in spec.help else "")
+        option = typer.Option(*names, help=help_text, show_default=False)
+        return inspect.Parameter(info.name, _KEYWORD, annotation=Annotated[annotation, option], default=None)
+    if kind in ("integers", "numbers", "texts"):
+        item = {"integers": int, "numbers": float}.get(kind, str)
+        option = typer.Option(*names, help=_help(info), show_default=False)
+        return inspect.Parameter(info.name, _KEYWORD, annotation=Annotated[Optional[list[item]], option],  # type: ignore[valid-type]
+                                 default=None)
+    base: Any = {"integer": int, "number": float}.get(kind, str)
+    if spec.auto or (kind != "text" and str in getattr(info.hint, "__args__", ())):
+        base = str  # 'auto', or a number or a name
+    show_default = info.default is not None
+    option = typer.Option(*names, help=_help(info), show_default=show_default)
+    annotation = Optional[base] if info.default is None else base
+    return inspect.Parameter(info.name, _KEYWORD, annotation=Annotated[annotation, option], default=info.default)
+
+
+def _read_references(pipeline: type[PhotoPipeline], values: dict[str, Any]) -> dict[str, list[Any]]:
+    """The images named by the reference options (files), read; missing required ones are an error."""
+    from patina.core.errors import ParameterError
+    from patina.imageio import read_image
+
+    images: dict[str, list[Any]] = {}
+    for info in option_specs(pipeline.Options):
+        if not info.spec.reference:
+            continue
+        given = values.get(info.name)
+        paths = [] if given is None else given if isinstance(given, list) else [given]
+        if info.spec.required and not paths:
+            raise ParameterError(f"give at least one {flag_name(info)} image")
+        values[info.name] = [str(path) for path in paths]
+        images[info.name] = [read_image(path) for path in paths]
+    return images
+
+
+def pipeline_command(pipeline: type[PhotoPipeline], *, verb: str, doc: str) -> Callable[..., None]:
+    """The Typer command running ``pipeline`` over files and folders, its flags derived from its options."""
+
+    def command(output: Path, inputs: list[Path] | None, device: str, compare: bool, skip_existing: bool,
+                sample: bool, **values: Any) -> None:
+        from patina.core.errors import PatinaError
+
+        inputs = [*(inputs or []), *([sample_photo()] if sample else [])]
+        if not inputs:
+            report_error(pipeline.name, f"give image files or folders to {pipeline.name} (or --sample)")
+            raise typer.Exit(2)
+        try:
+            references = _read_references(pipeline, values)
+            options = pipeline.Options.from_mapping(values)
+            runner = pipeline.create(options, device=device, references=references)
+        except PatinaError as exc:
+            report_error(pipeline.name, str(exc))
+            raise typer.Exit(2) from None
+
+        def process(image: Any, on_progress: Callable[[int, int], None]) -> Any:
+            return runner.process(image, lambda fraction: on_progress(round(fraction * 100), 100))
+
+        run_batch(inputs, output, process, command=pipeline.name, verb=verb, compare=compare,
+                  skip_existing=skip_existing)
+
+    fixed = [
+        inspect.Parameter("output", _KEYWORD, annotation=OutputOption),
+        inspect.Parameter("inputs", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=InputsArgument, default=None),
+    ]
+    common = [
+        inspect.Parameter("device", _KEYWORD, annotation=DeviceOption, default="auto"),
+        inspect.Parameter("compare", _KEYWORD, annotation=CompareOption, default=False),
+        inspect.Parameter("skip_existing", _KEYWORD, annotation=SkipExistingOption, default=False),
+        inspect.Parameter("sample", _KEYWORD, annotation=Annotated[bool, typer.Option(
+            "--sample", help=f"Also {pipeline.name} the bundled sample old photo (try Patina without your own "
+                             "photos).")], default=False),
+    ]
+    parameters = [cli_parameter(info) for info in option_specs(pipeline.Options)]
+    # Typer reads parameters in order; the positional inputs go first
+    ordered = [fixed[1], fixed[0], *parameters, *common]
+    ordered = [p.replace(kind=inspect.Parameter.POSITIONAL_OR_KEYWORD) if p.name == "inputs" else p for p in ordered]
+
+    def entry(*args: Any, **kwargs: Any) -> None:
+        bound = inspect.Signature(ordered).bind(*args, **kwargs)
+        given = dict(bound.arguments)
+        command(given.pop("output"), given.pop("inputs", None), given.pop("device", "auto"),
+                given.pop("compare", False), given.pop("skip_existing", False), given.pop("sample", False), **given)
+
+    entry.__signature__ = inspect.Signature(ordered)  # type: ignore[attr-defined]
+    entry.__doc__ = inspect.cleandoc(doc)
+    entry.__name__ = pipeline.name
+    return entry
+
+
+__all__ = ["cli_parameter", "flag_name", "pipeline_command"]
