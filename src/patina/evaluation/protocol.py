@@ -52,7 +52,7 @@ class EvalProtocol:
         self.limit = limit
         self.methods: dict[str, str] = {}
         self.model_settings: dict[str, Any] = {}  # what the report records of the evaluated model(s)
-        self.card_models: list[str] = []           # whose model cards publish(update_card=True) updates
+        self.card_models: list[str] = []           # whose model cards publish(update_cards=True) updates
 
     # -- hooks -------------------------------------------------------------------------------------
     def eval_sets(self, data_dirs: Sequence[str | Path]) -> list[EvalSet]:
