@@ -87,7 +87,8 @@ def test_import_folders_dedupes_and_records_names_and_folders(archive: Archive, 
         assert sha256_of_file(stored) == record.sha256
         assert not stored.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
     events = archive.events(event_type="ingestion")
-    assert len(events) == 3 and events[0].detail["message_digest"] == events[0].detail["message_digest"]
+    assert len(events) == 3
+    assert {event.item_id: event.detail["message_digest"] for event in events} == {r.id: r.sha256 for r in masters}
 
 
 def test_importing_again_resumes_without_duplicates(archive: Archive, photo_tree: Path) -> None:

@@ -16,7 +16,7 @@ from patina.core.errors import PatinaError
 from patina.degradations.chain import EVAL_CONFIG, degrade
 from patina.evaluation import EvaluationDataError, classical_restore, detected_mask, evaluate_restore
 from patina.evaluation.report import DatasetResult, EvalReport, ImageScore, card_metrics
-from patina.evaluation.restore_eval import read_clean, to_tensor
+from patina.evaluation.common import read_clean, to_tensor
 from patina.ops.metrics import psnr, ssim
 
 SIZE = 96

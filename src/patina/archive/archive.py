@@ -1,6 +1,7 @@
 """The :class:`Archive`: a folder with a content-addressed store and a SQL catalogue, and what can be
-done with it. Each operation lives in its own module (ingest, derive, fixity, export); this class
-opens the archive, finds items, edits their description and records events.
+done with it. Each operation lives in its own module (ingest, derive, fixity, export) and works on the
+narrow :class:`~patina.archive.context.ArchiveContext`; this facade opens the archive, builds that context,
+delegates to the operations, finds items, edits their description, and hands back typed records and reports.
 
 Layout of an archive folder::
 
@@ -14,31 +15,34 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-import patina
-from patina.archive import catalogue
+from patina.archive import catalogue, derive, export, fixity, ingest
+from patina.archive.context import AGENT, ArchiveContext
+from patina.archive.derive import DeriveResult, ReproduceReport
+from patina.archive.export import BagReport
+from patina.archive.fixity import FixityReport
+from patina.archive.ingest import ImportReport
+from patina.archive.queries import ItemRef, event_records, filtered, item_records, named
 from patina.archive.records import EventRecord, ItemRecord
-from patina.archive.schema import DUBLIN_CORE_FIELDS, Collection, Event, Item, Tag, utcnow
+from patina.archive.schema import DUBLIN_CORE_FIELDS, Collection, Event, Item, Tag, item_collections, utcnow
 from patina.archive.search import reindex, search_ids
 from patina.archive.store import ObjectStore
-from patina.core.errors import ArchiveError, ItemNotFoundError, ParameterError
+from patina.core.errors import ArchiveError, ParameterError
 
 CONFIG_NAME = "archive.json"
 CATALOGUE_NAME = "catalogue.sqlite"
 FORMAT_VERSION = 1
-AGENT = f"Patina {patina.__version__}"
 DATABASE_ENV = "PATINA_ARCHIVE_DB"
 """Environment variable that overrides the database URL of an archive (e.g. to keep a password out of files)."""
 
-ItemRef = int | str
+__all__ = ["AGENT", "CONFIG_NAME", "Archive", "ItemRef"]
 
 
 class Archive:
@@ -49,7 +53,7 @@ class Archive:
         self.store = ObjectStore(root)
         self.database_url = database_url
         self.engine = catalogue.make_engine(database_url)
-        self._sessions = catalogue.session_factory(self.engine)
+        self.context = ArchiveContext(root, self.store, catalogue.session_factory(self.engine))
 
     # -- opening -----------------------------------------------------------------------------------
     @classmethod
@@ -105,25 +109,13 @@ class Archive:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session whose work is committed at the end of the block, or rolled back on an error."""
-        with self._sessions.begin() as session:
+        with self.context.session() as session:
             yield session
 
     # -- items -------------------------------------------------------------------------------------
     def find(self, session: Session, ref: ItemRef) -> Item:
         """The item with id ``ref`` (an int or digits) or whose sha256 starts with ``ref`` (6+ hex digits)."""
-        text = str(ref).strip().lower()
-        if text.isdigit():
-            item = session.get(Item, int(text))
-        elif len(text) >= 6 and all(c in "0123456789abcdef" for c in text):
-            matches = session.scalars(select(Item).where(Item.sha256.startswith(text)).limit(2)).all()
-            if len(matches) > 1:
-                raise ItemNotFoundError(f"sha256 prefix {text!r} matches several items; give more digits")
-            item = matches[0] if matches else None
-        else:
-            raise ItemNotFoundError(f"{ref!r} is neither an item id nor a sha256 prefix (6+ hex digits)")
-        if item is None:
-            raise ItemNotFoundError(f"no item {ref!r} in {self.root}")
-        return item
+        return self.context.find(session, ref)
 
     def item(self, ref: ItemRef) -> ItemRecord:
         """One item by id or sha256 prefix."""
@@ -133,23 +125,18 @@ class Archive:
     def items(self, *, role: str | None = None, collection: str | None = None, tag: str | None = None,
               ids: Sequence[int] | None = None, limit: int | None = None, offset: int = 0) -> list[ItemRecord]:
         """Items in id order, optionally only masters/derivatives, one collection or tag, or given ids."""
-        statement = _filtered(select(Item).options(*_eager()).order_by(Item.id).offset(offset).limit(limit),
-                              role=role, collection=collection, tag=tag)
-        if ids is not None:
-            statement = statement.where(Item.id.in_(list(ids)))
         with self.session() as session:
-            return [ItemRecord.of(item) for item in session.scalars(statement)]
+            return item_records(session, role=role, collection=collection, tag=tag, ids=ids, limit=limit,
+                                offset=offset)
 
     def count(self, *, role: str | None = None, collection: str | None = None, tag: str | None = None) -> int:
         """How many items (of a role, in a collection, with a tag) the catalogue holds."""
-        statement = _filtered(select(func.count(Item.id)), role=role, collection=collection, tag=tag)
+        statement = filtered(select(func.count(Item.id)), role=role, collection=collection, tag=tag)
         with self.session() as session:
             return int(session.scalar(statement) or 0)
 
     def collections(self) -> list[tuple[str, int]]:
         """Every collection's name with its number of items, by name."""
-        from patina.archive.schema import item_collections
-
         statement = (select(Collection.name, func.count(item_collections.c.item_id))
                      .outerjoin(item_collections).group_by(Collection.id).order_by(Collection.name))
         with self.session() as session:
@@ -165,13 +152,8 @@ class Archive:
     def events(self, ref: ItemRef | None = None, *, event_type: str | None = None) -> list[EventRecord]:
         """Events about an item (as object or as output), or all events, oldest first."""
         with self.session() as session:
-            statement = select(Event).order_by(Event.id)
-            if ref is not None:
-                item_id = self.find(session, ref).id
-                statement = statement.where((Event.item_id == item_id) | (Event.output_item_id == item_id))
-            if event_type is not None:
-                statement = statement.where(Event.event_type == event_type)
-            return [EventRecord.of(event) for event in session.scalars(statement)]
+            item_id = None if ref is None else self.find(session, ref).id
+            return event_records(session, item_id=item_id, event_type=event_type)
 
     def path_of(self, ref: ItemRef) -> Path:
         """The read-only stored file of an item."""
@@ -223,51 +205,39 @@ class Archive:
                outcome: str = "success", detail: dict[str, Any] | None = None,
                event_uuid: str | None = None, occurred_at: Any = None) -> Event:
         """Add a provenance event to the session's transaction."""
-        item_id = item.id if isinstance(item, Item) else item
-        event = Event(uuid=event_uuid or str(uuid.uuid4()), event_type=event_type,
-                      occurred_at=occurred_at or utcnow(), item_id=item_id,
-                      output_item_id=None if output is None else output.id, agent=AGENT, outcome=outcome,
-                      detail=detail or {})
-        session.add(event)
-        return event
+        return self.context.record(session, event_type, item=item, output=output, outcome=outcome, detail=detail,
+                                   event_uuid=event_uuid, occurred_at=occurred_at)
 
-    # -- operations (each in its own module) ---------------------------------------------------------
-    def import_paths(self, paths: Sequence[str | Path], **options: Any):  # noqa: ANN201 - ImportReport
+    # -- operations (each in its own module, on the archive's context) -------------------------------
+    def import_paths(self, paths: Sequence[str | Path], **options: Any) -> ImportReport:
         """Import image files and folders; see :func:`patina.archive.ingest.import_paths`."""
-        from patina.archive.ingest import import_paths
+        return ingest.import_paths(self.context, paths, **options)
 
-        return import_paths(self, paths, **options)
+    def import_file(self, path: Path, **options: Any) -> tuple[int, bool]:
+        """Store and catalogue one file: (item id, whether it is new); see :func:`patina.archive.ingest.import_file`."""
+        return ingest.import_file(self.context, path, **options)
 
-    def derive(self, ref: ItemRef, pipeline: str, parameters: dict[str, Any] | None = None, **options: Any):  # noqa: ANN201
+    def derive(self, ref: ItemRef, pipeline: str, parameters: dict[str, Any] | None = None,
+               **options: Any) -> DeriveResult:
         """Run a pipeline on an item and store a derivative; see :func:`patina.archive.derive.derive`."""
-        from patina.archive.derive import derive
+        return derive.derive(self.context, ref, pipeline, parameters, **options)
 
-        return derive(self, ref, pipeline, parameters, **options)
-
-    def reproduce(self, ref: ItemRef, **options: Any):  # noqa: ANN201 - ReproduceReport
+    def reproduce(self, ref: ItemRef, **options: Any) -> ReproduceReport:
         """Re-run the event that made a derivative; see :func:`patina.archive.derive.reproduce`."""
-        from patina.archive.derive import reproduce
+        return derive.reproduce(self.context, ref, **options)
 
-        return reproduce(self, ref, **options)
-
-    def verify(self, **options: Any):  # noqa: ANN201 - FixityReport
+    def verify(self, **options: Any) -> FixityReport:
         """Fixity audit of every stored file; see :func:`patina.archive.fixity.verify`."""
-        from patina.archive.fixity import verify
+        return fixity.verify(self.context, **options)
 
-        return verify(self, **options)
-
-    def export_bagit(self, destination: str | Path, **options: Any):  # noqa: ANN201 - BagReport
+    def export_bagit(self, destination: str | Path, **options: Any) -> BagReport:
         """Export masters, derivatives and metadata as a BagIt bag; see :func:`patina.archive.export.export_bagit`."""
-        from patina.archive.export import export_bagit
-
-        return export_bagit(self, destination, **options)
+        return export.export_bagit(self.context, destination, **options)
 
     def export_csv(self, destination: str | Path, **selection: Any) -> int:
         """Write the chosen items (default: every master and derivative) as CSV; returns the row count."""
-        from patina.archive.export import select_items, write_csv
-
-        records = select_items(self, **selection) if selection else self.items()
-        write_csv(records, destination)
+        records = export.select_items(self.context, **selection) if selection else self.items()
+        export.write_csv(records, destination)
         return len(records)
 
     def iiif_manifest(self, *, base_url: str | None = None, **selection: Any) -> dict[str, Any]:
@@ -275,40 +245,10 @@ class Archive:
 
         Image URLs are ``base_url``/objects/ab/cd/<sha256> (the store's layout), by default file:// URLs.
         """
-        from patina.archive.export import iiif_manifest, select_items
-
         base = (base_url or self.root.resolve().as_uri()).rstrip("/")
-        records = select_items(self, **selection)
-        return iiif_manifest(records, base_url=base, label=f"Patina archive {self.root.name}",
-                             url_of=lambda record: f"{base}/{self.store.path(record.sha256).relative_to(self.root).as_posix()}")
-
-
-def named(session: Session, kind: type[Tag] | type[Collection], name: str) -> Tag | Collection:
-    """The tag or collection called ``name``, created if new."""
-    name = name.strip()
-    if not name:
-        raise ParameterError(f"a {kind.__name__.lower()} name cannot be empty")
-    found = session.scalar(select(kind).where(kind.name == name))
-    if found is None:
-        found = kind(name=name)
-        session.add(found)
-    return found
-
-
-def _filtered(statement: Select, *, role: str | None, collection: str | None, tag: str | None) -> Select:
-    """``statement`` limited to items of a role, in a collection and with a tag (each when given)."""
-    if role is not None:
-        statement = statement.where(Item.role == role)
-    if collection is not None:
-        statement = statement.where(Item.collections.any(Collection.name == collection))
-    if tag is not None:
-        statement = statement.where(Item.tags.any(Tag.name == tag))
-    return statement
-
-
-def _eager() -> tuple:
-    return (selectinload(Item.collections), selectinload(Item.tags), selectinload(Item.origins),
-            selectinload(Item.derivatives))
+        records = export.select_items(self.context, **selection)
+        return export.iiif_manifest(records, base_url=base, label=f"Patina archive {self.root.name}",
+                                    url_of=lambda record: f"{base}/{self.store.path(record.sha256).relative_to(self.root).as_posix()}")
 
 
 def _database_url(root: Path, configured: str | None) -> str:

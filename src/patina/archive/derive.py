@@ -16,14 +16,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
 from sqlalchemy import select
 
 import patina
+from patina.archive.context import ArchiveContext
 from patina.archive.metadata import derivative_xmp, embed_xmp
+from patina.archive.queries import ItemRef
 from patina.archive.records import EventRecord, ItemRecord
 from patina.archive.schema import DERIVATIVE, DUBLIN_CORE_FIELDS, Event, Item, utcnow
 from patina.archive.search import reindex
@@ -34,9 +36,6 @@ from patina.ops.metrics import psnr
 from patina.pipelines.recipes import ProgressFn, Recipe, get_recipe
 from patina.weights.registry import resolve
 from patina.weights.files import card_path
-
-if TYPE_CHECKING:
-    from patina.archive.archive import Archive, ItemRef
 
 DERIVATION = "derivation"
 OUTPUT_FORMATS = {"png": ("png", "image/png"), "tiff": ("tif", "image/tiff"), "jpeg": ("jpg", "image/jpeg"),
@@ -72,7 +71,7 @@ class ReproduceReport:
 
 
 def derive(
-    archive: Archive,
+    context: ArchiveContext,
     ref: ItemRef,
     pipeline: str,
     parameters: dict[str, Any] | None = None,
@@ -93,9 +92,9 @@ def derive(
     recipe = get_recipe(pipeline)
     requested = recipe.parameters(parameters)
     check_output_format(output_format)
-    with archive.session() as session:
-        source = archive.find(session, ref)
-        requested.update({name: [archive.find(session, r).sha256 for r in _refs(requested[name], name)]
+    with context.session() as session:
+        source = context.find(session, ref)
+        requested.update({name: [context.find(session, r).sha256 for r in _refs(requested[name], name)]
                           for name in recipe.references})
         request = {"pipeline": pipeline, "requested": requested, "seed": int(seed), "format": output_format,
                    "quality": int(quality)}
@@ -108,7 +107,7 @@ def derive(
     environment = {"device": device, "threads": torch.get_num_threads(), "torch": torch.__version__,
                    "numpy": np.__version__, "python": platform.python_version(), "machine": platform.machine(),
                    "patina": patina.__version__}
-    image, references = _read_source(archive, source_sha), _read_references(archive, recipe, requested)
+    image, references = _read_source(context, source_sha), _read_references(context, recipe, requested)
     with _deterministic(seed, environment["threads"]):
         result = recipe.execute(image, dict(requested), device, on_progress, references)
     event_uuid, occurred_at = _new_event_identity()
@@ -117,12 +116,12 @@ def derive(
     detail = {**request, "parameters": result.parameters, "models": result.models, "environment": environment,
               "input": {"sha256": source_sha}, "master": {"sha256": master_sha},
               "xmp": {"dublin_core": dc, "history": [*history, step]}}
-    output = _store_output(archive, result.image, detail)
+    output = _store_output(context, result.image, detail)
     detail["output"] = {"sha256": output[0], "size_bytes": output[1]}
 
     extension, media_type = OUTPUT_FORMATS[output_format]
-    with archive.session() as session:
-        source = archive.find(session, source_sha)
+    with context.session() as session:
+        source = context.find(session, source_sha)
         item = session.scalar(select(Item).where(Item.sha256 == output[0]))
         if item is None:
             item = Item(sha256=output[0], role=DERIVATIVE, parent_id=source.id, size_bytes=output[1],
@@ -131,22 +130,22 @@ def derive(
                         embedded={}, **dc)
             session.add(item)
             session.flush()
-        event = archive.record(session, DERIVATION, item=source, output=item, detail=detail, event_uuid=event_uuid,
+        event = context.record(session, DERIVATION, item=source, output=item, detail=detail, event_uuid=event_uuid,
                                occurred_at=occurred_at)
         session.flush()
         reindex(session, item)
         return DeriveResult(ItemRecord.of(item), EventRecord.of(event), reused=False)
 
 
-def reproduce(archive: Archive, ref: ItemRef, *, device: str | None = None, record: bool = True) -> ReproduceReport:
+def reproduce(context: ArchiveContext, ref: ItemRef, *, device: str | None = None, record: bool = True) -> ReproduceReport:
     """Re-run the derivation that made item ``ref`` from the recorded event and compare the bytes.
 
     The recorded CPU thread count and seed are used again; ``device`` overrides the recorded device
     (results then usually differ in the last bits). Notes explain expected differences (another
     Patina or torch version, changed weights). With ``record`` a 'reproduction' event is added.
     """
-    with archive.session() as session:
-        derivative = archive.find(session, ref)
+    with context.session() as session:
+        derivative = context.find(session, ref)
         event = session.scalar(select(Event).where(Event.event_type == DERIVATION,
                                                    Event.output_item_id == derivative.id).order_by(Event.id))
         if event is None:
@@ -156,27 +155,27 @@ def reproduce(archive: Archive, ref: ItemRef, *, device: str | None = None, reco
     notes = _environment_notes(detail)
     environment = detail["environment"]
     recipe = get_recipe(detail["pipeline"])
-    image = _read_source(archive, detail["input"]["sha256"])
-    references = _read_references(archive, recipe, detail["parameters"])
+    image = _read_source(context, detail["input"]["sha256"])
+    references = _read_references(context, recipe, detail["parameters"])
     run_device = device or environment["device"]
     with _deterministic(detail["seed"], environment["threads"]):
         result = recipe.execute(image, dict(detail["parameters"]), run_device, None, references)
-    temp = _encode(archive, result.image, detail)
+    temp = _encode(context, result.image, detail)
     try:
         reproduced_sha = sha256_file(temp)
         identical = reproduced_sha == recorded_sha
         max_diff = psnr_value = None
         if not identical:
-            max_diff, psnr_value = _pixel_difference(archive.store.path(recorded_sha), temp)
+            max_diff, psnr_value = _pixel_difference(context.store.path(recorded_sha), temp)
     finally:
         temp.unlink(missing_ok=True)
     report = ReproduceReport(derivative_id=derivative.id, identical=identical, recorded_sha256=recorded_sha,
                              reproduced_sha256=reproduced_sha, max_abs_difference=max_diff, psnr=psnr_value,
                              notes=notes)
     if record:
-        with archive.session() as session:
-            item = archive.find(session, recorded_sha)
-            archive.record(session, "reproduction", item=item, outcome="identical" if identical else "different",
+        with context.session() as session:
+            item = context.find(session, recorded_sha)
+            context.record(session, "reproduction", item=item, outcome="identical" if identical else "different",
                            detail={"derivation": event.uuid, "reproduced_sha256": reproduced_sha, "device": run_device,
                                    "max_abs_difference": max_diff, "psnr": psnr_value, "notes": notes})
     return report
@@ -219,14 +218,14 @@ def _refs(value: Any, name: str) -> list[Any]:
     raise ParameterError(f"{name} must name archive items (ids or sha256), one or a list; got {value!r}")
 
 
-def _read_references(archive: Archive, recipe: Recipe, parameters: dict[str, Any]) -> dict[str, list[Image]]:
+def _read_references(context: ArchiveContext, recipe: Recipe, parameters: dict[str, Any]) -> dict[str, list[Image]]:
     """The images of a recipe's reference parameters (full sha256 lists), checked like the source."""
-    return {name: [_read_source(archive, sha) for sha in parameters[name]] for name in recipe.references}
+    return {name: [_read_source(context, sha) for sha in parameters[name]] for name in recipe.references}
 
 
-def _read_source(archive: Archive, sha256: str) -> Image:
+def _read_source(context: ArchiveContext, sha256: str) -> Image:
     """Decode a stored object after checking that its bytes still match its hash."""
-    path = archive.store.path(sha256)
+    path = context.store.path(sha256)
     if not path.is_file():
         raise ArchiveError(f"the source object {sha256} is missing from the store")
     if sha256_file(path) != sha256:
@@ -248,10 +247,10 @@ def _deterministic(seed: int, threads: int) -> Iterator[None]:
         torch.set_num_threads(saved_threads)
 
 
-def _encode(archive: Archive, image: Image, detail: dict[str, Any]) -> Path:
+def _encode(context: ArchiveContext, image: Image, detail: dict[str, Any]) -> Path:
     """Write ``image`` in the recorded format with the recorded XMP into a temporary file; returns its path."""
     extension = OUTPUT_FORMATS[detail["format"]][0]
-    temp = archive.store.temp_path(suffix=f".{extension}")
+    temp = context.store.temp_path(suffix=f".{extension}")
     try:
         write_image(temp, image, quality=detail["quality"])
         xmp = detail["xmp"]
@@ -264,10 +263,10 @@ def _encode(archive: Archive, image: Image, detail: dict[str, Any]) -> Path:
     return temp
 
 
-def _store_output(archive: Archive, image: Image, detail: dict[str, Any]) -> tuple[str, int]:
-    temp = _encode(archive, image, detail)
+def _store_output(context: ArchiveContext, image: Image, detail: dict[str, Any]) -> tuple[str, int]:
+    temp = _encode(context, image, detail)
     try:
-        stored = archive.store.add_file(temp)
+        stored = context.store.add_file(temp)
     finally:
         temp.unlink(missing_ok=True)
     return stored.sha256, stored.size

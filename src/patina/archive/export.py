@@ -15,15 +15,14 @@ import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import patina
+from patina.archive.context import ArchiveContext
+from patina.archive.queries import ItemRef, event_records, item_records
 from patina.archive.records import ItemRecord
 from patina.archive.schema import DUBLIN_CORE_FIELDS, MASTER
 from patina.core.errors import ArchiveError
-
-if TYPE_CHECKING:
-    from patina.archive.archive import Archive, ItemRef
 
 CSV_COLUMNS = ("id", "role", "parent_id", "sha256", "size_bytes", "media_type", "width", "height",
                "original_name", "created_at", *DUBLIN_CORE_FIELDS, "collections", "tags", "origins")
@@ -37,18 +36,17 @@ class BagReport:
     bytes: int
 
 
-def select_items(archive: Archive, *, items: Sequence[ItemRef] | None = None, collection: str | None = None,
+def select_items(context: ArchiveContext, *, items: Sequence[ItemRef] | None = None, collection: str | None = None,
                  derivatives: bool = True) -> list[ItemRecord]:
     """The masters asked for (all, some, or one collection's) followed by all their derivatives."""
-    if items:
-        with archive.session() as session:
-            ids = [archive.find(session, ref).id for ref in items]
-        chosen = archive.items(ids=ids)
-    else:
-        chosen = archive.items(role=MASTER, collection=collection)
-    if not derivatives:
-        return chosen
-    everything = {record.id: record for record in archive.items()}
+    with context.session() as session:
+        if items:
+            chosen = item_records(session, ids=[context.find(session, ref).id for ref in items])
+        else:
+            chosen = item_records(session, role=MASTER, collection=collection)
+        if not derivatives:
+            return chosen
+        everything = {record.id: record for record in item_records(session)}
     selected = {record.id: record for record in chosen}
     for record in chosen:
         selected.update((i, everything[i]) for i in _descendants(record, everything))
@@ -117,7 +115,7 @@ def bag_filename(record: ItemRecord) -> str:
     return f"{record.id:06d}-{record.role}-{stem}.{record.extension}"
 
 
-def export_bagit(archive: Archive, destination: str | Path, *, items: Sequence[ItemRef] | None = None,
+def export_bagit(context: ArchiveContext, destination: str | Path, *, items: Sequence[ItemRef] | None = None,
                  collection: str | None = None, derivatives: bool = True, base_url: str | None = None,
                  bag_info: dict[str, str] | None = None) -> BagReport:
     """Write a BagIt bag of the chosen masters and their derivatives, with sha256 and sha512 manifests,
@@ -129,7 +127,7 @@ def export_bagit(archive: Archive, destination: str | Path, *, items: Sequence[I
     destination = Path(destination)
     if destination.exists():
         raise ArchiveError(f"{destination} already exists; choose a new folder for the bag")
-    records = select_items(archive, items=items, collection=collection, derivatives=derivatives)
+    records = select_items(context, items=items, collection=collection, derivatives=derivatives)
     if not records:
         raise ArchiveError("nothing to export: no items match")
     staging = destination.with_name(f".{destination.name}.partial-{os.getpid()}")
@@ -140,11 +138,13 @@ def export_bagit(archive: Archive, destination: str | Path, *, items: Sequence[I
         paths = {}
         for record in records:
             relative = f"objects/{bag_filename(record)}"
-            archive.store.copy_to(record.sha256, staging / relative)
+            context.store.copy_to(record.sha256, staging / relative)
             paths[record.id] = f"data/{relative}"
         base = (base_url or destination.resolve().as_uri()).rstrip("/")
-        metadata = [{**record.to_dict(), "path": paths[record.id],
-                     "events": [event.to_dict() for event in archive.events(record.id)]} for record in records]
+        with context.session() as session:
+            metadata = [{**record.to_dict(), "path": paths[record.id],
+                         "events": [event.to_dict() for event in event_records(session, item_id=record.id)]}
+                        for record in records]
         (staging / "metadata" / "items.json").write_text(json.dumps(metadata, indent=2, default=str) + "\n")
         write_csv(records, staging / "metadata" / "items.csv")
         manifest = iiif_manifest(records, base_url=base, url_of=lambda record: f"{base}/{paths[record.id]}",

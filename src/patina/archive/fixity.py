@@ -11,15 +11,12 @@ import os
 import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
-
 from sqlalchemy import select
 
+from patina.archive.context import ArchiveContext
+from patina.archive.queries import ItemRef
 from patina.archive.schema import Item
 from patina.archive.store import sha256_file
-
-if TYPE_CHECKING:
-    from patina.archive.archive import Archive, ItemRef
 
 
 @dataclass
@@ -46,18 +43,18 @@ class FixityReport:
         return not self.of_kind("missing") and not self.of_kind("changed")
 
 
-def verify(archive: Archive, *, items: Sequence[ItemRef] | None = None, record: bool = True,
+def verify(context: ArchiveContext, *, items: Sequence[ItemRef] | None = None, record: bool = True,
            on_item: Callable[[int, int], None] | None = None) -> FixityReport:
     """Re-hash every catalogued file (or only ``items``) and look for untracked objects."""
-    with archive.session() as session:
+    with context.session() as session:
         if items is None:
             rows = session.execute(select(Item.id, Item.sha256).order_by(Item.id)).all()
         else:
-            rows = [(item.id, item.sha256) for item in (archive.find(session, ref) for ref in items)]
+            rows = [(item.id, item.sha256) for item in (context.find(session, ref) for ref in items)]
     report = FixityReport()
     outcomes: list[tuple[int, str, str]] = []
     for done, (item_id, sha256) in enumerate(rows, start=1):
-        problem = _check(archive, item_id, sha256)
+        problem = _check(context, item_id, sha256)
         if problem is not None:
             report.problems.append(problem)
         report.checked += 1
@@ -69,17 +66,17 @@ def verify(archive: Archive, *, items: Sequence[ItemRef] | None = None, record: 
             on_item(done, len(rows))
     if items is None:
         known = {sha for _, sha in rows}
-        report.untracked = sorted(sha for sha in archive.store.iter_objects() if sha not in known)
+        report.untracked = sorted(sha for sha in context.store.iter_objects() if sha not in known)
     if record and outcomes:
-        with archive.session() as session:
+        with context.session() as session:
             for item_id, outcome, note in outcomes:
-                archive.record(session, "fixity check", item=item_id, outcome=outcome,
+                context.record(session, "fixity check", item=item_id, outcome=outcome,
                                detail={"message_digest_algorithm": "SHA-256", "note": note})
     return report
 
 
-def _check(archive: Archive, item_id: int, sha256: str) -> FixityProblem | None:
-    path = archive.store.path(sha256)
+def _check(context: ArchiveContext, item_id: int, sha256: str) -> FixityProblem | None:
+    path = context.store.path(sha256)
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:

@@ -12,20 +12,19 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from patina.archive.context import ArchiveContext
 from patina.archive.metadata import dublin_core, read_embedded
+from patina.archive.queries import named
 from patina.archive.schema import DUBLIN_CORE_FIELDS, MASTER, Collection, Item, ItemOrigin, Tag
 from patina.archive.search import reindex
 from patina.archive.store import StoredFile, sha256_file
 from patina.core.errors import ImageReadError, ParameterError, PatinaError
 from patina.imageio import DEFAULT_MAX_PIXELS, find_images, read_image
-
-if TYPE_CHECKING:
-    from patina.archive.archive import Archive
 
 MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "TIFF": "image/tiff", "WEBP": "image/webp",
                "BMP": "image/bmp", "GIF": "image/gif"}
@@ -46,7 +45,7 @@ class ImportReport:
 
 
 def import_paths(
-    archive: Archive,
+    context: ArchiveContext,
     paths: Sequence[str | Path],
     *,
     collection: str | None = None,
@@ -73,7 +72,7 @@ def import_paths(
     for done, (path, relative) in enumerate(files, start=1):
         try:
             folder = relative.parent.as_posix()
-            item_id, new = import_file(archive, path, name=path.name, origin=str(path.resolve()),
+            item_id, new = import_file(context, path, name=path.name, origin=str(path.resolve()),
                                        folder="" if folder == "." else folder, collection=collection, tags=tags,
                                        metadata=overrides, max_pixels=max_pixels)
             (report.imported if new else report.duplicates).append(item_id)
@@ -86,7 +85,7 @@ def import_paths(
     return report
 
 
-def import_file(archive: Archive, path: Path, *, name: str, origin: str, folder: str = "",
+def import_file(context: ArchiveContext, path: Path, *, name: str, origin: str, folder: str = "",
                 collection: str | None = None, tags: Sequence[str] = (), metadata: dict[str, str] | None = None,
                 max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[int, bool]:
     """Store and catalogue one file read from ``path``, recorded as ``name`` found at ``origin`` (a path, or
@@ -96,28 +95,28 @@ def import_file(archive: Archive, path: Path, *, name: str, origin: str, folder:
     """
     overrides = _checked_overrides(metadata)
     source = _Origin(name=name, path=origin, folder=folder)
-    with archive.session() as session:  # a file seen before costs one read, no copy
+    with context.session() as session:  # a file seen before costs one read, no copy
         existing = session.scalar(select(Item).where(Item.sha256 == sha256_file(path)))
         if existing is not None:
             _add_origin(session, existing, source, collection, tags)
             return existing.id, False
-    stored = archive.store.add_file(path)
-    facts, described = _describe(archive, stored, name, max_pixels)
+    stored = context.store.add_file(path)
+    facts, described = _describe(context, stored, name, max_pixels)
     try:
-        with archive.session() as session:
+        with context.session() as session:
             item = Item(sha256=stored.sha256, role=MASTER, size_bytes=stored.size, original_name=name, **facts,
                         **{field: overrides.get(field, described[field]) for field in DUBLIN_CORE_FIELDS})
             session.add(item)
             session.flush()
             _add_origin(session, item, source, collection, tags)
-            archive.record(session, "ingestion", item=item, detail={
+            context.record(session, "ingestion", item=item, detail={
                 "original_path": source.path, "original_folder": source.folder,
                 "size_bytes": stored.size, "message_digest_algorithm": "SHA-256", "message_digest": stored.sha256,
                 "format": facts["media_type"], "metadata_overrides": overrides,
             })
             return item.id, True
     except IntegrityError:  # another process catalogued the same bytes a moment ago
-        with archive.session() as session:
+        with context.session() as session:
             existing = session.scalar(select(Item).where(Item.sha256 == stored.sha256))
             if existing is None:
                 raise
@@ -140,10 +139,10 @@ def _checked_overrides(metadata: dict[str, str] | None) -> dict[str, str]:
     return overrides
 
 
-def _describe(archive: Archive, stored: StoredFile, name: str, max_pixels: int) -> tuple[dict[str, Any], dict[str, str]]:
+def _describe(context: ArchiveContext, stored: StoredFile, name: str, max_pixels: int) -> tuple[dict[str, Any], dict[str, str]]:
     """Image facts (item columns) and the Dublin Core found in a stored object's embedded metadata;
     a file that is not a readable image is removed from the store again."""
-    object_path = archive.store.path(stored.sha256)
+    object_path = context.store.path(stored.sha256)
     try:
         image = read_image(object_path, max_pixels=max_pixels)
     except ImageReadError as exc:
@@ -162,8 +161,6 @@ def _describe(archive: Archive, stored: StoredFile, name: str, max_pixels: int) 
 
 def _add_origin(session: Any, item: Item, source: _Origin, collection: str | None, tags: Sequence[str]) -> ItemOrigin:
     """Record that ``item`` was found at ``source`` (once per path) and add the collection and tags."""
-    from patina.archive.archive import named
-
     origin = next((o for o in item.origins if o.original_path == source.path), None)
     if origin is None:
         origin = ItemOrigin(original_path=source.path, original_folder=source.folder, original_name=source.name)

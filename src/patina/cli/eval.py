@@ -37,40 +37,6 @@ UpdateCardOption = Annotated[bool, typer.Option(
 ProgressOption = Annotated[bool, typer.Option(help="Show a progress bar.")]
 
 
-def _model_settings(model: str, card=None) -> dict[str, str]:
-    """What a report records of the evaluated model: its name, version and weights' sha256 (from ``card``,
-    else read from the model's card file)."""
-    if card is None:
-        from patina.weights import ModelCard, resolve
-        from patina.weights.files import card_path
-
-        card = ModelCard.read(card_path(resolve(model)))
-    return {"model": model, "model_version": card.version, "model_sha256": card.sha256}
-
-
-def _finish(report, model: str, *, json_path: Path | None, update_card: bool, card_extra: dict) -> None:
-    """Print the report's tables, write its JSON and update the model's card, as asked."""
-    from rich.console import Console
-
-    from patina.evaluation import print_report, update_card as write_card, write_json
-    from patina.weights import resolve
-    from patina.weights.files import card_path
-
-    console = Console()
-    print_report(report, console)
-    for result in report.datasets:
-        truth = result.reference.get("colourfulness")
-        if truth and "model" in result.methods:
-            ratio = result.methods["model"].extra_means()["colourfulness"] / truth
-            console.print(f"{result.name}: model colourfulness is {ratio:.0%} of the ground truth's", highlight=False)
-    if json_path is not None:
-        console.print(f"scores written to {write_json(report, json_path)}", highlight=False)
-    if update_card:
-        card = card_path(resolve(model))
-        write_card(card, report, extra=card_extra)
-        console.print(f"metrics written to {card}", highlight=False)
-
-
 @app.command("restore")
 def restore(
     data: Annotated[list[Path], typer.Option("--data", help="Folder of clean images (repeat for several sets).")],
@@ -91,9 +57,8 @@ def restore(
 ) -> None:
     """Degrade clean images with fixed seeds (image i -> seed i) and compare input, classical baseline and model."""
     from patina.core.errors import ParameterError
-    from patina.evaluation import evaluate_restore
-    from patina.evaluation.restore_eval import BASELINE_MASKS, check_data_dirs
-    from patina.pipelines.restore import RestorePipeline
+    from patina.evaluation.common import check_data_dirs
+    from patina.evaluation.restore_eval import BASELINE_MASKS, RestoreEval
 
     if baseline_mask not in BASELINE_MASKS:
         raise ParameterError(f"--baseline-mask must be one of {', '.join(BASELINE_MASKS)}, got {baseline_mask!r}")
@@ -101,16 +66,13 @@ def restore(
         raise ParameterError("--update-card records the protocol's metrics: use it with --baseline-mask detected")
     check_data_dirs(data)   # a missing set fails before the models are loaded
     command = _command("restore", data, {"model": None if model == "restore" else model, "mask-model": mask_model,
-                              "device": None if device == "auto" else device, "limit": limit,
-                              "baseline-mask": None if baseline_mask == "detected" else baseline_mask,
-                              "no-ensemble": not ensemble})
-    pipeline = RestorePipeline(model=model, mask_model=mask_model, device=device, tile="auto", ensemble=ensemble)
-    settings = {**_model_settings(model, pipeline.card),
-                "mask_model": pipeline.mask_model_name, "device": str(pipeline.device), "ensemble": ensemble}
-    report = evaluate_restore(data, pipeline=pipeline, limit=limit, progress=progress,
-                              baseline_mask=baseline_mask, settings=settings, command=command)
-    _finish(report, model, json_path=json_path, update_card=update_card,
-            card_extra={"mask_model": pipeline.mask_model_name, "device": str(pipeline.device), "ensemble": ensemble})
+                                         "device": None if device == "auto" else device, "limit": limit,
+                                         "baseline-mask": None if baseline_mask == "detected" else baseline_mask,
+                                         "no-ensemble": not ensemble})
+    evaluation = RestoreEval.load(model, mask_model=mask_model, device=device, ensemble=ensemble,
+                                  baseline_mask=baseline_mask, limit=limit)
+    report = evaluation.run(data, progress=progress, command=command)
+    evaluation.publish(report, json_path=json_path, update_cards=update_card)
 
 
 @app.command("colorize")
@@ -127,25 +89,15 @@ def colorize(
 ) -> None:
     """Turn colour images gray and compare gray output, the mean-chroma baseline and the model (PSNR, SSIM,
     Lab chroma error, colourfulness next to the ground truth's)."""
-    from patina.core.errors import ParameterError
-    from patina.evaluation.colorize_eval import evaluate_colorize
-    from patina.evaluation.restore_eval import check_data_dirs
-    from patina.pipelines.colorize import DEFAULT_RENDER_SIZE, ColorizePipeline
+    from patina.evaluation.colorize_eval import ColorizeEval
+    from patina.evaluation.common import check_data_dirs
 
     check_data_dirs(data)
-    render = DEFAULT_RENDER_SIZE if render_size is None else render_size
     command = _command("colorize", data, {"model": None if model == "colorize" else model, "render-size": render_size,
                                           "device": None if device == "auto" else device, "limit": limit})
-    pipeline = ColorizePipeline(model=model, device=device, render_size=render)
-    mean_ab = pipeline.card.training.get("mean_ab")
-    if not isinstance(mean_ab, list) or len(mean_ab) != 2:
-        raise ParameterError(f"model card of {model} records no training-set mean_ab for the baseline")
-    settings = {**_model_settings(model, pipeline.card),
-                "render_size": render, "device": str(pipeline.device)}
-    report = evaluate_colorize(data, pipeline=pipeline, mean_ab=mean_ab, limit=limit, progress=progress,
-                               settings=settings, command=command)
-    _finish(report, model, json_path=json_path, update_card=update_card,
-            card_extra={"render_size": render, "device": str(pipeline.device)})
+    evaluation = ColorizeEval.load(model, render_size=render_size, device=device, limit=limit)
+    report = evaluation.run(data, progress=progress, command=command)
+    evaluation.publish(report, json_path=json_path, update_cards=update_card)
 
 
 @app.command("upscale")
@@ -166,40 +118,16 @@ def upscale(
 ) -> None:
     """Downscale high-resolution images (MATLAB bicubic) and score bicubic, the model(s) and any peers
     by PSNR / SSIM on the Y channel, border = scale: the super-resolution papers' protocol."""
-    from rich.console import Console
+    from patina.evaluation.common import check_data_dirs
+    from patina.evaluation.upscale_eval import UpscaleEval
 
-    from patina.core.device import select_device
-    from patina.evaluation import print_report, update_card as write_card, write_json
-    from patina.evaluation.restore_eval import check_data_dirs
-    from patina.evaluation.upscale_eval import evaluate_upscale, find_peers, model_names
-    from patina.pipelines.upscale import default_model, load_upscaler
-    from patina.weights import resolve
-    from patina.weights.files import card_path
-
-    default_model(scale)  # validates the scale
     check_data_dirs(data)   # a missing set fails before the models are loaded
-    names = model_names(scale, model)
-    command = _command("upscale", data, {"scale": scale, "model": None, "device": None if device == "auto" else device,
+    command = _command("upscale", data, {"scale": scale, "device": None if device == "auto" else device,
                                          "limit": limit})
     command += "".join(f" --model {shlex.quote(name)}" for name in model or [])
-    target = select_device(device)
-    networks, cards = {}, {}
-    for name in names:
-        networks[name], cards[name] = load_upscaler(name, target)
-    networks.update({key: net.to(target) for key, net in find_peers(peers, scale).items()})
-    settings = {"models": {n: {"version": c.version, "sha256": c.sha256} for n, c in cards.items()},
-                "device": str(target)}
-    report = evaluate_upscale(data, scale=scale, models=networks, limit=limit, progress=progress,
-                              settings=settings, command=command)
-    console = Console()
-    print_report(report, console)
-    if json_path is not None:
-        console.print(f"scores written to {write_json(report, json_path)}", highlight=False)
-    if update_card:
-        for name in names:
-            path = card_path(resolve(name))
-            write_card(path, report, extra={"device": str(target)})
-            console.print(f"metrics written to {path}", highlight=False)
+    evaluation = UpscaleEval.load(model, scale=scale, peers=peers, device=device, limit=limit)
+    report = evaluation.run(data, progress=progress, command=command)
+    evaluation.publish(report, json_path=json_path, update_cards=update_card)
 
 
 @app.command("retro")
@@ -221,10 +149,8 @@ def retro(
 ) -> None:
     """Give modern photos each era's look (preset engine, GAN engine) and measure the feature-statistics
     distance to held-out real old photos of that kind, next to the untouched input; SSIM (Y) to the input."""
-    from rich.console import Console
-
-    from patina.evaluation.restore_eval import check_data_dirs
-    from patina.evaluation.retro_eval import evaluate_retro
+    from patina.evaluation.common import check_data_dirs
+    from patina.evaluation.retro_eval import RetroEval
     from patina.looks import ERA_NAMES, get_era
 
     check_data_dirs(data)
@@ -233,19 +159,9 @@ def retro(
     command = _command("retro", data, {"model": None if model == "retro" else model,
                                        "device": None if device == "auto" else device, "limit": limit})
     command += "".join(f" --era {name}" for name in era or [])
-    settings = {**_model_settings(model),
-                "teacher": str(teacher) if teacher.is_file() else None}
-    report = evaluate_retro(data, real_roots=real, model=model, eras=eras, teacher=teacher, device=device,
-                            limit=limit, progress=progress, settings=settings, command=command)
-    _finish(report, model, json_path=json_path, update_card=update_card,
-            card_extra={"statistics": report.settings["statistics"]})
-    console = Console()
-    for result in report.datasets:
-        means = {key: m.extra_means()["style_distance"] for key, m in result.methods.items()}
-        if "gan" in means:
-            verdict = "closer" if means["gan"] < means["preset"] else "NOT closer"
-            console.print(f"{result.name}: GAN {means['gan']:.3f} vs preset {means['preset']:.3f} vs input "
-                          f"{means['input']:.3f} -> GAN is {verdict} to real old photos", highlight=False)
+    evaluation = RetroEval.load(model, real_roots=real, eras=eras, teacher=teacher, device=device, limit=limit)
+    report = evaluation.run(data, progress=progress, command=command)
+    evaluation.publish(report, json_path=json_path, update_cards=update_card)
 
 
 @app.command("stylize")
@@ -272,10 +188,8 @@ def stylize(
 ) -> None:
     """Paint content x style pairs with the model (AdaIN and WCT, and AdaIN refined), Gatys' optimisation and
     plain AdaIN with the teacher, and score content and style losses on the teacher's features (lower is better)."""
-    from rich.console import Console
-
     from patina.evaluation.report import EvaluationDataError
-    from patina.evaluation.stylize_eval import evaluate_stylize
+    from patina.evaluation.stylize_eval import StylizeEval
 
     if not teacher.is_file():
         raise EvaluationDataError(f"{teacher}: the VGG19 teacher is needed to score style transfer")
@@ -285,27 +199,8 @@ def stylize(
         "gatys-steps": None if gatys_steps == 200 else gatys_steps, "refine": None if refine == 5 else refine,
         "pairs-per-content": None if pairs_per_content == 2 else pairs_per_content, "all-styles": all_styles,
         "device": None if device == "auto" else device, "limit": limit})
-    report = evaluate_stylize(data, teacher=teacher, inverter=inverter, model=model, size=size,
-                              style_size=style_size, gatys_steps=gatys_steps, refine=refine,
-                              pairs_per_content=pairs_per_content,
-                              all_styles=all_styles, limit=limit, device=device, progress=progress,
-                              settings=_model_settings(model),
-                              command=command)
-    _finish(report, model, json_path=json_path, update_card=update_card,
-            card_extra={key: report.settings[key] for key in ("device", "model_precision") if key in report.settings})
-    console = Console()
-    for result in report.datasets:
-        means = {key: m.extra_means() for key, m in result.methods.items()}
-        if "gatys" not in means:
-            continue
-        gatys_means, gatys_seconds = means["gatys"], result.methods["gatys"].seconds_per_image
-        for key in ("model", "model_refined"):
-            if key not in means:
-                continue
-            for name in ("content_loss", "style_loss", "gram_loss"):
-                console.print(f"{result.name}: {key} {name} {means[key][name]:.4f} = "
-                              f"{means[key][name] / gatys_means[name]:.2f}x Gatys ({gatys_means[name]:.4f})",
-                              highlight=False)
-            seconds = result.methods[key].seconds_per_image
-            console.print(f"{result.name}: {key} {gatys_seconds / seconds:.0f}x faster than Gatys "
-                          f"({seconds:.3f} s vs {gatys_seconds:.1f} s a pair)", highlight=False)
+    evaluation = StylizeEval.load(model, teacher=teacher, inverter=inverter, size=size, style_size=style_size,
+                                  gatys_steps=gatys_steps, refine=refine, pairs_per_content=pairs_per_content,
+                                  all_styles=all_styles, limit=limit, device=device)
+    report = evaluation.run([data], progress=progress, command=command)
+    evaluation.publish(report, json_path=json_path, update_cards=update_card)

@@ -11,7 +11,7 @@ import torch
 from patina.core.errors import ConfigError
 from patina.data import read_rgb_tensor
 from patina.evaluation.colorize_eval import colour_scores
-from patina.evaluation.restore_eval import quantise
+from patina.evaluation.common import quantise
 from patina.networks import ColorizeGenerator
 from patina.ops.color import AB_SCALE, chroma_error, colourfulness, gray_rgb, join_lab, lightness
 

@@ -22,8 +22,10 @@ from typing import Any, Protocol
 
 import torch
 
-from patina.evaluation.report import DatasetResult, EvalProgress, EvalReport, ImageScore
-from patina.evaluation.restore_eval import check_data_dirs, dataset_files, quantise, read_clean, to_tensor
+from patina.core.errors import ParameterError
+from patina.evaluation.common import quantise, to_tensor
+from patina.evaluation.protocol import EvalProtocol, EvalSet, model_settings
+from patina.evaluation.report import DatasetResult, EvalReport, ImageScore
 from patina.ops.color import AB_SCALE, chroma_error, colourfulness, gray_rgb, join_lab, lightness
 from patina.ops.metrics import psnr, ssim
 
@@ -34,7 +36,7 @@ MIN_COLOURFULNESS = 2.0
 
 
 class Colorizer(Protocol):
-    """What :func:`evaluate_colorize` needs of a pipeline (``ColorizePipeline`` is one)."""
+    """What :class:`ColorizeEval` needs of a pipeline (``ColorizePipeline`` is one)."""
 
     def __call__(self, image: torch.Tensor) -> torch.Tensor: ...
 
@@ -48,6 +50,86 @@ def colour_scores(name: str, prediction: torch.Tensor, target: torch.Tensor,
     return ImageScore(name, float(psnr(prediction, target)), float(ssim(prediction, target)), seconds, extra)
 
 
+class ColorizeEval(EvalProtocol):
+    """The ``colorize_eval`` protocol (module docstring).
+
+    Args:
+        pipeline: a ``ColorizePipeline``; None scores only the two baselines.
+        mean_ab: the training set's mean (a*, b*) in Lab units, for the global-statistics baseline.
+        limit: evaluate only the first ``limit`` colour images of each set.
+    """
+
+    task = "colorize"
+    protocol = PROTOCOL
+    compare = ("model", "mean_ab")
+    card_settings = ("render_size", "device")
+
+    def __init__(self, pipeline: Colorizer | None, *, mean_ab: Sequence[float], limit: int | None = None) -> None:
+        super().__init__(limit=limit)
+        if len(mean_ab) != 2:
+            raise ParameterError(f"mean_ab must be two numbers (a*, b*), got {mean_ab!r}")
+        self.pipeline, self.mean_ab = pipeline, list(mean_ab)
+        self.mean = torch.tensor([float(v) for v in mean_ab]).view(1, 2, 1, 1) / AB_SCALE
+        self.methods = {key: METHODS[key] for key in ("gray", "mean_ab") + (("model",) if pipeline is not None else ())}
+        self.truth_colourfulness: list[float] = []
+
+    @classmethod
+    def load(cls, model: str, *, render_size: int | None, device: str, limit: int | None) -> ColorizeEval:
+        """The protocol for a colorize model given by name, at ``render_size`` (None: the pipeline's default),
+        with the mean-chroma baseline of the training set recorded in its card."""
+        from patina.pipelines.colorize import DEFAULT_RENDER_SIZE, ColorizePipeline
+
+        render = DEFAULT_RENDER_SIZE if render_size is None else render_size
+        pipeline = ColorizePipeline(model=model, device=device, render_size=render)
+        mean_ab = pipeline.card.training.get("mean_ab")
+        if not isinstance(mean_ab, list) or len(mean_ab) != 2:
+            raise ParameterError(f"model card of {model} records no training-set mean_ab for the baseline")
+        protocol = cls(pipeline, mean_ab=mean_ab, limit=limit)
+        protocol.model_settings = {**model_settings(model, pipeline.card), "render_size": render,
+                                   "device": str(pipeline.device)}
+        protocol.card_models = [model]
+        return protocol
+
+    def settings(self) -> dict[str, Any]:
+        return {"mean_ab": self.mean_ab}
+
+    def read(self, source: Path) -> torch.Tensor:
+        return quantise(to_tensor(super().read(source)))
+
+    def begin(self, eval_set: EvalSet) -> None:
+        self.truth_colourfulness = []
+
+    def score_image(self, eval_set: EvalSet, name: str, image: torch.Tensor,
+                    seed: int | None) -> dict[str, ImageScore] | None:
+        truth = float(colourfulness(image)[0])
+        if truth < MIN_COLOURFULNESS:
+            return None
+        self.truth_colourfulness.append(truth)
+        gray = quantise(gray_rgb(image))
+        baseline = join_lab(lightness(gray), self.mean.expand(1, 2, *gray.shape[-2:]))
+        scores = {"gray": colour_scores(name, gray, image), "mean_ab": colour_scores(name, baseline, image)}
+        if self.pipeline is not None:
+            start = time.perf_counter()
+            with torch.inference_mode():
+                coloured = self.pipeline(gray).detach().float().cpu()
+            seconds = time.perf_counter() - start
+            if coloured.shape != gray.shape:
+                raise RuntimeError(f"pipeline returned shape {tuple(coloured.shape)} for input {tuple(gray.shape)}")
+            scores["model"] = colour_scores(name, coloured, image, seconds)
+        return scores
+
+    def end(self, eval_set: EvalSet, result: DatasetResult) -> None:
+        if self.truth_colourfulness:
+            result.reference = {"colourfulness": sum(self.truth_colourfulness) / len(self.truth_colourfulness)}
+
+    def notes(self, report: EvalReport) -> list[str]:
+        """How colourful the model is next to the ground truth, per set."""
+        return [f"{result.name}: model colourfulness is "
+                f"{result.methods['model'].extra_means()['colourfulness'] / result.reference['colourfulness']:.0%}"
+                " of the ground truth's"
+                for result in report.datasets if result.reference.get("colourfulness") and "model" in result.methods]
+
+
 def evaluate_colorize(
     data_dirs: Iterable[str | Path],
     *,
@@ -58,61 +140,11 @@ def evaluate_colorize(
     settings: dict[str, Any] | None = None,
     command: str = "",
 ) -> EvalReport:
-    """Run the ``colorize_eval`` protocol (module docstring) on each set.
-
-    Args:
-        data_dirs: folders of colour images; each folder's name names the set.
-        pipeline: a ``ColorizePipeline``; None scores only the two baselines.
-        mean_ab: the training set's mean (a*, b*) in Lab units, for the global-statistics baseline.
-        limit: evaluate only the first ``limit`` colour images of each set.
-    """
-    from patina.core.errors import ParameterError
-
-    if limit is not None and limit < 1:
-        raise ParameterError(f"limit must be at least 1, got {limit}")
-    if len(mean_ab) != 2:
-        raise ParameterError(f"mean_ab must be two numbers (a*, b*), got {mean_ab!r}")
-    dirs = check_data_dirs(list(data_dirs))
-    report = EvalReport(task="colorize", settings={"protocol": PROTOCOL, "mean_ab": list(mean_ab), **(settings or {})},
-                        command=command, compare=("model", "mean_ab"))
-    mean = torch.tensor([float(v) for v in mean_ab]).view(1, 2, 1, 1) / AB_SCALE
-    jobs = [(d, dataset_files(d)) for d in dirs]
-    with EvalProgress("eval colorize", sum(len(files) for _, files in jobs), enabled=progress) as bar:
-        for data_dir, files in jobs:
-            result = DatasetResult(name=data_dir.resolve().name, path=str(data_dir), protocol=PROTOCOL)
-            for key in ("gray", "mean_ab") + (("model",) if pipeline is not None else ()):
-                result.method(key, METHODS[key])
-            truth_colourfulness: list[float] = []
-            for name, path in files:
-                if limit is not None and len(truth_colourfulness) >= limit:
-                    break
-                bar.describe(f"{result.name} {name}")
-                target = quantise(to_tensor(read_clean(path)))
-                truth = float(colourfulness(target)[0])
-                if truth >= MIN_COLOURFULNESS:
-                    truth_colourfulness.append(truth)
-                    _evaluate_image(result, name, target, mean, pipeline)
-                bar.advance()
-            if truth_colourfulness:
-                result.reference = {"colourfulness": sum(truth_colourfulness) / len(truth_colourfulness)}
-            report.datasets.append(result)
-    return report
+    """Run the ``colorize_eval`` protocol (module docstring, :class:`ColorizeEval`) on each set (a folder of
+    colour images, named after the folder); ``settings`` are recorded in the report beside the protocol's."""
+    protocol = ColorizeEval(pipeline, mean_ab=mean_ab, limit=limit)
+    protocol.model_settings = dict(settings or {})
+    return protocol.run(list(data_dirs), progress=progress, command=command)
 
 
-def _evaluate_image(result: DatasetResult, name: str, target: torch.Tensor, mean: torch.Tensor,
-                    pipeline: Colorizer | None) -> None:
-    gray = quantise(gray_rgb(target))
-    result.methods["gray"].images.append(colour_scores(name, gray, target))
-    baseline = join_lab(lightness(gray), mean.expand(1, 2, *gray.shape[-2:]))
-    result.methods["mean_ab"].images.append(colour_scores(name, baseline, target))
-    if pipeline is not None:
-        start = time.perf_counter()
-        with torch.inference_mode():
-            coloured = pipeline(gray).detach().float().cpu()
-        seconds = time.perf_counter() - start
-        if coloured.shape != gray.shape:
-            raise RuntimeError(f"pipeline returned shape {tuple(coloured.shape)} for input {tuple(gray.shape)}")
-        result.methods["model"].images.append(colour_scores(name, coloured, target, seconds))
-
-
-__all__ = ["METHODS", "PROTOCOL", "evaluate_colorize"]
+__all__ = ["METHODS", "PROTOCOL", "ColorizeEval", "colour_scores", "evaluate_colorize"]

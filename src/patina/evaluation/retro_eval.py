@@ -27,8 +27,10 @@ from typing import Any
 
 import torch
 
-from patina.evaluation.report import DatasetResult, EvalProgress, EvalReport, ImageScore
-from patina.evaluation.restore_eval import check_data_dirs, dataset_files, quantise, read_clean, to_tensor
+from patina.core.errors import ParameterError
+from patina.evaluation.common import quantise, to_tensor
+from patina.evaluation.protocol import EvalProtocol, EvalSet, model_settings
+from patina.evaluation.report import EvalReport, ImageScore
 from patina.looks import ERA_NAMES, get_era, look_statistics
 from patina.looks.match import at_side
 from patina.looks.references import HOLDOUT_EVERY, group_photos, split_references
@@ -96,6 +98,104 @@ def reference_sets(real_roots: Iterable[str | Path], statistics: StyleStatistics
     return sets, {group: len(files) for group, files in held_out.items()}
 
 
+class RetroEval(EvalProtocol):
+    """The ``retro_eval`` protocol (module docstring): a result per set and era.
+
+    Args:
+        real_roots: folders of real old photos (the reference sets are their held-out thirds).
+        model: the retro GAN (registry name or .safetensors); None scores only the input and the presets.
+        teacher: the VGG19 relu3_1 teacher weights; None or missing falls back to look statistics.
+        limit: only the first ``limit`` photos of each set.
+    """
+
+    task = "retro"
+    protocol = PROTOCOL
+    compare = ("gan", "preset")
+    card_settings = ("statistics",)
+
+    def __init__(self, *, real_roots: Iterable[str | Path], model: str | None = "retro",
+                 eras: Sequence[str] = ERA_NAMES, teacher: str | Path | None = None, device: str = "auto",
+                 limit: int | None = None) -> None:
+        super().__init__(limit=limit)
+        self.looks = [get_era(era) for era in eras]
+        self.real_roots, self.model, self.teacher, self.device = list(real_roots), model, teacher, device
+        self.methods = {key: METHODS[key] for key in ("input", "preset") + (("gan",) if model is not None else ())}
+        self.engines: dict[str, Any] = {}
+        self.input_statistics: dict[tuple[Path, str], list[torch.Tensor]] = {}  # the same photo for every era
+
+    @classmethod
+    def load(cls, model: str, *, real_roots: Iterable[str | Path], eras: Sequence[str], teacher: Path, device: str,
+             limit: int | None) -> RetroEval:
+        """The protocol for a retro GAN given by name, recording its card and the teacher used."""
+        evaluation = cls(real_roots=real_roots, model=model, eras=eras, teacher=teacher, device=device, limit=limit)
+        evaluation.model_settings = {**model_settings(model), "teacher": str(teacher) if teacher.is_file() else None}
+        evaluation.card_models = [model]
+        return evaluation
+
+    def eval_sets(self, data_dirs: Sequence[str | Path]) -> list[EvalSet]:
+        """Each set once per era, named ``<set>-<era>``."""
+        return [EvalSet(f"{s.name}-{look.name}", s.path, s.images, look)
+                for s in super().eval_sets(data_dirs) for look in self.looks]
+
+    def prepare(self) -> None:
+        """The feature statistics and the held-out reference photos of every group the eras need."""
+        self.statistics = StyleStatistics(self.teacher)
+        self.references, self.reference_counts = reference_sets(self.real_roots, self.statistics)
+        missing = sorted({look.group for look in self.looks} - set(self.references))
+        if missing:
+            raise ParameterError(f"no held-out real old photos of group(s) {', '.join(missing)} under the real roots")
+
+    def settings(self) -> dict[str, Any]:
+        return {"statistics": self.statistics.kind, "eval_side": EVAL_SIDE, "nearest": NEAREST,
+                "reference_photos": self.reference_counts}
+
+    def begin(self, eval_set: EvalSet) -> None:
+        from patina.pipelines.retro import RetroPipeline
+
+        era = eval_set.variant.name
+        self.engines = {"preset": RetroPipeline(era=era, engine="preset", device=self.device)}
+        if self.model is not None:
+            self.engines["gan"] = RetroPipeline(era=era, engine="gan", model=self.model, device=self.device)
+
+    def read(self, source: Path) -> torch.Tensor:
+        return to_tensor(super().read(source))
+
+    def seed(self, index: int) -> int:
+        return index
+
+    def score_image(self, eval_set: EvalSet, name: str, modern: torch.Tensor, seed: int | None) -> dict[str, ImageScore]:
+        reference = self.references[eval_set.variant.group]
+        photo = (eval_set.path, name)
+        if photo not in self.input_statistics:
+            self.input_statistics[photo] = self.statistics(quantise(modern))
+        scores = {"input": _score(name, modern, modern, None, self.input_statistics[photo], reference)}
+        for key, pipeline in self.engines.items():
+            pipeline.seed = seed
+            start = time.perf_counter()
+            out = pipeline(modern)
+            seconds = time.perf_counter() - start
+            out = quantise(out)
+            scores[key] = _score(name, out, modern, seconds, self.statistics(out), reference)
+        return scores
+
+    def notes(self, report: EvalReport) -> list[str]:
+        """Per set and era: is the GAN closer to the real old photos than the preset?"""
+        lines = []
+        for result in report.datasets:
+            means = {key: m.extra_means()["style_distance"] for key, m in result.methods.items()}
+            if "gan" in means:
+                verdict = "closer" if means["gan"] < means["preset"] else "NOT closer"
+                lines.append(f"{result.name}: GAN {means['gan']:.3f} vs preset {means['preset']:.3f} vs input "
+                             f"{means['input']:.3f} -> GAN is {verdict} to real old photos")
+        return lines
+
+
+def _score(name: str, output: torch.Tensor, modern: torch.Tensor, seconds: float | None,
+           blocks: list[torch.Tensor], reference: ReferenceSet) -> ImageScore:
+    return ImageScore(name, float(psnr(output, modern)), ssim_y(output, modern), seconds,
+                      {"style_distance": reference.distance(blocks)})
+
+
 def evaluate_retro(
     data_dirs: Iterable[str | Path],
     *,
@@ -109,65 +209,11 @@ def evaluate_retro(
     settings: dict[str, Any] | None = None,
     command: str = "",
 ) -> EvalReport:
-    """Run the ``retro_eval`` protocol (module docstring) on each set, for each era.
-
-    Args:
-        data_dirs: folders of modern photos; each folder's name names the set.
-        real_roots: folders of real old photos (the reference sets are their held-out thirds).
-        model: the retro GAN (registry name or .safetensors); None scores only the input and the presets.
-        teacher: the VGG19 relu3_1 teacher weights; None or missing falls back to look statistics.
-        limit: only the first ``limit`` photos of each set.
-    """
-    from patina.core.errors import ParameterError
-    from patina.pipelines.retro import RetroPipeline
-
-    if limit is not None and limit < 1:
-        raise ParameterError(f"limit must be at least 1, got {limit}")
-    looks = [get_era(era) for era in eras]
-    dirs = check_data_dirs(list(data_dirs))
-    statistics = StyleStatistics(teacher)
-    references, counts = reference_sets(real_roots, statistics)
-    missing = sorted({look.group for look in looks} - set(references))
-    if missing:
-        raise ParameterError(f"no held-out real old photos of group(s) {', '.join(missing)} under the real roots")
-    report = EvalReport(task="retro", command=command, compare=("gan", "preset"),
-                        settings={"protocol": PROTOCOL, "statistics": statistics.kind, "eval_side": EVAL_SIDE,
-                                  "nearest": NEAREST, "reference_photos": counts, **(settings or {})})
-    jobs = [(d, dataset_files(d)[:limit]) for d in dirs]
-    input_statistics: dict[Path, list[torch.Tensor]] = {}  # the untouched photo is the same for every era
-    with EvalProgress("eval retro", sum(len(files) for _, files in jobs) * len(looks), enabled=progress) as bar:
-        for data_dir, files in jobs:
-            for look in looks:
-                engines = {"preset": RetroPipeline(era=look.name, engine="preset", device=device)}
-                if model is not None:
-                    engines["gan"] = RetroPipeline(era=look.name, engine="gan", model=model, device=device)
-                result = DatasetResult(name=f"{data_dir.resolve().name}-{look.name}", path=str(data_dir),
-                                       protocol=PROTOCOL, seeds=list(range(len(files))))
-                for key in ("input", *engines):
-                    result.method(key, METHODS[key])
-                for seed, (name, path) in enumerate(files):
-                    bar.describe(f"{result.name} {name}")
-                    modern = to_tensor(read_clean(path))
-                    if path not in input_statistics:
-                        input_statistics[path] = statistics(quantise(modern))
-                    _score(result, "input", name, modern, modern, None, input_statistics[path], references[look.group])
-                    for key, pipeline in engines.items():
-                        pipeline.seed = seed
-                        start = time.perf_counter()
-                        out = pipeline(modern)
-                        seconds = time.perf_counter() - start
-                        out = quantise(out)
-                        _score(result, key, name, out, modern, seconds, statistics(out), references[look.group])
-                    bar.advance()
-                report.datasets.append(result)
-    return report
+    """Run the ``retro_eval`` protocol (module docstring, :class:`RetroEval`) on each set (a folder of modern
+    photos, named after the folder), for each era; ``settings`` are recorded beside the protocol's."""
+    evaluation = RetroEval(real_roots=real_roots, model=model, eras=eras, teacher=teacher, device=device, limit=limit)
+    evaluation.model_settings = dict(settings or {})
+    return evaluation.run(list(data_dirs), progress=progress, command=command)
 
 
-def _score(result: DatasetResult, key: str, name: str, output: torch.Tensor, modern: torch.Tensor,
-           seconds: float | None, blocks: list[torch.Tensor], reference: ReferenceSet) -> None:
-    distance = reference.distance(blocks)
-    result.methods[key].images.append(ImageScore(name, float(psnr(output, modern)), ssim_y(output, modern), seconds,
-                                                 {"style_distance": distance}))
-
-
-__all__ = ["METHODS", "PROTOCOL", "ReferenceSet", "StyleStatistics", "evaluate_retro"]
+__all__ = ["METHODS", "PROTOCOL", "ReferenceSet", "RetroEval", "StyleStatistics", "evaluate_retro"]

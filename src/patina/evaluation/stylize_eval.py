@@ -23,7 +23,7 @@ PSNR / SSIM are against the photo (how much of it survives), for information onl
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +31,9 @@ import torch
 
 from patina.core.device import autocast_dtype, precision_name, select_device
 from patina.core.errors import ParameterError
-from patina.evaluation.report import DatasetResult, EvalProgress, EvalReport, EvaluationDataError, ImageScore
-from patina.evaluation.restore_eval import dataset_files, quantise, read_clean, score, to_tensor
+from patina.evaluation.common import dataset_files, quantise, read_clean, score, to_tensor
+from patina.evaluation.protocol import EvalProtocol, EvalSet, model_settings
+from patina.evaluation.report import EvalReport, EvaluationDataError, ImageScore
 from patina.looks.match import at_side
 from patina.losses import StyleObjective, VGGTeacher, content_distance, gram_distance, statistics_distance
 from patina.losses.perceptual import TeacherInverter
@@ -55,7 +56,6 @@ def _multiple_of_4(image: torch.Tensor, side: int) -> torch.Tensor:
     image = at_side(image, side).clamp(0, 1)
     height, width = image.shape[-2] // 4 * 4, image.shape[-1] // 4 * 4
     return quantise(image[..., :height, :width])
-
 
 
 def gatys(teacher: VGGTeacher, content: torch.Tensor, style: torch.Tensor, *, steps: int) -> torch.Tensor:
@@ -109,6 +109,118 @@ def style_pairs(data_dir: Path, *, all_styles: bool, pairs_per_content: int) -> 
     return pairs
 
 
+class StylizeEval(EvalProtocol):
+    """The ``stylize_eval`` protocol (module docstring) on one folder with content/ and style/.
+
+    ``inverter`` None (or missing) leaves out the teacher-AdaIN row; ``gatys_steps`` 0 the Gatys row;
+    ``model`` None the model rows; ``refine`` 0 the refined model's row; ``limit``: only the first N pairs.
+    """
+
+    task = "stylize"
+    protocol = PROTOCOL
+    card_settings = ("device", "model_precision")
+
+    def __init__(self, *, teacher: str | Path, inverter: str | Path | None = None, model: str | None = "stylize",
+                 size: int = 256, style_size: int = 512, gatys_steps: int = 200, refine: int = REFINE_STEPS,
+                 pairs_per_content: int = 2, all_styles: bool = False, limit: int | None = None,
+                 device: str = "auto") -> None:
+        checks = (("size", size, 64), ("style_size", style_size, 64), ("pairs_per_content", pairs_per_content, 1))
+        for name, value, low in checks:
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ParameterError(f"{name} must be a whole number >= {low}, got {value!r}")
+        if gatys_steps < 0 or (limit is not None and limit < 1):
+            raise ParameterError("gatys_steps must be >= 0 and limit >= 1")
+        super().__init__(limit=limit)
+        self.teacher, self.inverter, self.model, self.device = teacher, inverter, model, device
+        self.size, self.style_size, self.gatys_steps, self.refine = size, style_size, gatys_steps, refine
+        self.pairs_per_content, self.all_styles = pairs_per_content, all_styles
+        self.styles: list[str] = []
+        self.model_run: dict[str, str] = {}  # where and in what precision the model rows ran (scores depend on it)
+        self.runs: dict[str, Method] = {}
+
+    @classmethod
+    def load(cls, model: str, **options: Any) -> StylizeEval:
+        """The protocol for a style model given by name (``options``: those of the class), recording its card."""
+        evaluation = cls(model=model, **options)
+        evaluation.model_settings = model_settings(model)
+        evaluation.card_models = [model]
+        return evaluation
+
+    def eval_sets(self, data_dirs: Sequence[str | Path]) -> list[EvalSet]:
+        """The single folder's content x style pairs (:func:`style_pairs`), the first ``limit`` of them."""
+        (data_dir,) = (Path(d) for d in data_dirs)
+        pairs = style_pairs(data_dir, all_styles=self.all_styles, pairs_per_content=self.pairs_per_content)
+        pairs = pairs[:self.limit]
+        self.styles = sorted({style.name for _, _, style in pairs})
+        return [EvalSet(data_dir.resolve().name, data_dir, [(name, (content, style)) for name, content, style in pairs])]
+
+    def prepare(self) -> None:
+        """Load the judge (the teacher) and every method that paints a pair."""
+        self.judge = VGGTeacher.from_file(self.teacher)
+        self.runs = {"content": lambda content, style: content}
+        if self.gatys_steps:
+            self.runs["gatys"] = lambda content, style: gatys(self.judge, content, style, steps=self.gatys_steps)
+        if self.inverter is not None and Path(self.inverter).is_file():
+            self.runs["adain_teacher"] = _teacher_adain(self.judge, TeacherInverter.from_file(self.inverter))
+        if self.model is not None:
+            target = select_device(self.device)
+            reduced = autocast_dtype(target, cpu_bf16=StylizePipeline.cpu_bf16)
+            self.model_run = {"device": str(target), "model_precision": precision_name(reduced)}
+            self.runs["model"] = _model(self.model, "adain", self.device, self.style_size)
+            self.runs["model_wct"] = _model(self.model, "wct", self.device, self.style_size)
+            if self.refine:
+                self.runs["model_refined"] = _model(self.model, "adain", self.device, self.style_size, self.refine)
+        self.methods = {key: METHODS[key] for key in self.runs}
+        self.compare = ("model", "gatys") if "gatys" in self.runs else ("model", "content")
+
+    def settings(self) -> dict[str, Any]:
+        return {"size": self.size, "style_size": self.style_size, "gatys_steps": self.gatys_steps,
+                "refine_steps": self.refine, "objective_weights": WEIGHTS, "pairs_per_content": self.pairs_per_content,
+                "held_out_styles_only": not self.all_styles, "styles": self.styles, **self.model_run}
+
+    def read(self, source: tuple[Path, Path]) -> tuple[torch.Tensor, torch.Tensor]:
+        content, style = source
+        return (_multiple_of_4(to_tensor(read_clean(content)), self.size),
+                _multiple_of_4(to_tensor(read_clean(style)), self.style_size))
+
+    def score_image(self, eval_set: EvalSet, name: str, image: tuple[torch.Tensor, torch.Tensor],
+                    seed: int | None) -> dict[str, ImageScore]:
+        content, style = image
+        with torch.no_grad():
+            content_features, style_features = self.judge(content), self.judge(style)
+        scores = {}
+        for key, method in self.runs.items():
+            start = time.perf_counter()
+            output = method(content, style)
+            seconds = time.perf_counter() - start
+            output = quantise(output)
+            with torch.no_grad():
+                features = self.judge(output)
+            extra = {"content_loss": float(content_distance(features, content_features)),
+                     "style_loss": float(statistics_distance(features, style_features)),
+                     "gram_loss": float(gram_distance(features, style_features))}
+            scores[key] = ImageScore(name, *score(output, content), None if key == "content" else seconds, extra)
+        return scores
+
+    def notes(self, report: EvalReport) -> list[str]:
+        """The model rows' losses and speed next to Gatys' (when it ran)."""
+        lines = []
+        for result in report.datasets:
+            if "gatys" not in result.methods:
+                continue
+            gatys_means, gatys_seconds = result.methods["gatys"].extra_means(), result.methods["gatys"].seconds_per_image
+            for key in ("model", "model_refined"):
+                if key not in result.methods:
+                    continue
+                means = result.methods[key].extra_means()
+                lines += [f"{result.name}: {key} {name} {means[name]:.4f} = {means[name] / gatys_means[name]:.2f}x "
+                          f"Gatys ({gatys_means[name]:.4f})" for name in ("content_loss", "style_loss", "gram_loss")]
+                seconds = result.methods[key].seconds_per_image
+                lines.append(f"{result.name}: {key} {gatys_seconds / seconds:.0f}x faster than Gatys "
+                             f"({seconds:.3f} s vs {gatys_seconds:.1f} s a pair)")
+        return lines
+
+
 def evaluate_stylize(
     data_dir: str | Path,
     *,
@@ -127,67 +239,13 @@ def evaluate_stylize(
     settings: dict[str, Any] | None = None,
     command: str = "",
 ) -> EvalReport:
-    """Run the ``stylize_eval`` protocol (module docstring) on ``data_dir`` (with content/ and style/).
-
-    ``inverter`` None (or missing) leaves out the teacher-AdaIN row; ``gatys_steps`` 0 the Gatys row;
-    ``model`` None the model rows; ``refine`` 0 the refined model's row; ``limit``: only the first N pairs.
-    """
-    checks = (("size", size, 64), ("style_size", style_size, 64), ("pairs_per_content", pairs_per_content, 1))
-    for name, value, low in checks:
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ParameterError(f"{name} must be a whole number >= {low}, got {value!r}")
-    if gatys_steps < 0 or (limit is not None and limit < 1):
-        raise ParameterError("gatys_steps must be >= 0 and limit >= 1")
-    data_dir = Path(data_dir)
-    pairs = style_pairs(data_dir, all_styles=all_styles, pairs_per_content=pairs_per_content)[:limit]
-    judge = VGGTeacher.from_file(teacher)
-    methods: dict[str, Method] = {"content": lambda content, style: content}
-    if gatys_steps:
-        methods["gatys"] = lambda content, style: gatys(judge, content, style, steps=gatys_steps)
-    if inverter is not None and Path(inverter).is_file():
-        methods["adain_teacher"] = _teacher_adain(judge, TeacherInverter.from_file(inverter))
-    model_run: dict[str, str] = {}  # where and in what precision the model rows ran (scores and speed depend on it)
-    if model is not None:
-        target = select_device(device)
-        reduced = autocast_dtype(target, cpu_bf16=StylizePipeline.cpu_bf16)
-        model_run = {"device": str(target), "model_precision": precision_name(reduced)}
-        methods["model"] = _model(model, "adain", device, style_size)
-        methods["model_wct"] = _model(model, "wct", device, style_size)
-        if refine:
-            methods["model_refined"] = _model(model, "adain", device, style_size, refine)
-    compare = ("model", "gatys") if "gatys" in methods else ("model", "content")
-    report = EvalReport(task="stylize", command=command, compare=compare,
-                        settings={"protocol": PROTOCOL, "size": size, "style_size": style_size,
-                                  "gatys_steps": gatys_steps, "refine_steps": refine, "objective_weights": WEIGHTS,
-                                  "pairs_per_content": pairs_per_content, "held_out_styles_only": not all_styles,
-                                  "styles": sorted({style.name for _, _, style in pairs}), **model_run,
-                                  **(settings or {})})
-    result = DatasetResult(name=data_dir.resolve().name, path=str(data_dir), protocol=PROTOCOL, seeds=[])
-    for key in methods:
-        result.method(key, METHODS[key])
-    with EvalProgress("eval stylize", len(pairs), enabled=progress) as bar:
-        for name, content_path, style_path in pairs:
-            bar.describe(f"{result.name} {name}")
-            content = _multiple_of_4(to_tensor(read_clean(content_path)), size)
-            style = _multiple_of_4(to_tensor(read_clean(style_path)), style_size)
-            with torch.no_grad():
-                content_features, style_features = judge(content), judge(style)
-            for key, method in methods.items():
-                start = time.perf_counter()
-                output = method(content, style)
-                seconds = time.perf_counter() - start
-                output = quantise(output)
-                with torch.no_grad():
-                    features = judge(output)
-                extra = {"content_loss": float(content_distance(features, content_features)),
-                         "style_loss": float(statistics_distance(features, style_features)),
-                         "gram_loss": float(gram_distance(features, style_features))}
-                psnr_value, ssim_value = score(output, content)
-                result.methods[key].images.append(ImageScore(name, psnr_value, ssim_value,
-                                                             None if key == "content" else seconds, extra))
-            bar.advance()
-    report.datasets.append(result)
-    return report
+    """Run the ``stylize_eval`` protocol (module docstring, :class:`StylizeEval`) on ``data_dir`` (with content/
+    and style/); ``settings`` are recorded in the report beside the protocol's."""
+    evaluation = StylizeEval(teacher=teacher, inverter=inverter, model=model, size=size, style_size=style_size,
+                             gatys_steps=gatys_steps, refine=refine, pairs_per_content=pairs_per_content,
+                             all_styles=all_styles, limit=limit, device=device)
+    evaluation.model_settings = dict(settings or {})
+    return evaluation.run([data_dir], progress=progress, command=command)
 
 
-__all__ = ["METHODS", "PROTOCOL", "WEIGHTS", "evaluate_stylize", "gatys", "style_pairs"]
+__all__ = ["METHODS", "PROTOCOL", "WEIGHTS", "StylizeEval", "evaluate_stylize", "gatys", "style_pairs"]

@@ -25,8 +25,9 @@ import torch
 from torch import nn
 
 from patina.core.errors import ParameterError
-from patina.evaluation.report import DatasetResult, EvalProgress, EvalReport, ImageScore
-from patina.evaluation.restore_eval import check_data_dirs, dataset_files, quantise, read_clean, to_tensor
+from patina.evaluation.common import check_data_dirs, dataset_files, quantise, to_tensor
+from patina.evaluation.protocol import EvalProtocol, EvalSet
+from patina.evaluation.report import EvalReport, ImageScore
 from patina.ops.metrics import psnr_y, ssim_y
 from patina.ops.resize import imresize
 from patina.pipelines.tiling import crop, pad_to_multiple
@@ -70,6 +71,80 @@ def find_peers(folder: str | Path | None, scale: int) -> dict[str, nn.Module]:
     return peers
 
 
+def model_names(scale: int, given: Sequence[str] | None) -> list[str]:
+    """The models to score: ``given``, else the shipped fidelity and GAN upscalers of ``scale``."""
+    return list(given) if given else [f"upscale-x{scale}-fidelity", f"upscale-x{scale}"]
+
+
+class UpscaleEval(EvalProtocol):
+    """The ``upscale_eval_x<s>`` protocol (module docstring) for bicubic and every network in ``models``
+    (name -> x``scale`` network on the CPU or a device; the first is the one the tables compare)."""
+
+    task = "upscale"
+    card_settings = ("device",)
+
+    def __init__(self, models: dict[str, nn.Module], *, scale: int, limit: int | None = None) -> None:
+        if scale not in (2, 3, 4):
+            raise ParameterError(f"scale must be 2, 3 or 4, got {scale}")
+        super().__init__(limit=limit)
+        for name, network in models.items():
+            if getattr(network, "scale", None) != scale:
+                raise ParameterError(f"{name} upscales x{getattr(network, 'scale', '?')}, not x{scale}")
+        self.models, self.scale, self.protocol = models, scale, protocol(scale)
+        self.compare = (next(iter(models), BICUBIC), BICUBIC)
+        self.methods = {BICUBIC: "bicubic (MATLAB)", **{name: name for name in models}}
+
+    @classmethod
+    def load(cls, names: Sequence[str] | None, *, scale: int, peers: str | Path | None, device: str,
+             limit: int | None) -> UpscaleEval:
+        """The protocol for our upscalers ``names`` (default :func:`model_names`) and the peers found in ``peers``."""
+        from patina.core.device import select_device
+        from patina.pipelines.upscale import default_model, load_upscaler
+
+        default_model(scale)  # validates the scale
+        target = select_device(device)
+        networks, cards = {}, {}
+        for name in model_names(scale, names):
+            networks[name], cards[name] = load_upscaler(name, target)
+        networks.update({key: network.to(target) for key, network in find_peers(peers, scale).items()})
+        evaluation = cls(networks, scale=scale, limit=limit)
+        evaluation.model_settings = {"models": {n: {"version": c.version, "sha256": c.sha256} for n, c in cards.items()},
+                                     "device": str(target)}
+        evaluation.card_models = list(cards)
+        return evaluation
+
+    def eval_sets(self, data_dirs: Sequence[str | Path]) -> list[EvalSet]:
+        """One set per folder, named by :func:`set_name`."""
+        return [EvalSet(set_name(d), d, dataset_files(d)) for d in check_data_dirs(list(data_dirs))]
+
+    def settings(self) -> dict[str, Any]:
+        return {"scale": self.scale}
+
+    def read(self, source: Path) -> torch.Tensor:
+        return to_tensor(super().read(source))
+
+    def score_image(self, eval_set: EvalSet, name: str, image: torch.Tensor, seed: int | None) -> dict[str, ImageScore]:
+        high, low = low_resolution(image, self.scale)
+        scores = {BICUBIC: self._score(name, imresize(low, float(self.scale)), high)}
+        for key, network in self.models.items():
+            device = next(network.parameters()).device
+            start = time.perf_counter()
+            multiple = int(getattr(network, "size_multiple", 1))
+            with torch.inference_mode():  # padded (reflect) to the network's size multiple, then cropped
+                upscaled = network(pad_to_multiple(low, multiple).to(device)).float().cpu()
+            upscaled = crop(upscaled, high.shape[-2], high.shape[-1])
+            seconds = time.perf_counter() - start
+            if upscaled.shape != high.shape:
+                raise RuntimeError(f"{key} returned shape {tuple(upscaled.shape)} for {tuple(high.shape)}")
+            scores[key] = self._score(name, upscaled, high, seconds)
+        return scores
+
+    def _score(self, name: str, prediction: torch.Tensor, target: torch.Tensor,
+               seconds: float | None = None) -> ImageScore:
+        return ImageScore(name, psnr_y(prediction, target, border=self.scale),
+                          ssim_y(prediction, target, border=self.scale), seconds)
+
+
 def evaluate_upscale(
     data_dirs: Iterable[str | Path],
     *,
@@ -80,60 +155,11 @@ def evaluate_upscale(
     settings: dict[str, Any] | None = None,
     command: str = "",
 ) -> EvalReport:
-    """Run the protocol (module docstring) on each set for bicubic and every network in ``models``
-    (name -> x``scale`` network on the CPU or a device; the first is the one the tables compare)."""
-    if scale not in (2, 3, 4):
-        raise ParameterError(f"scale must be 2, 3 or 4, got {scale}")
-    if limit is not None and limit < 1:
-        raise ParameterError(f"limit must be at least 1, got {limit}")
-    for name, network in models.items():
-        if getattr(network, "scale", None) != scale:
-            raise ParameterError(f"{name} upscales x{getattr(network, 'scale', '?')}, not x{scale}")
-    dirs = check_data_dirs(list(data_dirs))
-    first = next(iter(models), BICUBIC)
-    report = EvalReport(task="upscale", settings={"protocol": protocol(scale), "scale": scale, **(settings or {})},
-                        command=command, compare=(first, BICUBIC))
-    jobs = [(d, dataset_files(d)[:limit]) for d in dirs]
-    with EvalProgress("eval upscale", sum(len(files) for _, files in jobs), enabled=progress) as bar:
-        for data_dir, files in jobs:
-            result = DatasetResult(name=set_name(data_dir), path=str(data_dir), protocol=protocol(scale))
-            result.method(BICUBIC, "bicubic (MATLAB)")
-            for name in models:
-                result.method(name, name)
-            for name, path in files:
-                bar.describe(f"{result.name} {name}")
-                _evaluate_image(result, name, to_tensor(read_clean(path)), scale, models)
-                bar.advance()
-            report.datasets.append(result)
-    return report
+    """Run the protocol (module docstring, :class:`UpscaleEval`) on each set for bicubic and every network in
+    ``models``; ``settings`` are recorded in the report beside the protocol's."""
+    protocol = UpscaleEval(models, scale=scale, limit=limit)
+    protocol.model_settings = dict(settings or {})
+    return protocol.run(list(data_dirs), progress=progress, command=command)
 
 
-def _evaluate_image(result: DatasetResult, name: str, image: torch.Tensor, scale: int,
-                    models: dict[str, nn.Module]) -> None:
-    high, low = low_resolution(image, scale)
-    result.methods[BICUBIC].images.append(_score(name, imresize(low, float(scale)), high, scale))
-    for key, network in models.items():
-        device = next(network.parameters()).device
-        start = time.perf_counter()
-        multiple = int(getattr(network, "size_multiple", 1))
-        with torch.inference_mode():  # padded (reflect) to the network's size multiple, then cropped
-            upscaled = network(pad_to_multiple(low, multiple).to(device)).float().cpu()
-        upscaled = crop(upscaled, high.shape[-2], high.shape[-1])
-        seconds = time.perf_counter() - start
-        if upscaled.shape != high.shape:
-            raise RuntimeError(f"{key} returned shape {tuple(upscaled.shape)} for {tuple(high.shape)}")
-        result.methods[key].images.append(_score(name, upscaled, high, scale, seconds))
-
-
-def _score(name: str, prediction: torch.Tensor, target: torch.Tensor, scale: int,
-           seconds: float | None = None) -> ImageScore:
-    return ImageScore(name, psnr_y(prediction, target, border=scale), ssim_y(prediction, target, border=scale),
-                      seconds)
-
-
-def model_names(scale: int, given: Sequence[str] | None) -> list[str]:
-    """The models to score: ``given``, else the shipped fidelity and GAN upscalers of ``scale``."""
-    return list(given) if given else [f"upscale-x{scale}-fidelity", f"upscale-x{scale}"]
-
-
-__all__ = ["BICUBIC", "evaluate_upscale", "find_peers", "low_resolution", "model_names", "protocol"]
+__all__ = ["BICUBIC", "UpscaleEval", "evaluate_upscale", "find_peers", "low_resolution", "model_names", "protocol"]

@@ -11,7 +11,6 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Reques
 from fastapi.responses import FileResponse
 
 from patina.archive import Archive, ItemRecord
-from patina.archive.ingest import import_file
 from patina.batch import JobQueue, JobRecord
 from patina.core.errors import ArchiveError, ImageReadError, ImageTooLargeError, ItemNotFoundError, ParameterError
 from patina.pipelines.recipes import RECIPES
@@ -87,8 +86,8 @@ def upload(request: Request, archive: ArchiveDep, files: Annotated[list[UploadFi
         temp = archive.store.temp_path(suffix=Path(name).suffix.lower()[:10])
         try:
             save_upload(file, temp)
-            item_id, is_new = import_file(archive, temp, name=name, origin=f"upload:{name}",
-                                          collection=collection or None, tags=tag_list, max_pixels=settings.max_pixels)
+            item_id, is_new = archive.import_file(temp, name=name, origin=f"upload:{name}", collection=collection or None,
+                                                  tags=tag_list, max_pixels=settings.max_pixels)
             records.append(archive.item(item_id))
             if is_new:
                 new.append(item_id)
