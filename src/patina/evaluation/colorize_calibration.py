@@ -13,6 +13,7 @@ from patina.data import read_rgb_tensor
 from patina.evaluation.colorize_eval import colour_scores
 from patina.evaluation.common import quantise
 from patina.networks import ColorizeGenerator
+from patina.networks.colorize import ChromaDecoding
 from patina.ops.color import AB_SCALE, chroma_error, colourfulness, gray_rgb, join_lab, lightness
 
 GAINS = tuple(round(1 + 0.1 * i, 1) for i in range(11))
@@ -55,8 +56,9 @@ def calibrate_colorize(model_path: str | Path, files: list[Path], *, mean_ab: li
     grays = [quantise(gray_rgb(t)) for t in targets]
     grid, rows = calibration_grid(generator), []
     for settings in grid:
-        for name, value in {"chroma_gain": 1.0, **settings}.items():
-            setattr(generator, name, value)
+        pipeline.decoding = ChromaDecoding(rebalance=settings.get("rebalance", 0.0),
+                                           temperature=settings.get("temperature", 1.0),
+                                           gain=settings.get("chroma_gain", 1.0))
         scores = [colour_scores("", pipeline(gray), target).extra for gray, target in zip(grays, targets)]
         rows.append({**settings, "chroma_error": float(np.mean([s["chroma_error"] for s in scores])),
                      "baseline_chroma_error": baseline,

@@ -39,6 +39,7 @@ from patina.losses import StyleObjective, VGGTeacher, content_distance, gram_dis
 from patina.losses.perceptual import TeacherInverter
 from patina.losses.style import OBJECTIVE_WEIGHTS
 from patina.pipelines.stylize import REFINE_STEPS, StylizePipeline
+from patina.weights.descriptor import ARCHITECTURES
 from patina.ops.fusion import adain
 
 PROTOCOL = "stylize_eval"
@@ -164,7 +165,7 @@ class StylizeEval(EvalProtocol):
             self.runs["adain_teacher"] = _teacher_adain(self.judge, TeacherInverter.from_file(self.inverter))
         if self.model is not None:
             target = select_device(self.device)
-            reduced = autocast_dtype(target, cpu_bf16=StylizePipeline.cpu_bf16)
+            reduced = autocast_dtype(target, cpu_bf16=ARCHITECTURES["StyleTransferNet"].bf16_safe)
             self.model_run = {"device": str(target), "model_precision": precision_name(reduced)}
             self.runs["model"] = _model(self.model, "adain", self.device, self.style_size)
             self.runs["model_wct"] = _model(self.model, "wct", self.device, self.style_size)

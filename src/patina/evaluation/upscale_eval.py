@@ -99,13 +99,15 @@ class UpscaleEval(EvalProtocol):
              limit: int | None) -> UpscaleEval:
         """The protocol for our upscalers ``names`` (default :func:`model_names`) and the peers found in ``peers``."""
         from patina.core.device import select_device
-        from patina.pipelines.upscale import default_model, load_upscaler
+        from patina.pipelines.upscale import default_model
+        from patina.weights import load
 
         default_model(scale)  # validates the scale
         target = select_device(device)
         networks, cards = {}, {}
         for name in model_names(scale, names):
-            networks[name], cards[name] = load_upscaler(name, target)
+            loaded = load(name, device=target, task="upscale")
+            networks[name], cards[name] = loaded.network, loaded.card
         networks.update({key: network.to(target) for key, network in find_peers(peers, scale).items()})
         evaluation = cls(networks, scale=scale, limit=limit)
         evaluation.model_settings = {"models": {n: {"version": c.version, "sha256": c.sha256} for n, c in cards.items()},
