@@ -54,7 +54,7 @@ def _coerce(hint: Any, value: Any, where: str) -> Any:
         if origin is tuple and args and args[-1] is not Ellipsis:
             if len(args) != len(value):
                 raise ConfigError(f"{where}: expected {len(args)} items, got {len(value)}")
-            return tuple(_coerce(a, v, where) for a, v in zip(args, value))
+            return tuple(_coerce(a, v, where) for a, v in zip(args, value, strict=True))
         item = args[0] if args else Any
         items = [_coerce(item, v, where) for v in value]
         return tuple(items) if origin is tuple else items
@@ -98,4 +98,4 @@ def to_dict(obj: Any) -> dict[str, Any]:
             return {k: plain(v) for k, v in value.items()}
         return value
 
-    return plain(dataclasses.asdict(obj))
+    return {key: plain(value) for key, value in dataclasses.asdict(obj).items()}

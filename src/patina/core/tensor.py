@@ -46,7 +46,7 @@ def to_float01(image: np.ndarray) -> np.ndarray:
 def from_float01(image: np.ndarray, dtype: np.dtype | type) -> np.ndarray:
     """float array in [0, 1] -> ``dtype`` (uint8 / uint16 / float32), rounded."""
     dtype = np.dtype(dtype)
-    clipped = np.clip(image, 0.0, 1.0)
+    clipped = image.clip(0.0, 1.0)
     if dtype == np.uint8:
         return np.rint(clipped * 255.0).astype(np.uint8)
     if dtype == np.uint16:

@@ -33,7 +33,7 @@ def split_styles(files: list[Path], every: int = STYLE_HOLDOUT_EVERY) -> tuple[l
     if every <= 1:
         return files, []
     held = [hashlib.md5(artwork_key(p).encode()).digest()[0] % every == 0 for p in files]
-    return [p for p, h in zip(files, held) if not h], [p for p, h in zip(files, held) if h]
+    return [p for p, h in zip(files, held, strict=True) if not h], [p for p, h in zip(files, held, strict=True) if h]
 
 
 __all__ = ["STYLE_HOLDOUT_EVERY", "artwork_key", "split_holdout", "split_styles"]

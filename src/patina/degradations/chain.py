@@ -16,7 +16,8 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -121,13 +122,13 @@ class DegradationConfig:
                     raise ValueError(f"{f.name} must be a (low, high) pair with low <= high, got {v!r}")
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "DegradationConfig":
+    def from_dict(cls, data: Mapping[str, Any]) -> DegradationConfig:
         """Build from a mapping (e.g. parsed YAML); unknown keys are an error, lists become tuples."""
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:
             raise ValueError(f"unknown DegradationConfig keys: {unknown}")
-        kw = {k: (tuple(v) if isinstance(v, list) else v) for k, v in data.items()}
+        kw: dict[str, Any] = {k: (tuple(v) if isinstance(v, list) else v) for k, v in data.items()}
         return cls(**kw)
 
     def to_dict(self) -> dict[str, Any]:
@@ -264,7 +265,8 @@ def sample_plan(config: DegradationConfig, shape: tuple[int, ...], seed: int) ->
                     "chroma": 0.0 if gray else _r(g_noise.uniform(0.0, 0.5)), "seed": _seed(g_noise)})
     if g_noise.random() < c.p_poisson:
         lo, hi = (math.log(max(float(v), 1e-3)) for v in c.poisson_scale)
-        ops.append({"op": "poisson_noise", "scale": _r(math.exp(g_noise.uniform(lo, hi)) if hi > lo else math.exp(lo), 2),
+        scale = math.exp(g_noise.uniform(lo, hi)) if hi > lo else math.exp(lo)
+        ops.append({"op": "poisson_noise", "scale": _r(scale, 2),
                     "gray": bool(gray or g_noise.random() < 0.5), "seed": _seed(g_noise)})
 
     if g_vig.random() < c.p_vignette:

@@ -32,4 +32,6 @@ def jpeg(image: np.ndarray, *, quality: int, chroma_subsampling: bool = True) ->
     if not ok:  # pragma: no cover - cv2 only fails on invalid input
         raise RuntimeError("JPEG encoding failed")
     dec = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    if dec is None:  # pragma: no cover - decoding what cv2 just encoded
+        raise RuntimeError("JPEG decoding failed")
     return np.ascontiguousarray(from_uint8(dec[..., ::-1]))

@@ -266,7 +266,8 @@ def creases(
                  for _k in range(2)]
         wave_max = sum(a for a, _, _ in waves)
         half = _RIDGE_HALF * sigma
-        v0 = (ys[:, None] - np.float32(p0[1])) * np.float32(nrm[1]) + (xs[None, :] - np.float32(p0[0])) * np.float32(nrm[0])
+        v0 = ((ys[:, None] - np.float32(p0[1])) * np.float32(nrm[1])
+              + (xs[None, :] - np.float32(p0[0])) * np.float32(nrm[0]))
         iy, ix = np.nonzero(np.abs(v0) < half + wave_max + 1.0)
         if iy.size:
             u = (ix - p0[0]) * d[0] + (iy - p0[1]) * d[1]

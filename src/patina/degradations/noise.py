@@ -43,9 +43,9 @@ def _correlated_noise(rng: np.random.Generator, h: int, w: int, size: float, cha
     n = rng.standard_normal(shape, dtype=np.float32)
     sig = 0.5 * size / f
     if sig >= 0.3:
-        n = cv2.GaussianBlur(n, (0, 0), sig, borderType=cv2.BORDER_REFLECT)
+        n = np.asarray(cv2.GaussianBlur(n, (0, 0), sig, borderType=cv2.BORDER_REFLECT), np.float32)
     if (gh, gw) != (h, w):
-        n = cv2.resize(n, (w, h), interpolation=cv2.INTER_CUBIC)
+        n = np.asarray(cv2.resize(n, (w, h), interpolation=cv2.INTER_CUBIC), np.float32)
         if channels > 1 and n.ndim == 2:  # pragma: no cover - cv2 keeps channels for >1
             n = n[..., None]
     std = float(n.std())

@@ -77,10 +77,10 @@ def paper_texture(image: np.ndarray, *, strength: float, scale: float = 1.0, see
     n = rng.standard_normal((h, w), dtype=np.float32)
     horizontal = bool(rng.random() < 0.7)
     sx, sy = (1.6 * sc, 0.45 * sc) if horizontal else (0.45 * sc, 1.6 * sc)
-    fib = cv2.GaussianBlur(n, (0, 0), sigmaX=sx, sigmaY=sy, borderType=cv2.BORDER_REFLECT)
+    fib = np.asarray(cv2.GaussianBlur(n, (0, 0), sigmaX=sx, sigmaY=sy, borderType=cv2.BORDER_REFLECT), np.float32)
     fib /= max(float(fib.std()), 1e-6)
     # surface relief lit from the top-left: derivative of a mid-frequency field
-    m = cv2.GaussianBlur(n[::-1].copy(), (0, 0), 1.2 * sc, borderType=cv2.BORDER_REFLECT)
+    m = np.asarray(cv2.GaussianBlur(n[::-1].copy(), (0, 0), 1.2 * sc, borderType=cv2.BORDER_REFLECT), np.float32)
     relief = np.zeros_like(m)
     relief[1:, 1:] = m[1:, 1:] - m[:-1, :-1]
     relief /= max(float(relief.std()), 1e-6)

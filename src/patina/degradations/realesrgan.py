@@ -93,14 +93,16 @@ def random_blur_kernel(rng: np.random.Generator, config: RoundConfig) -> np.ndar
     if rng.random() < config.sinc_prob:
         cutoff = rng.uniform(math.pi / 3, math.pi) if size < 13 else rng.uniform(math.pi / 5, math.pi)
         return sinc_kernel(size, cutoff)
-    kind = KERNEL_KINDS[int(rng.choice(len(KERNEL_KINDS), p=np.asarray(config.kernel_probs) / sum(config.kernel_probs)))]
+    probabilities = np.asarray(config.kernel_probs) / sum(config.kernel_probs)
+    kind = KERNEL_KINDS[int(rng.choice(len(KERNEL_KINDS), p=probabilities))]
     sigma_x = rng.uniform(*config.sigma)
     sigma_y = sigma_x if kind.endswith("iso") and not kind.endswith("aniso") else rng.uniform(*config.sigma)
     angle = rng.uniform(-math.pi, math.pi) if kind.endswith("aniso") else 0.0
     if kind.startswith("generalized"):
         return anisotropic_kernel(size, sigma_x, sigma_y, angle, beta=rng.uniform(*config.beta_generalized))
     if kind.startswith("plateau"):
-        return anisotropic_kernel(size, sigma_x, sigma_y, angle, shape="plateau", beta=rng.uniform(*config.beta_plateau))
+        return anisotropic_kernel(size, sigma_x, sigma_y, angle, shape="plateau",
+                                  beta=rng.uniform(*config.beta_plateau))
     return anisotropic_kernel(size, sigma_x, sigma_y, angle)
 
 
@@ -164,7 +166,8 @@ def second_order(clean: np.ndarray, *, scale: int, seed: int) -> np.ndarray:
     return np.round(finish(image) * 255.0).astype(np.float32) / 255.0
 
 
-def unsharp_mask(image: np.ndarray, *, weight: float = 0.5, radius: int = 50, threshold: float = 10 / 255) -> np.ndarray:
+def unsharp_mask(image: np.ndarray, *, weight: float = 0.5, radius: int = 50,
+                 threshold: float = 10 / 255) -> np.ndarray:
     """Real-ESRGAN's target sharpening: add ``weight`` x (image - blur), softly masked where the residual
     exceeds ``threshold``, so training targets carry crisper edges than the photos they come from."""
     image = check_image(image)

@@ -63,7 +63,7 @@ class Image:
     @property
     def is_gray(self) -> bool:
         """True for one-channel (grayscale) images."""
-        return self.pixels.shape[2] == 1
+        return int(self.pixels.shape[2]) == 1
 
     @property
     def has_alpha(self) -> bool:

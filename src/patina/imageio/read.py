@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 from PIL import Image as PILImage
-from PIL import UnidentifiedImageError
+from PIL import ImageFile, TiffImagePlugin, UnidentifiedImageError
 
 from patina.core.errors import ImageReadError, ImageTooLargeError, ParameterError
 from patina.imageio.exif import (
@@ -85,7 +85,7 @@ def read_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Ima
 
 
 @contextmanager
-def _open_header(path: Path) -> Iterator[PILImage.Image]:
+def _open_header(path: Path) -> Iterator[ImageFile.ImageFile]:
     """Open ``path`` lazily (header only) with Pillow's own pixel limit lifted: we apply ours."""
     with _pillow_limit_lock:
         saved = PILImage.MAX_IMAGE_PIXELS
@@ -100,7 +100,7 @@ def _open_header(path: Path) -> Iterator[PILImage.Image]:
         header.close()
 
 
-def _decode(path: Path, im: PILImage.Image, max_pixels: int) -> Image:
+def _decode(path: Path, im: ImageFile.ImageFile, max_pixels: int) -> Image:
     width, height = im.size
     if width * height > max_pixels:
         raise ImageTooLargeError(path, f"image has {width * height} pixels, more than the limit of {max_pixels}")
@@ -115,7 +115,8 @@ def _decode(path: Path, im: PILImage.Image, max_pixels: int) -> Image:
         pixels, alpha = _decode_with_opencv(path, width * height, gray=_rawmode(im).startswith("L"))
     else:
         im.load()
-        upright = source_format == "TIFF" and ORIENTATION not in im.tag_v2  # Pillow turns TIFFs upright
+        # Pillow turns a TIFF upright as it loads it, and then drops its orientation tag
+        upright = isinstance(im, TiffImagePlugin.TiffImageFile) and ORIENTATION not in im.tag_v2
         pixels, alpha = _pillow_arrays(path, im)
     icc_profile = im.info.get("icc_profile") or None
     if im.mode == "CMYK":
@@ -132,7 +133,7 @@ def _decode(path: Path, im: PILImage.Image, max_pixels: int) -> Image:
     return Image(pixels=pixels, alpha=alpha, exif=exif, icc_profile=icc_profile, source_format=source_format)
 
 
-def _rawmode(im: PILImage.Image) -> str:
+def _rawmode(im: ImageFile.ImageFile) -> str:
     """How the file stores its samples, e.g. 'RGB;16B' (Pillow's tile raw mode), else the image mode."""
     if not im.tile:
         return im.mode
@@ -144,7 +145,7 @@ def _rawmode(im: PILImage.Image) -> str:
     return im.mode
 
 
-def _is_16bit_colour(im: PILImage.Image) -> bool:
+def _is_16bit_colour(im: ImageFile.ImageFile) -> bool:
     """True for 16-bit RGB(A) / gray+alpha files, which Pillow would reduce to 8 bit."""
     return im.mode in ("RGB", "RGBA", "LA") and ";16" in _rawmode(im)
 
@@ -195,8 +196,8 @@ def _pillow_arrays(path: Path, im: PILImage.Image) -> tuple[np.ndarray, np.ndarr
 def _to_uint16(array: np.ndarray) -> np.ndarray:
     """16/32-bit integer or float gray -> native uint16 (floats are taken as 0..1, integers clipped)."""
     if array.dtype.kind == "f":
-        return np.rint(np.clip(array, 0.0, 1.0) * 65535.0).astype(np.uint16)
-    return np.clip(array, 0, 65535).astype(np.uint16)
+        return np.rint(array.clip(0.0, 1.0) * 65535.0).astype(np.uint16)
+    return array.clip(0, 65535).astype(np.uint16)
 
 
 def _unidentified_reason(path: Path) -> str:

@@ -16,11 +16,14 @@ from kornia.filters import gaussian_blur2d
 from torch.nn import functional as F
 
 Param = float | torch.Tensor
+"""One value, or a tensor of one value per image."""
+ChannelParam = float | tuple[float, ...] | torch.Tensor
+"""One value for every channel, one per channel (an RGB triple), or a tensor of either per image."""
 LUMA = (0.2126, 0.7152, 0.0722)
 """Rec. 709 luma weights (on the sRGB values, as film looks are judged by eye)."""
 
 
-def _param(value: Param, like: torch.Tensor, channels: int = 1) -> torch.Tensor:
+def _param(value: ChannelParam, like: torch.Tensor, channels: int = 1) -> torch.Tensor:
     """A parameter as a tensor broadcastable to ``like``: (N or 1, channels, 1, 1)."""
     tensor = torch.as_tensor(value, dtype=like.dtype, device=like.device)
     if tensor.ndim == 0:
@@ -52,7 +55,7 @@ def blur(image: torch.Tensor, sigma_px: float) -> torch.Tensor:
     return gaussian_blur2d(image, (size, size), (sigma_px, sigma_px), border_type="reflect")
 
 
-def tone_curve(image: torch.Tensor, *, black: Param = 0.0, white: Param = 1.0, gamma: Param = 1.0,
+def tone_curve(image: torch.Tensor, *, black: ChannelParam = 0.0, white: ChannelParam = 1.0, gamma: Param = 1.0,
                contrast: Param = 0.0) -> torch.Tensor:
     """Levels and an S-curve: ``contrast`` > 0 steepens the mid-tones, < 0 flattens them; then the range
     is mapped to [black, white] (a lifted black and lowered white are the fade of an old print)."""
@@ -69,7 +72,7 @@ def saturate(image: torch.Tensor, amount: Param) -> torch.Tensor:
     return (gray + _param(amount, image) * (image - gray)).clamp(0.0, 1.0)
 
 
-def tint(image: torch.Tensor, *, shadows: Param, highlights: Param, amount: Param) -> torch.Tensor:
+def tint(image: torch.Tensor, *, shadows: ChannelParam, highlights: ChannelParam, amount: Param) -> torch.Tensor:
     """Toning: the luma is mapped onto a ramp from the ``shadows`` colour to the ``highlights`` colour
     (RGB triples) and blended in by ``amount`` (1 = a fully toned monochrome print, as sepia or albumen)."""
     gray = luma(image)
@@ -79,8 +82,9 @@ def tint(image: torch.Tensor, *, shadows: Param, highlights: Param, amount: Para
     return image + _param(amount, image) * (ramp.clamp(0.0, 1.0) - image)
 
 
-def colour_balance(image: torch.Tensor, *, gains: Param = (1.0, 1.0, 1.0),
-                   shadow_shift: Param = (0.0, 0.0, 0.0), highlight_shift: Param = (0.0, 0.0, 0.0)) -> torch.Tensor:
+def colour_balance(image: torch.Tensor, *, gains: ChannelParam = (1.0, 1.0, 1.0),
+                   shadow_shift: ChannelParam = (0.0, 0.0, 0.0),
+                   highlight_shift: ChannelParam = (0.0, 0.0, 0.0)) -> torch.Tensor:
     """Per-channel gains, plus colour shifts weighted towards the shadows and the highlights (the dye
     fading and casts of colour prints: e.g. magenta shadows and yellow highlights)."""
     gray = luma(image)
@@ -96,7 +100,7 @@ def soften(image: torch.Tensor, sigma: Param, *, scale: float | None = None) -> 
 
 
 def halation(image: torch.Tensor, *, amount: Param, radius: float = 8.0, threshold: float = 0.7,
-             colour: Param = (1.0, 0.35, 0.15), scale: float | None = None) -> torch.Tensor:
+             colour: ChannelParam = (1.0, 0.35, 0.15), scale: float | None = None) -> torch.Tensor:
     """The red-orange glow film gives around bright highlights (light scattered back through the base)."""
     if float(torch.as_tensor(amount).max()) <= 0:
         return image
@@ -142,7 +146,8 @@ def grain(image: torch.Tensor, generator: torch.Generator, *, amount: Param, siz
     return (image + strength * noise).clamp(0.0, 1.0)
 
 
-def paper(image: torch.Tensor, generator: torch.Generator, *, amount: Param, scale: float | None = None) -> torch.Tensor:
+def paper(image: torch.Tensor, generator: torch.Generator, *, amount: Param,
+          scale: float | None = None) -> torch.Tensor:
     """Paper texture: a slow, blotchy variation of print density plus fine fibres."""
     if float(torch.as_tensor(amount).max()) <= 0:
         return image
@@ -171,7 +176,8 @@ def damage(image: torch.Tensor, generator: torch.Generator, *, dust: float = 0.0
         for _ in range(rng.poisson(dust * 60)):
             centre = (int(rng.integers(width)), int(rng.integers(height)))
             radius = max(1, round(float(rng.uniform(0.5, 2.5)) * scale))
-            cv2.circle(masks[index, int(rng.integers(2))], centre, radius, float(rng.uniform(0.4, 1.0)), -1, cv2.LINE_AA)
+            cv2.circle(masks[index, int(rng.integers(2))], centre, radius, float(rng.uniform(0.4, 1.0)), -1,
+                       cv2.LINE_AA)
         for _ in range(rng.poisson(scratches * 6)):
             x0 = float(rng.uniform(0, width))
             points = np.stack([x0 + np.cumsum(rng.normal(0, 0.004 * width, 8)),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -55,16 +56,16 @@ class Look:
 
     SHAPE_FIELDS = ("name", "label", "group", "grain_size", "grain_colour", "tint_shadows", "tint_highlights")
 
-    def scaled(self, strength: float) -> "Look":
+    def scaled(self, strength: float) -> Look:
         """This look at ``strength`` (0: identity, 1: the look): every amount moves linearly from the identity."""
         identity = Look()
-        changes = {}
+        changes: dict[str, Any] = {}
         for field in dataclasses.fields(self):
             if field.name in self.SHAPE_FIELDS:
                 continue
             value, base = getattr(self, field.name), getattr(identity, field.name)
             if isinstance(value, tuple):
-                changes[field.name] = tuple(b + strength * (v - b) for v, b in zip(value, base))
+                changes[field.name] = tuple(b + strength * (v - b) for v, b in zip(value, base, strict=True))
             else:
                 changes[field.name] = base + strength * (value - base)
         return dataclasses.replace(self, **changes)

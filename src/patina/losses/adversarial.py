@@ -60,5 +60,6 @@ def feature_matching_loss(real_features: list[torch.Tensor], fake_features: list
     """Mean L1 between D's intermediate activations on real (detached) and generated images."""
     if len(real_features) != len(fake_features) or not real_features:
         raise ValueError("feature lists must be non-empty and of equal length")
-    terms = [(fake.float() - real.detach().float()).abs().mean() for real, fake in zip(real_features, fake_features)]
+    terms = [(fake.float() - real.detach().float()).abs().mean()
+             for real, fake in zip(real_features, fake_features, strict=True)]
     return torch.stack(terms).mean()

@@ -45,7 +45,7 @@ class VGGTeacher(nn.Module):
         self.conv3_1 = nn.Conv2d(128, 256, 3)
 
     @classmethod
-    def from_file(cls, path: str | Path) -> "VGGTeacher":
+    def from_file(cls, path: str | Path) -> VGGTeacher:
         """Load the teacher's state dict (Sequential indices 0, 2, 5, 9, 12, 16) and freeze it."""
         names = {"0": "normalise", "2": "conv1_1", "5": "conv1_2", "9": "conv2_1", "12": "conv2_2", "16": "conv3_1"}
         return _load_sequential(cls(), path, names, "VGG teacher")
@@ -76,7 +76,7 @@ class TeacherInverter(nn.Module):
                                     nn.Conv2d(64, 64, 3), nn.Conv2d(64, 3, 3)])
 
     @classmethod
-    def from_file(cls, path: str | Path) -> "TeacherInverter":
+    def from_file(cls, path: str | Path) -> TeacherInverter:
         """Load the inverter's state dict (Sequential indices 1, 5, 8, 12, 15) and freeze it."""
         return _load_sequential(cls(), path, {k: f"convs.{v}" for k, v in cls.LAYOUT.items()}, "teacher inverter")
 
@@ -118,7 +118,7 @@ class PerceptualLoss(nn.Module):
         with torch.no_grad():
             target_feats = self.teacher(target.float())
         loss = prediction.new_zeros((), dtype=torch.float32)
-        for weight, pred, tgt in zip(self.layer_weights, pred_feats, target_feats):
+        for weight, pred, tgt in zip(self.layer_weights, pred_feats, target_feats, strict=True):
             loss = loss + weight * (pred - tgt).abs().mean()
             if self.style_weight:
                 loss = loss + self.style_weight * (gram_matrix(pred) - gram_matrix(tgt)).abs().mean()

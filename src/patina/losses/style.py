@@ -37,7 +37,7 @@ class StyleSummary:
     grams: list[torch.Tensor]
 
     @classmethod
-    def of(cls, features: list[torch.Tensor]) -> "StyleSummary":
+    def of(cls, features: list[torch.Tensor]) -> StyleSummary:
         """The summary of ``features`` (relu1_1 .. relu3_1 of the style images)."""
         statistics = [mean_std(layer) for layer in features]
         return cls([m for m, _ in statistics], [s for _, s in statistics], [gram_matrix(layer) for layer in features])
@@ -55,10 +55,9 @@ def statistics_distance(output: list[torch.Tensor], style: Style) -> torch.Tenso
     """AdaIN's style loss, relative: per layer the squared error of the channel means and standard deviations
     over their squared size, averaged over layers; shape (N,). Sizes of output and style may differ."""
     target = _summary(style)
-    total = 0.0
-    for out, t_mean, t_std in zip(output, target.means, target.stds):
-        total = total + _statistics_error(*mean_std(out), t_mean, t_std)
-    return total / len(output)
+    errors = [_statistics_error(*mean_std(out), t_mean, t_std)
+              for out, t_mean, t_std in zip(output, target.means, target.stds, strict=True)]
+    return sum(errors[1:], start=errors[0]) / len(errors)
 
 
 def _statistics_error(o_mean: torch.Tensor, o_std: torch.Tensor, t_mean: torch.Tensor,
@@ -77,10 +76,8 @@ def gram_distance(output: list[torch.Tensor], style: Style) -> torch.Tensor:
     """Gatys' style loss, relative: per layer ||G(out) - G(style)||_F^2 / ||G(style)||_F^2, averaged over
     layers; shape (N,). Sizes of output and style may differ (the Gram matrices are normalised by H*W)."""
     target = _summary(style)
-    total = 0.0
-    for out, t_gram in zip(output, target.grams):
-        total = total + _gram_error(gram_matrix(out), t_gram)
-    return total / len(output)
+    errors = [_gram_error(gram_matrix(out), t_gram) for out, t_gram in zip(output, target.grams, strict=True)]
+    return sum(errors[1:], start=errors[0]) / len(errors)
 
 
 class _FeatureMoments(torch.autograd.Function):
@@ -170,12 +167,12 @@ class StyleObjective:
         content = _SquaredError.apply(last, self.content.to(last.dtype)) / (last[0].numel() * self.content_energy)
         total = self.weights["content"] * content
         output = [moments(layer) for layer in features]
-        for share, style in zip(self.shares, self.styles):
+        for share, style in zip(self.shares, self.styles, strict=True):
             if share:
                 statistics = sum(_statistics_error(mean, std, t_mean, t_std) for (mean, std, _), t_mean, t_std
-                                 in zip(output, style.means, style.stds)) / len(output)
+                                 in zip(output, style.means, style.stds, strict=True)) / len(output)
                 gram = sum(_gram_error(o_gram, t_gram) for (_, _, o_gram), t_gram
-                           in zip(output, style.grams)) / len(output)
+                           in zip(output, style.grams, strict=True)) / len(output)
                 total = total + share * (self.weights["statistics"] * statistics + self.weights["gram"] * gram)
         return total
 

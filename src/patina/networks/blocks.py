@@ -22,9 +22,21 @@ class ResidualBlock(nn.Module):
         return x + self.res_scale * self.conv2(self.act(self.conv1(x)))
 
 
+def zero_init(layer: nn.Module, *, weight: bool = True) -> None:
+    """Zero a convolution's or linear layer's bias, and its weight unless ``weight`` is False: the branch
+    the layer ends then starts as a no-op."""
+    if not isinstance(layer, (nn.Conv2d, nn.Linear)):
+        raise TypeError(f"expected a Conv2d or Linear layer, got {type(layer).__name__}")
+    if weight:
+        nn.init.zeros_(layer.weight)
+    if layer.bias is not None:
+        nn.init.zeros_(layer.bias)
+
+
 def conv_act(in_channels: int, out_channels: int, *, stride: int = 1) -> nn.Sequential:
     """3x3 convolution followed by LeakyReLU(0.2)."""
-    return nn.Sequential(nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1), nn.LeakyReLU(0.2, inplace=True))
+    return nn.Sequential(nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1),
+                         nn.LeakyReLU(0.2, inplace=True))
 
 
 class UNetBody(nn.Module):
@@ -41,7 +53,7 @@ class UNetBody(nn.Module):
             raise ValueError("widths and blocks must be non-empty and of equal length")
         self.encoders = nn.ModuleList()
         self.downs = nn.ModuleList()
-        for level, (width, count) in enumerate(zip(widths, blocks)):
+        for level, (width, count) in enumerate(zip(widths, blocks, strict=True)):
             self.encoders.append(nn.Sequential(*[ResidualBlock(width) for _ in range(count)]))
             if level + 1 < len(widths):
                 self.downs.append(conv_act(width, widths[level + 1], stride=2))
@@ -58,14 +70,15 @@ class UNetBody(nn.Module):
         """``additions[level]`` (optional) is added to the features entering that encoder level (level 0: ``x``)."""
         skips = []
         for level, encoder in enumerate(self.encoders):
-            if level < len(additions) and additions[level] is not None:
-                x = x + additions[level]
+            addition = additions[level] if level < len(additions) else None
+            if addition is not None:
+                x = x + addition
             x = encoder(x)
             if level < len(self.downs):
                 skips.append(x)
                 x = self.downs[level](x)
         if self.global_mix is not None:
             x = x + self.global_mix(x.mean(dim=(2, 3)))[:, :, None, None]
-        for up, decoder in zip(self.ups, self.decoders):
+        for up, decoder in zip(self.ups, self.decoders, strict=True):
             x = decoder(up(x) + skips.pop())
         return x

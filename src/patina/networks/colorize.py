@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from patina.networks.blocks import UNetBody
+from patina.networks.blocks import UNetBody, zero_init
 from patina.networks.stylize import StyleEncoder
 from patina.ops.color import join_lab
 
@@ -89,6 +89,9 @@ class ColorizeGenerator(nn.Module):
     context starts out unchanged. Needs ``unshuffle`` 2.
     """
 
+    centres: torch.Tensor  # buffers, registered when bin_step > 0
+    log_weights: torch.Tensor
+
     def __init__(
         self,
         *,
@@ -125,16 +128,16 @@ class ColorizeGenerator(nn.Module):
             self.tail = nn.Conv2d(widths[0], count, 1)
         else:
             self.tail = nn.Conv2d(widths[0], 2 * unshuffle * unshuffle, 3, padding=1)
-        nn.init.zeros_(self.tail.bias)
+        zero_init(self.tail, weight=False)
         self.context: StyleEncoder | None = None
         if context_widths is not None:
             if unshuffle != 2:
                 raise ValueError(f"context features (1/4 size) need unshuffle 2, got {unshuffle}")
-            self.context = StyleEncoder(widths=tuple(context_widths)).requires_grad_(False)
+            first, second, third = context_widths
+            self.context = StyleEncoder(widths=(first, second, third)).requires_grad_(False)
             self.context_inputs = nn.ModuleList(nn.Conv2d(self.context.widths[2], width, 1) for width in widths[1:])
             for conv in self.context_inputs:
-                nn.init.zeros_(conv.weight)
-                nn.init.zeros_(conv.bias)
+                zero_init(conv)
 
     def _context_additions(self, light: torch.Tensor) -> list[torch.Tensor | None]:
         """What the context features add at each U-Net level (none at level 0, the 1/2-size one)."""

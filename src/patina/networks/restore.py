@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
+
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from patina.networks.blocks import UNetBody
+from patina.networks.blocks import UNetBody, zero_init
 
 THUMBNAIL_SIZE = 64
 QUANTILES = (0.02, 0.5, 0.98)
@@ -42,13 +44,12 @@ class GlobalContext(nn.Module):
         super().__init__()
         layers: list[nn.Module] = []
         channels = (3, 32, 64, 96, width)
-        for c_in, c_out in zip(channels[:-1], channels[1:]):
+        for c_in, c_out in itertools.pairwise(channels):
             layers += [nn.Conv2d(c_in, c_out, 3, stride=2, padding=1), nn.LeakyReLU(0.2, inplace=True)]
         self.encoder = nn.Sequential(*layers)
         self.mlp = nn.Sequential(nn.Linear(width + 3 * len(QUANTILES), width), nn.LeakyReLU(0.2, inplace=True),
                                  nn.Linear(width, out_features))
-        nn.init.zeros_(self.mlp[-1].weight)
-        nn.init.zeros_(self.mlp[-1].bias)
+        zero_init(self.mlp[-1])
 
     def forward(self, thumb: torch.Tensor) -> torch.Tensor:
         features = self.encoder(thumb).mean(dim=(2, 3))
@@ -88,8 +89,7 @@ class RestoreGenerator(nn.Module):
         self.head = nn.Sequential(nn.Conv2d(in_channels, widths[0], 3, padding=1), nn.LeakyReLU(0.2, inplace=True))
         self.body = UNetBody(widths=tuple(widths), blocks=tuple(blocks))
         self.tail = nn.Conv2d(widths[0], 3 * unshuffle * unshuffle, 3, padding=1)
-        nn.init.zeros_(self.tail.weight)
-        nn.init.zeros_(self.tail.bias)
+        zero_init(self.tail)
 
     @property
     def uses_context(self) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from patina.networks.blocks import conv_act
+from patina.networks.blocks import conv_act, zero_init
 
 
 class FiLMBlock(nn.Module):
@@ -45,8 +45,7 @@ class RetroGenerator(nn.Module):
         self.up = nn.Sequential(nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
                                 nn.Conv2d(inner, width, 3, padding=1), nn.LeakyReLU(0.2, inplace=True))
         self.tail = nn.Sequential(conv_act(2 * width, width), nn.Conv2d(width, 3, 3, padding=1))
-        nn.init.zeros_(self.tail[-1].weight)
-        nn.init.zeros_(self.tail[-1].bias)
+        zero_init(self.tail[-1])
 
     def forward(self, base: torch.Tensor, noise: torch.Tensor, era: torch.Tensor) -> torch.Tensor:
         embedding = self.embedding(era)

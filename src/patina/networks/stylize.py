@@ -3,6 +3,8 @@ decoder that turns fused features back into an image."""
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -52,10 +54,10 @@ class FeatureAdapters(nn.Module):
 
     def __init__(self, *, widths: tuple[int, int, int] = (32, 64, 128)) -> None:
         super().__init__()
-        self.maps = nn.ModuleList([nn.Conv2d(w, t, 1) for w, t in zip(widths, TEACHER_WIDTHS)])
+        self.maps = nn.ModuleList([nn.Conv2d(w, t, 1) for w, t in zip(widths, TEACHER_WIDTHS, strict=True)])
 
     def forward(self, features: list[torch.Tensor]) -> list[torch.Tensor]:
-        return [adapt(f) for adapt, f in zip(self.maps, features)]
+        return [adapt(f) for adapt, f in zip(self.maps, features, strict=True)]
 
 
 class StyleDecoder(nn.Module):
@@ -78,7 +80,8 @@ class StyleDecoder(nn.Module):
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         x = features
-        for first, second in self.blocks:
+        for block in self.blocks:
+            first, second = cast(nn.ModuleList, block)  # each block is a ModuleList of two convs
             x = x + second(self._pad(F.relu(first(self._pad(x)))))
         for index, conv in enumerate(self.convs):
             x = conv(self._pad(x))

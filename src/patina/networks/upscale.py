@@ -13,7 +13,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from patina.networks.blocks import ResidualBlock
+from patina.networks.blocks import ResidualBlock, zero_init
 
 ACTIVATIONS = ("prelu", "leakyrelu", "relu")
 
@@ -108,8 +108,7 @@ class ResidualUpscaler(nn.Module):
                        nn.LeakyReLU(0.2, inplace=True)]
         self.upsample = nn.Sequential(*stages)
         self.tail = nn.Conv2d(channels, 3, 3, padding=1)
-        nn.init.zeros_(self.tail.weight)  # starts as plain bilinear upscaling
-        nn.init.zeros_(self.tail.bias)
+        zero_init(self.tail)  # starts as plain bilinear upscaling
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         features = self.head(x)
@@ -122,6 +121,12 @@ class ResidualUpscaler(nn.Module):
 
 class ResidualDenseBlock(nn.Module):
     """Five densely connected 3x3 convs (growth ``growth``) with a scaled residual: ESRGAN's RDB."""
+
+    conv1: nn.Conv2d  # set in __init__ by name
+    conv2: nn.Conv2d
+    conv3: nn.Conv2d
+    conv4: nn.Conv2d
+    conv5: nn.Conv2d
 
     def __init__(self, channels: int, growth: int) -> None:
         super().__init__()

@@ -85,5 +85,5 @@ def colourfulness(rgb: torch.Tensor) -> torch.Tensor:
     return spread + 0.3 * centre
 
 
-__all__ = ["AB_SCALE", "L_SCALE", "chroma_error", "colourfulness", "gray_rgb", "join_lab", "join_lab_in_gamut", "lightness",
-           "split_lab"]
+__all__ = ["AB_SCALE", "L_SCALE", "chroma_error", "colourfulness", "gray_rgb", "join_lab", "join_lab_in_gamut",
+           "lightness", "split_lab"]

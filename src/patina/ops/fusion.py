@@ -30,7 +30,7 @@ def _check_alpha(alpha: float) -> float:
     return float(alpha)
 
 
-def _check_weights(styles: Sequence[torch.Tensor], weights: Sequence[float] | None) -> list[float]:
+def _check_weights(styles: Sequence[object], weights: Sequence[float] | None) -> list[float]:
     if not styles:
         raise ParameterError("give at least one style")
     weights = [1.0] * len(styles) if weights is None else [float(w) for w in weights]
@@ -41,6 +41,11 @@ def _check_weights(styles: Sequence[torch.Tensor], weights: Sequence[float] | No
     return [w / total for w in weights]
 
 
+def _weighted_sum(weights: Sequence[float], tensors: Sequence[torch.Tensor]) -> torch.Tensor:
+    terms = [w * t for w, t in zip(weights, tensors, strict=True)]
+    return sum(terms[1:], start=terms[0])
+
+
 def adain(content: torch.Tensor, styles: Sequence[torch.Tensor], *, weights: Sequence[float] | None = None,
           alpha: float = 1.0) -> torch.Tensor:
     """Adaptive instance normalisation: the content features re-scaled to the (weighted mean of the) styles'
@@ -48,8 +53,8 @@ def adain(content: torch.Tensor, styles: Sequence[torch.Tensor], *, weights: Seq
     alpha, weights = _check_alpha(alpha), _check_weights(styles, weights)
     c_mean, c_std = mean_std(content)
     stats = [mean_std(style) for style in styles]
-    s_mean = sum(w * m for w, (m, _) in zip(weights, stats))
-    s_std = sum(w * s for w, (_, s) in zip(weights, stats))
+    s_mean = _weighted_sum(weights, [m for m, _ in stats])
+    s_std = _weighted_sum(weights, [s for _, s in stats])
     fused = (content - c_mean) / c_std * s_std + s_mean
     return content + alpha * (fused - content)
 
@@ -71,7 +76,7 @@ class FeatureStatistics:
     covariance: torch.Tensor
 
     @classmethod
-    def of(cls, features: torch.Tensor) -> "FeatureStatistics":
+    def of(cls, features: torch.Tensor) -> FeatureStatistics:
         """Statistics of (1, C, H, W) features."""
         if features.ndim != 4 or features.shape[0] != 1:
             raise ParameterError(f"expected (1, C, H, W) features, got shape {tuple(features.shape)}")
@@ -104,12 +109,12 @@ def fusion_map(content: FeatureStatistics, styles: Sequence[FeatureStatistics], 
     if method not in FUSIONS:
         raise ParameterError(f"fusion must be one of {', '.join(FUSIONS)}, got {method!r}")
     alpha, weights = _check_alpha(alpha), _check_weights(styles, weights)
-    s_mean = sum(w * s.mean for w, s in zip(weights, styles))
+    s_mean = _weighted_sum(weights, [s.mean for s in styles])
     if method == "adain":
-        s_std = sum(w * s.std for w, s in zip(weights, styles))
+        s_std = _weighted_sum(weights, [s.std for s in styles])
         matrix = torch.diag(s_std / content.std)
     else:
-        s_cov = sum(w * s.covariance for w, s in zip(weights, styles))
+        s_cov = _weighted_sum(weights, [s.covariance for s in styles])
         matrix = _matrix_power(s_cov, 0.5) @ _matrix_power(content.covariance, -0.5)
     bias = s_mean - matrix @ content.mean
     identity = torch.eye(matrix.shape[0], dtype=matrix.dtype)

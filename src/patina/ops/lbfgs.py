@@ -62,7 +62,7 @@ def _inverse_hessian_times(gradient: torch.Tensor, pairs: list[tuple[torch.Tenso
         alphas.append(alpha)
     s, y, _ = pairs[-1]
     r = q * (_dot(s, y) / _dot(y, y))
-    for (s, y, rho), alpha in zip(pairs, reversed(alphas)):
+    for (s, y, rho), alpha in zip(pairs, reversed(alphas), strict=True):
         r += s * (alpha - rho * _dot(y, r))
     return r
 
