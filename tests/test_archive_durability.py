@@ -106,5 +106,5 @@ def test_kill_during_pipeline_runs_then_rerun_finishes_the_batch(tmp_path: Path)
         derivatives = archive.items(role="derivative")
         assert sorted(record.parent_id for record in derivatives) == sorted(masters)
         assert archive.verify().ok
-        for item_id, sha256 in masters.items():
+        for sha256 in masters.values():
             assert sha256_of_file(archive.store.path(sha256)) == sha256

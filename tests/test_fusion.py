@@ -20,7 +20,7 @@ def features(seed: int, channels: int = 6, size: int = 12) -> torch.Tensor:
 def test_adain_takes_the_style_statistics_and_alpha_blends():
     content, style = features(0), features(3)
     fused = adain(content, [style])
-    for got, want in zip(mean_std(fused), mean_std(style)):
+    for got, want in zip(mean_std(fused), mean_std(style), strict=True):
         assert torch.allclose(got, want, atol=1e-3, rtol=1e-3)
     assert torch.equal(adain(content, [style], alpha=0.0), content)
     half = adain(content, [style], alpha=0.5)

@@ -56,9 +56,9 @@ def test_ssim_decreases_as_noise_grows() -> None:
     noise = torch.randn(target.shape, generator=generator)
     values = [ssim((target + sigma * noise).clamp(0, 1), target).item() for sigma in (0.0, 0.02, 0.05, 0.1, 0.2)]
     assert values[0] == pytest.approx(1.0, abs=1e-5)
-    assert all(a > b for a, b in zip(values, values[1:])), values
+    assert all(a > b for a, b in zip(values, values[1:], strict=False)), values
     psnrs = [psnr((target + sigma * noise).clamp(0, 1), target).item() for sigma in (0.02, 0.05, 0.1, 0.2)]
-    assert all(a > b for a, b in zip(psnrs, psnrs[1:])), psnrs
+    assert all(a > b for a, b in zip(psnrs, psnrs[1:], strict=False)), psnrs
 
 
 def test_border_cropping_ignores_errors_in_the_border() -> None:

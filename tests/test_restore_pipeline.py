@@ -249,7 +249,8 @@ def test_before_after_sheet():
     assert sheet[-1, 0].tolist() == [0, 0, 0] and sheet[-1, -1].tolist() == [255, 255, 255]
     label_band = sheet[:20, :180]
     assert len(np.unique(label_band)) > 1  # the label is drawn
-    small = before_after_sheet(np.random.rand(40, 30), np.random.rand(80, 60, 3).astype(np.float32))
+    rng = np.random.default_rng(0)
+    small = before_after_sheet(rng.random((40, 30)), rng.random((80, 60, 3)).astype(np.float32))
     assert small.shape[0] > 80  # never upsampled beyond the larger input; both at the same height
 
 

@@ -128,7 +128,7 @@ def test_encoder_zero_padding_changes_only_the_edges():
     photo = picture(1, 48, 64)
     with torch.no_grad():
         reflected, zeroed = encoder(photo), encoder(photo, zero_padding=True)
-    for layer, other, edge in zip(reflected, zeroed, (1, 2, 3)):  # how far each layer's padding reaches in
+    for layer, other, edge in zip(reflected, zeroed, (1, 2, 3), strict=True):  # how far each layer's padding reaches in
         assert layer.shape == other.shape
         inner = (..., slice(edge, -edge), slice(edge, -edge))
         assert torch.allclose(layer[inner], other[inner], atol=1e-5)
@@ -150,7 +150,7 @@ def test_moments_of_bf16_channels_last_features_stay_close_and_keep_their_layout
     torch.manual_seed(0)
     layer = torch.relu(torch.randn(1, 16, 40, 48)).contiguous(memory_format=torch.channels_last)
     reduced = layer.to(torch.bfloat16).requires_grad_(True)
-    for exact, approximate in zip(moments(layer), moments(reduced)):
+    for exact, approximate in zip(moments(layer), moments(reduced), strict=True):
         assert approximate.dtype == torch.float32
         assert torch.allclose(approximate, exact, rtol=0.02, atol=1e-3)
     sum(t.sum() for t in moments(reduced)).backward()

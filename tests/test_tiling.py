@@ -65,7 +65,7 @@ def test_tile_spans_cover_with_aligned_overlapping_tiles(length, tile, overlap, 
     assert spans[0][0] == 0 and spans[-1][1] == length
     for start, stop in spans:
         assert start % multiple == 0 and stop % multiple == 0 and 0 < stop - start <= tile
-    for (_, prev_stop), (start, _) in zip(spans, spans[1:]):
+    for (_, prev_stop), (start, _) in zip(spans, spans[1:], strict=False):
         assert prev_stop - start >= overlap
     sizes = {stop - start for start, stop in spans}
     assert len(sizes) == 1  # evenly spread: no sliver tile

@@ -223,7 +223,7 @@ def test_tiny_upscale_training_exports_a_loadable_upscaler(clean_images, tmp_pat
     assert (trainer.discriminator is None) == fidelity
     before = [p.detach().clone() for p in trainer.generator.parameters()]
     trainer.fit()
-    assert any(not torch.equal(a, b) for a, b in zip(before, trainer.generator.parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(before, trainer.generator.parameters(), strict=True))
     metrics = trainer.validate(limit=2)
     assert set(metrics) == {"val/psnr_y_model", "val/psnr_y_bicubic"}
     pipe = UpscalePipeline(model=str(tmp_path / "run/export/upscale-tiny.safetensors"), device="cpu")

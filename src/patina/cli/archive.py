@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -17,7 +17,7 @@ console = Console(highlight=False)
 
 ArchiveDir = Annotated[Path, typer.Option(
     "-A", "--archive", envvar="PATINA_ARCHIVE", help="The archive folder (or set PATINA_ARCHIVE).")]
-Settings = Annotated[Optional[list[str]], typer.Option(
+Settings = Annotated[list[str] | None, typer.Option(
     "--set", help="FIELD=VALUE for a Dublin Core field (title, date, creator, place, subject, description, "
                   "rights, source); repeatable.", show_default=False)]
 
@@ -62,7 +62,7 @@ def _items_table(records: list) -> Table:
 @app.command("init")
 def init(
     folder: Annotated[Path, typer.Argument(help="Folder for the new archive (created if missing).")],
-    db: Annotated[Optional[str], typer.Option(
+    db: Annotated[str | None, typer.Option(
         help="Database URL, e.g. postgresql+psycopg://user@host/patina; default: SQLite inside the folder.")] = None,
 ) -> None:
     """Create an archive: a SQLite catalogue (or the --db database) and a content-addressed file store."""
@@ -76,8 +76,8 @@ def init(
 def import_(
     paths: Annotated[list[Path], typer.Argument(help="Image files and folders (searched recursively).")],
     archive_dir: ArchiveDir = Path("."),
-    collection: Annotated[Optional[str], typer.Option(help="Add the items to this collection.")] = None,
-    tag: Annotated[Optional[list[str]], typer.Option(help="Add this tag; repeatable.")] = None,
+    collection: Annotated[str | None, typer.Option(help="Add the items to this collection.")] = None,
+    tag: Annotated[list[str] | None, typer.Option(help="Add this tag; repeatable.")] = None,
     settings: Settings = None,
 ) -> None:
     """Import masters. Files are deduplicated by SHA-256; names, folders and embedded EXIF/IPTC/XMP are
@@ -102,9 +102,9 @@ def import_(
 @app.command("list")
 def list_items(
     archive_dir: ArchiveDir = Path("."),
-    role: Annotated[Optional[str], typer.Option(help="master or derivative.")] = None,
-    collection: Annotated[Optional[str], typer.Option()] = None,
-    tag: Annotated[Optional[str], typer.Option()] = None,
+    role: Annotated[str | None, typer.Option(help="master or derivative.")] = None,
+    collection: Annotated[str | None, typer.Option()] = None,
+    tag: Annotated[str | None, typer.Option()] = None,
     limit: Annotated[int, typer.Option(help="At most this many items.")] = 100,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
@@ -155,10 +155,10 @@ def edit(
     item: Annotated[str, typer.Argument(help="Item id or sha256 prefix.")],
     archive_dir: ArchiveDir = Path("."),
     settings: Settings = None,
-    add_tag: Annotated[Optional[list[str]], typer.Option(help="Add a tag; repeatable.")] = None,
-    remove_tag: Annotated[Optional[list[str]], typer.Option(help="Remove a tag; repeatable.")] = None,
-    add_to: Annotated[Optional[list[str]], typer.Option(help="Add to a collection; repeatable.")] = None,
-    remove_from: Annotated[Optional[list[str]], typer.Option(help="Remove from a collection; repeatable.")] = None,
+    add_tag: Annotated[list[str] | None, typer.Option(help="Add a tag; repeatable.")] = None,
+    remove_tag: Annotated[list[str] | None, typer.Option(help="Remove a tag; repeatable.")] = None,
+    add_to: Annotated[list[str] | None, typer.Option(help="Add to a collection; repeatable.")] = None,
+    remove_from: Annotated[list[str] | None, typer.Option(help="Remove from a collection; repeatable.")] = None,
 ) -> None:
     """Edit an item's description, tags and collections (the file itself is never changed)."""
     with _open(archive_dir) as archive:
@@ -189,12 +189,12 @@ def search(
 
 @app.command("derive")
 def derive(
-    items: Annotated[Optional[list[str]], typer.Argument(help="Item ids or sha256 prefixes.", show_default=False)] = None,
+    items: Annotated[list[str] | None, typer.Argument(help="Item ids or sha256 prefixes.", show_default=False)] = None,
     archive_dir: ArchiveDir = Path("."),
     pipeline: Annotated[str, typer.Option("--pipeline", "-p", help="Pipeline to run: restore.")] = "restore",
-    param: Annotated[Optional[list[str]], typer.Option(
+    param: Annotated[list[str] | None, typer.Option(
         "--param", help="NAME=VALUE pipeline parameter (JSON values), e.g. strength=0.8; repeatable.")] = None,
-    collection: Annotated[Optional[str], typer.Option(help="Also run on every master of this collection.")] = None,
+    collection: Annotated[str | None, typer.Option(help="Also run on every master of this collection.")] = None,
     seed: Annotated[int, typer.Option(help="Random seed, recorded for reproduction.")] = 0,
     output_format: Annotated[str, typer.Option("--format", help="png, tiff, jpeg or webp.")] = "png",
     device: Annotated[str, typer.Option(help="cpu, cuda, ... (recorded; CPU runs reproduce bit for bit).")] = "cpu",
@@ -236,7 +236,7 @@ def derive(
 def reproduce(
     item: Annotated[str, typer.Argument(help="Derivative id or sha256 prefix.")],
     archive_dir: ArchiveDir = Path("."),
-    device: Annotated[Optional[str], typer.Option(help="Run on this device instead of the recorded one.")] = None,
+    device: Annotated[str | None, typer.Option(help="Run on this device instead of the recorded one.")] = None,
 ) -> None:
     """Re-run the recorded event that made a derivative and report whether the bytes match (exit 1 if not)."""
     with _open(archive_dir) as archive:
@@ -255,7 +255,7 @@ def reproduce(
 
 @app.command("verify")
 def verify(
-    items: Annotated[Optional[list[str]], typer.Argument(help="Only these items (default: all).",
+    items: Annotated[list[str] | None, typer.Argument(help="Only these items (default: all).",
                                                          show_default=False)] = None,
     archive_dir: ArchiveDir = Path("."),
 ) -> None:
@@ -280,14 +280,14 @@ def verify(
 @app.command("export")
 def export(
     archive_dir: ArchiveDir = Path("."),
-    bagit: Annotated[Optional[Path], typer.Option(help="Write a BagIt bag to this new folder.")] = None,
-    csv: Annotated[Optional[Path], typer.Option(help="Write the catalogue as CSV to this file.")] = None,
-    iiif: Annotated[Optional[Path], typer.Option(help="Write an IIIF Presentation 3 manifest to this file.")] = None,
-    item: Annotated[Optional[list[str]], typer.Option(help="Only this master (and its derivatives); repeatable.")] = None,
-    collection: Annotated[Optional[str], typer.Option(help="Only the masters of this collection.")] = None,
+    bagit: Annotated[Path | None, typer.Option(help="Write a BagIt bag to this new folder.")] = None,
+    csv: Annotated[Path | None, typer.Option(help="Write the catalogue as CSV to this file.")] = None,
+    iiif: Annotated[Path | None, typer.Option(help="Write an IIIF Presentation 3 manifest to this file.")] = None,
+    item: Annotated[list[str] | None, typer.Option(help="Only this master (and its derivatives); repeatable.")] = None,
+    collection: Annotated[str | None, typer.Option(help="Only the masters of this collection.")] = None,
     derivatives: Annotated[bool, typer.Option("--derivatives/--no-derivatives",
                                               help="Include the derivatives of the chosen masters.")] = True,
-    base_url: Annotated[Optional[str], typer.Option(
+    base_url: Annotated[str | None, typer.Option(
         help="URL the images will be served under, for the IIIF manifest (default: file:// URLs).")] = None,
 ) -> None:
     """Export items: a BagIt bag (sha256 + sha512 manifests, metadata JSON/CSV, IIIF manifest), a CSV, or an
@@ -315,7 +315,7 @@ def worker(
     device: Annotated[str, typer.Option(help="cpu, cuda, ...")] = "cpu",
     until_empty: Annotated[bool, typer.Option("--until-empty", help="Stop when the queue is empty.")] = False,
     ray: Annotated[bool, typer.Option("--ray", help="Run the queued jobs as Ray tasks (then stop).")] = False,
-    ray_address: Annotated[Optional[str], typer.Option(
+    ray_address: Annotated[str | None, typer.Option(
         help="Ray cluster address ('auto': the cluster this machine is in); default a local Ray instance.")] = None,
 ) -> None:
     """Carry out queued jobs (submitted through the service or the API). Start several workers, or use

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -18,7 +18,7 @@ WRITABLE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".web
 OutputOption = Annotated[Path, typer.Option(
     "-o", "--output", help="Folder for the results; folder inputs keep their relative paths inside it.",
     show_default=False)]
-InputsArgument = Annotated[Optional[list[Path]], typer.Argument(
+InputsArgument = Annotated[list[Path] | None, typer.Argument(
     help="Image files and/or folders; folders are searched recursively.", show_default=False)]
 DeviceOption = Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1 or mps.")]
 CompareOption = Annotated[bool, typer.Option(

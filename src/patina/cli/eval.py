@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -30,7 +30,7 @@ def _command(task: str, data: list[Path], options: dict[str, object]) -> str:
 
 
 DeviceOption = Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1, mps.")]
-JsonOption = Annotated[Optional[Path], typer.Option(
+JsonOption = Annotated[Path | None, typer.Option(
     "--json", help="Also write all scores (means and per image) to this JSON file.")]
 UpdateCardOption = Annotated[bool, typer.Option(
     "--update-card", help="Write the means into the model card's metrics (the card JSON only).")]
@@ -41,10 +41,10 @@ ProgressOption = Annotated[bool, typer.Option(help="Show a progress bar.")]
 def restore(
     data: Annotated[list[Path], typer.Option("--data", help="Folder of clean images (repeat for several sets).")],
     model: Annotated[str, typer.Option(help="Restore model: registry name or .safetensors path.")] = "restore",
-    mask_model: Annotated[Optional[str], typer.Option(
+    mask_model: Annotated[str | None, typer.Option(
         help="Damage-mask model; default: damage-mask.safetensors beside --model, else the registered one.")] = None,
     device: DeviceOption = "auto",
-    limit: Annotated[Optional[int], typer.Option(min=1, help="Only the first N images of each set.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N images of each set.")] = None,
     json_path: JsonOption = None,
     update_card: UpdateCardOption = False,
     baseline_mask: Annotated[str, typer.Option(
@@ -79,10 +79,10 @@ def restore(
 def colorize(
     data: Annotated[list[Path], typer.Option("--data", help="Folder of colour images (repeat for several sets).")],
     model: Annotated[str, typer.Option(help="Colorize model: registry name or .safetensors path.")] = "colorize",
-    render_size: Annotated[Optional[int], typer.Option(
+    render_size: Annotated[int | None, typer.Option(
         help="Working size of the model (default: the pipeline's).")] = None,
     device: DeviceOption = "auto",
-    limit: Annotated[Optional[int], typer.Option(min=1, help="Only the first N colour images of each set.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N colour images of each set.")] = None,
     json_path: JsonOption = None,
     update_card: UpdateCardOption = False,
     progress: ProgressOption = True,
@@ -105,13 +105,13 @@ def upscale(
     data: Annotated[list[Path], typer.Option(
         "--data", help="Folder of high-resolution images, e.g. Set5/HR (repeat for several sets).")],
     scale: Annotated[int, typer.Option("--scale", "-s", help="2 or 4.")] = 4,
-    model: Annotated[Optional[list[str]], typer.Option(
+    model: Annotated[list[str] | None, typer.Option(
         help="Model(s) to score (repeat); default: upscale-xS-fidelity and upscale-xS.")] = None,
     peers: Annotated[Path, typer.Option(
         help="Folder of outside upscalers (.safetensors/.pth) to score beside ours, if it exists.")]
     = Path("../shared/peers"),
     device: DeviceOption = "auto",
-    limit: Annotated[Optional[int], typer.Option(min=1, help="Only the first N images of each set.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N images of each set.")] = None,
     json_path: JsonOption = None,
     update_card: UpdateCardOption = False,
     progress: ProgressOption = True,
@@ -137,12 +137,12 @@ def retro(
         "--real", help="Folder of real old photographs (repeat); their held-out third is the reference.")
     ] = [Path("../shared/data/old_photos")],  # noqa: B006 - Typer needs a list default
     model: Annotated[str, typer.Option(help="Retro GAN: registry name or .safetensors path.")] = "retro",
-    era: Annotated[Optional[list[str]], typer.Option(help="Era(s) to score (repeat); default all six.")] = None,
+    era: Annotated[list[str] | None, typer.Option(help="Era(s) to score (repeat); default all six.")] = None,
     teacher: Annotated[Path, typer.Option(
         help="VGG19 relu3_1 teacher for the feature statistics; if missing, tone/colour/grain statistics.")]
     = Path("../shared/weights/vgg19_relu3_1/vgg_normalised_conv3_1.pth"),
     device: DeviceOption = "auto",
-    limit: Annotated[Optional[int], typer.Option(min=1, help="Only the first N photos of each set.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N photos of each set.")] = None,
     json_path: JsonOption = None,
     update_card: UpdateCardOption = False,
     progress: ProgressOption = True,
@@ -181,7 +181,7 @@ def stylize(
     all_styles: Annotated[bool, typer.Option(
         "--all-styles", help="Also use the styles the decoder trained on (default: held-out artworks only).")] = False,
     device: DeviceOption = "auto",
-    limit: Annotated[Optional[int], typer.Option(min=1, help="Only the first N pairs.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N pairs.")] = None,
     json_path: JsonOption = None,
     update_card: UpdateCardOption = False,
     progress: ProgressOption = True,

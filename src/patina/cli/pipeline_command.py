@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -42,21 +42,21 @@ def cli_parameter(info: OptionInfo) -> inspect.Parameter:
         return inspect.Parameter(info.name, _KEYWORD, annotation=Annotated[bool, option], default=info.default)
     if kind == "references":
         many = spec.max_items != 1
-        annotation: Any = Optional[list[Path]] if many else Optional[Path]
+        annotation: Any = list[Path] | None if many else Path | None
         help_text = spec.help + (" Repeat for several." if many and "Repeat" not in spec.help else "")
         option = typer.Option(*names, help=help_text, show_default=False)
         return inspect.Parameter(info.name, _KEYWORD, annotation=Annotated[annotation, option], default=None)
     if kind in ("integers", "numbers", "texts"):
         item = {"integers": int, "numbers": float}.get(kind, str)
         option = typer.Option(*names, help=_help(info), show_default=False)
-        return inspect.Parameter(info.name, _KEYWORD, annotation=Annotated[Optional[list[item]], option],  # type: ignore[valid-type]
+        return inspect.Parameter(info.name, _KEYWORD, annotation=Annotated[list[item] | None, option],  # type: ignore[valid-type]
                                  default=None)
     base: Any = {"integer": int, "number": float}.get(kind, str)
     if spec.auto or (kind != "text" and str in getattr(info.hint, "__args__", ())):
         base = str  # 'auto', or a number or a name
     show_default = info.default is not None
     option = typer.Option(*names, help=_help(info), show_default=show_default)
-    annotation = Optional[base] if info.default is None else base
+    annotation = base | None if info.default is None else base
     return inspect.Parameter(info.name, _KEYWORD, annotation=Annotated[annotation, option], default=info.default)
 
 

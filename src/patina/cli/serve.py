@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 
 def serve(
-    data: Annotated[Optional[Path], typer.Option(
+    data: Annotated[Path | None, typer.Option(
         help="Archive folder (created on first start); default $PATINA_DATA_DIR or ./patina-data.")] = None,
     host: Annotated[str, typer.Option(help="Address to listen on (127.0.0.1: this machine only).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    workers: Annotated[Optional[int], typer.Option(help="Job worker threads (default $PATINA_WORKERS or 1).")] = None,
-    device: Annotated[Optional[str], typer.Option(help="Device for jobs: cpu, cuda, ... (default cpu).")] = None,
+    workers: Annotated[int | None, typer.Option(help="Job worker threads (default $PATINA_WORKERS or 1).")] = None,
+    device: Annotated[str | None, typer.Option(help="Device for jobs: cpu, cuda, ... (default cpu).")] = None,
     sample: Annotated[bool, typer.Option(
         "--sample", help="Import the bundled sample old photo, so there is something to try.")] = False,
 ) -> None:

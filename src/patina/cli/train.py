@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -13,10 +13,10 @@ from patina.core.config import load_yaml
 app = typer.Typer(help="Train GANs on your own images.", no_args_is_help=True)
 
 ConfigOption = Annotated[Path, typer.Option(help="YAML file of the task's training config (see configs/).")]
-OutDirOption = Annotated[Optional[Path], typer.Option(help="Override the config's out_dir.")]
-StepsOption = Annotated[Optional[int], typer.Option(help="Override optim.steps.")]
-DeviceOption = Annotated[Optional[str], typer.Option(help="Override the device (auto, cpu, cuda, cuda:1).")]
-MinutesOption = Annotated[Optional[float], typer.Option(help="Stop (and save) after this much wall time.")]
+OutDirOption = Annotated[Path | None, typer.Option(help="Override the config's out_dir.")]
+StepsOption = Annotated[int | None, typer.Option(help="Override optim.steps.")]
+DeviceOption = Annotated[str | None, typer.Option(help="Override the device (auto, cpu, cuda, cuda:1).")]
+MinutesOption = Annotated[float | None, typer.Option(help="Stop (and save) after this much wall time.")]
 ResumeOption = Annotated[bool, typer.Option(help="Continue from out_dir/checkpoint.pt when it exists.")]
 ProgressOption = Annotated[bool, typer.Option(help="Show a progress bar (else print a line per log step).")]
 

@@ -59,7 +59,7 @@ def calibrate_colorize(model_path: str | Path, files: list[Path], *, mean_ab: li
         pipeline.decoding = ChromaDecoding(rebalance=settings.get("rebalance", 0.0),
                                            temperature=settings.get("temperature", 1.0),
                                            gain=settings.get("chroma_gain", 1.0))
-        scores = [colour_scores("", pipeline(gray), target).extra for gray, target in zip(grays, targets)]
+        scores = [colour_scores("", pipeline(gray), target).extra for gray, target in zip(grays, targets, strict=True)]
         rows.append({**settings, "chroma_error": float(np.mean([s["chroma_error"] for s in scores])),
                      "baseline_chroma_error": baseline,
                      "colourfulness_ratio": float(np.mean([s["colourfulness"] for s in scores])) / truth})

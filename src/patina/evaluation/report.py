@@ -160,7 +160,7 @@ class EvalProgress:
                                 TimeRemainingColumn(), console=Console(stderr=True), transient=True)
             self.task = self.bar.add_task(description, total=total)
 
-    def __enter__(self) -> "EvalProgress":
+    def __enter__(self) -> EvalProgress:
         if self.bar is not None:
             self.bar.start()
         return self

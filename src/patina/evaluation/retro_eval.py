@@ -71,7 +71,7 @@ class ReferenceSet:
     def __init__(self, statistics: list[list[torch.Tensor]]) -> None:
         if not statistics:
             raise ValueError("a reference set needs at least one photo")
-        self.stacked = [torch.stack(blocks) for blocks in zip(*statistics)]  # per block: (photos, dims)
+        self.stacked = [torch.stack(blocks) for blocks in zip(*statistics, strict=True)]  # per block: (photos, dims)
         self.spread = [self._spread(block) for block in self.stacked]
 
     @staticmethod
@@ -83,7 +83,7 @@ class ReferenceSet:
     def distance(self, blocks: Sequence[torch.Tensor], nearest: int = NEAREST) -> float:
         """Mean over the ``nearest`` closest reference photos of the spread-normalised block distances."""
         per_photo = sum((reference - block).norm(dim=1) / spread
-                        for reference, block, spread in zip(self.stacked, blocks, self.spread)) / len(blocks)
+                        for reference, block, spread in zip(self.stacked, blocks, self.spread, strict=True)) / len(blocks)
         k = min(nearest, per_photo.numel())
         return float(per_photo.topk(k, largest=False).values.mean())
 

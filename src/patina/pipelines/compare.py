@@ -108,7 +108,7 @@ def before_after_sheet(
     before, after = _as_hwc(before, "before"), _as_hwc(after, "after")
     height = min(max_height, max(before.shape[0], after.shape[0]))
     panels = []
-    for array, label in zip((before, after), labels):
+    for array, label in zip((before, after), labels, strict=True):
         picture = _fit_height(array, height)
         panels.append(np.concatenate([_label_band(picture.shape[1], label), picture], axis=0))
     return _hstack(panels, GAP)

@@ -138,9 +138,9 @@ def _blend_weights(spans: list[tuple[int, int]], scale: int) -> list[torch.Tenso
             weight = torch.minimum(weight, (stop - start - position - 0.5) / ramp)
         weights.append(weight)
     norm = torch.zeros(total, dtype=torch.float64)
-    for (start, stop), weight in zip(spans, weights):
+    for (start, stop), weight in zip(spans, weights, strict=True):
         norm[start * scale:stop * scale] += weight
-    return [(weight / norm[start * scale:stop * scale]).float() for (start, stop), weight in zip(spans, weights)]
+    return [(weight / norm[start * scale:stop * scale]).float() for (start, stop), weight in zip(spans, weights, strict=True)]
 
 
 RowSink = Callable[[int, torch.Tensor], None]
@@ -245,10 +245,10 @@ def _run_tiles(
     out_h, out_w = height * scale, width * scale
     band_top, carry = 0, None  # the band's first output row; its unfinished rows from the last tile row
     done, total = 0, len(rows) * len(cols)
-    for row_index, ((top, bottom), row_weight) in enumerate(zip(rows, row_weights)):
+    for row_index, ((top, bottom), row_weight) in enumerate(zip(rows, row_weights, strict=True)):
         band: torch.Tensor | None = None
         band_bottom = min(bottom, height) * scale
-        for (left, right), col_weight in zip(cols, col_weights):
+        for (left, right), col_weight in zip(cols, col_weights, strict=True):
             # the part of the tile inside the image (tiles start inside it: padding is < multiple)
             keep_h, keep_w = min(bottom, height) - top, min(right, width) - left
             y0, y1 = max(0, top - context), min(padded_h, bottom + context)

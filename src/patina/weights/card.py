@@ -35,7 +35,7 @@ class ModelCard:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=False) + "\n"
 
     @classmethod
-    def read(cls, path: str | Path) -> "ModelCard":
+    def read(cls, path: str | Path) -> ModelCard:
         return from_dict(cls, json.loads(Path(path).read_text()), where=Path(path).name)
 
     def write(self, path: str | Path) -> None:
