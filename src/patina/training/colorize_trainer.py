@@ -21,6 +21,7 @@ from patina.networks import ColorizeGenerator, PatchDiscriminator
 from patina.ops.color import AB_SCALE, chroma_error, colourfulness, join_lab, split_lab
 from patina.training.config import ColorizeTrainConfig
 from patina.training.datasets import CleanCrops
+from patina.training.loss_terms import LossTerm
 from patina.training.trainer import Generated, Trainer, init_source, kwargs_of, load_init_state
 from patina.weights import ModelCard, load
 
@@ -161,20 +162,18 @@ class ColorizeTrainer(Trainer):
         target = batch["target"].to(self.device, non_blocking=True)
         light, chroma = split_lab(target)
         light_in = jitter_light(light, self.config.light_jitter)
-        terms = {}
+        terms: dict[str, LossTerm] = {}
         with self.autocast():
             if self.generator.bin_step:
                 logits = self.generator.logits(light_in).float()
                 predicted = self.generator.decode(logits, temperature=1.0)
                 truth = soft_bins(F.avg_pool2d(chroma, self.generator.unshuffle), self.generator.centres)
-                classification = -(truth * torch.log_softmax(logits, dim=1)).sum(dim=1).mean()
+                terms["classification"] = -(truth * torch.log_softmax(logits, dim=1)).sum(dim=1).mean()
             else:
                 predicted = self.generator(light_in)
         predicted_f = predicted.float()
         colour = join_lab(light, predicted_f)
-        terms["pixel"] = lambda: F.l1_loss(predicted_f, chroma)
-        if self.generator.bin_step:
-            terms["classification"] = classification
+        terms = {"pixel": lambda: F.l1_loss(predicted_f, chroma), **terms}
         if self.perceptual is not None:
             factor = max(1, self.config.loss.perceptual_downsample)
             terms["perceptual"] = lambda: self.perceptual(F.avg_pool2d(colour, factor), F.avg_pool2d(target, factor))
