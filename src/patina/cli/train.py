@@ -1,4 +1,5 @@
-"""`patina train restore|colorize|upscale|retro|stylize-encoder|stylize --config configs/<task>.yaml`."""
+"""`patina train restore|colorize|upscale|retro|stylize-encoder|stylize --config configs/<task>.yaml`; under
+`torchrun --nproc_per_node N -m patina train ...` the run is data-parallel over N processes."""
 
 from __future__ import annotations
 
@@ -32,10 +33,11 @@ def _train(config_type: type, trainer_type: type, config: Path, *, out_dir: Path
     if device is not None:
         cfg.device = device
     trainer = trainer_type(cfg, progress=progress)
-    if resume and trainer.resume_if_possible():
+    if resume and trainer.resume_if_possible() and trainer.is_main:
         typer.echo(f"resumed from {trainer.checkpoint_path} at step {trainer.step}")
     trainer.fit(max_minutes=max_minutes)
-    typer.echo(f"done at step {trainer.step}; weights in {Path(cfg.out_dir) / 'export'}")
+    if trainer.is_main:
+        typer.echo(f"done at step {trainer.step}; weights in {Path(cfg.out_dir) / 'export'}")
 
 
 def _task_command(name: str, classes: Callable[[], tuple[type, type]], summary: str) -> None:

@@ -14,18 +14,16 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch.nn import functional as F
-from torch.utils.data import DataLoader
 
 from patina.core.errors import ConfigError
-from patina.losses import PerceptualLoss, VGGTeacher, generator_loss
+from patina.data import list_images, read_rgb, split_holdout
 from patina.networks import ColorizeGenerator, PatchDiscriminator
 from patina.ops.color import AB_SCALE, chroma_error, colourfulness, join_lab, split_lab
 from patina.training.config import ColorizeTrainConfig
-from patina.data import list_images, read_rgb, split_holdout
-from patina.training.datasets import CleanCrops, sample_seed
-from patina.training.ema import EMA
-from patina.training.gan_trainer import GanTrainer, StepResult, init_source, kwargs_of, load_init_state
-from patina.weights import ModelCard, load, save_model
+from patina.training.datasets import CleanCrops
+from patina.training.loss_terms import LossTerm
+from patina.training.trainer import Generated, Trainer, init_source, kwargs_of, load_init_state
+from patina.weights import ModelCard, load
 
 CONTEXT_KEYS = ("context.", "context_inputs.")
 """State-dict keys of a generator's context (absent from a model trained without it)."""
@@ -102,27 +100,30 @@ def soft_bins(chroma: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:
     return target.view(n, height, width, -1).permute(0, 3, 1, 2)
 
 
-class ColorizeTrainer(GanTrainer):
+class ColorizeTrainer(Trainer):
     """Colorization G against a conditional PatchGAN on (L*, a*, b*), with an EMA of G."""
 
-    state_names = ("generator", "discriminator", "ema_generator", "opt_g", "opt_d")
+    task = "colorize"
 
     def __init__(self, config: ColorizeTrainConfig, *, progress: bool = True) -> None:
         super().__init__(config, progress=progress)
         self.generator = ColorizeGenerator(**config.generator).to(self.device)
-        self.discriminator = PatchDiscriminator(**config.discriminator).to(self.device)
-        context_from_init = self._initialise_from(Path(config.init_from)) if config.init_from else False
-        self._load_context(config.context_encoder, context_from_init)
-        self.ema_generator = EMA(self.generator, config.optim.ema_decay)
-        optim = config.optim
-        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=optim.lr_g, betas=optim.betas)
-        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=optim.lr_d, betas=optim.betas)
-        teacher = config.loss.teacher
-        self.perceptual = (PerceptualLoss(VGGTeacher.from_file(teacher)).to(self.device)
-                           if config.loss.perceptual and teacher and Path(teacher).is_file() else None)
-        self.train_files, self.val_files, self.skipped_gray, self.mean_chroma = colour_split(config)
+        self.adversary = self.make_adversary(PatchDiscriminator(**config.discriminator))
+        (self.ema_generator,) = self.train_generator({"generator": self.generator})
+        self.perceptual = self.perceptual_loss()
 
-    def _initialise_from(self, path: Path) -> bool:
+    def list_training_files(self) -> tuple[list[Path], list[Path]]:
+        """The colour images among the training files (see :func:`colour_split`)."""
+        train, held_out, self.skipped_gray, self.mean_chroma = colour_split(self.config)
+        return train, held_out
+
+    def initialise(self) -> None:
+        """``init_from`` weights, then the context encoder (``context_encoder``, or the one ``init_from`` had)."""
+        path = self.config.init_from
+        context_from_init = self.initialise_from(Path(path)) if path else False
+        self._load_context(self.config.context_encoder, context_from_init)
+
+    def initialise_from(self, path: Path) -> bool:
         """Load the ``init_from`` weights; True when they include a context encoder."""
         source = init_source(path, "ColorizeGenerator")
         state, own = source.state_dict(), self.generator.state_dict()
@@ -156,59 +157,30 @@ class ColorizeTrainer(GanTrainer):
                               f"generator.context_widths {list(context.widths)}")
         context.load_state_dict(source.encoder.state_dict())
 
-    def data_loader(self) -> DataLoader:
-        """Clean colour crops, resuming at the first sample the current step has not seen."""
-        data = self.config.data
-        return self.resuming_loader(CleanCrops(self.train_files, crop=data.crop, scale_range=data.scale_range,
-                                               seed=self.config.seed))
-
-    def _discriminate(self, light: torch.Tensor, chroma: torch.Tensor) -> torch.Tensor:
-        return self.discriminator(torch.cat([light, chroma], dim=1))
-
-    def train_step(self, batch: dict[str, torch.Tensor]) -> StepResult:
-        """One D step then one G step."""
-        cfg, loss_cfg = self.config, self.config.loss
-        torch.manual_seed(sample_seed(cfg.seed, self.step))
+    def generate(self, batch: dict[str, torch.Tensor], rng: np.random.Generator) -> Generated:
+        """Chroma predicted from the (randomly faded) luminance; a classification generator's bins also
+        get their cross-entropy against the true chroma."""
         target = batch["target"].to(self.device, non_blocking=True)
         light, chroma = split_lab(target)
-        light_in = jitter_light(light, cfg.light_jitter)
-        adversarial_on = self.step >= loss_cfg.gan_start and loss_cfg.adversarial > 0
-        losses: dict[str, float] = {}
-        self._set_learning_rates()
-        classification = None
-        with self._autocast():
+        light_in = jitter_light(light, self.config.light_jitter)
+        terms: dict[str, LossTerm] = {}
+        with self.autocast():
             if self.generator.bin_step:
                 logits = self.generator.logits(light_in).float()
                 predicted = self.generator.decode(logits, temperature=1.0)
                 truth = soft_bins(F.avg_pool2d(chroma, self.generator.unshuffle), self.generator.centres)
-                classification = -(truth * torch.log_softmax(logits, dim=1)).sum(dim=1).mean()
+                terms["classification"] = -(truth * torch.log_softmax(logits, dim=1)).sum(dim=1).mean()
             else:
                 predicted = self.generator(light_in)
-
-        if adversarial_on:
-            self.discriminator_step(lambda x: self._discriminate(light_in, x), chroma, predicted, losses)
-
         predicted_f = predicted.float()
         colour = join_lab(light, predicted_f)
-        pixel = F.l1_loss(predicted_f, chroma)
-        g_loss = loss_cfg.pixel * pixel
-        losses["g/pixel"] = pixel.item()
-        if classification is not None:
-            g_loss = g_loss + loss_cfg.classification * classification
-            losses["g/classification"] = classification.item()
+        terms = {"pixel": lambda: F.l1_loss(predicted_f, chroma), **terms}
         if self.perceptual is not None:
-            factor = max(1, loss_cfg.perceptual_downsample)
-            perceptual = self.perceptual(F.avg_pool2d(colour, factor), F.avg_pool2d(target, factor))
-            g_loss = g_loss + loss_cfg.perceptual * perceptual
-            losses["g/perceptual"] = perceptual.item()
-        if adversarial_on:
-            self.discriminator.requires_grad_(False)
-            with self._autocast():
-                adv = generator_loss(loss_cfg.gan, self._discriminate(light_in, predicted))
-            g_loss = g_loss + loss_cfg.adversarial * adv
-            losses["g/adversarial"] = adv.item()
-        self.update_generator(g_loss, losses, self.generator.parameters(), [(self.ema_generator, self.generator)])
-        return StepResult(losses, [light_in, colour.detach(), target], "train/input|colorized|target")
+            factor = max(1, self.config.loss.perceptual_downsample)
+            terms["perceptual"] = lambda: self.perceptual(F.avg_pool2d(colour, factor), F.avg_pool2d(target, factor))
+        return Generated(terms=terms, images=[light_in, colour.detach(), target], label="train/input|colorized|target",
+                         real=chroma, fake=predicted,
+                         discriminate=lambda ab: self.discriminator(torch.cat([light_in, ab], dim=1)))
 
     @torch.no_grad()
     def validate(self, limit: int = 8) -> dict[str, float]:
@@ -235,12 +207,11 @@ class ColorizeTrainer(GanTrainer):
     def export(self, folder: str | Path) -> list[ModelCard]:
         """Write the EMA generator as safetensors + model card (with the training set's mean chroma)."""
         cfg = self.config
-        common = self.card_fields("colorize", data=cfg.data.roots, train_images=len(self.train_files),
-                                  val_images=len(self.val_files), skipped_gray_images=self.skipped_gray,
-                                  mean_ab=[round(v, 4) for v in self.mean_chroma])
         kwargs = kwargs_of(self.generator, cfg.generator)
         if self.generator.bin_step:
             prior = chroma_prior(self.train_files, self.generator.centres.cpu())
             kwargs["prior"] = [float(f"{value:.4g}") for value in prior]
-        card = ModelCard(name=cfg.name, arch="ColorizeGenerator", kwargs=kwargs, **common)
-        return [save_model(self.ema_generator.shadow, Path(folder) / f"{cfg.name}.safetensors", card)]
+        return [self.save_network(self.ema_generator.shadow, folder, name=cfg.name, arch="ColorizeGenerator",
+                                  kwargs=kwargs, train_images=len(self.train_files), val_images=len(self.val_files),
+                                  skipped_gray_images=self.skipped_gray,
+                                  mean_ab=[round(v, 4) for v in self.mean_chroma])]

@@ -23,9 +23,11 @@ def single_threaded_worker(worker_id: int) -> None:
     cv2.setNumThreads(0)
 
 
-def sample_seed(base_seed: int, index: int) -> int:
-    """A well-mixed 32-bit seed for sample number ``index`` of a run seeded ``base_seed``."""
-    return int(np.random.SeedSequence([base_seed, index]).generate_state(1)[0])
+def sample_seed(base_seed: int, index: int, stream: int = 0) -> int:
+    """A well-mixed 32-bit seed for sample number ``index`` of a run seeded ``base_seed``; another ``stream``
+    (e.g. a training process's rank) gives independent seeds, stream 0 those of a single process."""
+    entropy = [base_seed, index, stream] if stream else [base_seed, index]
+    return int(np.random.SeedSequence(entropy).generate_state(1)[0])
 
 
 class PhotoCrops:
@@ -172,16 +174,19 @@ class UpscalePairs(CleanCrops):
 
 
 class CountingSampler(Sampler[int]):
-    """Yields start, start + 1, ... forever: sample indices of a run resumed at sample ``start``."""
+    """Endless sample indices of a run resumed at ``step``: batch ``s`` of process ``rank`` (of
+    ``world_size``) holds samples ``(s * world_size + rank) * batch_size + i``, so processes see distinct
+    samples, together the ones a single process with their summed batch would; one process counts 0, 1, 2, ..."""
 
-    def __init__(self, start: int = 0) -> None:
-        self.start = start
+    def __init__(self, step: int = 0, *, batch_size: int = 1, rank: int = 0, world_size: int = 1) -> None:
+        self.step, self.batch_size, self.rank, self.world_size = step, batch_size, rank, world_size
 
     def __iter__(self):
-        index = self.start
+        step = self.step
         while True:
-            yield index
-            index += 1
+            first = (step * self.world_size + self.rank) * self.batch_size
+            yield from range(first, first + self.batch_size)
+            step += 1
 
     def __len__(self) -> int:
         return 2**62

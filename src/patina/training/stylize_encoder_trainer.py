@@ -12,16 +12,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
 
 from patina.losses import VGGTeacher
 from patina.networks.stylize import FeatureAdapters, StyleEncoder
 from patina.ops.fusion import mean_std
 from patina.training.config import EncoderDistillConfig
-from patina.data import list_images, split_holdout
-from patina.training.datasets import CleanCrops, sample_seed
-from patina.training.gan_trainer import GanTrainer, StepResult, kwargs_of
-from patina.weights import ModelCard, save_model
+from patina.training.datasets import CleanCrops
+from patina.training.loss_terms import LossTerms
+from patina.training.trainer import Generated, Trainer, kwargs_of
+from patina.weights import ModelCard
 
 LAYERS = ("relu1_1", "relu2_1", "relu3_1")
 
@@ -56,51 +55,42 @@ def jitter_colour(images: torch.Tensor, strength: float) -> torch.Tensor:
     return (mean + (images - mean) * (1 + (rand() * 2 - 1) * 0.4 * strength)).clamp(0, 1)
 
 
-class EncoderDistiller(GanTrainer):
-    """Student encoder + adapters against the frozen teacher; Adam, warm-up + cosine, exact resume."""
+class EncoderDistiller(Trainer):
+    """Student encoder + adapters against the frozen teacher (no discriminator, no EMA)."""
 
-    state_names = ("encoder", "adapters", "opt_g")
+    task = "stylize"
 
     def __init__(self, config: EncoderDistillConfig, *, progress: bool = True) -> None:
         super().__init__(config, progress=progress)
         self.encoder = StyleEncoder(**config.generator).to(self.device)
         self.adapters = FeatureAdapters(widths=self.encoder.widths).to(self.device)
         self.teacher = VGGTeacher.from_file(config.teacher).to(self.device)
-        self.opt_g = torch.optim.Adam([*self.encoder.parameters(), *self.adapters.parameters()],
-                                      lr=config.optim.lr_g, betas=config.optim.betas)
-        self.train_files, self.val_files = split_holdout(list_images(config.data.roots), config.data.holdout_every)
+        self.train_generator({"encoder": self.encoder, "adapters": self.adapters}, ema=False)
+        self.loss_terms = LossTerms({"feature": 1.0, "statistics": config.statistics_weight})
         self.scales = self._teacher_scales()
 
     @torch.no_grad()
     def _teacher_scales(self, samples: int = 8) -> list[float]:
         """RMS of each teacher layer on the first training crops: the teacher's features (hundreds, from its
         0..255 input) are divided by these, so the adapters start at the right magnitude."""
-        data = self.config.data
-        crops = CleanCrops(self.train_files, crop=data.crop, scale_range=data.scale_range, seed=self.config.seed)
+        crops = self.training_set()
         batch = torch.stack([crops[i]["target"] for i in range(samples)]).to(self.device)
         return [float(f.pow(2).mean().sqrt().clamp_min(1e-6)) for f in self.teacher(batch)]
 
     def _targets(self, images: torch.Tensor) -> list[torch.Tensor]:
         return [f / scale for f, scale in zip(self.teacher(images), self.scales)]
 
-    def data_loader(self) -> DataLoader:
-        data = self.config.data
-        return self.resuming_loader(CleanCrops(self.train_files, crop=data.crop, scale_range=data.scale_range,
-                                               seed=self.config.seed))
-
-    def train_step(self, batch: dict[str, torch.Tensor]) -> StepResult:
-        cfg = self.config
-        torch.manual_seed(sample_seed(cfg.seed, self.step))
-        images = jitter_colour(batch["target"].to(self.device, non_blocking=True), cfg.colour_jitter)
-        self._set_learning_rates()
+    def generate(self, batch: dict[str, torch.Tensor], rng: np.random.Generator) -> Generated:
+        """The adapted student features of re-coloured crops against the teacher's: feature MSE and
+        statistics error summed over the layers (each layer's also logged)."""
+        images = jitter_colour(batch["target"].to(self.device, non_blocking=True), self.config.colour_jitter)
         with torch.no_grad():
             targets = self._targets(images)
         feature, statistics = distillation_losses(self.adapters(self.encoder(images)), targets)
-        loss = sum(feature) + cfg.statistics_weight * sum(statistics)
-        losses = {f"g/feature_{name}": f.item() for name, f in zip(LAYERS, feature)}
-        losses.update({f"g/statistics_{name}": s.item() for name, s in zip(LAYERS, statistics)})
-        self.update_generator(loss, losses, [*self.encoder.parameters(), *self.adapters.parameters()], [])
-        return StepResult(losses, [images], "train/input")
+        logged = {f"g/feature_{name}": f.item() for name, f in zip(LAYERS, feature)}
+        logged.update({f"g/statistics_{name}": s.item() for name, s in zip(LAYERS, statistics)})
+        return Generated(terms={"feature": sum(feature), "statistics": sum(statistics)}, images=[images],
+                         label="train/input", logged=logged)
 
     @torch.no_grad()
     def validate(self, limit: int = 16) -> dict[str, float]:
@@ -120,7 +110,6 @@ class EncoderDistiller(GanTrainer):
     def export(self, folder: str | Path) -> list[ModelCard]:
         """The encoder (the adapters are only for distilling) as safetensors + card with held-out errors."""
         cfg = self.config
-        common = self.card_fields("stylize", data=cfg.data.roots, train_images=len(self.train_files),
-                                  teacher=Path(cfg.teacher).name, held_out=self.validate())
-        card = ModelCard(name=cfg.name, arch="StyleEncoder", kwargs=kwargs_of(self.encoder, cfg.generator), **common)
-        return [save_model(self.encoder, Path(folder) / f"{cfg.name}.safetensors", card)]
+        return [self.save_network(self.encoder, folder, name=cfg.name, arch="StyleEncoder",
+                                  kwargs=kwargs_of(self.encoder, cfg.generator), train_images=len(self.train_files),
+                                  teacher=Path(cfg.teacher).name, held_out=self.validate())]

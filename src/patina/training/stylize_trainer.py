@@ -13,20 +13,17 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
 
 from patina.core.errors import ConfigError
-from patina.losses import VGGTeacher, content_distance, generator_loss, gram_distance, statistics_distance
+from patina.data import list_images, split_styles
+from patina.losses import VGGTeacher, content_distance, gram_distance, statistics_distance
 from patina.networks.discriminators import PatchDiscriminator
 from patina.networks.stylize import StyleDecoder, StyleEncoder, StyleTransferNet
 from patina.ops.fusion import adain, wct
-from patina.training.augment import diff_augment
 from patina.training.config import StylizeTrainConfig
-from patina.data import list_images, split_holdout, split_styles
-from patina.training.datasets import CleanCrops, PhotoCrops, sample_seed
-from patina.training.ema import EMA
-from patina.training.gan_trainer import GanTrainer, StepResult, init_source, kwargs_of, load_init_state
-from patina.weights import ModelCard, load_model, save_model
+from patina.training.datasets import CleanCrops, PhotoCrops
+from patina.training.trainer import Generated, Trainer, init_source, kwargs_of, load_init_state
+from patina.weights import ModelCard, load_model
 
 
 def fuse_batch(content: torch.Tensor, style: torch.Tensor, *, method: str) -> torch.Tensor:
@@ -48,10 +45,10 @@ def objective_terms(teacher: VGGTeacher, output: torch.Tensor, content: torch.Te
             "gram": gram_distance(output_features, style_features)}
 
 
-class StylizeTrainer(GanTrainer):
+class StylizeTrainer(Trainer):
     """Decoder (with an EMA) against a style-conditioned PatchGAN; the encoder stays frozen."""
 
-    state_names = ("decoder", "discriminator", "ema_decoder", "opt_g", "opt_d")
+    task = "stylize"
 
     def __init__(self, config: StylizeTrainConfig, *, progress: bool = True) -> None:
         super().__init__(config, progress=progress)
@@ -61,29 +58,18 @@ class StylizeTrainer(GanTrainer):
         self.encoder = encoder.requires_grad_(False)
         self.decoder_kwargs = {"widths": self.encoder.widths, **config.generator}
         self.decoder = StyleDecoder(**self.decoder_kwargs).to(self.device)
-        if config.init_from:
-            self._initialise_from(Path(config.init_from))
-        self.discriminator = PatchDiscriminator(**config.discriminator).to(self.device)
-        self.ema_decoder = EMA(self.decoder, config.optim.ema_decay)
+        (self.ema_decoder,) = self.train_generator({"decoder": self.decoder})
+        self.adversary = self.make_adversary(PatchDiscriminator(**config.discriminator))
         self.teacher = VGGTeacher.from_file(config.teacher).to(self.device)
-        optim = config.optim
-        self.opt_g = torch.optim.Adam(self.decoder.parameters(), lr=optim.lr_g, betas=optim.betas)
-        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=optim.lr_d, betas=optim.betas)
-        self.train_files, self.val_files = split_holdout(list_images(config.data.roots), config.data.holdout_every)
         self.style_train, self.style_held_out = split_styles(list_images(config.style_roots),
                                                              config.style_holdout_every)
         if not self.style_train:
             raise ConfigError(f"no training style images under {', '.join(config.style_roots)}")
         self.styles = PhotoCrops(self.style_train, crop=config.data.crop, side=config.style_side)
 
-    def _initialise_from(self, path: Path) -> None:
+    def initialise_from(self, path: Path) -> None:
         """Start the decoder from a StyleTransferNet's (e.g. the shipped one, when the encoder was refined)."""
         load_init_state(self.decoder, init_source(path, "StyleTransferNet").decoder.state_dict(), path, "decoder")
-
-    def data_loader(self) -> DataLoader:
-        data = self.config.data
-        return self.resuming_loader(CleanCrops(self.train_files, crop=data.crop, scale_range=data.scale_range,
-                                               seed=self.config.seed))
 
     def _style_pairs(self, n: int, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """Two crops of the same random style image per sample: one to fuse, one to show D as the condition."""
@@ -92,37 +78,23 @@ class StylizeTrainer(GanTrainer):
         shown = torch.stack([self.styles.crop_of(i, rng) for i in indices])
         return fused.to(self.device), shown.to(self.device)
 
-    def _discriminate(self, images: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
-        pair = torch.cat([images, condition], dim=1)
-        return self.discriminator(diff_augment(pair, channels_per_image=3) if self.config.loss.diff_augment else pair)
-
-    def train_step(self, batch: dict[str, torch.Tensor]) -> StepResult:
-        """One D step (once the adversarial loss is on) then one decoder step."""
-        cfg, loss_cfg = self.config, self.config.loss
-        seed = sample_seed(cfg.seed, self.step)
-        torch.manual_seed(seed)
-        rng = np.random.default_rng(seed)
+    def generate(self, batch: dict[str, torch.Tensor], rng: np.random.Generator) -> Generated:
+        """Content features fused with a style crop's (AdaIN, or WCT on ``wct_fraction`` of the steps), decoded;
+        D sees the output next to another crop of the same style image."""
         content = batch["target"].to(self.device, non_blocking=True)
         style, shown = self._style_pairs(content.shape[0], rng)
-        method = "wct" if rng.random() < cfg.wct_fraction else "adain"
+        method = "wct" if rng.random() < self.config.wct_fraction else "adain"
         with torch.no_grad():
             fused = fuse_batch(self.encoder(content)[2], self.encoder(style)[2], method=method)
-        adversarial_on = self.step >= loss_cfg.gan_start and loss_cfg.adversarial > 0
-        losses: dict[str, float] = {}
-        self._set_learning_rates()
         output = self.decoder(fused)
-        if adversarial_on:
-            self.discriminator_step(lambda x: self._discriminate(x, shown), style, output.clamp(0, 1), losses)
-        terms = objective_terms(self.teacher, output, content, style)
-        g_loss = sum(getattr(loss_cfg, name) * value.mean() for name, value in terms.items())
-        losses.update({f"g/{name}": value.mean().item() for name, value in terms.items()})
-        if adversarial_on:
-            self.discriminator.requires_grad_(False)
-            adv = generator_loss(loss_cfg.gan, self._discriminate(output.clamp(0, 1), shown))
-            g_loss = g_loss + loss_cfg.adversarial * adv
-            losses["g/adversarial"] = adv.item()
-        self.update_generator(g_loss, losses, self.decoder.parameters(), [(self.ema_decoder, self.decoder)])
-        return StepResult(losses, [content, style, output.detach().clamp(0, 1)], "train/content|style|output")
+
+        def discriminate(images: torch.Tensor) -> torch.Tensor:
+            return self.discriminator(self.adversary.augment(torch.cat([images, shown], dim=1), channels_per_image=3))
+
+        terms = {name: value.mean() for name, value in objective_terms(self.teacher, output, content, style).items()}
+        return Generated(terms=terms,
+                         images=[content, style, output.detach().clamp(0, 1)], label="train/content|style|output",
+                         real=style, fake=output.clamp(0, 1), discriminate=discriminate)
 
     @torch.no_grad()
     def validate(self, limit: int = 8) -> dict[str, float]:
@@ -150,11 +122,9 @@ class StylizeTrainer(GanTrainer):
         net = StyleTransferNet(**kwargs)
         net.encoder.load_state_dict(self.encoder.state_dict())
         net.decoder.load_state_dict(self.ema_decoder.shadow.state_dict())
-        common = self.card_fields(
-            "stylize", data=[*cfg.data.roots, *cfg.style_roots], train_images=len(self.train_files),
-            teacher=Path(cfg.teacher).name,
+        return [self.save_network(
+            net, folder, name=cfg.name, arch="StyleTransferNet", kwargs=kwargs, data=[*cfg.data.roots, *cfg.style_roots],
+            train_images=len(self.train_files), teacher=Path(cfg.teacher).name,
             encoder={"steps": self.encoder_card.steps, "held_out": self.encoder_card.training.get("held_out")},
             styles_train=[p.name for p in self.style_train], styles_held_out=[p.name for p in self.style_held_out],
-            held_out=self.validate())
-        card = ModelCard(name=cfg.name, arch="StyleTransferNet", kwargs=kwargs, **common)
-        return [save_model(net, Path(folder) / f"{cfg.name}.safetensors", card)]
+            held_out=self.validate())]
