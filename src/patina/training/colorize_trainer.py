@@ -195,7 +195,8 @@ class ColorizeTrainer(Trainer):
         for index in range(limit):
             target = dataset[index]["target"][None].to(self.device)
             light, _ = split_lab(target)
-            colour = join_lab(light, self.ema_generator.shadow(light).float())
+            shadow = self.ema_generator.shadow
+            colour = join_lab(light, shadow(light, shadow.calibrated).float())  # decoded as configured
             baseline = join_lab(light, mean.expand(1, 2, *light.shape[-2:]))
             model_err.append(chroma_error(colour, target).item())
             base_err.append(chroma_error(baseline, target).item())
