@@ -70,7 +70,8 @@ def test_every_api_route_needs_the_token(client: TestClient) -> None:
 
 
 def test_upload_imports_dedupes_and_reports_bad_files(client: TestClient) -> None:
-    first = upload(client, ("one.png", png_bytes(1)), ("two.png", png_bytes(2)), collection="Box 3", tags="beach, 1950s")
+    first = upload(client, ("one.png", png_bytes(1)), ("two.png", png_bytes(2)), collection="Box 3",
+                   tags="beach, 1950s")
     assert first.status_code == 201
     body = first.json()
     assert body["new"] == [1, 2] and body["failed"] == []
@@ -130,7 +131,8 @@ def test_items_search_edit_and_files(client: TestClient) -> None:
 
 def test_jobs_run_to_a_derivative_and_bad_jobs_are_refused(client: TestClient) -> None:
     upload(client, ("portrait.png", png_bytes(30)))
-    assert [p["name"] for p in client.get("/api/pipelines", headers=AUTH).json()] == ["restore", "colorize", "upscale", "retro", "stylize"]
+    names = [p["name"] for p in client.get("/api/pipelines", headers=AUTH).json()]
+    assert names == ["restore", "colorize", "upscale", "retro", "stylize"]
     submitted = client.post("/api/jobs", headers=AUTH, json={"item_id": 1, "pipeline": "restore", "parameters": FAST})
     assert submitted.status_code == 202 and submitted.json()["status"] in ("queued", "running")
     job = wait_for_job(client, submitted.json()["id"])
@@ -144,6 +146,29 @@ def test_jobs_run_to_a_derivative_and_bad_jobs_are_refused(client: TestClient) -
     assert client.post("/api/jobs", headers=AUTH, json={"item_id": 1, "pipeline": "warp"}).status_code == 422
     assert client.post("/api/jobs", headers=AUTH, json={"item_id": 1, "parameters": {"x": 1}}).status_code == 422
     assert client.post("/api/jobs", headers=AUTH, json={"item_id": 42}).status_code == 404
+
+
+def test_pipelines_describe_their_options_and_bad_values_are_refused_before_queueing(client: TestClient) -> None:
+    upload(client, ("portrait.png", png_bytes(30)))
+    pipelines = client.get("/api/pipelines", headers=AUTH).json()
+    schema = {p["name"]: {o["name"]: o for o in p["options"]} for p in pipelines}
+    strength = schema["restore"]["strength"]
+    assert (strength["type"], strength["default"], strength["minimum"], strength["maximum"]) == ("number", 1.0, 0, 1)
+    assert schema["restore"]["tile"]["auto"] and schema["restore"]["scratches"]["type"] == "boolean"
+    assert schema["retro"]["era"]["choices"] == ["1880s", "1920s", "1950s", "1970s", "1980s", "1990s"]
+    assert schema["stylize"]["fusion"]["choices"] == ["adain", "wct"]
+    assert schema["stylize"]["style"]["type"] == "references" and schema["stylize"]["style"]["required"]
+    assert schema["colorize"]["temperature"]["auto"] and schema["upscale"]["scale"]["choices"] == [2, 4]
+
+    for pipeline, parameters, field in (("restore", {"strength": 1.5}, "strength"), ("retro", {"era": "1850s"}, "era"),
+                                        ("restore", {"ensemble": "yes"}, "ensemble"), ("stylize", {}, "style"),
+                                        ("upscale", {"tile": "huge"}, "tile")):
+        refused = client.post("/api/jobs", headers=AUTH, json={"item_id": 1, "pipeline": pipeline,
+                                                                "parameters": parameters})
+        assert refused.status_code == 422, (pipeline, parameters)
+        detail = refused.json()["detail"][0]
+        assert detail["field"] == field and field in detail["reason"]
+    assert client.get("/api/jobs", headers=AUTH).json() == []  # nothing was queued
 
 
 def test_a_queued_job_can_be_cancelled(tmp_path: Path) -> None:
@@ -167,7 +192,8 @@ def test_ui_login_cookie_and_csrf_guard(client: TestClient) -> None:
     gallery = client.get("/", params={"collection": "Holidays"}).text
     assert "Holidays (1)" in gallery and 'data-item-id="2"' in gallery and 'data-item-id="1"' not in gallery
     assert client.patch("/api/items/1", json={"metadata": {"title": "x"}}).status_code == 403  # cookie alone
-    assert client.patch("/api/items/1", json={"metadata": {"title": "x"}}, headers={"X-Patina-UI": "1"}).status_code == 200
+    edited = client.patch("/api/items/1", json={"metadata": {"title": "x"}}, headers={"X-Patina-UI": "1"})
+    assert edited.status_code == 200
     assert client.post("/login", data={"token": TOKEN, "next": "//evil.example"}, follow_redirects=False
                        ).headers["location"] == "/"
 
@@ -209,7 +235,8 @@ def test_a_streamed_body_without_length_is_cut_off_at_the_limit(tmp_path: Path) 
                 yield b"\0" * 10_000
             yield f"\r\n--{boundary}--\r\n".encode()
 
-        response = client.post("/api/items", headers={**AUTH, "Content-Type": f"multipart/form-data; boundary={boundary}"},
+        multipart = {**AUTH, "Content-Type": f"multipart/form-data; boundary={boundary}"}
+        response = client.post("/api/items", headers=multipart,
                                content=chunks())
         assert response.status_code == 413
         assert client.app.state.archive.count() == 0

@@ -65,7 +65,8 @@ def option(default: Any, help: str, *, minimum: float | None = None, maximum: fl
            max_items: int | None = None, required: bool = False, cli_name: str = "", cli_short: str = "") -> Any:
     """A dataclass field holding an option: its default and its :class:`OptionSpec`."""
     spec = OptionSpec(help=help, minimum=minimum, maximum=maximum, choices=tuple(choices), auto=auto,
-                      reference=reference, max_items=max_items, required=required, cli_name=cli_name, cli_short=cli_short)
+                      reference=reference, max_items=max_items, required=required, cli_name=cli_name,
+                      cli_short=cli_short)
     return dataclasses.field(default=default, metadata={"option": spec})
 
 

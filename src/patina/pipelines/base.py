@@ -21,7 +21,7 @@ from torch import nn
 
 from patina.core.device import autocast_dtype, select_device
 from patina.core.errors import ParameterError
-from patina.core.options import AUTO, Options, option
+from patina.core.options import AUTO, OptionError, Options, option
 from patina.imageio import Image, tensor_to_image
 from patina.imageio.convert import alpha_for_size
 from patina.pipelines.tiling import RowSink, auto_tile_size, round_up, tiled_apply
@@ -57,6 +57,12 @@ def part_progress(on_progress: ProgressFn | None, start: float, end: float) -> P
 def tile_option(help: str = "Tile side in pixels, 'auto' (sized to free memory) or 0 (whole image at once).") -> Any:
     """The ``tile`` option of a tiled pipeline."""
     return option(AUTO, help, minimum=0, auto=True)
+
+
+def check_tile(tile: int | str | None, overlap: int) -> None:
+    """An OptionError when a fixed tile is not larger than the overlap of neighbouring tiles."""
+    if isinstance(tile, int) and 0 < tile <= overlap:
+        raise OptionError("tile", f"tile ({tile} px) must be larger than the overlap ({overlap} px), or 0 for none")
 
 
 def model_option(default: str, what: str) -> Any:
@@ -121,8 +127,8 @@ class PixelSink:
         height, width = self.pixels.shape[:2]
         if self.rows_done != height:
             raise RuntimeError(f"only {self.rows_done} of {height} rows were produced")
-        return Image(pixels=self.pixels, alpha=alpha_for_size(self.like.alpha, height, width), exif=self.like.exif, icc_profile=self.like.icc_profile,
-                     source_format=self.like.source_format)
+        return Image(pixels=self.pixels, alpha=alpha_for_size(self.like.alpha, height, width), exif=self.like.exif,
+                     icc_profile=self.like.icc_profile, source_format=self.like.source_format)
 
 
 class TiledPipeline:
@@ -289,4 +295,4 @@ class PhotoPipeline(TiledPipeline):
 
 
 __all__ = ["PhotoPipeline", "PixelSink", "ProgressFn", "TileArg", "TileProgressFn", "TiledPipeline", "image_view",
-           "model_option", "parse_tile", "part_progress", "tile_option", "tile_progress"]
+           "check_tile", "model_option", "parse_tile", "part_progress", "tile_option", "tile_progress"]

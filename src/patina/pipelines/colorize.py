@@ -134,7 +134,8 @@ class ColorizePipeline(PhotoPipeline):
     def __call__(self, image: torch.Tensor) -> torch.Tensor:
         """Colorize (1, 3, H, W) float RGB in [0, 1] -> float32 (1, 3, H, W) on the CPU."""
         if not isinstance(image, torch.Tensor) or image.ndim != 4 or image.shape[:2] != (1, 3):
-            raise ParameterError(f"expected a (1, 3, H, W) image tensor, got shape {tuple(getattr(image, 'shape', ()))}")
+            shape = tuple(getattr(image, "shape", ()))
+            raise ParameterError(f"expected a (1, 3, H, W) image tensor, got shape {shape}")
         image = image.detach().float().cpu()
         height = image.shape[-2]
         small = self.shrink(image[0].permute(1, 2, 0).numpy())

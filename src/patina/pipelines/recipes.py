@@ -58,8 +58,13 @@ class Recipe:
 
     @property
     def defaults(self) -> dict[str, Any]:
-        """Every parameter's default."""
-        return {info.name: info.default for info in option_specs(self.options)}
+        """Every parameter's default (JSON values)."""
+        return {entry["name"]: entry["default"] for entry in self.schema}
+
+    @property
+    def schema(self) -> list[dict[str, Any]]:
+        """Every parameter's type, default, range or choices and help (the REST API's schema, the web UI's forms)."""
+        return [info.describe() for info in option_specs(self.options)]
 
     @property
     def references(self) -> tuple[str, ...]:

@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import torch
 
 from patina.core.errors import ParameterError
-from patina.core.options import Options, option
+from patina.core.options import OptionError, Options, option
 from patina.imageio import Image
 from patina.networks.restore import thumbnail
-from patina.pipelines.base import (PhotoPipeline, ProgressFn, TileProgressFn, image_view, model_option, part_progress,
-                                   tile_option, tile_progress)
-from patina.pipelines.upscale import default_model
+from patina.pipelines.base import (PhotoPipeline, ProgressFn, TileProgressFn, check_tile, image_view, model_option,
+                                   part_progress, tile_option, tile_progress)
+from patina.pipelines.upscale import SCALES, default_model
 
 if TYPE_CHECKING:
     from patina.pipelines.colorize import ColorizePipeline
@@ -61,8 +61,9 @@ class RestoreOptions(Options):
               "or an upscaler's registry name or weights file.")
 
     def check(self) -> None:
-        if isinstance(self.upscale, int):
-            default_model(self.upscale)  # 2 or 4
+        check_tile(self.tile, self.overlap)
+        if isinstance(self.upscale, int) and self.upscale not in SCALES:
+            raise OptionError("upscale", f"upscale must be 2, 4 or an upscaler's name, got {self.upscale}")
 
 
 class RestorePipeline(PhotoPipeline):

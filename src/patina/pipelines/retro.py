@@ -26,14 +26,14 @@ import torch
 from torch.nn import functional as F
 
 from patina.core.errors import ParameterError
-from patina.core.options import Options, option
+from patina.core.options import OptionError, Options, option
 from patina.core.tensor import from_float01
 from patina.imageio import Image, image_to_tensor
 from patina.looks import ERA_NAMES, get_era, match_look, photo_group, render
 from patina.looks import ops
 from patina.looks.match import at_side
-from patina.pipelines.base import (PhotoPipeline, ProgressFn, TileProgressFn, model_option, tile_option,
-                                   tile_progress)
+from patina.pipelines.base import (PhotoPipeline, ProgressFn, TileProgressFn, check_tile, model_option,
+                                   tile_option, tile_progress)
 
 ENGINES = ("gan", "preset")
 DEFAULT_ERA = "1970s"
@@ -41,6 +41,8 @@ GROUP_ERA = {"toned": "1880s", "neutral": "1920s", "colour": "1970s"}
 """The era whose GAN texture suits a reference photo of each kind (``like`` with the GAN engine)."""
 GAN_SIDE = 1024
 """Long side above which the generator's texture is computed at this size and enlarged (see ``_gan``)."""
+OVERLAP = 32
+"""Pixels by which the generator's tiles overlap."""
 MAX_PIXELS = 50_000_000
 """The looks work on the whole image in memory (vignette, halation and paper span the picture)."""
 
@@ -67,8 +69,14 @@ class RetroOptions(Options):
 
     def __post_init__(self) -> None:
         if isinstance(self.era, str):  # '20s', '1920S' ... -> '1920s'; an unknown era is a clear error
-            object.__setattr__(self, "era", get_era(self.era).name)
+            try:
+                object.__setattr__(self, "era", get_era(self.era).name)
+            except ParameterError as exc:
+                raise OptionError("era", str(exc)) from None
         super().__post_init__()
+
+    def check(self) -> None:
+        check_tile(self.tile, OVERLAP)
 
 
 class RetroPipeline(PhotoPipeline):
@@ -99,7 +107,7 @@ class RetroPipeline(PhotoPipeline):
         if era is None:
             era = GROUP_ERA[photo_group(self.reference)] if self.reference is not None else DEFAULT_ERA
         self.look = get_era(era)
-        super().__init__(device=device, tile=opts.tile, overlap=32, context=32)
+        super().__init__(device=device, tile=opts.tile, overlap=OVERLAP, context=32)
         self.bytes_per_pixel = 900.0  # recorded 'auto' tile of the preset engine (which does not tile)
         self.model_name = str(opts.model)
         self.generator: torch.nn.Module | None = None
@@ -159,7 +167,8 @@ class RetroPipeline(PhotoPipeline):
     def apply(self, image: torch.Tensor, on_tile: Callable[[int, int], None] | None = None) -> torch.Tensor:
         """The look on (1, 3, H, W) float RGB in [0, 1] -> float32 (1, 3, H, W) on the CPU."""
         if not isinstance(image, torch.Tensor) or image.ndim != 4 or image.shape[:2] != (1, 3):
-            raise ParameterError(f"expected a (1, 3, H, W) image tensor, got shape {tuple(getattr(image, 'shape', ()))}")
+            shape = tuple(getattr(image, "shape", ()))
+            raise ParameterError(f"expected a (1, 3, H, W) image tensor, got shape {shape}")
         self._check_size(*image.shape[-2:])
         image = image.detach().float().cpu().clamp(0, 1)
         with torch.inference_mode():

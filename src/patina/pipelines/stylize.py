@@ -37,8 +37,8 @@ from patina.losses.style import OBJECTIVE_WEIGHTS, StyleObjective, StyleSummary
 from patina.ops.color import join_lab_in_gamut, split_lab
 from patina.ops.fusion import FUSIONS, FeatureStatistics, FusionMap, fusion_map
 from patina.ops.lbfgs import lbfgs
-from patina.pipelines.base import (PhotoPipeline, ProgressFn, TileProgressFn, model_option, tile_option,
-                                   tile_progress)
+from patina.pipelines.base import (PhotoPipeline, ProgressFn, TileProgressFn, check_tile, model_option,
+                                   tile_option, tile_progress)
 
 STYLE_SIDE = 512
 """Style images are resized to this long side before their statistics are taken (brush strokes at the
@@ -47,6 +47,8 @@ STATISTICS_SIDE = 1024
 """The photo's feature statistics are taken at most at this long side (exact below it)."""
 MAX_SIDE = 8192
 """Largest long side of a result; above it the picture must be reduced first."""
+OVERLAP = 32
+"""Pixels by which tiles overlap."""
 REFINE_MAX_SIDE = 1024
 """Largest long side ``refine`` works on: it optimises the whole picture at once (time and memory grow with
 its area)."""
@@ -94,8 +96,11 @@ class StylizeOptions(Options):
     refine: int = option(0, "L-BFGS steps polishing each painting against the style (5: much closer to it, about "
                             "4x slower; pictures up to 1024 px). 0: one fast pass.", minimum=0, maximum=100)
     model: str = model_option("stylize", "Style model")
-    tile: int | str | None = tile_option("Tile size in pixels, 'auto' (fits memory) or 0 (whole image): large photos are "
-                                  "painted in tiles, seamlessly.")
+    tile: int | str | None = tile_option("Tile size in pixels, 'auto' (fits memory) or 0 (whole image): large "
+                                         "photos are painted in tiles, seamlessly.")
+
+    def check(self) -> None:
+        check_tile(self.tile, OVERLAP)
 
 
 class StylizePipeline(PhotoPipeline):
@@ -122,7 +127,7 @@ class StylizePipeline(PhotoPipeline):
         self.options = opts = self.options_from(options, values)
         self.style_size, self.refine = opts.style_size, opts.refine
         self.mask = mask
-        super().__init__(device=device, tile=opts.tile, overlap=32, context=48)
+        super().__init__(device=device, tile=opts.tile, overlap=OVERLAP, context=48)
         self.model_name = str(opts.model)
         self.net = self.load_model("style transfer", self.model_name, "stylize")
         self.fusion, self.alpha = opts.fusion, opts.alpha

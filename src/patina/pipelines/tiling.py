@@ -140,7 +140,8 @@ def _blend_weights(spans: list[tuple[int, int]], scale: int) -> list[torch.Tenso
     norm = torch.zeros(total, dtype=torch.float64)
     for (start, stop), weight in zip(spans, weights, strict=True):
         norm[start * scale:stop * scale] += weight
-    return [(weight / norm[start * scale:stop * scale]).float() for (start, stop), weight in zip(spans, weights, strict=True)]
+    return [(weight / norm[start * scale:stop * scale]).float()
+            for (start, stop), weight in zip(spans, weights, strict=True)]
 
 
 RowSink = Callable[[int, torch.Tensor], None]

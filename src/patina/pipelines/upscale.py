@@ -25,7 +25,7 @@ from patina.core.errors import ParameterError
 from patina.core.options import OptionError, Options, option
 from patina.imageio import Image
 from patina.imageio.convert import alpha_for_size
-from patina.pipelines.base import PhotoPipeline, ProgressFn, TileProgressFn, tile_option, tile_progress
+from patina.pipelines.base import PhotoPipeline, check_tile, ProgressFn, TileProgressFn, tile_option, tile_progress
 
 SCALES = (2, 4)
 """Scales with a shipped model: ``upscale-x2`` and ``upscale-x4`` (and their ``-fidelity`` twins)."""
@@ -61,6 +61,7 @@ class UpscaleOptions(Options):
     context: int | None = option(48, "Extra input pixels each side of a tile, computed and discarded.", minimum=0)
 
     def check(self) -> None:
+        check_tile(self.tile, self.overlap)
         if self.fidelity and self.model is not None:
             raise OptionError("fidelity", "give either model or fidelity, not both")
 
@@ -104,7 +105,8 @@ class UpscalePipeline(PhotoPipeline):
         """(N, 3, H, W) in [0, 1] (float, or uint8/uint16 read per tile) -> (N, 3, sH, sW) float32 on the CPU,
         at the network's scale (``outscale`` applies to images, see :meth:`upscale_image`)."""
         if not isinstance(image, torch.Tensor) or image.ndim != 4 or image.shape[1] != 3:
-            raise ParameterError(f"expected an (N, 3, H, W) image tensor, got shape {tuple(getattr(image, 'shape', ()))}")
+            shape = tuple(getattr(image, "shape", ()))
+            raise ParameterError(f"expected an (N, 3, H, W) image tensor, got shape {shape}")
         result = self.run_tiled(self.upscale_tile, image.cpu(), on_tile=on_tile)
         assert result is not None
         return result

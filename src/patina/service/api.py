@@ -13,10 +13,12 @@ from fastapi.responses import FileResponse
 from patina.archive import Archive, ItemRecord
 from patina.batch import JobQueue, JobRecord
 from patina.core.errors import ArchiveError, ImageReadError, ImageTooLargeError, ItemNotFoundError, ParameterError
+from patina.core.options import OptionError
 from patina.pipelines.recipes import RECIPES
 from patina.service import previews
 from patina.service.auth import require_token
-from patina.service.schemas import ItemDetail, ItemPage, JobIn, MetadataEdit, PipelineOut, UploadFailure, UploadResult
+from patina.service.schemas import (ItemDetail, ItemPage, JobIn, MetadataEdit, OptionOut, PipelineOut, UploadFailure,
+                                    UploadResult)
 from patina.service.uploads import safe_name, save_upload
 
 router = APIRouter(prefix="/api", dependencies=[Depends(require_token)])
@@ -86,8 +88,9 @@ def upload(request: Request, archive: ArchiveDep, files: Annotated[list[UploadFi
         temp = archive.store.temp_path(suffix=Path(name).suffix.lower()[:10])
         try:
             save_upload(file, temp)
-            item_id, is_new = archive.import_file(temp, name=name, origin=f"upload:{name}", collection=collection or None,
-                                                  tags=tag_list, max_pixels=settings.max_pixels)
+            item_id, is_new = archive.import_file(temp, name=name, origin=f"upload:{name}",
+                                                  collection=collection or None, tags=tag_list,
+                                                  max_pixels=settings.max_pixels)
             records.append(archive.item(item_id))
             if is_new:
                 new.append(item_id)
@@ -123,14 +126,17 @@ def _rendition(archive: Archive, item_id: int, kind: str) -> FileResponse:
     try:
         path = previews.rendition(archive, record.sha256, kind)
     except ImageReadError as exc:
-        raise HTTPException(status.HTTP_500_INTERNAL_SERVER_ERROR, f"cannot render item {item_id}: {exc.reason}") from None
+        raise HTTPException(status.HTTP_500_INTERNAL_SERVER_ERROR,
+                            f"cannot render item {item_id}: {exc.reason}") from None
     return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"})
 
 
 # -- pipelines and jobs ----------------------------------------------------------------------------
 @router.get("/pipelines", response_model=list[PipelineOut])
 def pipelines() -> list[PipelineOut]:
-    return [PipelineOut(name=r.name, description=r.description, defaults=dict(r.defaults)) for r in RECIPES.values()]
+    """Every pipeline with each option's type, default, range or choices and help (derived from its options)."""
+    return [PipelineOut(name=r.name, description=r.description, defaults=r.defaults,
+                        options=[OptionOut(**option) for option in r.schema]) for r in RECIPES.values()]
 
 
 @router.post("/jobs", response_model=JobRecord, status_code=status.HTTP_202_ACCEPTED)
@@ -140,6 +146,9 @@ def submit_job(request: Request, archive: ArchiveDep, job: JobIn) -> JobRecord:
     try:
         record = JobQueue(archive).submit(job.item_id, job.pipeline, job.parameters, seed=job.seed,
                                           output_format=job.output_format)
+    except OptionError as exc:  # a bad value: refused before anything is queued, naming the field
+        raise HTTPException(422, [{"loc": ["body", "parameters", exc.option], "field": exc.option,
+                                   "msg": exc.reason, "reason": exc.reason, "type": "value_error"}]) from None
     except ParameterError as exc:
         raise HTTPException(422, str(exc)) from None
     request.app.state.workers.wake()

@@ -55,7 +55,28 @@ class JobIn(BaseModel):
     output_format: str = "png"
 
 
+class OptionOut(BaseModel):
+    """One option of a pipeline, as its options dataclass declares it."""
+
+    name: str
+    type: str
+    """'boolean', 'integer', 'number', 'text', 'integers', 'numbers', 'texts' or 'references' (archive items)."""
+    default: Any
+    help: str
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: list[Any] = Field(default_factory=list)
+    auto: bool = False
+    """Also takes 'auto' (chosen at run time and recorded)."""
+    optional: bool = False
+    """Also takes null (not set)."""
+    reference: bool = False
+    max_items: int | None = None
+    required: bool = False
+
+
 class PipelineOut(BaseModel):
     name: str
     description: str
     defaults: dict[str, Any]
+    options: list[OptionOut]

@@ -47,7 +47,8 @@ REGISTRY: dict[str, RegistryEntry] = {
         RegistryEntry("retro", "retro.safetensors", "retro",
                       "Retro GAN generator: era base looks given the grain and print texture of real old photos"),
         RegistryEntry("stylize", "stylize.safetensors", "stylize",
-                      "Style transfer: encoder distilled from VGG19 + GAN-trained decoder of AdaIN / WCT-fused features"),
+                      "Style transfer: encoder distilled from VGG19 + GAN-trained decoder of AdaIN / WCT-fused "
+                      "features"),
         RegistryEntry("upscale-x2-fidelity", "upscale-x2-fidelity.safetensors", "upscale",
                       "x2 fidelity upscaler (L1, bicubic pairs): highest PSNR, no invented detail"),
         RegistryEntry("upscale-x4-fidelity", "upscale-x4-fidelity.safetensors", "upscale",
@@ -82,4 +83,5 @@ def load(name_or_path: str, *, device: torch.device | str = "cpu", task: str | N
 
 def cards() -> list[ModelCard]:
     """Cards of every registered model whose weights are present."""
-    return [ModelCard.read(e.path.with_suffix(".json")) for e in REGISTRY.values() if e.path.with_suffix(".json").exists()]
+    card_files = [entry.path.with_suffix(".json") for entry in REGISTRY.values()]
+    return [ModelCard.read(path) for path in card_files if path.exists()]

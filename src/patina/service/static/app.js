@@ -76,10 +76,11 @@ function jsonOrText(text) {
 
 function formParameters(form) {
   const parameters = {};
-  for (const input of form.querySelectorAll("input")) {
+  for (const input of form.querySelectorAll("input, select")) {
     if (input.type === "checkbox") parameters[input.name] = input.checked;
+    else if (input.value.trim() === "") continue;  // left empty: the option's default
     else if (input.type === "number") parameters[input.name] = Number(input.value);
-    else if (input.value.trim() !== "") parameters[input.name] = jsonOrText(input.value.trim());
+    else parameters[input.name] = jsonOrText(input.value.trim());
   }
   return parameters;
 }
