@@ -7,6 +7,7 @@ and are comparable between methods: the decoder trains on them, the Gatys baseli
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -151,7 +152,7 @@ class StyleObjective:
     (:func:`moments`), and reduced-precision features (bf16 under autocast) stay so through the backward pass.
     """
 
-    def __init__(self, content: list[torch.Tensor], styles: list[Style], *, weights: dict[str, float],
+    def __init__(self, content: list[torch.Tensor], styles: Sequence[Style], *, weights: dict[str, float],
                  style_weights: list[float] | None = None) -> None:
         shares = style_weights or [1.0] * len(styles)
         if len(shares) != len(styles) or min(shares) < 0 or sum(shares) <= 0:

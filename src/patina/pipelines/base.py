@@ -13,7 +13,7 @@ import contextlib
 import dataclasses
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import torch
@@ -32,6 +32,11 @@ CONVERT_ROWS = 256
 
 TileArg = int | str | None
 """How a caller asks for tiles: 'auto' (sized to free memory), None / 0 / '0' (whole image), or pixels."""
+
+AnyOptions = Options
+"""Any pipeline's options (the name ``Options`` is each pipeline's own options class inside its body)."""
+
+NetworkT = TypeVar("NetworkT", bound=nn.Module)
 
 ProgressFn = Callable[[float], None]
 """Called with the fraction done (0..1) while a pipeline runs; may raise to abort the run."""
@@ -163,7 +168,7 @@ class TiledPipeline:
         """Put a network in inference form on the device (channels-last on CPU: about 1.5x faster)."""
         module = module.to(self.device).eval().requires_grad_(False)
         if self.device.type == "cpu":
-            module = module.to(memory_format=torch.channels_last)
+            module = module.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # missing from the stub
         self.multiple = math.lcm(self.multiple, int(getattr(module, "size_multiple", 1)))
         return module
 
@@ -195,11 +200,18 @@ class TiledPipeline:
         return max(tile, round_up(self.overlap + self.multiple, self.multiple))
 
     def run_tiled(self, fn: Callable[[torch.Tensor], torch.Tensor], image: torch.Tensor,
-                  on_tile: Callable[[int, int], None] | None = None,
-                  sink: RowSink | None = None, scale: int | None = None) -> torch.Tensor | None:
+                  on_tile: Callable[[int, int], None] | None = None, scale: int | None = None) -> torch.Tensor:
         """Run ``fn`` (one float32 tile on the device -> its result, ``scale`` times larger: default
         ``self.scale``) over ``image`` (CPU, float or uint8/uint16, (N, C, H, W)) and return the blended
-        float32 CPU result (or feed ``sink``)."""
+        float32 CPU result."""
+        result = self.run_tiled_into(fn, image, on_tile=on_tile, scale=scale)
+        assert result is not None
+        return result
+
+    def run_tiled_into(self, fn: Callable[[torch.Tensor], torch.Tensor], image: torch.Tensor,
+                       on_tile: Callable[[int, int], None] | None = None, sink: RowSink | None = None,
+                       scale: int | None = None) -> torch.Tensor | None:
+        """:meth:`run_tiled`, feeding the result's rows to ``sink`` when given (then returning None)."""
         with self.inference():
             return tiled_apply(fn, image, tile=self.tile_size(), overlap=self.overlap, multiple=self.multiple,
                                scale=self.scale if scale is None else scale, context=self.context,
@@ -210,7 +222,7 @@ class TiledPipeline:
         """Run ``fn`` over an :class:`Image` straight to an :class:`Image` like it (see :class:`PixelSink`):
         tiles are read from its pixels and results stored as pixels, with no full-size float buffer."""
         sink = PixelSink(image, image.height * self.scale, image.width * self.scale)
-        self.run_tiled(fn, image_view(image.pixels), on_tile=on_tile, sink=sink)
+        self.run_tiled_into(fn, image_view(image.pixels), on_tile=on_tile, sink=sink)
         return sink.image()
 
 
@@ -231,7 +243,7 @@ class PhotoPipeline(TiledPipeline):
     options: Any
 
     @classmethod
-    def options_from(cls, options: Options | None, values: Mapping[str, Any]) -> Any:
+    def options_from(cls, options: AnyOptions | None, values: Mapping[str, Any]) -> Any:
         """``options``, or options built from keyword ``values`` (checked: a bad value is a clear error)."""
         if options is None:
             return cls.Options.from_mapping(values)
@@ -242,10 +254,11 @@ class PhotoPipeline(TiledPipeline):
         return options
 
     @classmethod
-    def create(cls, options: Options, *, device: str | torch.device,
+    def create(cls, options: AnyOptions, *, device: str | torch.device,
                references: Mapping[str, Sequence[Image]]) -> PhotoPipeline:
         """The pipeline for ``options``, given the images its reference options name (archive items, files)."""
-        return cls(options, device=device)  # type: ignore[call-arg]
+        build: Any = cls  # each pipeline's constructor takes its options first
+        return build(options, device=device)  # type: ignore[no-any-return]
 
     def use_models(self, *models: tuple[str, ModelDescriptor]) -> None:
         """Run these (role, descriptor) models: put each network in inference form on the device, and take the
@@ -257,11 +270,18 @@ class PhotoPipeline(TiledPipeline):
         self.bytes_per_pixel = sum(descriptor.bytes_per_pixel for descriptor in used)
         self.autocast = autocast_dtype(self.device, cpu_bf16=all(descriptor.bf16_safe for descriptor in used))
 
-    def load_model(self, role: str, name: str, task: str) -> nn.Module:
-        """Load the model ``name`` (which must do ``task``) for ``role`` and return its network, ready to run."""
+    def use_model(self, role: str, name: str, task: str) -> ModelDescriptor:
+        """Load the model ``name`` (which must do ``task``) for ``role``, ready to run; its descriptor."""
         descriptor = load(name, device=self.device, task=task)
         self.use_models((role, descriptor))
-        return descriptor.network
+        return descriptor
+
+    def load_model(self, role: str, name: str, task: str, kind: type[NetworkT]) -> NetworkT:
+        """:meth:`use_model`'s network, which must be a ``kind``."""
+        network = self.use_model(role, name, task).network
+        if not isinstance(network, kind):
+            raise ParameterError(f"{name} is a {type(network).__name__}, not a {kind.__name__}")
+        return network
 
     @property
     def card(self) -> ModelCard | None:

@@ -25,7 +25,7 @@ from patina.core.errors import ParameterError
 from patina.core.options import AUTO, Options, option
 from patina.core.tensor import from_float01, to_float01
 from patina.imageio import Image
-from patina.networks.colorize import ChromaDecoding
+from patina.networks.colorize import ChromaDecoding, ColorizeGenerator
 from patina.ops.color import join_lab_in_gamut, lightness
 from patina.pipelines.base import PhotoPipeline, ProgressFn, TileProgressFn, model_option, tile_progress
 from patina.pipelines.tiling import pad_to_multiple
@@ -74,6 +74,7 @@ class ColorizePipeline(PhotoPipeline):
     name = "colorize"
     description = "Colorization GAN: colour from the model, luminance and detail from the photo"
     Options = ColorizeOptions
+    options: ColorizeOptions
     makes_colour = True
 
     def __init__(self, options: ColorizeOptions | None = None, *, device: str | torch.device = "auto",
@@ -82,7 +83,7 @@ class ColorizePipeline(PhotoPipeline):
         self.render_size, self.strength = opts.render_size, opts.strength
         super().__init__(device=device, tile=None)
         self.model_name = str(opts.model)
-        self.generator = self.load_model("generator", self.model_name, "colorize")
+        self.generator = self.load_model("generator", self.model_name, "colorize", ColorizeGenerator)
         calibrated = self.generator.calibrated
         self.decoding = ChromaDecoding(
             rebalance=calibrated.rebalance if opts.rebalance == AUTO else opts.rebalance,
@@ -90,8 +91,9 @@ class ColorizePipeline(PhotoPipeline):
             gain=calibrated.gain if opts.chroma_gain == AUTO else opts.chroma_gain)
 
     def resolved_options(self) -> ColorizeOptions:
-        decoding = self.decoding
-        return dataclasses.replace(self.options, rebalance=decoding.rebalance, temperature=decoding.temperature,
+        decoding, options = self.decoding, self.options
+        assert isinstance(options, ColorizeOptions)
+        return dataclasses.replace(options, rebalance=decoding.rebalance, temperature=decoding.temperature,
                                    chroma_gain=decoding.gain)
 
     # -- chroma at the working size ----------------------------------------------------------------
@@ -113,8 +115,9 @@ class ColorizePipeline(PhotoPipeline):
         height, width = small_rgb.shape[-2:]
         light = pad_to_multiple(lightness(small_rgb), self.multiple)
         with self.inference():
-            predicted = self.generator(self.to_model_input(light.to(self.device)), self.decoding).float()
-        return predicted[..., :height, :width].cpu().clamp(-1.28, 1.28) * self.strength
+            predicted: torch.Tensor = self.generator(self.to_model_input(light.to(self.device)), self.decoding).float()
+        chroma: torch.Tensor = predicted[..., :height, :width].cpu().clamp(-1.28, 1.28) * self.strength
+        return chroma
 
     # -- composition at full size --------------------------------------------------------------------
     @staticmethod

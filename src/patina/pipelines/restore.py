@@ -18,7 +18,7 @@ import torch
 from patina.core.errors import ParameterError
 from patina.core.options import OptionError, Options, option
 from patina.imageio import Image
-from patina.networks.restore import thumbnail
+from patina.networks.restore import DamageMaskNet, RestoreGenerator, thumbnail
 from patina.pipelines.base import (PhotoPipeline, ProgressFn, TileProgressFn, check_tile, image_view, model_option,
                                    part_progress, tile_option, tile_progress)
 from patina.pipelines.upscale import SCALES, default_model
@@ -82,6 +82,7 @@ class RestorePipeline(PhotoPipeline):
     name = "restore"
     description = "Old-photo restoration GAN: fading, casts, noise, blur, scratches, dust, creases"
     Options = RestoreOptions
+    options: RestoreOptions
 
     def __init__(self, options: RestoreOptions | None = None, *, device: str | torch.device = "auto",
                  **values: Any) -> None:
@@ -92,17 +93,17 @@ class RestorePipeline(PhotoPipeline):
         self.ensemble = opts.ensemble
         self.model_name = str(opts.model)
         self.mask_model_name = opts.mask_model if opts.mask_model is not None else _default_mask_model(self.model_name)
-        self.generator = self.load_model("generator", self.model_name, "restore")
+        self.generator = self.load_model("generator", self.model_name, "restore", RestoreGenerator)
         self._contexts: tuple[torch.Tensor | None, torch.Tensor | None] = (None, None)
-        self.mask_net: torch.nn.Module | None = None
+        self.mask_net: DamageMaskNet | None = None
         if self.scratches:
             self._load_mask_net()
         self.upscaler: torch.nn.Module | None = None
         if opts.upscale is not None:
             upscale = opts.upscale
-            self.upscaler = self.load_model("upscaler", default_model(upscale) if isinstance(upscale, int) else upscale,
-                                            "upscale")
-            self.scale = int(self.upscaler.scale)
+            upscaler = self.use_model("upscaler", default_model(upscale) if isinstance(upscale, int) else upscale,
+                                      "upscale")
+            self.upscaler, self.scale = upscaler.network, upscaler.scale
         self.colorizer: ColorizePipeline | None = None
         if opts.colorize:
             from patina.pipelines.colorize import ColorizePipeline
@@ -110,13 +111,14 @@ class RestorePipeline(PhotoPipeline):
             self.colorizer = ColorizePipeline(device=self.device)
             self.used_models += [("colorize", descriptor) for _, descriptor in self.colorizer.used_models]
 
-    def _load_mask_net(self) -> torch.nn.Module:
+    def _load_mask_net(self) -> DamageMaskNet:
         if self.mask_net is None:
-            self.mask_net = self.load_model("damage-mask", self.mask_model_name, "damage-mask")
+            self.mask_net = self.load_model("damage-mask", self.mask_model_name, "damage-mask", DamageMaskNet)
         return self.mask_net
 
     def resolved_options(self) -> RestoreOptions:
-        return dataclasses.replace(super().resolved_options(), mask_model=self.mask_model_name)
+        resolved: RestoreOptions = super().resolved_options()
+        return dataclasses.replace(resolved, mask_model=self.mask_model_name)
 
     # -- per tile ----------------------------------------------------------------------------------
     def _mask(self, tile: torch.Tensor) -> torch.Tensor:
@@ -126,7 +128,8 @@ class RestorePipeline(PhotoPipeline):
         restored = self._restore(tile)
         if self.upscaler is None:
             return restored
-        return self.upscaler(self.to_model_input(restored)).float().clamp_(0.0, 1.0)
+        upscaled: torch.Tensor = self.upscaler(self.to_model_input(restored))
+        return upscaled.float().clamp_(0.0, 1.0)
 
     def _restore(self, tile: torch.Tensor) -> torch.Tensor:
         if self.strength == 0.0:
@@ -137,7 +140,7 @@ class RestorePipeline(PhotoPipeline):
         else:
             mask = tile.new_zeros((tile.shape[0], 1, *tile.shape[-2:]))
         context, mirrored_context = self._contexts
-        out = self.generator(tile, mask, context).float()
+        out: torch.Tensor = self.generator(tile, mask, context).float()
         if self.ensemble:
             mirrored = self.generator(tile.flip(-1), mask.flip(-1), mirrored_context).float().flip(-1)
             out = (out + mirrored) / 2

@@ -32,7 +32,8 @@ from patina.imageio import Image, image_to_tensor
 from patina.looks import ERA_NAMES, get_era, match_look, photo_group, render
 from patina.looks import ops
 from patina.looks.match import at_side
-from patina.pipelines.base import (PhotoPipeline, ProgressFn, TileProgressFn, check_tile, model_option,
+from patina.networks.retro import RetroGenerator
+from patina.pipelines.base import (AnyOptions, PhotoPipeline, ProgressFn, TileProgressFn, check_tile, model_option,
                                    tile_option, tile_progress)
 
 ENGINES = ("gan", "preset")
@@ -92,6 +93,7 @@ class RetroPipeline(PhotoPipeline):
     name = "retro"
     description = "Era look (1880s .. 1990s): preset op chain, or GAN texture learned from real old photos"
     Options = RetroOptions
+    options: RetroOptions
     makes_colour = True
 
     def __init__(self, options: RetroOptions | None = None, *, like: torch.Tensor | Image | None = None,
@@ -110,18 +112,19 @@ class RetroPipeline(PhotoPipeline):
         super().__init__(device=device, tile=opts.tile, overlap=OVERLAP, context=32)
         self.bytes_per_pixel = 900.0  # recorded 'auto' tile of the preset engine (which does not tile)
         self.model_name = str(opts.model)
-        self.generator: torch.nn.Module | None = None
+        self.generator: RetroGenerator | None = None
         if self.engine == "gan":
-            self.generator = self.load_model("generator", self.model_name, "retro")
+            self.generator = self.load_model("generator", self.model_name, "retro", RetroGenerator)
 
     @classmethod
-    def create(cls, options: Options, *, device: str | torch.device,
+    def create(cls, options: AnyOptions, *, device: str | torch.device,
                references: Mapping[str, Sequence[Image]]) -> RetroPipeline:
         likes = references.get("like", [])
-        return cls(options, like=likes[0] if likes else None, device=device)  # type: ignore[arg-type]
+        return cls(options, like=likes[0] if likes else None, device=device)  # type: ignore[arg-type]  # checked
 
     def resolved_options(self) -> RetroOptions:
-        return dataclasses.replace(super().resolved_options(), era=self.era)
+        resolved: RetroOptions = super().resolved_options()
+        return dataclasses.replace(resolved, era=self.era)
 
     @property
     def era(self) -> str:
@@ -152,17 +155,17 @@ class RetroPipeline(PhotoPipeline):
 
     def _refine(self, base: torch.Tensor, on_tile: Callable[[int, int], None] | None) -> torch.Tensor:
         """The generator over ``base`` tile by tile (the noise is drawn for the whole image, so tiles agree)."""
-        assert self.generator is not None
+        generator = self.generator
+        assert generator is not None
         noise = torch.randn(1, 1, *base.shape[-2:], generator=torch.Generator().manual_seed(self.seed))
         era = torch.tensor([ERA_NAMES.index(self.era)], device=self.device)
 
         def refine(window: torch.Tensor) -> torch.Tensor:
             window = self.to_model_input(window)
-            return self.generator(window[:, :3], window[:, 3:], era.expand(window.shape[0])).float()
+            result: torch.Tensor = generator(window[:, :3], window[:, 3:], era.expand(window.shape[0]))
+            return result.float()
 
-        result = self.run_tiled(refine, torch.cat([base, noise], dim=1), on_tile=on_tile)
-        assert result is not None
-        return result.clamp(0, 1)
+        return self.run_tiled(refine, torch.cat([base, noise], dim=1), on_tile=on_tile).clamp(0, 1)
 
     def apply(self, image: torch.Tensor, on_tile: Callable[[int, int], None] | None = None) -> torch.Tensor:
         """The look on (1, 3, H, W) float RGB in [0, 1] -> float32 (1, 3, H, W) on the CPU."""
@@ -178,7 +181,8 @@ class RetroPipeline(PhotoPipeline):
             if self.reference is None:  # the era's dust and scratches, as the preset would add them
                 aged = ops.damage(aged, torch.Generator().manual_seed(self.seed + 1), dust=self.look.dust,
                                   scratches=self.look.scratches)
-            return (image + self.strength * (aged - image)).clamp(0, 1)
+            result: torch.Tensor = (image + self.strength * (aged - image)).clamp(0, 1)
+            return result
 
     __call__ = apply
 

@@ -33,11 +33,12 @@ from patina.core.tensor import from_float01
 from patina.imageio import Image, image_to_tensor
 from patina.imageio.convert import alpha_for_size
 from patina.looks.match import at_side
+from patina.networks.stylize import StyleTransferNet
 from patina.losses.style import OBJECTIVE_WEIGHTS, StyleObjective, StyleSummary
 from patina.ops.color import join_lab_in_gamut, split_lab
 from patina.ops.fusion import FUSIONS, FeatureStatistics, FusionMap, fusion_map
 from patina.ops.lbfgs import lbfgs
-from patina.pipelines.base import (PhotoPipeline, ProgressFn, TileProgressFn, check_tile, model_option,
+from patina.pipelines.base import (AnyOptions, PhotoPipeline, ProgressFn, TileProgressFn, check_tile, model_option,
                                    tile_option, tile_progress)
 
 STYLE_SIDE = 512
@@ -119,6 +120,7 @@ class StylizePipeline(PhotoPipeline):
     name = "stylize"
     description = "Style transfer: paint the photo like style images (archive items: style=12 or [12, 15])"
     Options = StylizeOptions
+    options: StylizeOptions
     makes_colour = True
     min_side = 16
 
@@ -129,17 +131,17 @@ class StylizePipeline(PhotoPipeline):
         self.mask = mask
         super().__init__(device=device, tile=opts.tile, overlap=OVERLAP, context=48)
         self.model_name = str(opts.model)
-        self.net = self.load_model("style transfer", self.model_name, "stylize")
+        self.net = self.load_model("style transfer", self.model_name, "stylize", StyleTransferNet)
         self.fusion, self.alpha = opts.fusion, opts.alpha
         self.preserve_color = opts.preserve_color
         self.set_styles(styles, None if opts.weights is None else list(opts.weights))
 
     @classmethod
-    def create(cls, options: Options, *, device: str | torch.device,
+    def create(cls, options: AnyOptions, *, device: str | torch.device,
                references: Mapping[str, Sequence[Image]]) -> StylizePipeline:
         masks = references.get("mask", [])
-        return cls(list(references.get("style", [])), options, mask=masks[0] if masks else None,  # type: ignore[arg-type]
-                   device=device)
+        assert isinstance(options, StylizeOptions)
+        return cls(list(references.get("style", [])), options, mask=masks[0] if masks else None, device=device)
 
     def set_styles(self, styles: Sequence[ImageLike], weights: Sequence[float] | None = None) -> None:
         """Use these style images (and weights) from now on; checks them, the weights, fusion and alpha at once
@@ -160,7 +162,8 @@ class StylizePipeline(PhotoPipeline):
         """The encoder's relu1_1 .. relu3_1 features (in the pipeline's precision, on the device) of a whole
         (1, 3, H, W) image."""
         padded = _pad_to(image, self.multiple)
-        return self.net.encoder(self.to_model_input(padded.to(self.device)))
+        features: list[torch.Tensor] = self.net.encoder(self.to_model_input(padded.to(self.device)))
+        return features
 
     def _statistics(self, image: torch.Tensor) -> FeatureStatistics:
         """Statistics of the encoder's relu3_1 features of a whole (1, 3, H, W) image."""
@@ -190,10 +193,10 @@ class StylizePipeline(PhotoPipeline):
         fuse = self.fusion_for(photo)
 
         def paint(window: torch.Tensor) -> torch.Tensor:
-            return self.net.decoder(fuse(self.net.encode(self.to_model_input(window)))).float()
+            painted: torch.Tensor = self.net.decoder(fuse(self.net.encode(self.to_model_input(window))))
+            return painted.float()
 
         painted = self.run_tiled(paint, photo, on_tile=on_tile)
-        assert painted is not None
         painted = painted.clamp(0, 1)
         if self.refine:
             painted = self._refined(painted, photo)
@@ -216,7 +219,8 @@ class StylizePipeline(PhotoPipeline):
 
         def encode(pixels: torch.Tensor) -> list[torch.Tensor]:
             with self.precision():
-                return self.net.encoder(self.to_model_input(pixels), zero_padding=True)
+                features: list[torch.Tensor] = self.net.encoder(self.to_model_input(pixels), zero_padding=True)
+            return features
 
         with torch.no_grad():
             content = encode(_pad_to(photo, self.multiple).to(self.device))
@@ -229,7 +233,7 @@ class StylizePipeline(PhotoPipeline):
             pixels = pixels.detach().requires_grad_(True)
             with torch.enable_grad():
                 loss = objective(encode(pixels)).sum()
-                loss.backward()
+                loss.backward()  # type: ignore[no-untyped-call]  # torch's stub leaves it untyped
             assert pixels.grad is not None
             return float(loss.detach()), pixels.grad
 

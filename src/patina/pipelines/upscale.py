@@ -82,6 +82,7 @@ class UpscalePipeline(PhotoPipeline):
     name = "upscale"
     description = "Super-resolution x2 / x4: GAN (sharp) or fidelity (L1) upscalers, or an outside checkpoint"
     Options = UpscaleOptions
+    options: UpscaleOptions
 
     def __init__(self, options: UpscaleOptions | None = None, *, device: str | torch.device = "auto",
                  **values: Any) -> None:
@@ -89,17 +90,19 @@ class UpscalePipeline(PhotoPipeline):
         self.model_name = opts.model or default_model(opts.scale or 4) + ("-fidelity" if opts.fidelity else "")
         self.outscale = opts.outscale
         super().__init__(device=device, tile=opts.tile, overlap=opts.overlap, context=opts.context)
-        self.network = self.load_model("upscaler", self.model_name, "upscale")
-        self.scale = int(self.network.scale)
+        upscaler = self.use_model("upscaler", self.model_name, "upscale")
+        self.network, self.scale = upscaler.network, upscaler.scale
         if self.outscale is None and opts.scale is not None and opts.scale != self.scale:
             self.outscale = float(opts.scale)
 
     def resolved_options(self) -> UpscaleOptions:
-        return dataclasses.replace(super().resolved_options(), model=self.model_name, fidelity=False)
+        resolved: UpscaleOptions = super().resolved_options()
+        return dataclasses.replace(resolved, model=self.model_name, fidelity=False)
 
     def upscale_tile(self, tile: torch.Tensor) -> torch.Tensor:
         """One float32 tile on the device -> the network's result, clamped to [0, 1]."""
-        return self.network(self.to_model_input(tile)).float().clamp_(0.0, 1.0)
+        result: torch.Tensor = self.network(self.to_model_input(tile))
+        return result.float().clamp_(0.0, 1.0)
 
     def __call__(self, image: torch.Tensor, on_tile: TileProgressFn | None = None) -> torch.Tensor:
         """(N, 3, H, W) in [0, 1] (float, or uint8/uint16 read per tile) -> (N, 3, sH, sW) float32 on the CPU,
@@ -107,9 +110,7 @@ class UpscalePipeline(PhotoPipeline):
         if not isinstance(image, torch.Tensor) or image.ndim != 4 or image.shape[1] != 3:
             shape = tuple(getattr(image, "shape", ()))
             raise ParameterError(f"expected an (N, 3, H, W) image tensor, got shape {shape}")
-        result = self.run_tiled(self.upscale_tile, image.cpu(), on_tile=on_tile)
-        assert result is not None
-        return result
+        return self.run_tiled(self.upscale_tile, image.cpu(), on_tile=on_tile)
 
     def upscale_image(self, image: Image, on_tile: TileProgressFn | None = None) -> Image:
         """Upscale an :class:`Image`: bit depth, gray/RGB, EXIF and ICC kept; alpha resized on its own."""
