@@ -8,6 +8,13 @@ from typing import Annotated
 
 import typer
 
+from patina.cli.pipeline_command import option_flag
+from patina.pipelines.colorize import ColorizeOptions
+from patina.pipelines.restore import RestoreOptions
+
+RESTORE_DEFAULTS, COLORIZE_DEFAULTS = RestoreOptions(), ColorizeOptions()
+"""The pipelines' defaults: the evals run the models as `patina restore` / `patina colorize` do."""
+
 app = typer.Typer(help="Measure models (PSNR / SSIM) against classical baselines on evaluation sets.",
                   no_args_is_help=True)
 
@@ -40,9 +47,8 @@ ProgressOption = Annotated[bool, typer.Option(help="Show a progress bar.")]
 @app.command("restore")
 def restore(
     data: Annotated[list[Path], typer.Option("--data", help="Folder of clean images (repeat for several sets).")],
-    model: Annotated[str, typer.Option(help="Restore model: registry name or .safetensors path.")] = "restore",
-    mask_model: Annotated[str | None, typer.Option(
-        help="Damage-mask model; default: damage-mask.safetensors beside --model, else the registered one.")] = None,
+    model: option_flag(RestoreOptions, "model") = RESTORE_DEFAULTS.model,
+    mask_model: option_flag(RestoreOptions, "mask_model") = RESTORE_DEFAULTS.mask_model,
     device: DeviceOption = "auto",
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N images of each set.")] = None,
     json_path: JsonOption = None,
@@ -50,9 +56,7 @@ def restore(
     baseline_mask: Annotated[str, typer.Option(
         help="Baseline inpainting mask: detected (the mask network, the protocol), oracle (true mask) or none.")
     ] = "detected",
-    ensemble: Annotated[bool, typer.Option(
-        "--ensemble/--no-ensemble", help="Run the model as `patina restore` does by default (mirror ensemble).")
-    ] = True,
+    ensemble: option_flag(RestoreOptions, "ensemble") = RESTORE_DEFAULTS.ensemble,
     progress: ProgressOption = True,
 ) -> None:
     """Degrade clean images with fixed seeds (image i -> seed i) and compare input, classical baseline and model."""
@@ -65,7 +69,8 @@ def restore(
     if update_card and baseline_mask != "detected":
         raise ParameterError("--update-card records the protocol's metrics: use it with --baseline-mask detected")
     check_data_dirs(data)   # a missing set fails before the models are loaded
-    command = _command("restore", data, {"model": None if model == "restore" else model, "mask-model": mask_model,
+    command = _command("restore", data, {"model": None if model == RESTORE_DEFAULTS.model else model,
+                                         "mask-model": mask_model,
                                          "device": None if device == "auto" else device, "limit": limit,
                                          "baseline-mask": None if baseline_mask == "detected" else baseline_mask,
                                          "no-ensemble": not ensemble})
@@ -78,9 +83,8 @@ def restore(
 @app.command("colorize")
 def colorize(
     data: Annotated[list[Path], typer.Option("--data", help="Folder of colour images (repeat for several sets).")],
-    model: Annotated[str, typer.Option(help="Colorize model: registry name or .safetensors path.")] = "colorize",
-    render_size: Annotated[int | None, typer.Option(
-        help="Working size of the model (default: the pipeline's).")] = None,
+    model: option_flag(ColorizeOptions, "model") = COLORIZE_DEFAULTS.model,
+    render_size: option_flag(ColorizeOptions, "render_size") = COLORIZE_DEFAULTS.render_size,
     device: DeviceOption = "auto",
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N colour images of each set.")] = None,
     json_path: JsonOption = None,
@@ -93,7 +97,9 @@ def colorize(
     from patina.evaluation.common import check_data_dirs
 
     check_data_dirs(data)
-    command = _command("colorize", data, {"model": None if model == "colorize" else model, "render-size": render_size,
+    command = _command("colorize", data, {"model": None if model == COLORIZE_DEFAULTS.model else model,
+                                          "render-size": None if render_size == COLORIZE_DEFAULTS.render_size
+                                          else render_size,
                                           "device": None if device == "auto" else device, "limit": limit})
     evaluation = ColorizeEval.load(model, render_size=render_size, device=device, limit=limit)
     report = evaluation.run(data, progress=progress, command=command)

@@ -16,7 +16,7 @@ import typer
 
 from patina.cli.batch import (CompareOption, DeviceOption, InputsArgument, OutputOption, SkipExistingOption,
                               report_error, run_batch, sample_photo)
-from patina.core.options import OptionInfo, option_specs
+from patina.core.options import OptionInfo, Options, option_specs
 from patina.pipelines.base import PhotoPipeline
 
 _KEYWORD = inspect.Parameter.KEYWORD_ONLY
@@ -58,6 +58,16 @@ def cli_parameter(info: OptionInfo) -> inspect.Parameter:
     option = typer.Option(*names, help=_help(info), show_default=show_default)
     annotation = base | None if info.default is None else base
     return inspect.Parameter(info.name, _KEYWORD, annotation=Annotated[annotation, option], default=info.default)
+
+
+def option_flag(options: type[Options], name: str) -> Any:
+    """The Typer annotation (type and flag with help) of one option, for commands that take a few of a
+    pipeline's options (the evals)."""
+    return cli_parameter(_info(options, name)).annotation
+
+
+def _info(options: type[Options], name: str) -> OptionInfo:
+    return next(info for info in option_specs(options) if info.name == name)
 
 
 def _read_references(pipeline: type[PhotoPipeline], values: dict[str, Any]) -> dict[str, list[Any]]:
@@ -132,4 +142,4 @@ def pipeline_command(pipeline: type[PhotoPipeline], *, verb: str, doc: str) -> C
     return entry
 
 
-__all__ = ["cli_parameter", "flag_name", "pipeline_command"]
+__all__ = ["cli_parameter", "flag_name", "option_flag", "pipeline_command"]

@@ -135,7 +135,7 @@ def _describe_allowed(spec: OptionSpec, noun: str) -> str:
     if spec.choices:
         return "one of " + ", ".join(map(str, spec.choices))
     if spec.minimum is not None and spec.maximum is not None:
-        return f"{noun} from {spec.minimum:g} to {spec.maximum:g}"
+        return f"{noun} between {spec.minimum:g} and {spec.maximum:g}"
     if spec.minimum is not None:
         return f"{noun} of at least {spec.minimum:g}"
     if spec.maximum is not None:

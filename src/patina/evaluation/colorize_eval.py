@@ -77,10 +77,11 @@ class ColorizeEval(EvalProtocol):
     def load(cls, model: str, *, render_size: int | None, device: str, limit: int | None) -> ColorizeEval:
         """The protocol for a colorize model given by name, at ``render_size`` (None: the pipeline's default),
         with the mean-chroma baseline of the training set recorded in its card."""
-        from patina.pipelines.colorize import DEFAULT_RENDER_SIZE, ColorizePipeline
+        from patina.pipelines.colorize import ColorizePipeline
 
-        render = DEFAULT_RENDER_SIZE if render_size is None else render_size
-        pipeline = ColorizePipeline(model=model, device=device, render_size=render)
+        pipeline = ColorizePipeline(model=model, device=device,
+                                    **({} if render_size is None else {"render_size": render_size}))
+        render = pipeline.render_size
         mean_ab = pipeline.card.training.get("mean_ab")
         if not isinstance(mean_ab, list) or len(mean_ab) != 2:
             raise ParameterError(f"model card of {model} records no training-set mean_ab for the baseline")

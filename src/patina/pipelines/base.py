@@ -148,8 +148,7 @@ class TiledPipeline:
     bytes_per_pixel: float = 1024.0
     scale: int = 1
 
-    def __init__(self, *, device: str | torch.device = "auto", tile: TileArg = "auto", overlap: int = 64,
-                 context: int | None = None) -> None:
+    def __init__(self, *, device: str | torch.device, tile: TileArg, overlap: int, context: int | None) -> None:
         self.device = device if isinstance(device, torch.device) else select_device(device)
         self.tile = parse_tile(tile)
         if isinstance(overlap, bool) or not isinstance(overlap, int) or overlap < 0:

@@ -81,7 +81,7 @@ class ColorizePipeline(PhotoPipeline):
                  **values: Any) -> None:
         self.options = opts = self.options_from(options, values)
         self.render_size, self.strength = opts.render_size, opts.strength
-        super().__init__(device=device, tile=None)
+        super().__init__(device=device, tile=None, overlap=0, context=0)  # one pass at the working size
         self.model_name = str(opts.model)
         self.generator = self.load_model("generator", self.model_name, "colorize", ColorizeGenerator)
         calibrated = self.generator.calibrated
