@@ -213,7 +213,7 @@ def test_a_new_option_shows_up_in_the_cli_the_api_and_the_recipe_with_no_other_e
     shown = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "200"}).output
     assert "--keep-grain" in shown and "How much of the photo's own grain to keep." in shown and "0.25" in shown
     refused = CliRunner().invoke(app, ["x.png", "-o", str(tmp_path), "--keep-grain", "3"])
-    assert refused.exit_code == 2 and "keep_grain must be a number between 0 and 1" in refused.output
+    assert refused.exit_code == 2 and "keep_grain must be between 0 and 1" in refused.output
 
     with TestClient(create_app(Settings(data_dir=tmp_path / "d", api_token="t"), start_workers=False)) as client:
         pipelines = client.get("/api/pipelines", headers={"Authorization": "Bearer t"}).json()

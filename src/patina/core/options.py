@@ -132,15 +132,18 @@ def kind_of(hint: Any, spec: OptionSpec) -> str:
 
 
 def _describe_allowed(spec: OptionSpec, noun: str) -> str:
+    """What an option takes, e.g. 'a number between 0 and 1' (``noun`` '' for the range alone)."""
     if spec.choices:
         return "one of " + ", ".join(map(str, spec.choices))
     if spec.minimum is not None and spec.maximum is not None:
-        return f"{noun} between {spec.minimum:g} and {spec.maximum:g}"
-    if spec.minimum is not None:
-        return f"{noun} of at least {spec.minimum:g}"
-    if spec.maximum is not None:
-        return f"{noun} of at most {spec.maximum:g}"
-    return noun
+        allowed = f"between {spec.minimum:g} and {spec.maximum:g}"
+    elif spec.minimum is not None:
+        allowed = f"at least {spec.minimum:g}"
+    elif spec.maximum is not None:
+        allowed = f"at most {spec.maximum:g}"
+    else:
+        return noun
+    return f"{noun} {allowed}".strip() if noun else allowed
 
 
 def check_value(name: str, value: Any, hint: Any, spec: OptionSpec) -> Any:
@@ -201,7 +204,7 @@ def _check_range(name: str, number: int | float, spec: OptionSpec, noun: str) ->
         raise OptionError(name, f"{name} must be {_describe_allowed(spec, noun)}, got {number!r}")
     low, high = spec.minimum, spec.maximum
     if (low is not None and number < low) or (high is not None and number > high):
-        raise OptionError(name, f"{name} must be {_describe_allowed(spec, noun)}, got {number!r}")
+        raise OptionError(name, f"{name} must be {_describe_allowed(spec, '')}, got {number!r}")
     return number
 
 
