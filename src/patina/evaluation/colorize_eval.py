@@ -81,7 +81,10 @@ class ColorizeEval(EvalProtocol):
 
         render = DEFAULT_RENDER_SIZE if render_size is None else render_size
         pipeline = ColorizePipeline(model=model, device=device, render_size=render)
-        mean_ab = pipeline.card.training.get("mean_ab")
+        card = pipeline.card
+        if card is None:  # never: the pipeline runs a colorize model, which has a card
+            raise ParameterError(f"{model} has no model card")
+        mean_ab = card.training.get("mean_ab")
         if not isinstance(mean_ab, list) or len(mean_ab) != 2:
             raise ParameterError(f"model card of {model} records no training-set mean_ab for the baseline")
         protocol = cls(pipeline, mean_ab=mean_ab, limit=limit)

@@ -5,5 +5,5 @@ from patina.weights.descriptor import ModelDescriptor
 from patina.weights.files import build_model, load_model, save_model, sha256_of
 from patina.weights.registry import REGISTRY, RegistryEntry, cards, load, resolve
 
-__all__ = ["REGISTRY", "ModelCard", "ModelDescriptor", "RegistryEntry", "build_model", "cards", "load", "load_model", "resolve",
-           "save_model", "sha256_of"]
+__all__ = ["REGISTRY", "ModelCard", "ModelDescriptor", "RegistryEntry", "build_model", "cards", "load", "load_model",
+           "resolve", "save_model", "sha256_of"]
