@@ -33,7 +33,8 @@ def test_derive_records_everything_needed_to_repeat_it(archive: Archive, master:
 
     item, detail = result.item, result.event.detail
     assert not result.reused
-    assert (item.role, item.parent_id, item.width, item.height, item.media_type) == (DERIVATIVE, master, 40, 32, "image/png")
+    assert ((item.role, item.parent_id, item.width, item.height, item.media_type)
+            == (DERIVATIVE, master, 40, 32, "image/png"))
     assert item.metadata["title"] == "Portrait of Maria"  # the description carries over
     assert archive.item(master).derivative_ids == [item.id]
     assert result.event.event_type == "derivation" and result.event.item_id == master
@@ -41,7 +42,8 @@ def test_derive_records_everything_needed_to_repeat_it(archive: Archive, master:
     assert detail["parameters"] == {"model": "restore", "mask_model": "damage-mask", "scratches": True,
                                     "strength": 0.8, "ensemble": False, "tile": 0, "overlap": 64, "context": 64,
                                     "colorize": False, "upscale": None}
-    shipped = {name: ModelCard.read(REGISTRY[name].path.with_suffix(".json")).sha256 for name in ("restore", "damage-mask")}
+    shipped = {name: ModelCard.read(REGISTRY[name].path.with_suffix(".json")).sha256
+               for name in ("restore", "damage-mask")}
     assert {m["name"]: m["sha256"] for m in detail["models"]} == shipped
     assert detail["input"]["sha256"] == source.sha256 and detail["output"]["sha256"] == item.sha256
     assert detail["environment"]["threads"] == torch.get_num_threads() and detail["environment"]["device"] == "cpu"

@@ -45,7 +45,8 @@ def test_migrations_render_for_postgresql_without_sqlite_only_parts() -> None:
 
 
 @pytest.mark.skipif(not os.environ.get("PATINA_TEST_POSTGRES_URL"),
-                    reason="set PATINA_TEST_POSTGRES_URL to a scratch PostgreSQL database (its public schema is dropped)")
+                    reason="set PATINA_TEST_POSTGRES_URL to a scratch PostgreSQL database "
+                           "(its public schema is dropped)")
 def test_postgresql_catalogue_works_end_to_end(tmp_path: Path, photo_tree: Path) -> None:
     from sqlalchemy import create_engine
 
@@ -133,7 +134,8 @@ def _with_metadata(path: Path) -> Path:
     with pyexiv2.Image(str(path)) as image:
         image.modify_exif({"Exif.Image.Artist": "EXIF Artist", "Exif.Photo.DateTimeOriginal": "1931:06:02 14:05:00",
                            "Exif.Image.ImageDescription": "exif description", "Exif.Image.Copyright": "exif rights"})
-        image.modify_iptc({"Iptc.Application2.ObjectName": "IPTC title", "Iptc.Application2.Keywords": ["wedding", "church"],
+        image.modify_iptc({"Iptc.Application2.ObjectName": "IPTC title",
+                           "Iptc.Application2.Keywords": ["wedding", "church"],
                            "Iptc.Application2.City": "Ghent", "Iptc.Application2.CountryName": "Belgium",
                            "Iptc.Application2.Source": "Box 7"})
         image.modify_xmp({"Xmp.dc.title": {'lang="x-default"': "Wedding of Anna and Jan"},

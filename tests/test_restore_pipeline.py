@@ -265,7 +265,8 @@ def test_comparison_grid():
 
 def test_import_stays_light():
     code = ("import sys, patina.pipelines; "
-            "bad = [m for m in sys.modules if m.split('.')[0] in ('fastapi', 'ray') or m.startswith('patina.training')]; "
+            "bad = [m for m in sys.modules "
+            "if m.split('.')[0] in ('fastapi', 'ray') or m.startswith('patina.training')]; "
             "print(bad); sys.exit(1 if bad else 0)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -47,7 +47,8 @@ def picture(seed: int, height: int = 64, width: int = 80) -> torch.Tensor:
     rng = np.random.default_rng(seed)
     y, x = np.mgrid[0:height, 0:width] / np.array([height, width])[:, None, None]
     stripes = 0.5 + 0.5 * np.sin((x * (3 + seed) + y * (5 - seed % 3)) * 2 * np.pi)
-    rgb = np.stack([0.2 + 0.6 * x, 0.3 + 0.4 * stripes, 0.8 - 0.5 * y], axis=0) + rng.normal(0, 0.03, (3, height, width))
+    rgb = (np.stack([0.2 + 0.6 * x, 0.3 + 0.4 * stripes, 0.8 - 0.5 * y], axis=0)
+           + rng.normal(0, 0.03, (3, height, width)))
     return torch.from_numpy(np.clip(rgb, 0, 1).astype(np.float32))[None]
 
 
@@ -331,8 +332,9 @@ def test_refinement_lowers_the_objective_and_keeps_mask_and_shape(model_path):
 
 def test_pipeline_rejects_bad_parameters(model_path):
     style = [picture(1)]
-    for kwargs, message in (({"alpha": 1.5}, "alpha"), ({"fusion": "mean"}, "fusion"), ({"weights": [1, 2]}, "weight"),
-                            ({"weights": [-1]}, "weights"), ({"style_size": 10}, "size"), ({"model": "retro"}, "not a style"),
+    for kwargs, message in (({"alpha": 1.5}, "alpha"), ({"fusion": "mean"}, "fusion"),
+                            ({"weights": [1, 2]}, "weight"), ({"weights": [-1]}, "weights"),
+                            ({"style_size": 10}, "size"), ({"model": "retro"}, "not a style"),
                             ({"refine": -1}, "refine"), ({"refine": 101}, "refine"), ({"refine": True}, "refine")):
         with pytest.raises(ParameterError, match=message):
             StylizePipeline(style, **{"model": model_path, "device": "cpu", **kwargs})
@@ -357,8 +359,8 @@ def test_cli_stylize_writes_results_and_leaves_inputs(tmp_path, model_path):
     style = write_photo(tmp_path / "style.jpg", size=(50, 50), seed=2)
     before = sha256_of_file(photo)
     result = runner.invoke(app, ["stylize", str(photo.parent), "--style", str(style), "--style", str(style),
-                                 "--weight", "1", "--weight", "2", "--alpha", "0.8", "--preserve-color", "--refine", "2",
-                                 "--model", model_path, "-o", str(tmp_path / "out")])
+                                 "--weight", "1", "--weight", "2", "--alpha", "0.8", "--preserve-color",
+                                 "--refine", "2", "--model", model_path, "-o", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     assert read_image(tmp_path / "out" / "a.png").pixels.shape == (48, 64, 3)
     assert sha256_of_file(photo) == before
@@ -366,7 +368,8 @@ def test_cli_stylize_writes_results_and_leaves_inputs(tmp_path, model_path):
     assert missing.exit_code == 2 and "--style" in missing.output
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(style.read_bytes()[:60])
-    bad = runner.invoke(app, ["stylize", str(photo), "--style", str(broken), "--model", model_path, "-o", str(tmp_path / "o3")])
+    bad = runner.invoke(app, ["stylize", str(photo), "--style", str(broken), "--model", model_path,
+                              "-o", str(tmp_path / "o3")])
     assert bad.exit_code == 2 and "broken.jpg" in bad.output
 
 

@@ -158,7 +158,8 @@ def test_two_processes_train_like_one_with_the_same_global_batch(tmp_path):
     assert {"g/pixel", "g/adversarial", "d/loss", "d/r1"} <= set(losses) and set(losses) <= set(two)
     for tag in losses:
         assert np.allclose(two[tag], one[tag], rtol=1e-5, atol=1e-7), (tag, one[tag], two[tag])
-    checkpoint, reference = load_checkpoint(tmp_path / "two/checkpoint.pt"), load_checkpoint(tmp_path / "one/checkpoint.pt")
+    checkpoint = load_checkpoint(tmp_path / "two/checkpoint.pt")
+    reference = load_checkpoint(tmp_path / "one/checkpoint.pt")
     assert checkpoint["step"] == 4 and not list((tmp_path / "two").glob("*.tmp"))
     for key, value in reference["ema_generator"].items():
         assert torch.allclose(checkpoint["ema_generator"][key], value, rtol=1e-4, atol=1e-6), key

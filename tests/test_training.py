@@ -60,7 +60,8 @@ def test_dataset_samples_are_deterministic(clean_images):
     cfg = tiny_config(clean_images, Path("unused"))
     from patina.degradations.chain import TRAIN_CONFIG
 
-    data = DegradationPairs(list_images([clean_images]), crop=64, scale_range=(0.6, 1.0), degradation=TRAIN_CONFIG, seed=3)
+    data = DegradationPairs(list_images([clean_images]), crop=64, scale_range=(0.6, 1.0), degradation=TRAIN_CONFIG,
+                            seed=3)
     first, again, other = data[5], data[5], data[6]
     assert all(torch.equal(first[k], again[k]) for k in first)
     assert not torch.equal(first["degraded"], other["degraded"])
@@ -96,7 +97,8 @@ def test_amp_on_the_cpu_is_bf16_only_where_the_cpu_computes_it(clean_images, tmp
     cfg.optim.amp = True
     trainer = RestoreTrainer(cfg, progress=False)
     assert trainer.amp_dtype == (torch.bfloat16 if native_bf16 else None)
-    assert trainer.card_fields("restore", data=[])["training"]["precision"] == ("bfloat16" if native_bf16 else "float32")
+    precision = trainer.card_fields("restore", data=[])["training"]["precision"]
+    assert precision == ("bfloat16" if native_bf16 else "float32")
     before = {k: v.clone() for k, v in trainer.generator.state_dict().items()}
     trainer.fit()
     after = trainer.generator.state_dict()

@@ -29,7 +29,7 @@ from patina.archive.derive import DeriveResult, ReproduceReport
 from patina.archive.export import BagReport
 from patina.archive.fixity import FixityReport
 from patina.archive.ingest import ImportReport
-from patina.archive.queries import ItemRef, event_records, filtered, item_records, named
+from patina.archive.queries import Grouping, ItemRef, event_records, filtered, item_records, named
 from patina.archive.records import EventRecord, ItemRecord
 from patina.archive.schema import DUBLIN_CORE_FIELDS, Collection, Event, Item, Tag, item_collections, utcnow
 from patina.archive.search import reindex, search_ids
@@ -170,7 +170,8 @@ class Archive:
         metadata = dict(metadata or {})
         unknown = sorted(set(metadata) - set(DUBLIN_CORE_FIELDS))
         if unknown:
-            raise ParameterError(f"unknown metadata field {', '.join(unknown)}; fields: {', '.join(DUBLIN_CORE_FIELDS)}")
+            raise ParameterError(f"unknown metadata field {', '.join(unknown)}; "
+                                 f"fields: {', '.join(DUBLIN_CORE_FIELDS)}")
         with self.session() as session:
             item = self.find(session, ref)
             changes: dict[str, Any] = {}
@@ -188,7 +189,7 @@ class Archive:
                 reindex(session, item)
             return ItemRecord.of(item)
 
-    def _regroup(self, session: Session, item: Item, kind: type[Tag] | type[Collection], current: list,
+    def _regroup(self, session: Session, item: Item, kind: type[Grouping], current: list[Grouping],
                  add: Sequence[str], remove: Sequence[str], label: str) -> dict[str, Any]:
         before = [group.name for group in current]
         for name in add:
@@ -247,8 +248,9 @@ class Archive:
         """
         base = (base_url or self.root.resolve().as_uri()).rstrip("/")
         records = export.select_items(self.context, **selection)
-        return export.iiif_manifest(records, base_url=base, label=f"Patina archive {self.root.name}",
-                                    url_of=lambda record: f"{base}/{self.store.path(record.sha256).relative_to(self.root).as_posix()}")
+        return export.iiif_manifest(
+            records, base_url=base, label=f"Patina archive {self.root.name}",
+            url_of=lambda record: f"{base}/{self.store.path(record.sha256).relative_to(self.root).as_posix()}")
 
 
 def _database_url(root: Path, configured: str | None) -> str:

@@ -104,11 +104,12 @@ def derive(
         dc = {name: getattr(source, name) for name in DUBLIN_CORE_FIELDS}
         master_sha, history = _lineage(session, source)
 
-    environment = {"device": device, "threads": torch.get_num_threads(), "torch": torch.__version__,
+    threads = torch.get_num_threads()
+    environment = {"device": device, "threads": threads, "torch": torch.__version__,
                    "numpy": np.__version__, "python": platform.python_version(), "machine": platform.machine(),
                    "patina": patina.__version__}
     image, references = _read_source(context, source_sha), _read_references(context, recipe, requested)
-    with _deterministic(seed, environment["threads"]):
+    with _deterministic(seed, threads):
         result = recipe.execute(image, dict(requested), device, on_progress, references)
     event_uuid, occurred_at = _new_event_identity()
     step = {"uuid": event_uuid, "when": occurred_at.isoformat().replace("+00:00", "Z"), "pipeline": pipeline,
@@ -137,7 +138,8 @@ def derive(
         return DeriveResult(ItemRecord.of(item), EventRecord.of(event), reused=False)
 
 
-def reproduce(context: ArchiveContext, ref: ItemRef, *, device: str | None = None, record: bool = True) -> ReproduceReport:
+def reproduce(context: ArchiveContext, ref: ItemRef, *, device: str | None = None,
+              record: bool = True) -> ReproduceReport:
     """Re-run the derivation that made item ``ref`` from the recorded event and compare the bytes.
 
     The recorded CPU thread count and seed are used again; ``device`` overrides the recorded device
@@ -299,5 +301,6 @@ def _environment_notes(detail: dict[str, Any]) -> list[str]:
             notes.append(f"model {model['name']!r} is no longer available")
             continue
         if current != model["sha256"]:
-            notes.append(f"model {model['name']!r} weights changed: recorded {model['sha256'][:12]}, now {current[:12]}")
+            notes.append(f"model {model['name']!r} weights changed: "
+                         f"recorded {model['sha256'][:12]}, now {current[:12]}")
     return notes

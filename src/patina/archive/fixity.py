@@ -48,7 +48,7 @@ def verify(context: ArchiveContext, *, items: Sequence[ItemRef] | None = None, r
     """Re-hash every catalogued file (or only ``items``) and look for untracked objects."""
     with context.session() as session:
         if items is None:
-            rows = session.execute(select(Item.id, Item.sha256).order_by(Item.id)).all()
+            rows = session.execute(select(Item.id, Item.sha256).order_by(Item.id)).tuples().all()
         else:
             rows = [(item.id, item.sha256) for item in (context.find(session, ref) for ref in items)]
     report = FixityReport()

@@ -139,7 +139,8 @@ def _checked_overrides(metadata: dict[str, str] | None) -> dict[str, str]:
     return overrides
 
 
-def _describe(context: ArchiveContext, stored: StoredFile, name: str, max_pixels: int) -> tuple[dict[str, Any], dict[str, str]]:
+def _describe(context: ArchiveContext, stored: StoredFile, name: str,
+              max_pixels: int) -> tuple[dict[str, Any], dict[str, str]]:
     """Image facts (item columns) and the Dublin Core found in a stored object's embedded metadata;
     a file that is not a readable image is removed from the store again."""
     object_path = context.store.path(stored.sha256)

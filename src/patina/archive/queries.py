@@ -4,6 +4,7 @@ events as records, and the tags and collections they are grouped by."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
@@ -50,7 +51,11 @@ def event_records(session: Session, *, item_id: int | None = None, event_type: s
     return [EventRecord.of(event) for event in session.scalars(statement)]
 
 
-def named(session: Session, kind: type[Tag] | type[Collection], name: str) -> Tag | Collection:
+Grouping = TypeVar("Grouping", Tag, Collection)
+"""A tag or a collection (the two kinds of grouping, both with a unique ``name``)."""
+
+
+def named(session: Session, kind: type[Grouping], name: str) -> Grouping:
     """The tag or collection called ``name``, created if new."""
     name = name.strip()
     if not name:

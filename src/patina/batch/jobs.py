@@ -9,14 +9,15 @@ re-running such a job is safe.
 
 from __future__ import annotations
 
+import builtins
 import os
 import socket
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from patina.archive import Archive
@@ -62,8 +63,9 @@ class JobRecord:
         return cls(id=job.id, item_id=job.item_id, pipeline=job.pipeline, parameters=dict(job.parameters or {}),
                    seed=job.seed, output_format=job.output_format, status=job.status, progress=job.progress,
                    message=job.message, cancel_requested=job.cancel_requested, attempts=job.attempts,
-                   derivative_id=job.derivative_id, created_at=as_utc(job.created_at), started_at=as_utc(job.started_at),
-                   finished_at=as_utc(job.finished_at), finished=job.status in FINISHED)
+                   derivative_id=job.derivative_id, created_at=as_utc(job.created_at),
+                   started_at=as_utc(job.started_at), finished_at=as_utc(job.finished_at),
+                   finished=job.status in FINISHED)
 
 
 def worker_name() -> str:
@@ -123,18 +125,19 @@ class JobQueue:
                 if job_id is None:
                     return None
                 now = utcnow()
-                taken = session.execute(
+                result = session.execute(
                     update(Job).where(Job.id == job_id, Job.status == QUEUED)
                     .values(status=RUNNING, worker=worker, started_at=now, heartbeat_at=now, progress=0.0,
                             attempts=Job.attempts + 1, message="")
-                ).rowcount
+                )
+                taken = cast(CursorResult[Any], result).rowcount  # an UPDATE's result is a CursorResult
                 if taken:
-                    return JobRecord.of(session.get(Job, job_id))
+                    return JobRecord.of(_job(session, job_id))
 
     def report(self, job_id: int, progress: float, message: str = "") -> bool:
         """Record progress (0..1) and a heartbeat; returns whether cancellation was requested."""
         with self.archive.session() as session:
-            job = session.get(Job, job_id)
+            job = _job(session, job_id)
             job.progress = max(0.0, min(1.0, float(progress)))
             job.heartbeat_at = utcnow()
             if message:
@@ -146,13 +149,13 @@ class JobQueue:
         if status not in FINISHED:
             raise ValueError(f"not a final status: {status}")
         with self.archive.session() as session:
-            job = session.get(Job, job_id)
+            job = _job(session, job_id)
             job.status, job.message, job.finished_at = status, message, utcnow()
             if status == SUCCEEDED:
                 job.progress, job.derivative_id = 1.0, derivative_id
             return JobRecord.of(job)
 
-    def recover(self) -> list[int]:
+    def recover(self) -> builtins.list[int]:  # ``list`` here is the method above
         """Put back in the queue the running jobs whose worker is gone: a dead process on this host, or
         no heartbeat for STALE_AFTER. Returns their ids."""
         host = socket.gethostname()

@@ -25,6 +25,12 @@ def drain(root: str, device: str = "cpu") -> list[JobRecord]:
         return finished
 
 
+def _drain_task(root: str, device: str) -> list[JobRecord]:
+    """:func:`drain` with both parameters required: ray types a remote function by its parameters, and
+    would take ``drain`` (whose ``device`` has a default) for a one-argument function."""
+    return drain(root, device)
+
+
 def run_on_ray(root: str | Path, *, tasks: int = 2, device: str = "cpu", address: str | None = None,
                cpus_per_task: float = 1.0) -> list[JobRecord]:
     """Run every queued job of the archive at ``root`` with ``tasks`` Ray tasks; returns the finished jobs.
@@ -41,7 +47,7 @@ def run_on_ray(root: str | Path, *, tasks: int = 2, device: str = "cpu", address
     if started_here:
         ray.init(address=address, include_dashboard=False, log_to_driver=False)
     try:
-        remote = ray.remote(num_cpus=cpus_per_task)(drain)
+        remote = ray.remote(num_cpus=cpus_per_task)(_drain_task)
         batches = ray.get([remote.remote(root, device) for _ in range(max(1, tasks))])
     finally:
         if started_here:

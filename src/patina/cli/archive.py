@@ -131,7 +131,8 @@ def show(
     if as_json:
         _print_json({**record.to_dict(), "path": str(path), "events": [e.to_dict() for e in events]})
         return
-    console.print(f"[bold]item {record.id}[/bold] ({record.role}{f' of {record.parent_id}' if record.parent_id else ''})"
+    parent = f" of {record.parent_id}" if record.parent_id else ""
+    console.print(f"[bold]item {record.id}[/bold] ({record.role}{parent})"
                   f"  {record.width}x{record.height} {record.media_type}, {record.size_bytes} bytes")
     console.print(f"sha256 {record.sha256}\nfile   {escape(str(path))}")
     for name, value in record.metadata.items():
@@ -147,7 +148,8 @@ def show(
             detail = event.detail
             settings = " ".join(f"{k}={v}" for k, v in detail["parameters"].items())
             models = ", ".join(f"{m['name']} ({m['sha256'][:12]})" for m in detail["models"])
-            console.print(f"      {detail['pipeline']} {escape(settings)} seed={detail['seed']}; models {escape(models)}")
+            console.print(f"      {detail['pipeline']} {escape(settings)} seed={detail['seed']}; "
+                          f"models {escape(models)}")
 
 
 @app.command("edit")

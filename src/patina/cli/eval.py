@@ -181,8 +181,8 @@ def stylize(
     size: Annotated[int, typer.Option(min=64, help="Long side the content photos are resized to.")] = 256,
     style_size: Annotated[int, typer.Option(min=64, help="Long side the style images are resized to.")] = 512,
     gatys_steps: Annotated[int, typer.Option(min=0, help="Adam steps of the Gatys baseline (0: leave it out).")] = 200,
-    refine: Annotated[int, typer.Option(
-        min=0, max=100, help="L-BFGS refinement steps of the model_refined row (0: leave it out).")] = 5,  # REFINE_STEPS
+    refine: Annotated[int, typer.Option(  # default: REFINE_STEPS
+        min=0, max=100, help="L-BFGS refinement steps of the model_refined row (0: leave it out).")] = 5,
     pairs_per_content: Annotated[int, typer.Option(min=1, help="Styles each content photo is paired with.")] = 2,
     all_styles: Annotated[bool, typer.Option(
         "--all-styles", help="Also use the styles the decoder trained on (default: held-out artworks only).")] = False,

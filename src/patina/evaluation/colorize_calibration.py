@@ -45,6 +45,8 @@ def calibrate_colorize(model_path: str | Path, files: list[Path], *, mean_ab: li
 
     pipeline = ColorizePipeline(model=str(model_path), device="cpu")
     generator = pipeline.generator
+    if not isinstance(generator, ColorizeGenerator):  # a colorize model is one (narrows the type)
+        raise ConfigError(f"{model_path}: a {type(generator).__name__}, not a ColorizeGenerator")
     mean = torch.tensor(mean_ab, dtype=torch.float32).view(1, 2, 1, 1) / AB_SCALE
     targets = [quantise(read_rgb_tensor(path)) for path in files]
     targets = [t for t in targets if colourfulness(t).item() >= 2.0]

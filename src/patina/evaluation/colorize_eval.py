@@ -82,11 +82,14 @@ class ColorizeEval(EvalProtocol):
         pipeline = ColorizePipeline(model=model, device=device,
                                     **({} if render_size is None else {"render_size": render_size}))
         render = pipeline.render_size
-        mean_ab = pipeline.card.training.get("mean_ab")
+        card = pipeline.card
+        if card is None:  # never: the pipeline runs a colorize model, which has a card
+            raise ParameterError(f"{model} has no model card")
+        mean_ab = card.training.get("mean_ab")
         if not isinstance(mean_ab, list) or len(mean_ab) != 2:
             raise ParameterError(f"model card of {model} records no training-set mean_ab for the baseline")
         protocol = cls(pipeline, mean_ab=mean_ab, limit=limit)
-        protocol.model_settings = {**model_settings(model, pipeline.card), "render_size": render,
+        protocol.model_settings = {**model_settings(model, card), "render_size": render,
                                    "device": str(pipeline.device)}
         protocol.card_models = [model]
         return protocol

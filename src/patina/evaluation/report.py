@@ -268,7 +268,9 @@ def update_card(card_path: str | Path, report: EvalReport, *, extra: dict[str, A
         raise EvaluationDataError(f"{card_path}: cannot read model card: {exc}") from exc
     if not isinstance(card, dict):
         raise EvaluationDataError(f"{card_path}: model card is not a JSON object")
-    metrics = card.get("metrics") if isinstance(card.get("metrics"), dict) else {}
+    metrics = card.get("metrics")
+    if not isinstance(metrics, dict):
+        metrics = {}
     metrics.update(card_metrics(report, extra=extra))
     card["metrics"] = metrics
     _atomic_write(card_path, json.dumps(card, indent=2, sort_keys=False) + "\n")

@@ -67,8 +67,10 @@ class RestoreEval(EvalProtocol):
         if baseline_mask == "detected" and pipeline is None:
             raise ParameterError("baseline_mask='detected' needs a pipeline with a damage-mask network")
         super().__init__(limit=limit)
-        self.pipeline, self.seeds_offset, self.baseline_mask, self.config = pipeline, seeds_offset, baseline_mask, config
-        self.methods = {key: METHODS[key] for key in ("degraded", "baseline") + (("model",) if pipeline is not None else ())}
+        self.pipeline, self.seeds_offset, self.baseline_mask = pipeline, seeds_offset, baseline_mask
+        self.config = config
+        keys = ("degraded", "baseline") + (("model",) if pipeline is not None else ())
+        self.methods = {key: METHODS[key] for key in keys}
 
     @classmethod
     def load(cls, model: str, *, mask_model: str | None, device: str, ensemble: bool, baseline_mask: str,
@@ -90,12 +92,16 @@ class RestoreEval(EvalProtocol):
         return index + self.seeds_offset
 
     def score_image(self, eval_set: EvalSet, name: str, image: np.ndarray, seed: int | None) -> dict[str, ImageScore]:
+        if seed is None:  # never: every image has a seed (see seed)
+            raise ValueError(f"{name}: restore_eval needs a seed per image")
         sample = degrade(image, self.config, seed=seed)
         target = to_tensor(sample.target)
         degraded = to_tensor(sample.degraded)
         scores = {"degraded": ImageScore(name, *score(degraded, target))}
         with torch.inference_mode():
             if self.baseline_mask == "detected":
+                if self.pipeline is None:  # never: the constructor requires one for 'detected'
+                    raise ParameterError("baseline_mask='detected' needs a pipeline with a damage-mask network")
                 mask = detected_mask(self.pipeline.detect_damage(degraded)[0, 0].float().cpu().numpy())
             elif self.baseline_mask == "oracle":
                 mask = detected_mask(sample.mask)

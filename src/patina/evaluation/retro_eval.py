@@ -82,13 +82,14 @@ class ReferenceSet:
 
     def distance(self, blocks: Sequence[torch.Tensor], nearest: int = NEAREST) -> float:
         """Mean over the ``nearest`` closest reference photos of the spread-normalised block distances."""
-        per_photo = sum((reference - block).norm(dim=1) / spread
-                        for reference, block, spread in zip(self.stacked, blocks, self.spread, strict=True)) / len(blocks)
+        photos = zip(self.stacked, blocks, self.spread, strict=True)
+        per_photo = sum((reference - block).norm(dim=1) / spread for reference, block, spread in photos) / len(blocks)
         k = min(nearest, per_photo.numel())
         return float(per_photo.topk(k, largest=False).values.mean())
 
 
-def reference_sets(real_roots: Iterable[str | Path], statistics: StyleStatistics) -> tuple[dict[str, ReferenceSet], dict[str, int]]:
+def reference_sets(real_roots: Iterable[str | Path],
+                   statistics: StyleStatistics) -> tuple[dict[str, ReferenceSet], dict[str, int]]:
     """The held-out reference photos of each group as :class:`ReferenceSet` s, and how many each has."""
     from patina.data import list_images, read_rgb_tensor
 
@@ -163,7 +164,8 @@ class RetroEval(EvalProtocol):
     def seed(self, index: int) -> int:
         return index
 
-    def score_image(self, eval_set: EvalSet, name: str, modern: torch.Tensor, seed: int | None) -> dict[str, ImageScore]:
+    def score_image(self, eval_set: EvalSet, name: str, modern: torch.Tensor,
+                    seed: int | None) -> dict[str, ImageScore]:
         reference = self.references[eval_set.variant.group]
         photo = (eval_set.path, name)
         if photo not in self.input_statistics:

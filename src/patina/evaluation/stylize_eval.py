@@ -153,7 +153,8 @@ class StylizeEval(EvalProtocol):
         pairs = style_pairs(data_dir, all_styles=self.all_styles, pairs_per_content=self.pairs_per_content)
         pairs = pairs[:self.limit]
         self.styles = sorted({style.name for _, _, style in pairs})
-        return [EvalSet(data_dir.resolve().name, data_dir, [(name, (content, style)) for name, content, style in pairs])]
+        images = [(name, (content, style)) for name, content, style in pairs]
+        return [EvalSet(data_dir.resolve().name, data_dir, images)]
 
     def prepare(self) -> None:
         """Load the judge (the teacher) and every method that paints a pair."""
@@ -209,7 +210,8 @@ class StylizeEval(EvalProtocol):
         for result in report.datasets:
             if "gatys" not in result.methods:
                 continue
-            gatys_means, gatys_seconds = result.methods["gatys"].extra_means(), result.methods["gatys"].seconds_per_image
+            gatys = result.methods["gatys"]
+            gatys_means, gatys_seconds = gatys.extra_means(), gatys.seconds_per_image
             for key in ("model", "model_refined"):
                 if key not in result.methods:
                     continue
@@ -217,6 +219,8 @@ class StylizeEval(EvalProtocol):
                 lines += [f"{result.name}: {key} {name} {means[name]:.4f} = {means[name] / gatys_means[name]:.2f}x "
                           f"Gatys ({gatys_means[name]:.4f})" for name in ("content_loss", "style_loss", "gram_loss")]
                 seconds = result.methods[key].seconds_per_image
+                if seconds is None or gatys_seconds is None:  # untimed (no image was scored)
+                    continue
                 lines.append(f"{result.name}: {key} {gatys_seconds / seconds:.0f}x faster than Gatys "
                              f"({seconds:.3f} s vs {gatys_seconds:.1f} s a pair)")
         return lines

@@ -110,8 +110,8 @@ class UpscaleEval(EvalProtocol):
             networks[name], cards[name] = loaded.network, loaded.card
         networks.update({key: network.to(target) for key, network in find_peers(peers, scale).items()})
         evaluation = cls(networks, scale=scale, limit=limit)
-        evaluation.model_settings = {"models": {n: {"version": c.version, "sha256": c.sha256} for n, c in cards.items()},
-                                     "device": str(target)}
+        models = {n: {"version": c.version, "sha256": c.sha256} for n, c in cards.items()}
+        evaluation.model_settings = {"models": models, "device": str(target)}
         evaluation.card_models = list(cards)
         return evaluation
 

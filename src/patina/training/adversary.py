@@ -4,6 +4,7 @@ generator's adversarial terms."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol, runtime_checkable
 
 import torch
 from torch import nn
@@ -15,6 +16,13 @@ from patina.training.config import GanLossConfig, OptimConfig
 
 Discriminate = Callable[[torch.Tensor], torch.Tensor]
 """D's logits for a batch of (real or generated) samples, with whatever condition the task adds."""
+
+
+@runtime_checkable
+class FeatureDiscriminator(Protocol):
+    """A discriminator that also gives its intermediate activations (as PatchDiscriminator does)."""
+
+    def features(self, x: torch.Tensor) -> list[torch.Tensor]: ...
 
 
 class Adversary:
@@ -66,9 +74,12 @@ class Adversary:
 
     def feature_matching(self, real_input: torch.Tensor, fake_input: torch.Tensor) -> torch.Tensor:
         """L1 between D's intermediate features on a real and a generated input (after :meth:`generator_loss`)."""
+        discriminator = self.discriminator
+        if not isinstance(discriminator, FeatureDiscriminator):
+            raise TypeError("feature matching needs a discriminator with features(), "
+                            f"not a {type(discriminator).__name__}")
         with self.backprop.autocast():
-            return feature_matching_loss(self.discriminator.features(real_input),
-                                         self.discriminator.features(fake_input))
+            return feature_matching_loss(discriminator.features(real_input), discriminator.features(fake_input))
 
     def state_dict(self) -> dict[str, dict]:
         return {"discriminator": self.discriminator.state_dict(), "opt_d": self.optimizer.state_dict()}

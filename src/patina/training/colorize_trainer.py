@@ -17,7 +17,7 @@ from torch.nn import functional as F
 
 from patina.core.errors import ConfigError
 from patina.data import list_images, read_rgb, split_holdout
-from patina.networks import ColorizeGenerator, PatchDiscriminator
+from patina.networks import ColorizeGenerator, PatchDiscriminator, StyleTransferNet
 from patina.ops.color import AB_SCALE, chroma_error, colourfulness, join_lab, split_lab
 from patina.training.config import ColorizeTrainConfig
 from patina.training.datasets import CleanCrops
@@ -44,7 +44,7 @@ def _small_rgb(path: Path) -> torch.Tensor:
 def colour_split(config: ColorizeTrainConfig) -> tuple[list[Path], list[Path], int, list[float]]:
     """The run's training and held-out images (colour ones only), how many gray ones were left out, and the
     mean (a*, b*) of the training images (Lab units). Each image is read once, shrunk to ``STATS_SIDE``."""
-    files = list_images(config.data.roots)
+    files = list_images(list(config.data.roots))
     scores, chroma_sums, pixels = [], [], []
     for path in files:
         small = _small_rgb(path)
@@ -120,10 +120,14 @@ class ColorizeTrainer(Trainer):
     def initialise(self) -> None:
         """``init_from`` weights, then the context encoder (``context_encoder``, or the one ``init_from`` had)."""
         path = self.config.init_from
-        context_from_init = self.initialise_from(Path(path)) if path else False
+        context_from_init = self._load_init(Path(path)) if path else False
         self._load_context(self.config.context_encoder, context_from_init)
 
-    def initialise_from(self, path: Path) -> bool:
+    def initialise_from(self, path: Path) -> None:
+        """Load the ``init_from`` weights (see :meth:`_load_init`)."""
+        self._load_init(path)
+
+    def _load_init(self, path: Path) -> bool:
         """Load the ``init_from`` weights; True when they include a context encoder."""
         source = init_source(path, "ColorizeGenerator")
         state, own = source.state_dict(), self.generator.state_dict()
@@ -150,7 +154,7 @@ class ColorizeTrainer(Trainer):
             return
         loaded = load(name, device=self.device)
         source, card = loaded.network, loaded.card
-        if card.arch != "StyleTransferNet":
+        if card.arch != "StyleTransferNet" or not isinstance(source, StyleTransferNet):
             raise ConfigError(f"context_encoder {name}: a {card.arch}, not a StyleTransferNet (stylize) model")
         if source.encoder.widths != context.widths:
             raise ConfigError(f"context_encoder {name}: encoder widths {list(source.encoder.widths)}, "
@@ -175,12 +179,13 @@ class ColorizeTrainer(Trainer):
         predicted_f = predicted.float()
         colour = join_lab(light, predicted_f)
         terms = {"pixel": lambda: F.l1_loss(predicted_f, chroma), **terms}
-        if self.perceptual is not None:
+        perceptual = self.perceptual
+        if perceptual is not None:
             factor = max(1, self.config.loss.perceptual_downsample)
-            terms["perceptual"] = lambda: self.perceptual(F.avg_pool2d(colour, factor), F.avg_pool2d(target, factor))
-        return Generated(terms=terms, images=[light_in, colour.detach(), target], label="train/input|colorized|target",
-                         real=chroma, fake=predicted,
-                         discriminate=lambda ab: self.discriminator(torch.cat([light_in, ab], dim=1)))
+            terms["perceptual"] = lambda: perceptual(F.avg_pool2d(colour, factor), F.avg_pool2d(target, factor))
+        return Generated(terms=terms, images=[light_in, colour.detach(), target],
+                         label="train/input|colorized|target", real=chroma, fake=predicted,
+                         discriminate=lambda ab: self.gan.discriminator(torch.cat([light_in, ab], dim=1)))
 
     @torch.no_grad()
     def validate(self, limit: int = 8) -> dict[str, float]:

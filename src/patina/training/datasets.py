@@ -100,7 +100,7 @@ class CleanCrops(Dataset):
     def clean_crop(self, index: int) -> np.ndarray:
         """The clean (target) crop for sample ``index``."""
         rng = np.random.default_rng(sample_seed(self.seed, index))
-        image = self._decoded(int(rng.integers(len(self.files)))).astype(np.float32) * np.float32(1 / 255)
+        image: np.ndarray = self._decoded(int(rng.integers(len(self.files)))).astype(np.float32) * np.float32(1 / 255)
         scale = float(rng.uniform(*self.scale_range))
         height, width = image.shape[:2]
         scale = max(scale, self.crop / min(height, width))

@@ -95,7 +95,7 @@ class ProcessGroup:
             return values
         tensor = torch.tensor(list(values.values()), dtype=torch.float64, device=device)
         dist.all_reduce(tensor)
-        return dict(zip(values, (tensor / self.world_size).tolist()))
+        return dict(zip(values, (tensor / self.world_size).tolist(), strict=True))
 
     def any(self, flag: bool, device: torch.device) -> bool:
         """Whether ``flag`` is true in any process (so all stop together)."""

@@ -17,10 +17,10 @@ class EMA:
 
     @torch.no_grad()
     def update(self, model: nn.Module) -> None:
-        for shadow, live in zip(self.shadow.parameters(), model.parameters()):
+        for shadow, live in zip(self.shadow.parameters(), model.parameters(), strict=True):
             shadow.lerp_(live.detach(), 1.0 - self.decay)
-        for shadow, live in zip(self.shadow.buffers(), model.buffers()):
-            shadow.copy_(live)
+        for shadow_buffer, live_buffer in zip(self.shadow.buffers(), model.buffers(), strict=True):
+            shadow_buffer.copy_(live_buffer)
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         return self.shadow.state_dict()

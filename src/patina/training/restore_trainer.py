@@ -13,6 +13,7 @@ from patina.networks import DamageMaskNet, PatchDiscriminator, RestoreGenerator
 from patina.ops.metrics import psnr
 from patina.training.config import RestoreTrainConfig
 from patina.training.datasets import DEGRADATION_PRESETS, DegradationPairs
+from patina.training.loss_terms import LossTerm
 from patina.training.trainer import Generated, Trainer, kwargs_of
 from patina.weights import ModelCard
 from patina.weights.files import load_model
@@ -54,10 +55,12 @@ class RestoreTrainer(Trainer):
 
     def generate(self, batch: dict[str, torch.Tensor], rng: np.random.Generator) -> Generated:
         """Mask net, then G on the degraded photo and the predicted mask (dropped for some samples)."""
-        degraded, target, true_mask = (batch[k].to(self.device, non_blocking=True) for k in ("degraded", "target", "mask"))
+        degraded, target, true_mask = (batch[k].to(self.device, non_blocking=True)
+                                       for k in ("degraded", "target", "mask"))
         with self.autocast():
             mask_logits = self.mask_net(degraded)
-            keep = (torch.rand(degraded.shape[0], 1, 1, 1, device=self.device) >= self.config.optim.mask_dropout).float()
+            dropout = self.config.optim.mask_dropout
+            keep = (torch.rand(degraded.shape[0], 1, 1, 1, device=self.device) >= dropout).float()
             mask_in = torch.sigmoid(mask_logits.detach().float()) * keep
             restored = self.generator(degraded, mask_in)
         restored_f = restored.float()
@@ -65,20 +68,21 @@ class RestoreTrainer(Trainer):
         def paired(image: torch.Tensor) -> torch.Tensor:  # D judges an image next to its degraded input
             return torch.cat([degraded, image], dim=1)
 
-        terms = {
+        terms: dict[str, LossTerm] = {
             "mask": lambda: mask_loss(mask_logits, true_mask),
             "pixel": lambda: charbonnier_loss(restored_f, target),
             "ssim": lambda: ssim_loss(restored_f.clamp(0, 1), target),
             "frequency": lambda: frequency_loss(restored_f, target),
         }
-        if self.perceptual is not None:
-            terms["perceptual"] = lambda: self.perceptual(restored_f, target)
+        perceptual = self.perceptual
+        if perceptual is not None:
+            terms["perceptual"] = lambda: perceptual(restored_f, target)
         return Generated(
             terms=terms, images=[degraded, mask_in, restored_f.detach(), target],
             label="train/degraded|mask|restored|target", real=target, fake=restored,
-            discriminate=lambda image: self.discriminator(paired(image)),
-            adversarial_terms={"feature_matching": lambda: self.adversary.feature_matching(paired(target),
-                                                                                           paired(restored))})
+            discriminate=lambda image: self.gan.discriminator(paired(image)),
+            adversarial_terms={"feature_matching": lambda: self.gan.feature_matching(paired(target),
+                                                                                     paired(restored))})
 
     @torch.no_grad()
     def validate(self, limit: int = 8) -> dict[str, float]:
@@ -101,10 +105,12 @@ class RestoreTrainer(Trainer):
     def export(self, folder: str | Path) -> list[ModelCard]:
         """Write the EMA generator and mask net as safetensors + model cards, ready for the registry."""
         cfg = self.config
-        counts = {"train_images": len(self.train_files), "val_images": len(self.val_files)}
+        train_images, val_images = len(self.train_files), len(self.val_files)
         return [
             self.save_network(self.ema_generator.shadow, folder, name=cfg.name, arch="RestoreGenerator",
-                              kwargs=kwargs_of(self.generator, cfg.generator), **counts),
+                              kwargs=kwargs_of(self.generator, cfg.generator),
+                              train_images=train_images, val_images=val_images),
             self.save_network(self.ema_mask_net.shadow, folder, name="damage-mask", arch="DamageMaskNet",
-                              kwargs=kwargs_of(self.mask_net, cfg.mask_net), **counts),
+                              kwargs=kwargs_of(self.mask_net, cfg.mask_net),
+                              train_images=train_images, val_images=val_images),
         ]

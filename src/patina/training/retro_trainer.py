@@ -27,6 +27,7 @@ from patina.networks.retro import RetroGenerator
 from patina.ops.metrics import ssim
 from patina.training.config import RetroTrainConfig
 from patina.training.datasets import CleanCrops, PhotoCrops
+from patina.training.loss_terms import LossTerm
 from patina.training.trainer import Generated, Trainer, kwargs_of
 from patina.weights import ModelCard
 
@@ -61,7 +62,7 @@ class RetroTrainer(Trainer):
         self.generator = RetroGenerator(eras=len(ERA_NAMES), **config.generator).to(self.device)
         self.adversary = self.make_adversary(ProjectionDiscriminator(classes=len(GROUPS), **config.discriminator))
         (self.ema_generator,) = self.train_generator({"generator": self.generator})
-        groups = group_photos(list_images(config.real_roots))
+        groups = group_photos(list_images(list(config.real_roots)))
         self.real_train, self.real_held_out = split_references(groups, config.real_holdout_every)
         empty = [g for g in GROUPS if not self.real_train[g]]
         if empty:
@@ -84,11 +85,12 @@ class RetroTrainer(Trainer):
         with self.autocast():
             fake = self.generator(base, noise, eras)
         fake_f = fake.float()
-        terms = {"pixel": lambda: F.l1_loss(blur(fake_f, loss_cfg.content_sigma), blur(base, loss_cfg.content_sigma)),
-                 "ssim": lambda: ssim_loss(luma(fake_f), luma(base))}
+        sigma = loss_cfg.content_sigma
+        terms: dict[str, LossTerm] = {"pixel": lambda: F.l1_loss(blur(fake_f, sigma), blur(base, sigma)),
+                                      "ssim": lambda: ssim_loss(luma(fake_f), luma(base))}
         return Generated(terms=terms, images=[modern, base, fake_f.detach().clamp(0, 1), real],
                          label="train/modern|base|retro|real", real=real, fake=fake.clamp(0, 1),
-                         discriminate=lambda images: self.discriminator(self.adversary.augment(images), groups))
+                         discriminate=lambda images: self.gan.discriminator(self.gan.augment(images), groups))
 
     @torch.no_grad()
     def validate(self, limit: int = 6) -> dict[str, float]:
@@ -101,7 +103,8 @@ class RetroTrainer(Trainer):
             modern = dataset[index]["target"][None].to(self.device)
             era = torch.tensor([index % len(ERA_NAMES)], device=self.device)
             base = base_looks(modern, era, scale=self.config.photo_scale)
-            noise = torch.randn(1, 1, *modern.shape[-2:], generator=torch.Generator().manual_seed(index)).to(self.device)
+            seeded = torch.Generator().manual_seed(index)
+            noise = torch.randn(1, 1, *modern.shape[-2:], generator=seeded).to(self.device)
             out = self.ema_generator.shadow(base, noise, era).float().clamp(0, 1)
             to_input.append(ssim(luma(out), luma(modern)).item())
             to_base.append(ssim(luma(out), luma(base)).item())

@@ -31,16 +31,22 @@ def channel_statistics(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tens
     return mean.flatten(1), std.flatten(1)
 
 
-def distillation_losses(student: list[torch.Tensor], teacher: list[torch.Tensor]) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+def distillation_losses(student: list[torch.Tensor],
+                        teacher: list[torch.Tensor]) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     """Per layer: feature MSE relative to the teacher's mean square, and the relative L1 error of the channel
     means and standard deviations."""
     feature, statistics = [], []
-    for s, t in zip(student, teacher):
+    for s, t in zip(student, teacher, strict=True):
         feature.append((s - t).pow(2).mean() / t.pow(2).mean().clamp_min(1e-8))
         (s_mean, s_std), (t_mean, t_std) = channel_statistics(s), channel_statistics(t)
         scale = t_mean.abs().mean() + t_std.mean()
         statistics.append(((s_mean - t_mean).abs().mean() + (s_std - t_std).abs().mean()) / scale.clamp_min(1e-8))
     return feature, statistics
+
+
+def layer_sum(values: list[torch.Tensor]) -> torch.Tensor:
+    """``values[0] + values[1] + ...`` (the builtin ``sum`` would start from the int 0)."""
+    return sum(values[1:], values[0])
 
 
 def jitter_colour(images: torch.Tensor, strength: float) -> torch.Tensor:
@@ -63,7 +69,8 @@ class EncoderDistiller(Trainer):
     def __init__(self, config: EncoderDistillConfig, *, progress: bool = True) -> None:
         super().__init__(config, progress=progress)
         self.encoder = StyleEncoder(**config.generator).to(self.device)
-        self.adapters = FeatureAdapters(widths=self.encoder.widths).to(self.device)
+        first, second, third = self.encoder.widths  # a StyleEncoder has three stages
+        self.adapters = FeatureAdapters(widths=(first, second, third)).to(self.device)
         self.teacher = VGGTeacher.from_file(config.teacher).to(self.device)
         self.train_generator({"encoder": self.encoder, "adapters": self.adapters}, ema=False)
         self.loss_terms = LossTerms({"feature": 1.0, "statistics": config.statistics_weight})
@@ -78,7 +85,7 @@ class EncoderDistiller(Trainer):
         return [float(f.pow(2).mean().sqrt().clamp_min(1e-6)) for f in self.teacher(batch)]
 
     def _targets(self, images: torch.Tensor) -> list[torch.Tensor]:
-        return [f / scale for f, scale in zip(self.teacher(images), self.scales)]
+        return [f / scale for f, scale in zip(self.teacher(images), self.scales, strict=True)]
 
     def generate(self, batch: dict[str, torch.Tensor], rng: np.random.Generator) -> Generated:
         """The adapted student features of re-coloured crops against the teacher's: feature MSE and
@@ -87,9 +94,9 @@ class EncoderDistiller(Trainer):
         with torch.no_grad():
             targets = self._targets(images)
         feature, statistics = distillation_losses(self.adapters(self.encoder(images)), targets)
-        logged = {f"g/feature_{name}": f.item() for name, f in zip(LAYERS, feature)}
-        logged.update({f"g/statistics_{name}": s.item() for name, s in zip(LAYERS, statistics)})
-        return Generated(terms={"feature": sum(feature), "statistics": sum(statistics)}, images=[images],
+        logged = {f"g/feature_{name}": f.item() for name, f in zip(LAYERS, feature, strict=True)}
+        logged.update({f"g/statistics_{name}": s.item() for name, s in zip(LAYERS, statistics, strict=True)})
+        return Generated(terms={"feature": layer_sum(feature), "statistics": layer_sum(statistics)}, images=[images],
                          label="train/input", logged=logged)
 
     @torch.no_grad()
@@ -105,7 +112,7 @@ class EncoderDistiller(Trainer):
             rows.append([f.item() for f in feature] + [s.item() for s in statistics])
         means = np.mean(rows, axis=0)
         names = [f"val/feature_{n}" for n in LAYERS] + [f"val/statistics_{n}" for n in LAYERS]
-        return {name: float(value) for name, value in zip(names, means)}
+        return {name: float(value) for name, value in zip(names, means, strict=True)}
 
     def export(self, folder: str | Path) -> list[ModelCard]:
         """The encoder (the adapters are only for distilling) as safetensors + card with held-out errors."""

@@ -22,6 +22,7 @@ from patina.networks.stylize import StyleDecoder, StyleEncoder, StyleTransferNet
 from patina.ops.fusion import adain, wct
 from patina.training.config import StylizeTrainConfig
 from patina.training.datasets import CleanCrops, PhotoCrops
+from patina.training.loss_terms import LossTerm
 from patina.training.trainer import Generated, Trainer, init_source, kwargs_of, load_init_state
 from patina.weights import ModelCard, load_model
 
@@ -61,7 +62,7 @@ class StylizeTrainer(Trainer):
         (self.ema_decoder,) = self.train_generator({"decoder": self.decoder})
         self.adversary = self.make_adversary(PatchDiscriminator(**config.discriminator))
         self.teacher = VGGTeacher.from_file(config.teacher).to(self.device)
-        self.style_train, self.style_held_out = split_styles(list_images(config.style_roots),
+        self.style_train, self.style_held_out = split_styles(list_images(list(config.style_roots)),
                                                              config.style_holdout_every)
         if not self.style_train:
             raise ConfigError(f"no training style images under {', '.join(config.style_roots)}")
@@ -69,7 +70,10 @@ class StylizeTrainer(Trainer):
 
     def initialise_from(self, path: Path) -> None:
         """Start the decoder from a StyleTransferNet's (e.g. the shipped one, when the encoder was refined)."""
-        load_init_state(self.decoder, init_source(path, "StyleTransferNet").decoder.state_dict(), path, "decoder")
+        source = init_source(path, "StyleTransferNet")
+        if not isinstance(source, StyleTransferNet):  # the card says StyleTransferNet, so never (narrows the type)
+            raise ConfigError(f"init_from {path}: a {type(source).__name__}, not a StyleTransferNet")
+        load_init_state(self.decoder, source.decoder.state_dict(), path, "decoder")
 
     def _style_pairs(self, n: int, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """Two crops of the same random style image per sample: one to fuse, one to show D as the condition."""
@@ -89,9 +93,11 @@ class StylizeTrainer(Trainer):
         output = self.decoder(fused)
 
         def discriminate(images: torch.Tensor) -> torch.Tensor:
-            return self.discriminator(self.adversary.augment(torch.cat([images, shown], dim=1), channels_per_image=3))
+            paired = torch.cat([images, shown], dim=1)
+            return self.gan.discriminator(self.gan.augment(paired, channels_per_image=3))
 
-        terms = {name: value.mean() for name, value in objective_terms(self.teacher, output, content, style).items()}
+        objective = objective_terms(self.teacher, output, content, style)
+        terms: dict[str, LossTerm] = {name: value.mean() for name, value in objective.items()}
         return Generated(terms=terms,
                          images=[content, style, output.detach().clamp(0, 1)], label="train/content|style|output",
                          real=style, fake=output.clamp(0, 1), discriminate=discriminate)
@@ -123,7 +129,8 @@ class StylizeTrainer(Trainer):
         net.encoder.load_state_dict(self.encoder.state_dict())
         net.decoder.load_state_dict(self.ema_decoder.shadow.state_dict())
         return [self.save_network(
-            net, folder, name=cfg.name, arch="StyleTransferNet", kwargs=kwargs, data=[*cfg.data.roots, *cfg.style_roots],
+            net, folder, name=cfg.name, arch="StyleTransferNet", kwargs=kwargs,
+            data=[*cfg.data.roots, *cfg.style_roots],
             train_images=len(self.train_files), teacher=Path(cfg.teacher).name,
             encoder={"steps": self.encoder_card.steps, "held_out": self.encoder_card.training.get("held_out")},
             styles_train=[p.name for p in self.style_train], styles_held_out=[p.name for p in self.style_held_out],

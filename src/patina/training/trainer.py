@@ -189,6 +189,13 @@ class Trainer:
         return self.adversary.discriminator if self.adversary else None
 
     @property
+    def gan(self) -> Adversary:
+        """The adversary of a task that always has one (its ``generate`` hooks use it while it is active)."""
+        if self.adversary is None:
+            raise RuntimeError(f"{type(self).__name__} has no adversary")
+        return self.adversary
+
+    @property
     def is_main(self) -> bool:
         """Whether this process logs, validates, checkpoints and exports (always, without torchrun)."""
         return self.group.is_main
@@ -226,8 +233,12 @@ class Trainer:
         terms = dict(out.terms)
         adversary = self.adversary
         if adversary is not None and adversary.active(self.step):
-            adversary.update(out.discriminate, out.real, out.fake, step=self.step, losses=losses)
-            terms["adversarial"] = lambda: adversary.generator_loss(out.discriminate, out.fake)
+            discriminate, real, fake = out.discriminate, out.real, out.fake
+            if discriminate is None or real is None or fake is None:
+                raise ValueError(f"{type(self).__name__}.generate gave no discriminate, real and fake "
+                                 "for the adversary")
+            adversary.update(discriminate, real, fake, step=self.step, losses=losses)
+            terms["adversarial"] = lambda: adversary.generator_loss(discriminate, fake)
             terms.update(out.adversarial_terms)
         g_loss = self.loss_terms.total(terms, losses)
         losses.update(out.logged)
@@ -298,7 +309,7 @@ class Trainer:
         """Train until ``optim.steps`` (or ``max_minutes`` of wall time), logging, validating and checkpointing."""
         cfg, main = self.config, self.is_main
         self.group.broadcast([*self.networks.values(), *(ema.shadow for ema in self.emas.values()),
-                              *([self.discriminator] if self.adversary else [])])
+                              *([self.adversary.discriminator] if self.adversary else [])])
         log = TrainingLog(cfg.out_dir) if main else None
         started, start_step = time.monotonic(), self.step
         batches = iter(self.data_loader())
@@ -322,7 +333,8 @@ class Trainer:
                         metrics = self.validate()
                         log.scalars(metrics, self.step)
                         if metrics:
-                            bar.console.print(f"step {self.step}: " + ", ".join(f"{k} {v:.3f}" for k, v in metrics.items()))
+                            shown = ", ".join(f"{k} {v:.3f}" for k, v in metrics.items())
+                            bar.console.print(f"step {self.step}: {shown}")
                     if self.step % cfg.checkpoint_every == 0:
                         self.save()
                     out_of_time = max_minutes is not None and time.monotonic() - started > max_minutes * 60

@@ -21,6 +21,7 @@ from patina.ops.metrics import psnr_y
 from patina.ops.resize import imresize
 from patina.training.config import UpscaleTrainConfig
 from patina.training.datasets import UpscalePairs
+from patina.training.loss_terms import LossTerm
 from patina.training.trainer import Generated, Trainer, init_source, kwargs_of, load_init_state
 from patina.weights import ModelCard
 
@@ -46,10 +47,9 @@ class UpscaleTrainer(Trainer):
         """Start from a trained generator of the same arch; a CompactUpscaler with a pixel-unshuffle at a
         lower scale (x2, unshuffle 2) is folded into the plain x4 layout first (see `fold_unshuffle`)."""
         source = init_source(path, self.config.arch)
-        folds = (isinstance(source, CompactUpscaler) and source.unshuffle > 1
-                 and self.config.generator.get("unshuffle", 1) == 1
-                 and source.scale * source.unshuffle == self.config.scale)
-        if folds:
+        if (isinstance(source, CompactUpscaler) and source.unshuffle > 1
+                and self.config.generator.get("unshuffle", 1) == 1
+                and source.scale * source.unshuffle == self.config.scale):  # folds
             source = fold_unshuffle(source)
         load_init_state(self.generator, source.state_dict(), path, "generator")
 
@@ -70,12 +70,14 @@ class UpscaleTrainer(Trainer):
         with self.autocast():
             upscaled = self.generator(low)
         upscaled_f = upscaled.float()
-        terms = {"pixel": lambda: F.l1_loss(upscaled_f, sharp)}
-        if self.perceptual is not None:
-            terms["perceptual"] = lambda: self.perceptual(upscaled_f, sharp)
+        terms: dict[str, LossTerm] = {"pixel": lambda: F.l1_loss(upscaled_f, sharp)}
+        perceptual = self.perceptual
+        if perceptual is not None:
+            terms["perceptual"] = lambda: perceptual(upscaled_f, sharp)
         nearest = F.interpolate(low, scale_factor=self.config.scale, mode="nearest")
-        return Generated(terms=terms, images=[nearest, upscaled_f.detach(), target], label="train/input|upscaled|target",
-                         real=target, fake=upscaled, discriminate=lambda image: self.discriminator(image))
+        return Generated(terms=terms, images=[nearest, upscaled_f.detach(), target],
+                         label="train/input|upscaled|target", real=target, fake=upscaled,
+                         discriminate=lambda image: self.gan.discriminator(image))
 
     @torch.no_grad()
     def validate(self, limit: int = 8) -> dict[str, float]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -80,7 +81,7 @@ def rename_old_esrgan(state: State) -> State:
     return renamed
 
 
-def detect(state: State) -> tuple[str, dict]:
+def detect(state: State) -> tuple[str, dict[str, Any]]:
     """(architecture name, constructor kwargs) of an RRDBNet or SRVGGNetCompact state dict."""
     if "conv_first.weight" in state:
         first = state["conv_first.weight"]

@@ -34,7 +34,8 @@ def build_model(card: ModelCard) -> nn.Module:
     if card.arch not in ARCHITECTURES:
         raise ModelNotFoundError(f"model card {card.name!r} names unknown architecture {card.arch!r}")
     kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in card.kwargs.items()}
-    return ARCHITECTURES[card.arch](**kwargs)
+    architecture: type[nn.Module] = ARCHITECTURES[card.arch]
+    return architecture(**kwargs)
 
 
 def save_model(model: nn.Module, weights_path: str | Path, card: ModelCard) -> ModelCard:
@@ -51,7 +52,8 @@ def save_model(model: nn.Module, weights_path: str | Path, card: ModelCard) -> M
     return card
 
 
-def load_model(weights_path: str | Path, *, device: torch.device | str = "cpu", verify: bool = True) -> tuple[nn.Module, ModelCard]:
+def load_model(weights_path: str | Path, *, device: torch.device | str = "cpu",
+               verify: bool = True) -> tuple[nn.Module, ModelCard]:
     """Build and load a model from a weights file and its card; float32, eval mode, on ``device``."""
     weights_path = Path(weights_path)
     if not weights_path.is_file():
