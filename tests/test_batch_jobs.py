@@ -62,11 +62,14 @@ def test_cancel_a_queued_job_and_a_running_one(queue: JobQueue) -> None:
 
 
 def test_a_failing_job_is_recorded_and_the_worker_goes_on(queue: JobQueue) -> None:
-    bad = queue.submit(1, "restore", {**FAST, "strength": 7})
+    with pytest.raises(ParameterError, match="strength"):  # a bad value is refused before it is queued
+        queue.submit(1, "restore", {**FAST, "strength": 7})
+    assert queue.list() == []
+    bad = queue.submit(1, "restore", {**FAST, "model": "no-such-model"})  # fails only when it runs
     good = queue.submit(2, "restore", FAST)
     pool = WorkerPool(queue.archive)
     assert pool.run_until_empty() == 2
-    assert queue.get(bad.id).status == FAILED and "strength" in queue.get(bad.id).message
+    assert queue.get(bad.id).status == FAILED and "no-such-model" in queue.get(bad.id).message
     assert queue.get(good.id).status == SUCCEEDED
 
 

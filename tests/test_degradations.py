@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import time
 
 import numpy as np
 import pytest
@@ -462,15 +461,3 @@ def test_config_dict_roundtrip_and_validation():
         TRAIN_CONFIG.p_jpeg = 0.1  # type: ignore[misc]
     yaml = pytest.importorskip("yaml")
     assert DegradationConfig.from_dict(yaml.safe_load(yaml.safe_dump(d))) == TRAIN_CONFIG
-
-
-def test_chain_timing_report():
-    """Not a benchmark assertion: prints the per-sample chain time (run with -s to see it)."""
-    crop = natural_image(192, 192)
-    degrade(crop, TRAIN_CONFIG, 0)
-    n = 20
-    t0 = time.perf_counter()
-    for seed in range(n):
-        degrade(crop, TRAIN_CONFIG, seed)
-    ms = (time.perf_counter() - t0) / n * 1000
-    print(f"\ndegrade(): {ms:.2f} ms per 192x192 crop (TRAIN_CONFIG, mean of {n})")

@@ -5,14 +5,8 @@ from __future__ import annotations
 from patina.cli.pipeline_command import pipeline_command
 from patina.pipelines.colorize import ColorizePipeline
 
-<<<<<<< HEAD
 colorize = pipeline_command(ColorizePipeline, verb="colorized", doc="""
     Colorize black-and-white photographs (sepia, toned and faded colour prints are desaturated first).
-=======
-colorize = pipeline_command(
-    ColorizePipeline, verb="colorized",
-    doc="""Colorize black-and-white photographs (sepia, toned and faded colour prints are desaturated first).
->>>>>>> lint-cleanup
 
     Only colour comes from the model, worked out at --render-size; the luminance of the result is the
     original's at full resolution, so detail, grain and tone are untouched. Outputs are RGB at the

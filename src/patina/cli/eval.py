@@ -47,8 +47,8 @@ ProgressOption = Annotated[bool, typer.Option(help="Show a progress bar.")]
 @app.command("restore")
 def restore(
     data: Annotated[list[Path], typer.Option("--data", help="Folder of clean images (repeat for several sets).")],
-    model: option_flag(RestoreOptions, "model") = RESTORE_DEFAULTS.model,
-    mask_model: option_flag(RestoreOptions, "mask_model") = RESTORE_DEFAULTS.mask_model,
+    model: Annotated[str, option_flag(RestoreOptions, "model")] = RESTORE_DEFAULTS.model,
+    mask_model: Annotated[str | None, option_flag(RestoreOptions, "mask_model")] = RESTORE_DEFAULTS.mask_model,
     device: DeviceOption = "auto",
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N images of each set.")] = None,
     json_path: JsonOption = None,
@@ -56,7 +56,7 @@ def restore(
     baseline_mask: Annotated[str, typer.Option(
         help="Baseline inpainting mask: detected (the mask network, the protocol), oracle (true mask) or none.")
     ] = "detected",
-    ensemble: option_flag(RestoreOptions, "ensemble") = RESTORE_DEFAULTS.ensemble,
+    ensemble: Annotated[bool, option_flag(RestoreOptions, "ensemble")] = RESTORE_DEFAULTS.ensemble,
     progress: ProgressOption = True,
 ) -> None:
     """Degrade clean images with fixed seeds (image i -> seed i) and compare input, classical baseline and model."""
@@ -83,8 +83,8 @@ def restore(
 @app.command("colorize")
 def colorize(
     data: Annotated[list[Path], typer.Option("--data", help="Folder of colour images (repeat for several sets).")],
-    model: option_flag(ColorizeOptions, "model") = COLORIZE_DEFAULTS.model,
-    render_size: option_flag(ColorizeOptions, "render_size") = COLORIZE_DEFAULTS.render_size,
+    model: Annotated[str, option_flag(ColorizeOptions, "model")] = COLORIZE_DEFAULTS.model,
+    render_size: Annotated[int, option_flag(ColorizeOptions, "render_size")] = COLORIZE_DEFAULTS.render_size,
     device: DeviceOption = "auto",
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N colour images of each set.")] = None,
     json_path: JsonOption = None,

@@ -8,6 +8,7 @@ options (a bad value is one clear error line and exit status 2), the pipeline, a
 from __future__ import annotations
 
 import inspect
+import typing
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -61,9 +62,9 @@ def cli_parameter(info: OptionInfo) -> inspect.Parameter:
 
 
 def option_flag(options: type[Options], name: str) -> Any:
-    """The Typer annotation (type and flag with help) of one option, for commands that take a few of a
-    pipeline's options (the evals)."""
-    return cli_parameter(_info(options, name)).annotation
+    """The ``typer.Option`` (flag names, help) of one option, for commands that take a few of a pipeline's
+    options (the evals): ``model: Annotated[str, option_flag(RestoreOptions, "model")] = ...``."""
+    return typing.get_args(cli_parameter(_info(options, name)).annotation)[1]
 
 
 def _info(options: type[Options], name: str) -> OptionInfo:

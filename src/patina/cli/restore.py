@@ -8,14 +8,8 @@ from patina.pipelines.restore import RestorePipeline
 
 __all__ = ["restore", "sample_photo"]
 
-<<<<<<< HEAD
 restore = pipeline_command(RestorePipeline, verb="restored", doc="""
     Restore old photographs: fading, colour casts, noise, blur, scratches, dust and creases.
-=======
-restore = pipeline_command(
-    RestorePipeline, verb="restored",
-    doc="""Restore old photographs: fading, colour casts, noise, blur, scratches, dust and creases.
->>>>>>> lint-cleanup
 
     Outputs keep the input's name, format, bit depth, alpha, EXIF and ICC profile, and are written
     atomically; inputs are never modified. A file that cannot be read or written is reported and the

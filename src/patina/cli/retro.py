@@ -5,14 +5,8 @@ from __future__ import annotations
 from patina.cli.pipeline_command import pipeline_command
 from patina.pipelines.retro import RetroPipeline
 
-<<<<<<< HEAD
 retro = pipeline_command(RetroPipeline, verb="aged", doc="""
     Give modern photographs the look of an era: tone, colour, softness, grain, paper, dust and scratches.
-=======
-retro = pipeline_command(
-    RetroPipeline, verb="aged",
-    doc="""Give modern photographs the look of an era: tone, colour, softness, grain, paper, dust and scratches.
->>>>>>> lint-cleanup
 
     Outputs are RGB (toning is colour) at the input's size and bit depth, with its alpha and EXIF, written
     atomically; inputs are never modified.

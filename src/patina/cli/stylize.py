@@ -5,14 +5,8 @@ from __future__ import annotations
 from patina.cli.pipeline_command import pipeline_command
 from patina.pipelines.stylize import StylizePipeline
 
-<<<<<<< HEAD
 stylize = pipeline_command(StylizePipeline, verb="painted", doc="""
     Paint photographs in the manner of one or more style images (fast feed-forward style transfer).
-=======
-stylize = pipeline_command(
-    StylizePipeline, verb="painted",
-    doc="""Paint photographs in the manner of one or more style images (fast feed-forward style transfer).
->>>>>>> lint-cleanup
 
     Outputs are RGB at the input's bit depth (at --size when given), with its alpha and EXIF, written
     atomically; inputs are never modified.

@@ -5,14 +5,8 @@ from __future__ import annotations
 from patina.cli.pipeline_command import pipeline_command
 from patina.pipelines.upscale import UpscalePipeline
 
-<<<<<<< HEAD
 upscale = pipeline_command(UpscalePipeline, verb="upscaled", doc="""
     Upscale photographs x2 or x4 with a super-resolution GAN (or the fidelity model, or your own).
-=======
-upscale = pipeline_command(
-    UpscalePipeline, verb="upscaled",
-    doc="""Upscale photographs x2 or x4 with a super-resolution GAN (or the fidelity model, or your own).
->>>>>>> lint-cleanup
 
     Scans of any size are processed in overlapping tiles and written as they finish, row band by row
     band. Outputs keep the input's name, format, bit depth (16 bit stays 16 bit), gray or colour, EXIF and

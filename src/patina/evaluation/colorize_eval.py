@@ -77,10 +77,11 @@ class ColorizeEval(EvalProtocol):
     def load(cls, model: str, *, render_size: int | None, device: str, limit: int | None) -> ColorizeEval:
         """The protocol for a colorize model given by name, at ``render_size`` (None: the pipeline's default),
         with the mean-chroma baseline of the training set recorded in its card."""
-        from patina.pipelines.colorize import ColorizePipeline
+        from patina.pipelines.colorize import ColorizeOptions, ColorizePipeline
 
-        pipeline = ColorizePipeline(model=model, device=device,
-                                    **({} if render_size is None else {"render_size": render_size}))
+        given: dict[str, object] = {"model": model} if render_size is None else {"model": model,
+                                                                                  "render_size": render_size}
+        pipeline = ColorizePipeline(ColorizeOptions.from_mapping(given), device=device)
         render = pipeline.render_size
         card = pipeline.card
         if card is None:  # never: the pipeline runs a colorize model, which has a card

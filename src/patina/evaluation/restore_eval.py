@@ -78,7 +78,7 @@ class RestoreEval(EvalProtocol):
         """The protocol for a restore model (and damage-mask model) given by name, as ``patina restore`` runs it."""
         from patina.pipelines.restore import RestorePipeline
 
-        pipeline = RestorePipeline(model=model, mask_model=mask_model, device=device, tile="auto", ensemble=ensemble)
+        pipeline = RestorePipeline(model=model, mask_model=mask_model, device=device, ensemble=ensemble)
         protocol = cls(pipeline, baseline_mask=baseline_mask, limit=limit)
         protocol.model_settings = {**model_settings(model, pipeline.card), "mask_model": pipeline.mask_model_name,
                                    "device": str(pipeline.device), "ensemble": ensemble}

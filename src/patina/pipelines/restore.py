@@ -63,7 +63,8 @@ class RestoreOptions(Options):
     def check(self) -> None:
         check_tile(self.tile, self.overlap)
         if isinstance(self.upscale, int) and self.upscale not in SCALES:
-            raise OptionError("upscale", f"upscale must be 2, 4 or an upscaler's name, got {self.upscale}")
+            raise OptionError("upscale", f"upscale {self.upscale}: scale must be one of 2, 4 (or give an upscaler's "
+                                         "name)")
 
 
 class RestorePipeline(PhotoPipeline):
