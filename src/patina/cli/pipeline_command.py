@@ -92,18 +92,18 @@ def _read_references(pipeline: type[PhotoPipeline], values: dict[str, Any]) -> d
 def pipeline_command(pipeline: type[PhotoPipeline], *, verb: str, doc: str) -> Callable[..., None]:
     """The Typer command running ``pipeline`` over files and folders, its flags derived from its options."""
 
-    def command(output: Path, inputs: list[Path] | None, device: str, compare: bool, skip_existing: bool,
-                sample: bool, **values: Any) -> None:
+    def command(**given: Any) -> None:
         from patina.core.errors import PatinaError
 
+        output, inputs, device = given.pop("output"), given.pop("inputs"), given.pop("device")
+        compare, skip_existing, sample = given.pop("compare"), given.pop("skip_existing"), given.pop("sample")
         inputs = [*(inputs or []), *([sample_photo()] if sample else [])]
         if not inputs:
             report_error(pipeline.name, f"give image files or folders to {pipeline.name} (or --sample)")
             raise typer.Exit(2)
-        try:
-            references = _read_references(pipeline, values)
-            options = pipeline.Options.from_mapping(values)
-            runner = pipeline.create(options, device=device, references=references)
+        try:  # every value checked before a model is loaded
+            references = _read_references(pipeline, given)
+            runner = pipeline.create(pipeline.Options.from_mapping(given), device=device, references=references)
         except PatinaError as exc:
             report_error(pipeline.name, str(exc))
             raise typer.Exit(2) from None
@@ -114,33 +114,20 @@ def pipeline_command(pipeline: type[PhotoPipeline], *, verb: str, doc: str) -> C
         run_batch(inputs, output, process, command=pipeline.name, verb=verb, compare=compare,
                   skip_existing=skip_existing)
 
-    fixed = [
-        inspect.Parameter("output", _KEYWORD, annotation=OutputOption),
+    sample_help = f"Also {pipeline.name} the bundled sample old photo (try Patina without your own photos)."
+    command.__signature__ = inspect.Signature([  # type: ignore[attr-defined]  # what Typer reads
         inspect.Parameter("inputs", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=InputsArgument, default=None),
-    ]
-    common = [
+        inspect.Parameter("output", _KEYWORD, annotation=OutputOption),
+        *(cli_parameter(info) for info in option_specs(pipeline.Options)),
         inspect.Parameter("device", _KEYWORD, annotation=DeviceOption, default="auto"),
         inspect.Parameter("compare", _KEYWORD, annotation=CompareOption, default=False),
         inspect.Parameter("skip_existing", _KEYWORD, annotation=SkipExistingOption, default=False),
-        inspect.Parameter("sample", _KEYWORD, annotation=Annotated[bool, typer.Option(
-            "--sample", help=f"Also {pipeline.name} the bundled sample old photo (try Patina without your own "
-                             "photos).")], default=False),
-    ]
-    parameters = [cli_parameter(info) for info in option_specs(pipeline.Options)]
-    # Typer reads parameters in order; the positional inputs go first
-    ordered = [fixed[1], fixed[0], *parameters, *common]
-    ordered = [p.replace(kind=inspect.Parameter.POSITIONAL_OR_KEYWORD) if p.name == "inputs" else p for p in ordered]
-
-    def entry(*args: Any, **kwargs: Any) -> None:
-        bound = inspect.Signature(ordered).bind(*args, **kwargs)
-        given = dict(bound.arguments)
-        command(given.pop("output"), given.pop("inputs", None), given.pop("device", "auto"),
-                given.pop("compare", False), given.pop("skip_existing", False), given.pop("sample", False), **given)
-
-    entry.__signature__ = inspect.Signature(ordered)  # type: ignore[attr-defined]
-    entry.__doc__ = inspect.cleandoc(doc)
-    entry.__name__ = pipeline.name
-    return entry
+        inspect.Parameter("sample", _KEYWORD, annotation=Annotated[bool, typer.Option("--sample", help=sample_help)],
+                          default=False),
+    ])
+    command.__doc__ = inspect.cleandoc(doc)
+    command.__name__ = pipeline.name
+    return command
 
 
 __all__ = ["cli_parameter", "flag_name", "option_flag", "pipeline_command"]
