@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import bagit
+import pytest
 from typer.testing import CliRunner
 
 from conftest import sha256_of_file, write_photo
@@ -20,6 +21,7 @@ def _ok(*args: str) -> str:
     return result.output
 
 
+@pytest.mark.slow
 def test_archive_lifecycle_through_the_cli_never_modifies_a_master(tmp_path: Path, photo_tree: Path) -> None:
     root = str(tmp_path / "arch")
     _ok("init", root)
@@ -49,6 +51,7 @@ def test_archive_lifecycle_through_the_cli_never_modifies_a_master(tmp_path: Pat
     assert {path: sha256_of_file(path) for path in masters} == masters
 
 
+@pytest.mark.slow
 def test_cli_reports_problems_with_exit_codes(tmp_path: Path) -> None:
     root = str(tmp_path / "arch")
     not_archive = runner.invoke(app, ["archive", "list", "-A", str(tmp_path)])

@@ -127,6 +127,7 @@ def test_help_mentions_the_options():
         assert option in result.output
 
 
+@pytest.mark.slow
 def test_sample_photo_restores_with_the_shipped_weights(tmp_path):
     """The README's first command: the bundled sample through the registered models, with a sheet."""
     result = runner.invoke(app, ["restore", "--sample", "-o", str(tmp_path), "--compare"])
@@ -146,6 +147,7 @@ def test_no_inputs_is_a_clear_error(tmp_path):
     assert "give image files" in result.output
 
 
+@pytest.mark.slow
 def test_exit_status_reaches_the_shell(tmp_path):
     """Through the installed entry point (not CliRunner): a failed file gives exit status 1, usage errors 2."""
     import subprocess

@@ -183,6 +183,7 @@ def test_cli_rejects_bad_options_before_work(model_path: str, tmp_path: Path) ->
     assert runner.invoke(app, ["colorize", "-o", str(tmp_path)]).exit_code == 2
 
 
+@pytest.mark.slow
 def test_shipped_model_colorizes_the_sample_and_restore_chains_it(tmp_path: Path) -> None:
     """`patina colorize --sample` and `patina restore --colorize` with the registered weights."""
     result = runner.invoke(app, ["colorize", "--sample", "-o", str(tmp_path / "c")])
@@ -273,6 +274,7 @@ def test_cli_eval_colorize_writes_json_and_card(eval_set: Path, model_path: str,
     assert model.read_bytes() == weights_before
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not (SHARED / "denoise" / "Kodak24").is_dir(), reason="needs ../shared/data")
 def test_shipped_model_on_kodak_against_the_baselines() -> None:
     """On a Kodak24 subset: the plain mean of the model's chroma bins (no rebalancing, temperature 1) has a
@@ -315,6 +317,7 @@ def colour_photos(tmp_path: Path) -> Path:
     return scene_folder(tmp_path / "train", 6, 80, 96)
 
 
+@pytest.mark.slow
 def test_tiny_colorize_training_exports_a_usable_model(colour_photos: Path, tmp_path: Path) -> None:
     from patina.training.colorize_trainer import ColorizeTrainer
 
@@ -332,6 +335,7 @@ def test_tiny_colorize_training_exports_a_usable_model(colour_photos: Path, tmp_
     assert coloured.shape == (1, 3, 64, 80) and torch.isfinite(coloured).all()
 
 
+@pytest.mark.slow
 def test_colorize_training_resumes_exactly(colour_photos: Path, tmp_path: Path) -> None:
     from patina.training.colorize_trainer import ColorizeTrainer
 
@@ -359,6 +363,7 @@ def test_gray_only_training_data_is_refused(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("head, settings, tried", [("", ["chroma_gain"], 11),
                                                    (", bin_step: 10", ["rebalance", "temperature"], 16)])
+@pytest.mark.slow
 def test_cli_trains_and_calibrates_the_output(colour_photos: Path, tmp_path: Path, head: str, settings: list[str],
                                               tried: int) -> None:
     """A regression colorizer gets a chroma gain, a classification one its rebalancing and temperature (and
@@ -428,6 +433,7 @@ def test_soft_targets_and_the_annealed_mean() -> None:
     assert (bold[0, :, 0, 0] - centres[7]).norm() < (plain[0, :, 0, 0] - centres[7]).norm() / 10
 
 
+@pytest.mark.slow
 def test_a_classification_generator_starts_from_a_regression_one(tmp_path: Path, colour_photos: Path) -> None:
     """init_from keeps the U-Net body of a model with the other head and starts the new head afresh."""
     from patina.training.colorize_trainer import ColorizeTrainer
@@ -485,6 +491,7 @@ def test_context_inputs_start_at_zero_so_a_plain_model_is_unchanged() -> None:
         ColorizeGenerator(widths=(8, 16), blocks=(1, 1), unshuffle=1, context_widths=(8, 8, 16))
 
 
+@pytest.mark.slow
 def test_training_with_context_copies_the_stylize_encoder_and_keeps_it_frozen(colour_photos: Path,
                                                                                  tmp_path: Path) -> None:
     """``context_encoder: stylize`` fine-tunes a plain colorizer (init_from) with the shipped stylize model's
@@ -523,6 +530,7 @@ def test_training_with_context_copies_the_stylize_encoder_and_keeps_it_frozen(co
     ([16, 32, 64], "stylize", "encoder widths"),
     ([32, 64, 128], "colorize", "not a StyleTransferNet"),
 ])
+@pytest.mark.slow
 def test_context_settings_that_cannot_work_are_refused(colour_photos: Path, tmp_path: Path, context_widths,
                                                        context_encoder, message: str) -> None:
     from patina.core.errors import ConfigError

@@ -401,6 +401,7 @@ def test_pillow_limit_does_not_override_ours(tmp_path: Path) -> None:
     assert PILImage.MAX_IMAGE_PIXELS == saved
 
 
+@pytest.mark.slow
 def test_50_megapixel_image_is_read(tmp_path: Path) -> None:
     pixels = np.zeros((6250, 8000), np.uint8)
     pixels[::50] = 255

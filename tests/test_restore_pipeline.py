@@ -54,6 +54,7 @@ def quantise(tensor: torch.Tensor) -> torch.Tensor:
     return (tensor * 255).round() / 255
 
 
+@pytest.mark.slow
 def test_tiled_equals_untiled(model_path):
     image = textured_image()
     whole = RestorePipeline(model=model_path, device="cpu", tile=None)(image)
@@ -64,6 +65,7 @@ def test_tiled_equals_untiled(model_path):
     assert (quantise(tiled) - quantise(whole)).abs().max() <= 1 / 255 + 1e-6
 
 
+@pytest.mark.slow
 def test_default_architecture_and_defaults_tile_without_seams(tmp_path):
     """The shipped architecture with the pipeline's default overlap and context: tiled == untiled."""
     path = str(make_models(tmp_path, default_arch=True))
@@ -74,6 +76,7 @@ def test_default_architecture_and_defaults_tile_without_seams(tmp_path):
     assert (tiled - whole).abs().max() < 1 / 255
 
 
+@pytest.mark.slow
 def test_shipped_model_tiles_without_seams():
     """The registered weights, default settings (mirror ensemble, whole-photo context): tiled == untiled."""
     image = textured_image(280, 336)
@@ -263,6 +266,7 @@ def test_comparison_grid():
         comparison_grid([])
 
 
+@pytest.mark.slow
 def test_import_stays_light():
     code = ("import sys, patina.pipelines; "
             "bad = [m for m in sys.modules "

@@ -299,6 +299,7 @@ def test_cli_retro_rejects_a_bad_reference(tmp_path):
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not REGISTRY["retro"].path.is_file(), reason="retro weights not shipped")
 def test_shipped_model_runs_on_the_sample(tmp_path):
     result = runner.invoke(app, ["retro", "--sample", "-o", str(tmp_path), "--era", "1980s"])
@@ -323,6 +324,7 @@ def synthetic_sets(tmp_path_factory) -> tuple[Path, Path]:
     return root / "modern", root / "old"
 
 
+@pytest.mark.slow
 def test_train_retro_tiny_run_exports_a_usable_model(tmp_path, synthetic_sets):
     modern, old = synthetic_sets
     config = tmp_path / "retro.yaml"
@@ -340,6 +342,7 @@ def test_train_retro_tiny_run_exports_a_usable_model(tmp_path, synthetic_sets):
     assert out.shape == (1, 3, 64, 80) and torch.isfinite(out).all()
 
 
+@pytest.mark.slow
 def test_eval_retro_scores_every_engine(synthetic_sets, model_path):
     modern, old = synthetic_sets
     report = evaluate_retro([modern], real_roots=[old], model=model_path, eras=["1880s", "1970s"], teacher=None,
@@ -368,6 +371,7 @@ def test_cli_eval_retro_reports_missing_sets(tmp_path):
 TEACHER = ROOT.parent / "shared" / "weights" / "vgg19_relu3_1" / "vgg_normalised_conv3_1.pth"
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not (SHARED / "old_photos").is_dir() or not TEACHER.is_file(), reason="../shared is absent")
 def test_eval_retro_on_real_old_photos_with_the_teacher(model_path):
     report = evaluate_retro([SHARED / "denoise" / "Kodak24"], real_roots=[SHARED / "old_photos"], model=model_path,

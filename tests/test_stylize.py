@@ -136,6 +136,7 @@ def test_encoder_zero_padding_changes_only_the_edges():
         assert float((layer - other).abs().max()) > 1e-3
 
 
+@pytest.mark.slow
 def test_moments_match_autograd_in_both_layouts():
     torch.manual_seed(0)
     for layer in (torch.rand(2, 5, 6, 7, dtype=torch.float64),
@@ -205,6 +206,7 @@ def test_lbfgs_sizes_its_first_step_converges_and_returns_the_best_point():
         lbfgs(start, loss_and_gradient, steps=3, first_step=0)
 
 
+@pytest.mark.slow
 def test_bf16_painting_on_fast_cpus_agrees_with_float32(model_path, monkeypatch):
     photo, style = picture(11, 44, 52), picture(12, 40, 40).flip(1)
     monkeypatch.setattr("patina.core.device.fast_cpu_bf16", lambda: True)
@@ -406,6 +408,7 @@ def test_shipped_stylize_configs_validate():
 
 
 # -- training and evaluation (need the teacher) ----------------------------------------------------------
+@pytest.mark.slow
 @needs_teacher
 def test_train_stylize_tiny_run_exports_a_loadable_model(tmp_path):
     from patina.core.config import load_yaml
@@ -440,6 +443,7 @@ def test_train_stylize_tiny_run_exports_a_loadable_model(tmp_path):
         StylizeTrainer(cfg, progress=False)
 
 
+@pytest.mark.slow
 @needs_teacher
 def test_eval_stylize_scores_every_method(tmp_path, model_path):
     from patina.evaluation.stylize_eval import WEIGHTS, evaluate_stylize
@@ -478,6 +482,7 @@ def test_eval_stylize_scores_every_method(tmp_path, model_path):
 
 @pytest.mark.skipif(not REGISTRY["stylize"].path.is_file() or not TEACHER.is_file() or not ADAIN.is_dir(),
                     reason="needs the shipped stylize model and ../shared")
+@pytest.mark.slow
 def test_shipped_model_transfers_style_like_plain_adain_and_refinement_beats_it():
     """Measured quality on held-out pairs. avril + asheville: the model is far closer to the style than the
     photo and within 1.2x of plain AdaIN with the teacher's own VGG19 on style and content loss (measured 0.90x,

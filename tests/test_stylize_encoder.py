@@ -75,6 +75,7 @@ def _config(tmp_path: Path, photos: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 @needs_teacher
 def test_distillation_brings_the_student_closer_to_the_teacher(tmp_path, photos):
     config = load_yaml(EncoderDistillConfig, _config(tmp_path, photos))
@@ -88,6 +89,7 @@ def test_distillation_brings_the_student_closer_to_the_teacher(tmp_path, photos)
     assert after["val/statistics_relu1_1"] < before["val/statistics_relu1_1"]
 
 
+@pytest.mark.slow
 @needs_teacher
 def test_cli_train_stylize_encoder_exports_a_card(tmp_path, photos):
     result = runner.invoke(app, ["train", "stylize-encoder", "--config", str(_config(tmp_path, photos)),

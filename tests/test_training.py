@@ -69,6 +69,7 @@ def test_dataset_samples_are_deterministic(clean_images):
     assert cfg.data.crop == 64
 
 
+@pytest.mark.slow
 def test_tiny_training_logs_checkpoints_and_exports(clean_images, tmp_path):
     trainer = RestoreTrainer(tiny_config(clean_images, tmp_path / "run", steps=6), progress=False)
     trainer.fit()
@@ -83,6 +84,7 @@ def test_tiny_training_logs_checkpoints_and_exports(clean_images, tmp_path):
     assert torch.isfinite(generator(image, torch.zeros(1, 1, 32, 32))).all()
 
 
+@pytest.mark.slow
 def test_training_changes_the_generator(clean_images, tmp_path):
     trainer = RestoreTrainer(tiny_config(clean_images, tmp_path / "run", steps=3), progress=False)
     before = {k: v.clone() for k, v in trainer.generator.state_dict().items()}
@@ -90,6 +92,7 @@ def test_training_changes_the_generator(clean_images, tmp_path):
     assert any(not torch.equal(before[k], v) for k, v in trainer.generator.state_dict().items())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("native_bf16", [True, False])
 def test_amp_on_the_cpu_is_bf16_only_where_the_cpu_computes_it(clean_images, tmp_path, monkeypatch, native_bf16):
     monkeypatch.setattr("patina.core.device.fast_cpu_bf16", lambda: native_bf16)
@@ -106,6 +109,7 @@ def test_amp_on_the_cpu_is_bf16_only_where_the_cpu_computes_it(clean_images, tmp
     assert any(not torch.equal(before[k], v) for k, v in after.items())
 
 
+@pytest.mark.slow
 def test_resume_is_exact(clean_images, tmp_path):
     straight = RestoreTrainer(tiny_config(clean_images, tmp_path / "straight", steps=4), progress=False)
     straight.fit()
@@ -135,6 +139,7 @@ def test_cli_train_restore(clean_images, tmp_path):
     assert (tmp_path / "cli/export/restore.safetensors").is_file()
 
 
+@pytest.mark.slow
 def test_fine_tune_adds_the_context_branch_to_exported_weights(clean_images, tmp_path):
     """init_from: a run exported without the whole-photo branch seeds one that has it, unchanged at step 0."""
     first = RestoreTrainer(tiny_config(clean_images, tmp_path / "stage1", steps=2), progress=False)

@@ -210,6 +210,7 @@ def clean_images(tmp_path) -> Path:
     return folder
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fidelity", [False, True])
 def test_tiny_upscale_training_exports_a_loadable_upscaler(clean_images, tmp_path, fidelity):
     from patina.training.config import UpscaleTrainConfig
@@ -306,6 +307,7 @@ def test_band_sink_gives_the_same_result_as_the_full_output():
     assert torch.equal(torch.cat([band for _, band in rows], dim=-2), full)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", ["upscale-x2", "upscale-x2-fidelity"])
 def test_shipped_x2_models_tile_without_seams(model):
     image = Image(pixels=texture_image(200, 232))
@@ -315,6 +317,7 @@ def test_shipped_x2_models_tile_without_seams(model):
     assert tiled.pixels.shape == (400, 464, 3) and difference.max() <= 1
 
 
+@pytest.mark.slow
 @needs_set5
 def test_fidelity_x4_beats_the_bar_on_set5():
     from patina.evaluation.upscale_eval import evaluate_upscale
@@ -397,6 +400,7 @@ def test_eval_upscale_scores_bicubic_models_and_writes_the_card(tmp_path):
     assert isinstance(wrong.exception, ParameterError) and "not x4" in str(wrong.exception)
 
 
+@pytest.mark.slow
 def test_cli_restore_upscales_in_the_same_run(tmp_path):
     write_image(tmp_path / "old.png", Image(pixels=texture_image(24, 28)))
     result = runner.invoke(app, ["restore", str(tmp_path / "old.png"), "-o", str(tmp_path / "out"), "--upscale", "2",
