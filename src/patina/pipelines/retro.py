@@ -110,11 +110,12 @@ class RetroPipeline(PhotoPipeline):
             era = GROUP_ERA[photo_group(self.reference)] if self.reference is not None else DEFAULT_ERA
         self.look = get_era(era)
         super().__init__(device=device, tile=opts.tile, overlap=OVERLAP, context=32)
-        self.bytes_per_pixel = 900.0  # recorded 'auto' tile of the preset engine (which does not tile)
         self.model_name = str(opts.model)
         self.generator: RetroGenerator | None = None
         if self.engine == "gan":
             self.generator = self.load_model("generator", self.model_name, "retro", RetroGenerator)
+        else:
+            self.tile = None  # the op chain works on the whole picture: recorded as tile 0
 
     @classmethod
     def create(cls, options: AnyOptions, *, device: str | torch.device,
