@@ -170,6 +170,46 @@ def test_evaluate_restore_options(eval_set: Path, pipeline) -> None:
         evaluate_restore([eval_set], pipeline=pipeline, baseline_mask="magic", progress=False)
 
 
+# -- the independent aging chain (validation only) -----------------------------------------------------------
+def test_independent_aging_is_seeded_marks_its_damage_and_leaves_the_photo() -> None:
+    from patina.evaluation.aging import age_photo
+
+    clean = _clean(3, size=128)
+    before = clean.copy()
+    aged = [age_photo(clean, seed) for seed in range(12)]
+    assert np.array_equal(clean, before)
+    assert age_photo(clean, 5).aged.tobytes() == aged[5].aged.tobytes()
+    assert len({sample.aged.tobytes() for sample in aged}) == 12
+    for sample in aged:
+        assert sample.aged.shape == clean.shape and sample.aged.dtype == np.float32
+        assert 0 <= sample.aged.min() and sample.aged.max() <= 1 and sample.mask.shape == clean.shape[:2]
+        assert np.abs(sample.aged - sample.target).mean() > 0.01  # visibly aged
+        if "monochrome" in sample.steps:  # a black-and-white print: the restoration's target is gray
+            assert np.allclose(sample.target[..., 0], sample.target[..., 2])
+        else:
+            assert np.array_equal(sample.target, clean)
+        damaged = sample.mask > 0
+        if damaged.sum() > 20:  # scratches and dust change the picture where the mask says
+            change = np.abs(sample.aged - sample.target).mean(axis=2)
+            assert change[damaged].mean() > change[~damaged].mean()
+    steps = {step.split(":")[0] for sample in aged for step in sample.steps}
+    assert {"monochrome", "tone", "dye fade", "yellowed paper", "stain", "grain", "jpeg"} <= steps
+
+
+def test_evaluate_restore_on_the_independent_chain(eval_set: Path) -> None:
+    independent = evaluate_restore([eval_set], pipeline=None, baseline_mask="oracle", chain="independent",
+                                   progress=False)
+    training = evaluate_restore([eval_set], pipeline=None, baseline_mask="oracle", progress=False)
+    assert independent.datasets[0].protocol == "restore_eval_independent" and independent.settings["chain"] == \
+        "independent"
+    assert training.datasets[0].protocol == "restore_eval"
+    psnrs = [score.psnr for method in independent.datasets[0].methods.values() for score in method.images]
+    assert all(math.isfinite(value) for value in psnrs)
+    assert psnrs != [score.psnr for method in training.datasets[0].methods.values() for score in method.images]
+    with pytest.raises(PatinaError, match="chain"):
+        evaluate_restore([eval_set], pipeline=None, baseline_mask="oracle", chain="sepia", progress=False)
+
+
 def test_missing_or_empty_set_is_a_clean_error(tmp_path: Path, pipeline) -> None:
     with pytest.raises(EvaluationDataError, match="does not exist"):
         evaluate_restore([tmp_path / "nope"], pipeline=pipeline, progress=False)

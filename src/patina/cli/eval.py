@@ -57,15 +57,20 @@ def restore(
         help="Baseline inpainting mask: detected (the mask network, the protocol), oracle (true mask) or none.")
     ] = "detected",
     ensemble: Annotated[bool, option_flag(RestoreOptions, "ensemble")] = RESTORE_DEFAULTS.ensemble,
+    chain: Annotated[str, typer.Option(
+        help="Aging chain: training (the chain the model learnt from) or independent (written apart from it, "
+             "for validation only; its metrics go to restore_eval_independent).")] = "training",
     progress: ProgressOption = True,
 ) -> None:
     """Degrade clean images with fixed seeds (image i -> seed i) and compare input, classical baseline and model."""
     from patina.core.errors import ParameterError
     from patina.evaluation.common import check_data_dirs
-    from patina.evaluation.restore_eval import BASELINE_MASKS, RestoreEval
+    from patina.evaluation.restore_eval import BASELINE_MASKS, CHAINS, RestoreEval
 
     if baseline_mask not in BASELINE_MASKS:
         raise ParameterError(f"--baseline-mask must be one of {', '.join(BASELINE_MASKS)}, got {baseline_mask!r}")
+    if chain not in CHAINS:
+        raise ParameterError(f"--chain must be one of {', '.join(CHAINS)}, got {chain!r}")
     if update_card and baseline_mask != "detected":
         raise ParameterError("--update-card records the protocol's metrics: use it with --baseline-mask detected")
     check_data_dirs(data)   # a missing set fails before the models are loaded
@@ -73,9 +78,10 @@ def restore(
                                          "mask-model": mask_model,
                                          "device": None if device == "auto" else device, "limit": limit,
                                          "baseline-mask": None if baseline_mask == "detected" else baseline_mask,
-                                         "no-ensemble": not ensemble})
+                                         "no-ensemble": not ensemble,
+                                         "chain": None if chain == "training" else chain})
     evaluation = RestoreEval.load(model, mask_model=mask_model, device=device, ensemble=ensemble,
-                                  baseline_mask=baseline_mask, limit=limit)
+                                  baseline_mask=baseline_mask, limit=limit, chain=chain)
     report = evaluation.run(data, progress=progress, command=command)
     evaluation.publish(report, json_path=json_path, update_cards=update_card)
 

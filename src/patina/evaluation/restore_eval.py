@@ -10,6 +10,9 @@ image, RGB) are measured against the sample's target (the clean image, gray for 
   pipeline's mask network (probability > 0.5, dilated by 1 px), i.e. the same information the model gets,
 * ``model``: the restoration pipeline's output.
 
+Protocol ``restore_eval_independent`` is the same with the images aged by
+:func:`patina.evaluation.aging.age_photo` instead: a chain written apart from the training one, never trained on.
+
 Seconds per image are wall time of the classical ops alone (baseline; the mask network's forward pass is not
 counted) and of the whole pipeline call (model: mask network + generator + tiling, result on the CPU).
 """
@@ -26,12 +29,17 @@ import torch
 
 from patina.core.errors import ParameterError
 from patina.degradations.chain import EVAL_CONFIG, DegradationConfig, degrade
+from patina.evaluation.aging import age_photo
 from patina.evaluation.baselines import classical_restore, detected_mask
 from patina.evaluation.common import score, to_tensor
 from patina.evaluation.protocol import EvalProtocol, EvalSet, model_settings
 from patina.evaluation.report import EvalReport, ImageScore
 
 PROTOCOL = "restore_eval"
+CHAINS = {"training": PROTOCOL, "independent": "restore_eval_independent"}
+"""The aging chains an evaluation can use, with the protocol name (model card metrics key) of each:
+``training`` is :func:`patina.degradations.chain.degrade` with ``EVAL_CONFIG`` (the chain the model was trained
+on), ``independent`` is :func:`patina.evaluation.aging.age_photo`, written apart from it for validation only."""
 METHODS = {"degraded": "degraded input", "baseline": "classical baseline", "model": "model"}
 BASELINE_MASKS = ("detected", "oracle", "none")
 
@@ -54,6 +62,7 @@ class RestoreEval(EvalProtocol):
         baseline_mask: the baseline's inpainting mask: 'detected' (the pipeline's mask network; the protocol),
             'oracle' (the true damage mask: an upper bound for diagnosis) or 'none' (no inpainting).
         limit: evaluate only the first ``limit`` images of each set.
+        chain: 'training' or 'independent' (:data:`CHAINS`).
     """
 
     task = "restore"
@@ -61,12 +70,15 @@ class RestoreEval(EvalProtocol):
     card_settings = ("mask_model", "device", "ensemble")
 
     def __init__(self, pipeline: RestoreModel | None, *, seeds_offset: int = 0, baseline_mask: str = "detected",
-                 config: DegradationConfig = EVAL_CONFIG, limit: int | None = None) -> None:
+                 config: DegradationConfig = EVAL_CONFIG, limit: int | None = None, chain: str = "training") -> None:
         if baseline_mask not in BASELINE_MASKS:
             raise ParameterError(f"baseline_mask must be one of {', '.join(BASELINE_MASKS)}, got {baseline_mask!r}")
         if baseline_mask == "detected" and pipeline is None:
             raise ParameterError("baseline_mask='detected' needs a pipeline with a damage-mask network")
+        if chain not in CHAINS:
+            raise ParameterError(f"chain must be one of {', '.join(CHAINS)}, got {chain!r}")
         super().__init__(limit=limit)
+        self.chain, self.protocol = chain, CHAINS[chain]
         self.pipeline, self.seeds_offset, self.baseline_mask = pipeline, seeds_offset, baseline_mask
         self.config = config
         keys = ("degraded", "baseline") + (("model",) if pipeline is not None else ())
@@ -74,19 +86,19 @@ class RestoreEval(EvalProtocol):
 
     @classmethod
     def load(cls, model: str, *, mask_model: str | None, device: str, ensemble: bool, baseline_mask: str,
-             limit: int | None) -> RestoreEval:
+             limit: int | None, chain: str = "training") -> RestoreEval:
         """The protocol for a restore model (and damage-mask model) given by name, as ``patina restore`` runs it."""
         from patina.pipelines.restore import RestorePipeline
 
         pipeline = RestorePipeline(model=model, mask_model=mask_model, device=device, ensemble=ensemble)
-        protocol = cls(pipeline, baseline_mask=baseline_mask, limit=limit)
+        protocol = cls(pipeline, baseline_mask=baseline_mask, limit=limit, chain=chain)
         protocol.model_settings = {**model_settings(model, pipeline.card), "mask_model": pipeline.mask_model_name,
                                    "device": str(pipeline.device), "ensemble": ensemble}
         protocol.card_models = [model]
         return protocol
 
     def settings(self) -> dict[str, Any]:
-        return {"seeds_offset": self.seeds_offset, "baseline_mask": self.baseline_mask}
+        return {"seeds_offset": self.seeds_offset, "baseline_mask": self.baseline_mask, "chain": self.chain}
 
     def seed(self, index: int) -> int:
         return index + self.seeds_offset
@@ -94,9 +106,14 @@ class RestoreEval(EvalProtocol):
     def score_image(self, eval_set: EvalSet, name: str, image: np.ndarray, seed: int | None) -> dict[str, ImageScore]:
         if seed is None:  # never: every image has a seed (see seed)
             raise ValueError(f"{name}: restore_eval needs a seed per image")
-        sample = degrade(image, self.config, seed=seed)
-        target = to_tensor(sample.target)
-        degraded = to_tensor(sample.degraded)
+        if self.chain == "independent":
+            aged = age_photo(image, seed)
+            sample_target, sample_degraded, sample_mask = aged.target, aged.aged, aged.mask
+        else:
+            sample = degrade(image, self.config, seed=seed)
+            sample_target, sample_degraded, sample_mask = sample.target, sample.degraded, sample.mask
+        target = to_tensor(sample_target)
+        degraded = to_tensor(sample_degraded)
         scores = {"degraded": ImageScore(name, *score(degraded, target))}
         with torch.inference_mode():
             if self.baseline_mask == "detected":
@@ -104,11 +121,11 @@ class RestoreEval(EvalProtocol):
                     raise ParameterError("baseline_mask='detected' needs a pipeline with a damage-mask network")
                 mask = detected_mask(self.pipeline.detect_damage(degraded)[0, 0].float().cpu().numpy())
             elif self.baseline_mask == "oracle":
-                mask = detected_mask(sample.mask)
+                mask = detected_mask(sample_mask)
             else:
                 mask = None
             start = time.perf_counter()
-            baseline = classical_restore(sample.degraded, mask)
+            baseline = classical_restore(sample_degraded, mask)
             scores["baseline"] = ImageScore(name, *score(to_tensor(baseline), target), time.perf_counter() - start)
             if self.pipeline is not None:
                 start = time.perf_counter()
@@ -132,13 +149,14 @@ def evaluate_restore(
     config: DegradationConfig = EVAL_CONFIG,
     settings: dict[str, Any] | None = None,
     command: str = "",
+    chain: str = "training",
 ) -> EvalReport:
     """Run the ``restore_eval`` protocol (module docstring, :class:`RestoreEval`) on each set (a folder of clean
     images, named after the folder); ``settings`` are recorded in the report beside the protocol's."""
     protocol = RestoreEval(pipeline, seeds_offset=seeds_offset, baseline_mask=baseline_mask, config=config,
-                           limit=limit)
+                           limit=limit, chain=chain)
     protocol.model_settings = dict(settings or {})
     return protocol.run(list(data_dirs), progress=progress, command=command)
 
 
-__all__ = ["BASELINE_MASKS", "METHODS", "PROTOCOL", "RestoreEval", "evaluate_restore"]
+__all__ = ["BASELINE_MASKS", "CHAINS", "METHODS", "PROTOCOL", "RestoreEval", "evaluate_restore"]
