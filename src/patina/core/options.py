@@ -143,7 +143,9 @@ def _describe_allowed(spec: OptionSpec, noun: str) -> str:
         allowed = f"at most {spec.maximum:g}"
     else:
         return noun
-    return f"{noun} {allowed}".strip() if noun else allowed
+    if not noun or allowed.startswith("between"):
+        return f"{noun} {allowed}".strip()
+    return f"{noun} of {allowed}"
 
 
 def check_value(name: str, value: Any, hint: Any, spec: OptionSpec) -> Any:
@@ -166,10 +168,10 @@ def check_value(name: str, value: Any, hint: Any, spec: OptionSpec) -> Any:
         if not isinstance(value, bool):
             raise OptionError(name, f"{name} must be true or false, got {value!r}")
         return value
-    if spec.choices and value not in spec.choices:
+    number = _as_number(value, bases)
+    if spec.choices and (value if number is None else number) not in spec.choices:
         allowed = ", ".join(map(str, spec.choices)) + (", auto" if spec.auto else "")
         raise OptionError(name, f"unknown {name} {value!r}: {name} must be one of {allowed}")
-    number = _as_number(value, bases)
     if number is not None:
         return _check_range(name, number, spec, "a whole number" if isinstance(number, int) else "a number")
     if str in bases and isinstance(value, str) and not spec.auto:
