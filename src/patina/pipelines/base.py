@@ -241,6 +241,11 @@ class PhotoPipeline(TiledPipeline):
 
     options: Any
 
+    def __init__(self, *, device: str | torch.device, tile: TileArg, overlap: int, context: int | None) -> None:
+        super().__init__(device=device, tile=tile, overlap=overlap, context=context)
+        self.used_models: list[tuple[str, ModelDescriptor]] = []
+        """(role, descriptor) of every model the pipeline runs, in the order they were loaded."""
+
     @classmethod
     def options_from(cls, options: AnyOptions | None, values: Mapping[str, Any]) -> Any:
         """``options``, or options built from keyword ``values`` (checked: a bad value is a clear error)."""
@@ -262,7 +267,7 @@ class PhotoPipeline(TiledPipeline):
     def use_models(self, *models: tuple[str, ModelDescriptor]) -> None:
         """Run these (role, descriptor) models: put each network in inference form on the device, and take the
         tiles' size multiple, working memory and precision from their descriptors."""
-        self.used_models = [*getattr(self, "used_models", []), *models]
+        self.used_models += models
         for _, descriptor in models:
             self.prepare(descriptor.network)
         used = [descriptor for _, descriptor in self.used_models]
@@ -285,13 +290,12 @@ class PhotoPipeline(TiledPipeline):
     @property
     def card(self) -> ModelCard | None:
         """The card of the pipeline's first model (its main network), or None when it runs none."""
-        used = getattr(self, "used_models", [])
-        return used[0][1].card if used else None
+        return self.used_models[0][1].card if self.used_models else None
 
     def models(self) -> list[dict[str, str]]:
         """The models this pipeline runs: role, name and the weights' sha256."""
         return [{"role": role, "name": descriptor.name, "sha256": descriptor.sha256}
-                for role, descriptor in getattr(self, "used_models", [])]
+                for role, descriptor in self.used_models]
 
     def resolved_options(self) -> Any:
         """The options with every 'auto' made concrete (the tile size is fixed from now on, so the run uses

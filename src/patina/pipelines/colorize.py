@@ -91,9 +91,8 @@ class ColorizePipeline(PhotoPipeline):
             gain=calibrated.gain if opts.chroma_gain == AUTO else opts.chroma_gain)
 
     def resolved_options(self) -> ColorizeOptions:
-        decoding, options = self.decoding, self.options
-        assert isinstance(options, ColorizeOptions)
-        return dataclasses.replace(options, rebalance=decoding.rebalance, temperature=decoding.temperature,
+        decoding = self.decoding
+        return dataclasses.replace(self.options, rebalance=decoding.rebalance, temperature=decoding.temperature,
                                    chroma_gain=decoding.gain)
 
     # -- chroma at the working size ----------------------------------------------------------------

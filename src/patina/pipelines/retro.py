@@ -121,7 +121,8 @@ class RetroPipeline(PhotoPipeline):
     def create(cls, options: AnyOptions, *, device: str | torch.device,
                references: Mapping[str, Sequence[Image]]) -> RetroPipeline:
         likes = references.get("like", [])
-        return cls(options, like=likes[0] if likes else None, device=device)  # type: ignore[arg-type]  # checked
+        assert isinstance(options, RetroOptions)
+        return cls(options, like=likes[0] if likes else None, device=device)
 
     def resolved_options(self) -> RetroOptions:
         resolved: RetroOptions = super().resolved_options()
