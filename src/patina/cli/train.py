@@ -1,4 +1,4 @@
-"""`patina train restore|colorize|upscale|retro|stylize-encoder|stylize --config configs/<task>.yaml`; under
+"""`patina train restore|restore-tone|colorize|upscale|retro|stylize-encoder|stylize --config configs/<task>.yaml`; under
 `torchrun --nproc_per_node N -m patina train ...` the run is data-parallel over N processes."""
 
 from __future__ import annotations
@@ -61,6 +61,13 @@ def _restore_classes() -> tuple[type, type]:
     return RestoreTrainConfig, RestoreTrainer
 
 
+def _tone_classes() -> tuple[type, type]:
+    from patina.training.config import ToneTrainConfig
+    from patina.training.tone_trainer import ToneTrainer
+
+    return ToneTrainConfig, ToneTrainer
+
+
 def _colorize_classes() -> tuple[type, type]:
     from patina.training.colorize_trainer import ColorizeTrainer
     from patina.training.config import ColorizeTrainConfig
@@ -98,6 +105,8 @@ def _stylize_classes() -> tuple[type, type]:
 
 _task_command("restore", _restore_classes,
               "Train the old-photo restoration GAN (generator + damage-mask net) on clean images.")
+_task_command("restore-tone", _tone_classes,
+              "Train restore's whole-photo tone and colour correction on thumbnails with wide fades and casts.")
 _task_command("colorize", _colorize_classes,
               "Train the colorization GAN (luminance -> chroma) on colour photographs; gray ones are left out.")
 _task_command("upscale", _upscale_classes,

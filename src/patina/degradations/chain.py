@@ -27,6 +27,7 @@ from .color import _CAST_HUES, color_cast, fade, grayscale, sepia, vignette, yel
 from .compression import jpeg
 from .damage import creases, dust, scratches
 from .noise import film_grain, gaussian_noise, poisson_noise
+from .tone import sample_tone_plan, tone_shift
 from .printing import halftone, paper_texture
 
 __all__ = [
@@ -44,6 +45,8 @@ __all__ = [
 ]
 
 PLAN_VERSION = 1
+TONE_SHIFT_STREAM = 0x70E5
+"""The wide tone shift draws from its own generator, so adding it left every other family's draws as they were."""
 
 Range = tuple[float, float]
 
@@ -70,6 +73,7 @@ class DegradationConfig:
     yellowing: Range = (0.05, 0.4)
     p_color_cast: float = 0.4
     color_cast: Range = (0.02, 0.15)  # cast strength
+    p_tone_shift: float = 0.5         # wide fades and casts of any hue (degradations.tone)
     # optics and resolution
     p_blur: float = 0.5
     p_defocus: float = 0.5            # given blur: disk (defocus) kernel instead of gaussian
@@ -155,6 +159,7 @@ OPS: dict[str, Callable[..., Any]] = {
     "fade": fade,
     "yellowing": yellowing,
     "color_cast": color_cast,
+    "tone_shift": tone_shift,
     "paper_texture": paper_texture,
     "halftone": halftone,
     "scratches": scratches,
@@ -232,6 +237,9 @@ def sample_plan(config: DegradationConfig, shape: tuple[int, ...], seed: int) ->
         else:
             hue = _CAST_HUES[int(g_color.integers(len(_CAST_HUES)))] + g_color.normal(0.0, 12.0)
         ops.append({"op": "color_cast", "strength": _r(_u(g_color, c.color_cast)), "hue": _r(hue % 360.0, 2)})
+    g_shift = np.random.default_rng([int(seed), TONE_SHIFT_STREAM])  # apart from the families above
+    if c.p_tone_shift > 0 and g_shift.random() < c.p_tone_shift:
+        ops.append({"op": "tone_shift", "plan": sample_tone_plan(g_shift, gray=gray)})
 
     if g_paper.random() < c.p_paper:
         ops.append({"op": "paper_texture", "strength": _r(_u(g_paper, c.paper_strength)),
@@ -339,6 +347,7 @@ EVAL_CONFIG = DegradationConfig(
     yellowing=(0.1, 0.3),
     p_color_cast=0.3,
     color_cast=(0.03, 0.1),
+    p_tone_shift=0.0,
     p_blur=0.5,
     p_defocus=0.5,
     blur_sigma=(0.6, 1.6),

@@ -5,6 +5,7 @@ from patina.networks.discriminators import PatchDiscriminator, ProjectionDiscrim
 from patina.networks.restore import DamageMaskNet, RestoreGenerator
 from patina.networks.retro import RetroGenerator
 from patina.networks.stylize import StyleDecoder, StyleEncoder, StyleTransferNet
+from patina.networks.tone import ToneCorrector
 from patina.networks.upscale import CompactUpscaler, RRDBNet, ResidualUpscaler
 
 ARCHITECTURES = {
@@ -21,8 +22,9 @@ ARCHITECTURES = {
     "StyleEncoder": StyleEncoder,
     "StyleDecoder": StyleDecoder,
     "StyleTransferNet": StyleTransferNet,
+    "ToneCorrector": ToneCorrector,
 }
 
 __all__ = ["ARCHITECTURES", "ColorizeGenerator", "CompactUpscaler", "DamageMaskNet", "PatchDiscriminator",
            "ProjectionDiscriminator", "RRDBNet", "ResidualUpscaler", "RestoreGenerator", "RetroGenerator",
-           "StyleDecoder", "StyleEncoder", "StyleTransferNet", "UNetDiscriminator"]
+           "StyleDecoder", "StyleEncoder", "StyleTransferNet", "ToneCorrector", "UNetDiscriminator"]

@@ -1,4 +1,5 @@
-"""Old-photo restoration: damage mask (scratches, dust, creases) + restoration generator, tiled.
+"""Old-photo restoration: whole-photo tone correction, damage mask (scratches, dust, creases) and the
+restoration generator, tiled.
 
     pipe = RestorePipeline()                       # registered models, device 'auto', tiles sized to memory
     restored = pipe.restore_image(read_image("scan.tif"))
@@ -19,6 +20,7 @@ from patina.core.errors import ParameterError
 from patina.core.options import OptionError, Options, option
 from patina.imageio import Image
 from patina.networks.restore import DamageMaskNet, RestoreGenerator, thumbnail
+from patina.networks.tone import ToneCorrector
 from patina.pipelines.base import (PhotoPipeline, ProgressFn, TileProgressFn, check_tile, image_view, model_option,
                                    part_progress, tile_option, tile_progress)
 from patina.pipelines.upscale import SCALES, default_model
@@ -26,16 +28,32 @@ from patina.pipelines.upscale import SCALES, default_model
 if TYPE_CHECKING:
     from patina.pipelines.colorize import ColorizePipeline
 
-MASK_MODEL_FILENAME = "damage-mask.safetensors"
-"""The mask model looked for beside a restore model given as a file."""
+TONES = ("keep", "neutral")
+MONOCHROME_CHROMA = 0.03
+"""A photo whose tone-corrected thumbnail has less mean chroma (max - min channel) is a black-and-white print."""
 
 
-def _default_mask_model(model: str) -> str:
-    """The damage-mask model that goes with ``model``: a sibling file for a file, else the registered one."""
+def _companion_model(model: str, registered: str) -> str:
+    """The ``registered`` model that goes with the restore ``model``: ``<registered>.safetensors`` beside a
+    model file when there is one, else the registered model itself."""
     path = Path(model)
-    if path.suffix == ".safetensors" and (path.parent / MASK_MODEL_FILENAME).is_file():
-        return str(path.parent / MASK_MODEL_FILENAME)
-    return "damage-mask"
+    sibling = path.parent / f"{registered}.safetensors"
+    if path.suffix == ".safetensors" and sibling.is_file():
+        return str(sibling)
+    return registered
+
+
+@dataclass(frozen=True)
+class PhotoContext:
+    """What the tiles of one photo share, computed once from its thumbnail: the tone correction, the
+    generator's context (for the photo and its mirror image) and, for a toned black-and-white print
+    restored with ``tone='keep'``, the tint to give back."""
+
+    tone: torch.Tensor | None
+    context: torch.Tensor | None
+    mirrored_context: torch.Tensor | None
+    monochrome: bool = False
+    tint: torch.Tensor | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +65,11 @@ class RestoreOptions(Options):
     model: str = model_option("restore", "Restore model")
     mask_model: str | None = option(
         None, "Damage-mask model; default: damage-mask.safetensors beside --model, else the registered one.")
+    tone_model: str | None = option(
+        None, "Tone-correction model; default: restore-tone.safetensors beside --model, else the registered one.")
+    tone: str = option("keep", "A toned black-and-white print: 'keep' its tone (sepia, selenium...) or make it "
+                               "'neutral' gray. Yellowing, stains, fading and casts are corrected either way.",
+                       choices=TONES)
     scratches: bool = option(True, "Detect and inpaint scratches, dust and creases.")
     strength: float = option(1.0, "0 keeps the original, 1 applies the full restoration, in between mixes the two.",
                              minimum=0, maximum=1)
@@ -93,9 +116,11 @@ class RestorePipeline(PhotoPipeline):
         self.scratches = opts.scratches
         self.ensemble = opts.ensemble
         self.model_name = str(opts.model)
-        self.mask_model_name = opts.mask_model if opts.mask_model is not None else _default_mask_model(self.model_name)
+        self.mask_model_name = opts.mask_model or _companion_model(self.model_name, "damage-mask")
+        self.tone_model_name = opts.tone_model or _companion_model(self.model_name, "restore-tone")
         self.generator = self.load_model("generator", self.model_name, "restore", RestoreGenerator)
-        self._contexts: tuple[torch.Tensor | None, torch.Tensor | None] = (None, None)
+        self.tone_corrector = self.load_model("tone", self.tone_model_name, "restore-tone", ToneCorrector)
+        self._photo = PhotoContext(None, None, None)
         self.mask_net: DamageMaskNet | None = None
         if self.scratches:
             self._load_mask_net()
@@ -119,7 +144,7 @@ class RestorePipeline(PhotoPipeline):
 
     def resolved_options(self) -> RestoreOptions:
         resolved: RestoreOptions = super().resolved_options()
-        return dataclasses.replace(resolved, mask_model=self.mask_model_name)
+        return dataclasses.replace(resolved, mask_model=self.mask_model_name, tone_model=self.tone_model_name)
 
     # -- per tile ----------------------------------------------------------------------------------
     def _mask(self, tile: torch.Tensor) -> torch.Tensor:
@@ -140,11 +165,15 @@ class RestorePipeline(PhotoPipeline):
             mask = self._mask(tile)
         else:
             mask = tile.new_zeros((tile.shape[0], 1, *tile.shape[-2:]))
-        context, mirrored_context = self._contexts
-        out: torch.Tensor = self.generator(tile, mask, context).float()
+        photo = self._photo
+        corrected = tile if photo.tone is None else self.tone_corrector.apply(tile, photo.tone).clamp_(0.0, 1.0)
+        corrected = self.to_model_input(corrected.to(tile.dtype))
+        out: torch.Tensor = self.generator(corrected, mask, photo.context).float()
         if self.ensemble:
-            mirrored = self.generator(tile.flip(-1), mask.flip(-1), mirrored_context).float().flip(-1)
+            mirrored = self.generator(corrected.flip(-1), mask.flip(-1), photo.mirrored_context).float().flip(-1)
             out = (out + mirrored) / 2
+        if photo.monochrome:
+            out = _monochrome(out, photo.tint)
         if self.strength != 1.0:
             out = tile + self.strength * (out - tile)
         return out.clamp_(0.0, 1.0)
@@ -154,20 +183,28 @@ class RestorePipeline(PhotoPipeline):
         """Restore (N, 3, H, W) in [0, 1] (float, or uint8/uint16 read per tile) -> float32 (N, 3, H, W) on the CPU."""
         _check_rgb(image)
         image = image.cpu()
-        self._contexts = self._describe(image)
+        self._photo = self._describe(image)
         try:
             return self.run_tiled(self._restore_tile, image, on_tile=on_tile)
         finally:
-            self._contexts = (None, None)
+            self._photo = PhotoContext(None, None, None)
 
-    def _describe(self, image: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-        """The generator's whole-photo context for the photo and its mirror image (computed once, shared by
-        every tile), or Nones for a generator without that branch."""
-        if not getattr(self.generator, "uses_context", False) or self.strength == 0.0:
-            return None, None
-        thumb = thumbnail(image)
+    def _describe(self, image: torch.Tensor) -> PhotoContext:
+        """What every tile of the photo shares (:class:`PhotoContext`), from its thumbnail."""
+        if self.strength == 0.0:
+            return PhotoContext(None, None, None)
+        thumb = thumbnail(image).to(self.device)
+        with torch.inference_mode():
+            tone = self.tone_corrector.predict(thumb)
+            corrected = self.tone_corrector.apply(thumb, tone).clamp(0.0, 1.0)
+        spread = corrected.amax(dim=1) - corrected.amin(dim=1)
+        monochrome = image.shape[0] == 1 and float(spread.mean()) < MONOCHROME_CHROMA
+        tint = _tint(thumb) if monochrome and self.options.tone == "keep" else None
+        if not self.generator.uses_context:
+            return PhotoContext(tone, None, None, monochrome, tint)
         with self.inference():
-            return self.generator.describe(thumb), self.generator.describe(thumb.flip(-1))
+            context, mirrored = self.generator.describe(corrected), self.generator.describe(corrected.flip(-1))
+        return PhotoContext(tone, context, mirrored, monochrome, tint)
 
     def detect_damage(self, image: torch.Tensor, on_tile: Callable[[int, int], None] | None = None) -> torch.Tensor:
         """Probability of damage (scratch, dust, crease) per pixel: (N, 3, H, W) -> (N, 1, H, W) in [0, 1]."""
@@ -187,17 +224,56 @@ class RestorePipeline(PhotoPipeline):
         return restored if self.colorizer is None else self.colorizer.colorize_image(restored)
 
     def _restored(self, image: Image, on_tile: TileProgressFn | None) -> Image:
-        self._contexts = self._describe(image_view(image.pixels))
+        self._photo = self._describe(image_view(image.pixels))
         try:
             return self.run_to_image(self._restore_tile, image, on_tile=on_tile)
         finally:
-            self._contexts = (None, None)
+            self._photo = PhotoContext(None, None, None)
 
     def process(self, image: Image, on_progress: ProgressFn | None = None) -> Image:
         if self.colorizer is None:
             return self._restored(image, tile_progress(on_progress))
         restored = self._restored(image, tile_progress(part_progress(on_progress, 0.0, 0.9)))
         return self.colorizer.colorize_image(restored, on_progress=tile_progress(part_progress(on_progress, 0.9, 1.0)))
+
+
+_LUMA = (0.299, 0.587, 0.114)
+
+
+def _luma(image: torch.Tensor) -> torch.Tensor:
+    return sum(weight * image[:, i : i + 1] for i, weight in enumerate(_LUMA))  # type: ignore[return-value]
+
+
+def _tint(thumb: torch.Tensor) -> torch.Tensor | None:
+    """The toning of a black-and-white print, from its thumbnail, or None when there is none to keep.
+
+    Toning shows in the mid-tones while the paper stays light; a yellowed or cast print is tinted in its
+    highlights too. So the tint kept is each channel's ratio to the luminance in the mid-tones over the
+    same ratio in the highlights: a cast of the whole print cancels out, and is corrected.
+    """
+    light = _luma(thumb)
+
+    def ratio(low: float, high: float) -> torch.Tensor | None:
+        where = ((light > low) & (light < high)).float()
+        if float(where.sum()) < 16:
+            return None
+        return (thumb * where).sum(dim=(0, 2, 3)) / (light * where).sum().clamp_min(1e-6)
+
+    midtones, highlights = ratio(0.2, 0.65), ratio(0.75, 1.01)
+    if midtones is None:
+        return None
+    tint = midtones if highlights is None else midtones / highlights.clamp_min(1e-3)
+    tint = tint / (tint * tint.new_tensor(_LUMA)).sum()
+    return None if float((tint - 1).abs().max()) < 0.02 else tint
+
+
+def _monochrome(image: torch.Tensor, tint: torch.Tensor | None) -> torch.Tensor:
+    """A black-and-white print's restoration as gray, toned by ``tint`` (strongest in the mid-tones) if given."""
+    light = _luma(image).clamp(0.0, 1.0)
+    if tint is None:
+        return light.expand_as(image)
+    weight = 4 * light * (1 - light)
+    return light * (1 + weight * (tint.to(image.device)[None, :, None, None] - 1))
 
 
 def _check_rgb(image: torch.Tensor) -> None:

@@ -93,9 +93,33 @@ class RestoreTrainConfig(RunConfig):
 
     name: str = "restore"
     out_dir: str = "runs/restore"
+    tone_model: str | None = None  # a trained restore-tone model, applied (frozen) before the generator
     mask_net: dict[str, Any] = field(default_factory=dict)
     discriminator: dict[str, Any] = field(default_factory=lambda: {"in_channels": 6})
     loss: LossConfig = field(default_factory=LossConfig)
+
+
+@dataclass
+class ToneLossConfig:
+    """Weights of the tone-correction objective: L1 of the corrected photo, and of its chroma alone."""
+
+    pixel: float = 1.0
+    chroma: float = 1.0
+
+
+@dataclass
+class ToneTrainConfig(RunConfig):
+    """Everything `patina train restore-tone` needs: the whole-photo tone and colour correction of restore.
+
+    ``data.crop`` is the side of the photo thumbnails the loss compares (whole photos, squeezed square);
+    the network itself sees them pooled to 64 x 64, as the pipeline's thumbnail.
+    """
+
+    name: str = "restore-tone"
+    out_dir: str = "runs/restore-tone"
+    data: DataConfig = field(default_factory=lambda: DataConfig(crop=128, batch_size=64, workers=0))
+    p_grayscale: float = 0.4  # share of photos made black-and-white first (the target too)
+    loss: ToneLossConfig = field(default_factory=ToneLossConfig)
 
 
 @dataclass

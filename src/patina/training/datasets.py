@@ -190,3 +190,40 @@ class CountingSampler(Sampler[int]):
 
     def __len__(self) -> int:
         return 2**62
+
+
+class ToneThumbnails(Dataset):
+    """Whole photos squeezed to ``size`` x ``size`` (decoded once), each sample given wide tone damage
+    (:mod:`patina.degradations.tone`): items hold ``degraded`` and ``target`` (3, size, size) float tensors.
+
+    A share ``p_grayscale`` of samples is made black-and-white first (the target too), flips vary.
+    """
+
+    def __init__(self, files: list[Path], *, size: int, p_grayscale: float, seed: int) -> None:
+        if not files:
+            raise ConfigError("no training images found")
+        self.size, self.p_grayscale, self.seed = size, p_grayscale, seed
+        self.photos = np.stack([self._thumbnail(path) for path in files])
+
+    def _thumbnail(self, path: Path) -> np.ndarray:
+        return cv2.resize(read_rgb_uint8(path), (self.size, self.size), interpolation=cv2.INTER_AREA)
+
+    def __len__(self) -> int:
+        return 2**62
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        from patina.degradations.color import grayscale
+        from patina.degradations.tone import sample_tone_plan, tone_shift
+
+        rng = np.random.default_rng(sample_seed(self.seed, index))
+        clean = self.photos[int(rng.integers(len(self.photos)))].astype(np.float32) * np.float32(1 / 255)
+        if rng.random() < 0.5:
+            clean = clean[:, ::-1]
+        gray = bool(rng.random() < self.p_grayscale)
+        if gray:
+            clean = grayscale(clean)
+        degraded = tone_shift(np.ascontiguousarray(clean), sample_tone_plan(rng, gray=gray))
+        if rng.random() < 0.5:  # what is left of grain and noise in a thumbnail
+            degraded = np.clip(degraded + rng.normal(0, rng.uniform(0.002, 0.02), degraded.shape), 0, 1)
+        return {"degraded": torch.from_numpy(np.ascontiguousarray(degraded.transpose(2, 0, 1), np.float32)),
+                "target": torch.from_numpy(np.ascontiguousarray(clean.transpose(2, 0, 1)))}

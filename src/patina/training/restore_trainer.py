@@ -1,7 +1,12 @@
-"""Paired GAN training of the restoration generator and the damage-mask net on synthetic old-photo pairs."""
+"""Paired GAN training of the restoration generator and the damage-mask net on synthetic old-photo pairs.
+
+With ``tone_model`` the generator learns behind a trained (frozen) whole-photo tone correction, as the
+pipeline runs it: the mask net sees the degraded photo, the generator its tone-corrected version.
+"""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -9,14 +14,15 @@ import torch
 
 from patina.core.errors import ConfigError
 from patina.losses import charbonnier_loss, frequency_loss, mask_loss, ssim_loss
-from patina.networks import DamageMaskNet, PatchDiscriminator, RestoreGenerator
+from patina.networks import DamageMaskNet, PatchDiscriminator, RestoreGenerator, ToneCorrector
+from patina.networks.restore import THUMBNAIL_SIZE
 from patina.ops.metrics import psnr
 from patina.training.config import RestoreTrainConfig
 from patina.training.datasets import DEGRADATION_PRESETS, DegradationPairs
 from patina.training.loss_terms import LossTerm
-from patina.training.trainer import Generated, Trainer, kwargs_of
+from patina.training.trainer import Generated, Trainer, init_source, kwargs_of
 from patina.weights import ModelCard
-from patina.weights.files import load_model
+from patina.weights.files import card_path, load_model
 
 
 class RestoreTrainer(Trainer):
@@ -32,6 +38,23 @@ class RestoreTrainer(Trainer):
         self.ema_generator, self.ema_mask_net = self.train_generator({"generator": self.generator,
                                                                       "mask_net": self.mask_net})
         self.perceptual = self.perceptual_loss()
+        self.tone_corrector = self._tone_corrector(config.tone_model)
+
+    def _tone_corrector(self, path: str | None) -> ToneCorrector | None:
+        if path is None:
+            return None
+        network = init_source(Path(path), "ToneCorrector").to(self.device).eval().requires_grad_(False)
+        assert isinstance(network, ToneCorrector)
+        return network
+
+    @torch.no_grad()
+    def tone_corrected(self, degraded: torch.Tensor) -> torch.Tensor:
+        """``degraded`` after the frozen tone correction (each crop judged on its own thumbnail), or as it is."""
+        if self.tone_corrector is None:
+            return degraded
+        with torch.autocast(self.device.type, enabled=False):
+            thumb = torch.nn.functional.adaptive_avg_pool2d(degraded.float(), THUMBNAIL_SIZE)
+            return self.tone_corrector(degraded.float(), thumb).clamp(0, 1)
 
     def initialise_from(self, folder: Path) -> None:
         """Start G and the mask net from exported weights; only a new global-context branch may be missing."""
@@ -62,7 +85,7 @@ class RestoreTrainer(Trainer):
             dropout = self.config.optim.mask_dropout
             keep = (torch.rand(degraded.shape[0], 1, 1, 1, device=self.device) >= dropout).float()
             mask_in = torch.sigmoid(mask_logits.detach().float()) * keep
-            restored = self.generator(degraded, mask_in)
+            restored = self.generator(self.tone_corrected(degraded), mask_in)
         restored_f = restored.float()
 
         def paired(image: torch.Tensor) -> torch.Tensor:  # D judges an image next to its degraded input
@@ -97,7 +120,7 @@ class RestoreTrainer(Trainer):
             item = dataset[index]
             degraded, target = item["degraded"][None].to(self.device), item["target"][None].to(self.device)
             mask = torch.sigmoid(self.ema_mask_net.shadow(degraded))
-            restored = self.ema_generator.shadow(degraded, mask).clamp(0, 1)
+            restored = self.ema_generator.shadow(self.tone_corrected(degraded), mask).clamp(0, 1)
             before.append(psnr(degraded, target).item())
             after.append(psnr(restored, target).item())
         return {"val/psnr_input": float(np.mean(before)), "val/psnr_restored": float(np.mean(after))}
@@ -106,7 +129,7 @@ class RestoreTrainer(Trainer):
         """Write the EMA generator and mask net as safetensors + model cards, ready for the registry."""
         cfg = self.config
         train_images, val_images = len(self.train_files), len(self.val_files)
-        return [
+        cards = [
             self.save_network(self.ema_generator.shadow, folder, name=cfg.name, arch="RestoreGenerator",
                               kwargs=kwargs_of(self.generator, cfg.generator),
                               train_images=train_images, val_images=val_images),
@@ -114,3 +137,7 @@ class RestoreTrainer(Trainer):
                               kwargs=kwargs_of(self.mask_net, cfg.mask_net),
                               train_images=train_images, val_images=val_images),
         ]
+        if cfg.tone_model is not None:  # the pipeline finds it beside the generator
+            for source in (Path(cfg.tone_model), card_path(cfg.tone_model)):
+                shutil.copyfile(source, Path(folder) / f"restore-tone{source.suffix}")
+        return cards

@@ -38,6 +38,8 @@ REGISTRY: dict[str, RegistryEntry] = {
                       "Old-photo restoration GAN generator (denoise, deblur, fade/cast removal, inpainting)"),
         RegistryEntry("damage-mask", "damage-mask.safetensors", "restore",
                       "Segmentation of scratches, dust and creases, fed to the restoration generator"),
+        RegistryEntry("restore-tone", "restore-tone.safetensors", "restore",
+                      "Whole-photo tone and colour correction (fading, casts, yellowing) before restoration"),
         RegistryEntry("colorize", "colorize.safetensors", "colorize",
                       "Colorization GAN generator: (a*, b*) bins scored from luminance, for black-and-white photos"),
         RegistryEntry("upscale-x2", "upscale-x2.safetensors", "upscale",

@@ -1,0 +1,88 @@
+"""Global tone and colour correction: a small network reads a thumbnail of the WHOLE photo and predicts a
+parametric correction (a monotone tone curve per channel, then a 3 x 3 colour matrix and offset) that is
+applied to every pixel at full resolution: cheap, and identical across the tiles of a large scan.
+
+    net = ToneCorrector()
+    params = net.predict(thumbnail(photo))        # (N, net.parameter_count), once per photo
+    corrected = net.apply(tile, params)           # any tile of the photo, any size
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from patina.networks.blocks import zero_init
+
+QUANTILES = (0.01, 0.05, 0.15, 0.3, 0.5, 0.7, 0.85, 0.95, 0.99)
+"""Per-channel levels of the thumbnail the predictor sees next to its learnt features."""
+
+_IDENTITY_INCREMENT = math.log(math.e - 1)
+"""softplus of this is 1: raw curve increments of zero give the identity curve."""
+
+LUMA = (0.299, 0.587, 0.114)
+
+
+class ToneCorrector(nn.Module):
+    """Thumbnail (N, 3, 64, 64) -> correction parameters; :meth:`apply` corrects an image with them.
+
+    The correction is ``matrix @ curve(x) + offset``: ``curve`` is a per-channel monotone piecewise-linear
+    curve with ``knots`` segments on [0, 1] (undoes dye fading, lifted blacks, casts, exposure), the matrix
+    restores saturation and cross-channel fading. The last layer starts at zero, so a new network is the
+    identity.
+    """
+
+    def __init__(self, *, knots: int = 16, width: int = 96) -> None:
+        super().__init__()
+        self.knots = knots
+        layers: list[nn.Module] = []
+        for c_in, c_out in itertools.pairwise((3, 24, 48, width, width)):
+            layers += [nn.Conv2d(c_in, c_out, 3, stride=2, padding=1), nn.LeakyReLU(0.2, inplace=True)]
+        self.encoder = nn.Sequential(*layers)
+        self.parameter_count = 3 * (knots + 1) + 12
+        statistics = 3 * len(QUANTILES) + 6  # levels, channel means, mean chroma per channel
+        self.mlp = nn.Sequential(nn.Linear(2 * width + statistics, 192), nn.LeakyReLU(0.2, inplace=True),
+                                 nn.Linear(192, 192), nn.LeakyReLU(0.2, inplace=True),
+                                 nn.Linear(192, self.parameter_count))
+        zero_init(self.mlp[-1])
+
+    def predict(self, thumb: torch.Tensor) -> torch.Tensor:
+        """Correction parameters (N, parameter_count) for whole photos from their thumbnails (N, 3, h, w)."""
+        thumb = thumb.float()
+        features = self.encoder(thumb)
+        pooled = torch.cat([features.mean(dim=(2, 3)), features.amax(dim=(2, 3))], dim=1)
+        flat = thumb.flatten(2)
+        levels = torch.quantile(flat, flat.new_tensor(QUANTILES), dim=2).permute(1, 0, 2).flatten(1)
+        means = flat.mean(dim=2)
+        gray = (flat * flat.new_tensor(LUMA)[None, :, None]).sum(dim=1, keepdim=True)
+        chroma = (flat - gray).mean(dim=2)
+        return self.mlp(torch.cat([pooled, levels, means, chroma], dim=1))
+
+    def apply(self, image: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
+        """``image`` (N, 3, H, W) in [0, 1] corrected by ``params`` from :meth:`predict` (float32 result)."""
+        knots = self.knots
+        curves = params[:, : 3 * (knots + 1)].float().view(-1, 3, knots + 1)
+        start = curves[..., :1]
+        steps = F.softplus(curves[..., 1:] + _IDENTITY_INCREMENT) / knots
+        values = torch.cat([start, start + steps.cumsum(dim=-1)], dim=-1)  # (N, 3, knots + 1)
+        rest = params[:, 3 * (knots + 1):].float()
+        matrix = torch.eye(3, device=params.device) + rest[:, :9].view(-1, 3, 3)
+        offset = rest[:, 9:12]
+        x = image.float().clamp(0, 1) * knots
+        index = x.floor().clamp_(max=knots - 1)
+        fraction = x - index
+        index = index.long()
+        n, c, h, w = image.shape
+        table = values[:, :, None, :].expand(n, c, h, knots + 1)
+        low = torch.gather(table, 3, index)
+        high = torch.gather(table, 3, index + 1)
+        curved = low + fraction * (high - low)
+        return torch.einsum("nij,njhw->nihw", matrix, curved) + offset[:, :, None, None]
+
+    def forward(self, image: torch.Tensor, thumb: torch.Tensor) -> torch.Tensor:
+        """``image`` corrected with the parameters predicted from ``thumb`` (the whole photo's thumbnail)."""
+        return self.apply(image, self.predict(thumb))

@@ -1,0 +1,78 @@
+"""Training of restore's whole-photo tone and colour correction (:class:`~patina.networks.tone.ToneCorrector`).
+
+The correction is global (a few dozen numbers per photo), so it is learnt on thumbnails of whole photos
+with wide synthetic tone damage (:mod:`patina.degradations.tone`): thousands of steps a minute on a CPU.
+A regression, not a GAN: L1 of the corrected thumbnail to the clean one, and of its chroma alone.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from patina.networks.restore import THUMBNAIL_SIZE
+from patina.networks.tone import ToneCorrector
+from patina.ops.metrics import psnr
+from patina.training.config import ToneTrainConfig
+from patina.training.datasets import ToneThumbnails
+from patina.training.loss_terms import LossTerm
+from patina.training.trainer import Generated, Trainer, init_source, kwargs_of, load_init_state
+from patina.weights import ModelCard
+
+
+def chroma(image: torch.Tensor) -> torch.Tensor:
+    """Each channel minus the pixel's mean (what is left when brightness is taken away)."""
+    return image - image.mean(dim=1, keepdim=True)
+
+
+class ToneTrainer(Trainer):
+    """The tone corrector, with an EMA; no adversary."""
+
+    task = "restore-tone"
+
+    def __init__(self, config: ToneTrainConfig, *, progress: bool = True) -> None:
+        super().__init__(config, progress=progress)
+        self.corrector = ToneCorrector(**config.generator).to(self.device)
+        (self.ema_corrector,) = self.train_generator({"corrector": self.corrector})
+
+    def initialise_from(self, path: Path) -> None:
+        load_init_state(self.corrector, init_source(path, "ToneCorrector").state_dict(), path, "corrector")
+
+    def training_set(self) -> ToneThumbnails:
+        cfg = self.config
+        return ToneThumbnails(self.train_files, size=cfg.data.crop, p_grayscale=cfg.p_grayscale, seed=cfg.seed)
+
+    def generate(self, batch: dict[str, torch.Tensor], rng: np.random.Generator) -> Generated:
+        degraded, target = (batch[k].to(self.device) for k in ("degraded", "target"))
+        corrected = self.corrector(degraded, F.adaptive_avg_pool2d(degraded, THUMBNAIL_SIZE))
+        terms: dict[str, LossTerm] = {
+            "pixel": lambda: F.l1_loss(corrected, target),
+            "chroma": lambda: F.l1_loss(chroma(corrected), chroma(target)),
+        }
+        return Generated(terms=terms, images=[degraded, corrected.detach().clamp(0, 1), target],
+                         label="train/degraded|corrected|target")
+
+    @torch.no_grad()
+    def validate(self, limit: int = 256) -> dict[str, float]:
+        """PSNR of held-out thumbnails before and after the EMA correction (fixed damage draws)."""
+        if not self.val_files:
+            return {}
+        cfg = self.config
+        dataset = ToneThumbnails(self.val_files, size=cfg.data.crop, p_grayscale=cfg.p_grayscale, seed=12345)
+        items = [dataset[index] for index in range(limit)]
+        degraded = torch.stack([item["degraded"] for item in items]).to(self.device)
+        target = torch.stack([item["target"] for item in items]).to(self.device)
+        net = self.ema_corrector.shadow
+        corrected = net(degraded, F.adaptive_avg_pool2d(degraded, THUMBNAIL_SIZE)).clamp(0, 1)
+        untouched = net(target, F.adaptive_avg_pool2d(target, THUMBNAIL_SIZE)).clamp(0, 1)
+        return {"val/psnr_input": psnr(degraded, target).item(), "val/psnr_corrected": psnr(corrected, target).item(),
+                "val/psnr_clean_passthrough": psnr(untouched, target).item()}
+
+    def export(self, folder: str | Path) -> list[ModelCard]:
+        cfg = self.config
+        return [self.save_network(self.ema_corrector.shadow, folder, name=cfg.name, arch="ToneCorrector",
+                                  kwargs=kwargs_of(self.corrector, cfg.generator),
+                                  train_images=len(self.train_files), val_images=len(self.val_files))]
