@@ -29,8 +29,8 @@ _SHADE_FLOOR = 0.04  # soft shading fainter than this is dropped (kept out of th
 
 
 def _pick(rng: np.random.Generator, palette: np.ndarray, jitter: float = 0.02) -> np.ndarray:
-    """One palette colour with a small random jitter."""
-    c = palette[int(rng.integers(len(palette)))] + rng.normal(0.0, jitter, 3)
+    """One palette colour with a small random jitter (mostly in brightness, a little in hue)."""
+    c = palette[int(rng.integers(len(palette)))] + rng.normal(0.0, jitter) + rng.normal(0.0, jitter / 3, 3)
     return np.clip(c, 0.0, 1.0).astype(np.float32)
 
 
@@ -291,12 +291,12 @@ def folds(
     s = _damage_scale(img.shape)
     paint = _Painter(img)
     for _ in range(int(max(count, 0))):
-        core_w = float(width) if width is not None else 1.5 * 4.0 ** (rng.random() ** 1.3) * s**0.6
+        core_w = float(width) if width is not None else 1.2 * 4.0 ** (rng.random() ** 1.3) * s**0.6  # 1.2-4.8 px
         p0, p1 = _line_across(rng, h, w)
         pts = _wavy_line(rng, p0, p1, step=2.0 * s, amp=rng.uniform(0.5, 2.5) * s, corr=0.05)
         n = len(pts) - 1
-        pts += _smooth1d(rng, n + 1, corr=2.0)[:, None] * rng.uniform(0.1, 0.3) * core_w  # jagged crack
-        widths = core_w * np.clip(1.0 + 0.4 * _smooth1d(rng, n, corr=max(3.0, n / 60)), 0.3, 1.6)
+        pts += _smooth1d(rng, n + 1, corr=2.0)[:, None] * rng.uniform(0.1, 0.25) * min(core_w, 2.5 * s)  # jagged
+        widths = core_w * np.clip(1.0 + 0.3 * _smooth1d(rng, n, corr=max(3.0, n / 60)), 0.4, 1.3)
         level = np.clip(0.8 + 0.35 * _smooth1d(rng, n, corr=3.0), 0.25, 1.0)
         core = np.zeros((h, w), np.uint8)
         _stroke(core, pts, widths, level)
@@ -422,10 +422,10 @@ def flaking(
         if not flakes.any():
             continue
         full = np.zeros((h, w), np.float32)
-        if rng.random() < 0.6:
+        if rng.random() < 0.4:
             k = max(2, int(round(1.5 * s**0.5)) + 1)
             rim = cv2.dilate(flakes.astype(np.uint8), np.ones((k, k), np.uint8))
-            full[y0:y1, x0:x1] = _soften(rim) * np.float32(rng.uniform(0.3, 0.55))
+            full[y0:y1, x0:x1] = _soften(rim) * np.float32(rng.uniform(0.2, 0.4))
             paint.paint(full, _pick(rng, _MOUNTS[:2]))
         full[:] = 0.0
         full[y0:y1, x0:x1] = _soften(flakes)
@@ -467,15 +467,17 @@ def long_scratches(
             t0, t1 = rng.uniform(0.25, 0.4), rng.uniform(0.6, 0.75)  # most of the crossing
             p0, p1 = p0 + (p1 - p0) * t0, p0 + (p1 - p0) * t1
         pts = _wavy_line(rng, p0, p1, step=3.0 * s, amp=rng.uniform(0.3, 1.5) * s, corr=0.25)
-        color = _pick(rng, _PAPERS[:2]) if rng.random() < p_white else _pick(rng, _MOUNTS[:1])
+        bright = rng.random() < p_white
+        color = _pick(rng, _PAPERS[:1]) if bright else _pick(rng, _MOUNTS[:1])
+        wd = wd if bright else max(1.0, 0.5 * wd)  # printed from a scratched negative: thinner, dark
         nrm = np.array([-(p1 - p0)[1], (p1 - p0)[0]]) / (float(np.hypot(*(p1 - p0))) + 1e-6)
         offsets = [0.0]
-        if rng.random() < 0.4:
-            offsets += list(np.cumsum(rng.uniform(2.0, 10.0, int(rng.integers(1, 4))) * s + wd))
+        if rng.random() < 0.3:
+            offsets += list(np.cumsum(rng.uniform(2.0, 10.0, int(rng.integers(1, 3))) * s + wd))
         canvas = np.zeros((h, w), np.uint8)
         n = len(pts) - 1
         for j, off in enumerate(offsets):
-            f = 1.0 if j == 0 else rng.uniform(0.3, 0.8)
+            f = 1.0 if j == 0 else rng.uniform(0.25, 0.6)
             path = pts + nrm * (off + _smooth1d(rng, n + 1, corr=n / 8.0)[:, None] * 0.5 * s)
             widths = wd * f * np.clip(1.0 + 0.15 * _smooth1d(rng, n, corr=max(3.0, n / 10.0)), 0.6, 1.4)
             level = np.clip(0.8 + 0.2 * _smooth1d(rng, n, corr=max(3.0, n / 12.0)), 0.45, 1.0)
@@ -537,7 +539,8 @@ def blotches(
         tide *= inside
         full = np.zeros((h, w), np.float32)
         if opaque:  # ink, mould, a deposit: nothing of the picture shows
-            color = _pick(rng, _STAINS[3:] if rng.random() < 0.5 else np.concatenate([_MOUNTS[:1], _PAPERS[:2]]))
+            pick = rng.random()
+            color = _pick(rng, _STAINS[3:] if pick < 0.5 else _MOUNTS[:2] if pick < 0.85 else _PAPERS[:2])
             full[y0:y1, x0:x1] = _soften(inside) * np.float32(rng.uniform(0.9, 1.0))
             paint.paint(full, color, texture=0.12 * _noise_field(rng, h, w, 2.0 * s, 2))
             full[y0:y1, x0:x1] = tide * np.float32(rng.uniform(0.2, 0.5))
