@@ -5,10 +5,14 @@ including a per-op seed) from ``np.random.default_rng(seed)``, then executes it 
 :func:`apply_plan`. The plan is returned as ``DegradedSample.params`` (plain JSON types), so any
 sample can be reproduced bit for bit from its params alone.
 
-Order (realistic: capture -> print -> aging -> damage -> scan):
-(grayscale) -> blur / motion blur / downscale -> sepia toning -> fading -> yellowing / colour cast
--> paper texture -> halftone (rare) -> scratches / dust / creases -> noise / grain / Poisson
--> vignette -> JPEG.
+Order (realistic: scene -> capture -> print -> aging -> damage -> scan):
+(fine detail) -> (grayscale) -> blur / motion blur / downscale -> sepia toning -> fading -> yellowing /
+colour cast -> paper texture -> halftone (rare) -> blotches / flaking / cracks / folds / scratches / long
+scratches / dust / creases / torn corners -> noise / grain / Poisson -> vignette -> JPEG.
+
+Fine detail (hair, grass, fabric, text, wires) and grayscale change the clean TARGET: they are picture
+content, so a restoration must keep them. The wear ops (cracks ... blotches) are 0 in ``EVAL_CONFIG``, whose
+plans are unchanged since plan version 1.
 """
 
 from __future__ import annotations
@@ -26,9 +30,11 @@ from .blur import _DOWN_CHOICES, _DOWN_P, _UP_CHOICES, _UP_P, defocus_blur, down
 from .color import _CAST_HUES, color_cast, fade, grayscale, sepia, vignette, yellowing
 from .compression import jpeg
 from .damage import creases, dust, scratches
+from .detail import fine_detail
 from .noise import film_grain, gaussian_noise, poisson_noise
 from .tone import sample_tone_plan, tone_shift
 from .printing import halftone, paper_texture
+from .wear import blotches, cracks, flaking, folds, long_scratches, torn_corners
 
 __all__ = [
     "DegradationConfig",
@@ -39,6 +45,7 @@ __all__ = [
     "apply_op",
     "OPS",
     "DAMAGE_OPS",
+    "TARGET_OPS",
     "EVAL_CONFIG",
     "TRAIN_CONFIG",
     "PLAN_VERSION",
@@ -94,6 +101,24 @@ class DegradationConfig:
     max_dust: int = 60                # specks on a 256 x 256 image (grows with image size)
     p_creases: float = 0.2
     max_creases: int = 2
+    # wear and tear of old prints (all 0 in EVAL_CONFIG)
+    p_cracks: float = 0.25
+    max_cracks: int = 4               # branching cracks
+    p_craquelure: float = 0.35        # given cracks: a craquelure patch (alone or with cracks)
+    p_folds: float = 0.15
+    max_folds: int = 2
+    p_torn_corners: float = 0.1
+    max_torn_corners: int = 3
+    p_flaking: float = 0.15
+    max_flaking: int = 4              # clusters of flakes
+    p_long_scratches: float = 0.2
+    max_long_scratches: int = 3
+    p_blotches: float = 0.25
+    max_blotches: int = 5
+    p_opaque_blotch: float = 0.35     # per blotch: opaque (inpainted) instead of a translucent stain (tone)
+    # picture content that looks like damage, drawn into the clean target (all 0 in EVAL_CONFIG)
+    p_fine_detail: float = 0.3
+    max_fine_detail: int = 4
     # noise (scanner / film / sensor)
     p_noise: float = 0.5
     noise_sigma: Range = (0.005, 0.06)
@@ -165,6 +190,13 @@ OPS: dict[str, Callable[..., Any]] = {
     "scratches": scratches,
     "dust": dust,
     "creases": creases,
+    "cracks": cracks,
+    "folds": folds,
+    "torn_corners": torn_corners,
+    "flaking": flaking,
+    "long_scratches": long_scratches,
+    "blotches": blotches,
+    "fine_detail": fine_detail,
     "gaussian_noise": gaussian_noise,
     "film_grain": film_grain,
     "poisson_noise": poisson_noise,
@@ -172,7 +204,10 @@ OPS: dict[str, Callable[..., Any]] = {
     "jpeg": jpeg,
 }
 #: Ops that return ``(image, mask)``.
-DAMAGE_OPS = frozenset({"scratches", "dust", "creases"})
+DAMAGE_OPS = frozenset({"scratches", "dust", "creases", "cracks", "folds", "torn_corners", "flaking",
+                        "long_scratches", "blotches"})
+#: Ops that change the clean target itself (picture content), applied before every degradation.
+TARGET_OPS = frozenset({"fine_detail", "grayscale"})
 
 
 def _u(rng: np.random.Generator, r: Range) -> float:
@@ -182,6 +217,11 @@ def _u(rng: np.random.Generator, r: Range) -> float:
 
 def _seed(rng: np.random.Generator) -> int:
     return int(rng.integers(0, 2**31 - 1))
+
+
+def _few(rng: np.random.Generator, most: int) -> int:
+    """A count in 1..``most`` that favours few."""
+    return max(1, int(math.ceil(most * rng.random() ** 1.5)))
 
 
 def _r(x: float, nd: int = 4) -> float:
@@ -198,10 +238,17 @@ def sample_plan(config: DegradationConfig, shape: tuple[int, ...], seed: int) ->
     c = config
     h, w = int(shape[0]), int(shape[1])
     root = np.random.default_rng(int(seed))
+    # SeedSequence children are determined by their index: families added later take new indices at the end,
+    # so the first 13 (and every plan without the later families) stay as they were
+    children = root.spawn(20)
     (g_gray, g_blur, g_tone, g_fade, g_color, g_paper, g_half, g_scr, g_dust, g_crease,
-     g_noise, g_vig, g_jpeg) = root.spawn(13)
+     g_noise, g_vig, g_jpeg) = children[:13]
+    g_detail, g_crack, g_fold, g_torn, g_flake, g_long, g_blot = children[13:]
     ops: list[dict[str, Any]] = []
 
+    if c.max_fine_detail > 0 and g_detail.random() < c.p_fine_detail:
+        ops.append({"op": "fine_detail", "count": int(g_detail.integers(1, c.max_fine_detail + 1)),
+                    "seed": _seed(g_detail)})
     gray = bool(g_gray.random() < c.p_grayscale)
     if gray:
         ops.append({"op": "grayscale"})
@@ -251,10 +298,24 @@ def sample_plan(config: DegradationConfig, shape: tuple[int, ...], seed: int) ->
 
     # damage; counts are per image (scratch length and speck size scale with the image inside the ops)
     s = size_scale((h, w))
+    if c.max_blotches > 0 and g_blot.random() < c.p_blotches:
+        ops.append({"op": "blotches", "count": _few(g_blot, c.max_blotches), "p_opaque": _r(c.p_opaque_blotch),
+                    "seed": _seed(g_blot)})
+    if c.max_flaking > 0 and g_flake.random() < c.p_flaking:
+        ops.append({"op": "flaking", "count": _few(g_flake, c.max_flaking), "seed": _seed(g_flake)})
+    if c.max_cracks > 0 and g_crack.random() < c.p_cracks:
+        craquelure = int(g_crack.random() < c.p_craquelure)
+        count = _few(g_crack, c.max_cracks) if not craquelure or g_crack.random() < 0.5 else 0
+        ops.append({"op": "cracks", "count": count, "craquelure": craquelure,
+                    "p_white": _r(g_crack.uniform(0.3, 0.7)), "seed": _seed(g_crack)})
+    if c.max_folds > 0 and g_fold.random() < c.p_folds:
+        ops.append({"op": "folds", "count": int(g_fold.integers(1, c.max_folds + 1)), "seed": _seed(g_fold)})
     if c.max_scratches > 0 and g_scr.random() < c.p_scratches:
-        n = int(math.ceil(c.max_scratches * g_scr.random() ** 1.5))  # favour few
-        ops.append({"op": "scratches", "count": max(1, n), "p_white": _r(g_scr.uniform(0.4, 0.9)),
+        ops.append({"op": "scratches", "count": _few(g_scr, c.max_scratches), "p_white": _r(g_scr.uniform(0.4, 0.9)),
                     "seed": _seed(g_scr)})
+    if c.max_long_scratches > 0 and g_long.random() < c.p_long_scratches:
+        ops.append({"op": "long_scratches", "count": _few(g_long, c.max_long_scratches),
+                    "p_white": _r(g_long.uniform(0.6, 1.0)), "seed": _seed(g_long)})
     if c.max_dust > 0 and g_dust.random() < c.p_dust:
         n = int(math.ceil(c.max_dust * g_dust.random() ** 1.5 * float(np.clip(s, 0.5, 6.0)) ** 0.7))
         ops.append({"op": "dust", "count": max(1, n), "p_white": _r(g_dust.uniform(0.2, 0.8)),
@@ -262,6 +323,9 @@ def sample_plan(config: DegradationConfig, shape: tuple[int, ...], seed: int) ->
     if c.max_creases > 0 and g_crease.random() < c.p_creases:
         ops.append({"op": "creases", "count": int(g_crease.integers(1, c.max_creases + 1)),
                     "seed": _seed(g_crease)})
+    if c.max_torn_corners > 0 and g_torn.random() < c.p_torn_corners:
+        ops.append({"op": "torn_corners", "count": _few(g_torn, c.max_torn_corners),
+                    "background": "paper" if g_torn.random() < 0.6 else "mount", "seed": _seed(g_torn)})
 
     # noise: monochrome for B&W photos, mostly monochrome grain for colour
     if g_noise.random() < c.p_noise:
@@ -303,15 +367,18 @@ def apply_op(image: np.ndarray, record: Mapping[str, Any]) -> tuple[np.ndarray, 
 
 
 def apply_plan(clean: np.ndarray, plan: Mapping[str, Any]) -> DegradedSample:
-    """Execute a plan from :func:`sample_plan` (or a sample's ``params``) on ``clean``."""
+    """Execute a plan from :func:`sample_plan` (or a sample's ``params``) on ``clean``.
+
+    The :data:`TARGET_OPS` (which a plan lists first) change the clean target itself; the other ops degrade it.
+    """
     img = check_image(clean, "clean")
     h, w = img.shape[:2]
     target = np.clip(img, 0.0, 1.0).astype(np.float32, copy=True)
     mask = np.zeros((h, w), np.float32)
     x = target
     for rec in plan["ops"]:
-        if rec["op"] == "grayscale":
-            target = grayscale(target)
+        if rec["op"] in TARGET_OPS:
+            target = apply_op(target, rec)[0]
             x = target
             continue
         x, m = apply_op(x, rec)
@@ -365,6 +432,16 @@ EVAL_CONFIG = DegradationConfig(
     max_dust=40,
     p_creases=0.25,
     max_creases=1,
+    # the wear ops and fine detail came after plan version 1's evaluation numbers: off, so they stay comparable
+    p_cracks=0.0,
+    p_craquelure=0.0,
+    p_folds=0.0,
+    p_torn_corners=0.0,
+    p_flaking=0.0,
+    p_long_scratches=0.0,
+    p_blotches=0.0,
+    p_opaque_blotch=0.0,
+    p_fine_detail=0.0,
     p_noise=0.4,
     noise_sigma=(0.01, 0.03),
     p_grain=0.5,
