@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from sqlalchemy import select
@@ -14,6 +15,7 @@ from patina.archive import DERIVATIVE, Archive
 from patina.archive.metadata import AI_SOURCE_TYPE, read_xmp
 from patina.archive.schema import Event
 from patina.core.errors import ArchiveError, ParameterError
+from patina.imageio import Image, write_image
 from patina.weights.registry import REGISTRY
 from patina.weights.card import ModelCard
 
@@ -39,7 +41,7 @@ def test_derive_records_everything_needed_to_repeat_it(archive: Archive, master:
     assert archive.item(master).derivative_ids == [item.id]
     assert result.event.event_type == "derivation" and result.event.item_id == master
     assert detail["pipeline"] == "restore" and detail["seed"] == 3 and detail["format"] == "png"
-    assert detail["parameters"] == {"model": "restore", "mask_model": "damage-mask", "scratches": True,
+    assert detail["parameters"] == {"model": "restore", "mask_model": "damage-mask", "scratches": True, "mask": [],
                                     "strength": 0.8, "ensemble": False, "tile": 0, "overlap": 64, "context": 64,
                                     "colorize": False, "upscale": None}
     shipped = {name: ModelCard.read(REGISTRY[name].path.with_suffix(".json")).sha256
@@ -92,6 +94,22 @@ def test_reproduce_refuses_masters_and_changed_sources(archive: Archive, master:
     stored.write_bytes(bytes(data))
     with pytest.raises(ArchiveError, match="has changed on disk"):
         archive.reproduce(derived.item.id)
+
+
+def test_a_damage_mask_item_is_recorded_by_sha256_and_reproduces(archive: Archive, master: int,
+                                                                   tmp_path: Path) -> None:
+    painted = np.zeros((32, 40), dtype=np.uint8)
+    painted[5:9, 3:30] = 255
+    write_image(tmp_path / "mask.png", Image(pixels=painted))
+    write_image(tmp_path / "small.png", Image(pixels=painted[:30]))
+    mask_id, small_id = archive.import_paths([tmp_path / "mask.png", tmp_path / "small.png"]).imported
+    derived = archive.derive(master, "restore", {**FAST, "mask": mask_id})
+    assert derived.event.detail["parameters"]["mask"] == [archive.item(mask_id).sha256]
+    assert [m["role"] for m in derived.event.detail["models"]] == ["generator"]  # the mask net is not run
+    assert derived.item.sha256 != archive.derive(master, "restore", FAST).item.sha256
+    assert archive.reproduce(derived.item.id).identical
+    with pytest.raises(ParameterError, match="mask 40x30 does not match the photo 40x32"):
+        archive.derive(master, "restore", {**FAST, "mask": small_id})
 
 
 def test_same_request_is_reused_unless_again(archive: Archive, master: int) -> None:

@@ -123,8 +123,67 @@ def test_bad_options_fail_before_any_work(model, photos, tmp_path, option):
 def test_help_mentions_the_options():
     result = invoke("--help")
     assert result.exit_code == 0
-    for option in ("--output", "--tile", "--overlap", "--no-scratches", "--strength", "--compare", "--device"):
+    for option in ("--output", "--tile", "--overlap", "--no-scratches", "--strength", "--compare", "--device",
+                   "--mask", "--save-mask"):
         assert option in result.output
+
+
+# -- damage masks --------------------------------------------------------------------------------------------
+def outputs(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_saved_masks_restore_to_the_same_bytes(model, photos, tmp_path):
+    tiles = ["--model", model, "--tile", "32", "--overlap", "8"]
+    saved = tmp_path / "saved"
+    result = invoke(str(photos), "-o", str(saved), "--save-mask", *tiles)
+    assert result.exit_code == 0, result.output
+    for name, size in (("a", (48, 64)), ("old/b", (40, 30)), ("old/deep/c", (33, 45))):
+        mask = read_image(saved / f"{name}.mask.png")
+        assert mask.is_gray and mask.bit_depth == 8 and mask.alpha is None and mask.pixels.shape[:2] == size
+    by_folder = tmp_path / "by-folder"  # the masks found by name beside the outputs they came with
+    assert invoke(str(photos), "-o", str(by_folder), "--mask", str(saved), *tiles).exit_code == 0
+    restored = {name: data for name, data in outputs(saved).items() if ".mask." not in name}
+    assert outputs(by_folder) == restored
+    by_file = tmp_path / "by-file"
+    result = invoke(str(photos / "a.jpg"), "-o", str(by_file), "--mask", str(saved / "a.mask.png"), *tiles)
+    assert result.exit_code == 0, result.output
+    assert outputs(by_file) == {"a.jpg": restored["a.jpg"]}
+
+
+def test_a_painted_mask_is_used_and_saved_as_given(model, photos, tmp_path):
+    painted = np.zeros((48, 64, 4), dtype=np.uint8)  # RGBA: white paint on a transparent canvas
+    painted[10:20, 5:40] = 255
+    write_image(tmp_path / "paint.png", Image(pixels=painted[..., :3], alpha=painted[..., 3]))
+    out = tmp_path / "out"
+    result = invoke(str(photos / "a.jpg"), "-o", str(out), "--model", model, "--mask", str(tmp_path / "paint.png"),
+                    "--save-mask")
+    assert result.exit_code == 0, result.output
+    assert np.array_equal(read_image(out / "a.mask.png").pixels[..., 0], painted[..., 0])
+    detected = invoke(str(photos / "a.jpg"), "-o", str(tmp_path / "detected"), "--model", model)
+    assert detected.exit_code == 0 and (tmp_path / "detected" / "a.jpg").read_bytes() != (out / "a.jpg").read_bytes()
+
+
+def test_mask_errors(model, photos, tmp_path):
+    write_image(tmp_path / "small.png", Image(pixels=np.zeros((40, 60, 1), dtype=np.uint8)))
+    mismatch = invoke(str(photos / "a.jpg"), "-o", str(tmp_path / "o1"), "--model", model,
+                      "--mask", str(tmp_path / "small.png"))
+    assert mismatch.exit_code == 1 and "mask 60x40 does not match the photo 64x48" in mismatch.output
+    assert not (tmp_path / "o1" / "a.jpg").exists()
+    contradiction = invoke(str(photos), "-o", str(tmp_path / "o2"), "--model", model, "--no-scratches",
+                           "--mask", str(tmp_path / "small.png"))
+    assert contradiction.exit_code == 2 and "no-scratches" in contradiction.output
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG not really")
+    unreadable = invoke(str(photos), "-o", str(tmp_path / "o3"), "--model", model,
+                        "--mask", str(tmp_path / "broken.png"))
+    assert unreadable.exit_code == 2 and "broken.png" in unreadable.output
+    assert not (tmp_path / "o2").exists() and not (tmp_path / "o3").exists()
+    masks = tmp_path / "masks"  # a folder with the mask of a.jpg only
+    masks.mkdir()
+    write_image(masks / "a.png", Image(pixels=np.zeros((48, 64, 1), dtype=np.uint8)))
+    partial = invoke(str(photos), "-o", str(tmp_path / "o4"), "--model", model, "--mask", str(masks))
+    assert partial.exit_code == 1 and "no mask for b.png" in partial.output and "no mask for c.tif" in partial.output
+    assert outputs(tmp_path / "o4").keys() == {"a.jpg"}
 
 
 @pytest.mark.slow

@@ -14,6 +14,7 @@ from patina.core.errors import ModelNotFoundError, ParameterError
 from patina.imageio import Image, image_to_tensor, tensor_to_image
 from patina.networks import DamageMaskNet, RestoreGenerator
 from patina.pipelines import RestorePipeline, before_after_sheet, comparison_grid
+from patina.pipelines.restore import RestoreOptions, mask_pixels
 from patina.pipelines import base as base_module
 from patina.weights import ModelCard, save_model
 
@@ -144,6 +145,79 @@ def test_scratches_on_feeds_the_mask(model_path):
     off = RestorePipeline(model=model_path, device="cpu", scratches=False, ensemble=False)
     assert not torch.allclose(off(image), expected, atol=1e-4)
     assert off.detect_damage(image).shape == (1, 1, 64, 96)  # loaded on demand
+
+
+def test_given_mask_replaces_the_mask_net_and_is_tiled_like_the_photo(model_path):
+    image = textured_image(96, 128)
+    painted = np.zeros((96, 128), dtype=np.uint8)
+    painted[30:60, 20:110] = 200
+    pipe = RestorePipeline(model=model_path, device="cpu", ensemble=False, tile=0, mask=Image(pixels=painted))
+    assert pipe.mask_net is None and [role for role, _ in pipe.used_models] == ["generator"]
+    with torch.inference_mode():
+        expected = pipe.generator(image, torch.from_numpy(painted / 255).float()[None, None]).clamp(0, 1)
+    assert torch.allclose(pipe(image), expected, atol=1e-5)
+    tiled = RestorePipeline(model=model_path, device="cpu", ensemble=False, tile=32, overlap=8, context=32,
+                            mask=Image(pixels=painted))
+    assert (tiled(image) - expected).abs().max() < 1 / 255
+
+
+def test_damage_mask_is_the_detected_probability_at_8_bits(model_path):
+    image = textured_image(64, 96)
+    photo = tensor_to_image(image, Image(pixels=np.zeros((1, 1, 3), dtype=np.uint8)))
+    pipe = RestorePipeline(model=model_path, device="cpu", ensemble=False)
+    mask = pipe.damage_mask(photo)
+    assert mask.is_gray and mask.bit_depth == 8 and mask.pixels.shape == (64, 96, 1)
+    detected = pipe.detect_damage(image_to_tensor(photo))[0, 0].numpy()
+    assert np.abs(mask.pixels[..., 0] / 255 - detected).max() <= 0.5 / 255 + 1e-6
+    with_mask = pipe.restore_image(photo, mask=mask)
+    given = RestorePipeline(model=model_path, device="cpu", ensemble=False, mask=mask)
+    assert np.array_equal(given.restore_image(photo).pixels, with_mask.pixels)
+    assert np.array_equal(given.damage_mask(photo).pixels, mask.pixels)
+    off = RestorePipeline(model=model_path, device="cpu", scratches=False)
+    assert not off.damage_mask(photo).pixels.any()
+
+
+def test_mask_images_of_any_mode():
+    rgb = np.zeros((4, 5, 3), dtype=np.uint16)
+    rgb[1] = 65535
+    alpha = np.full((4, 5), 65535, dtype=np.uint16)
+    alpha[1, :2] = 0
+    pixels = mask_pixels(Image(pixels=rgb, alpha=alpha))
+    assert pixels.dtype == np.uint8 and pixels.shape == (4, 5)
+    assert pixels[1].tolist() == [0, 0, 255, 255, 255] and not pixels[0].any()
+    assert mask_pixels(Image(pixels=rgb[..., :1].astype(np.uint8) * 0 + 7)).tolist() == [[7] * 5] * 4
+
+
+def test_mask_errors(model_path):
+    photo = Image(pixels=np.zeros((48, 64, 3), dtype=np.uint8))
+    pipe = RestorePipeline(model=model_path, device="cpu", mask=Image(pixels=np.zeros((40, 60, 1), np.uint8)))
+    with pytest.raises(ParameterError, match="mask 60x40 does not match the photo 64x48"):
+        pipe.restore_image(photo)
+    with pytest.raises(ParameterError, match="no-scratches"):
+        RestorePipeline(model=model_path, device="cpu", scratches=False, mask=photo)
+    with pytest.raises(ParameterError, match="no-scratches"):
+        RestoreOptions(scratches=False, mask=(3,))
+    with pytest.raises(ParameterError, match="give its image"):
+        RestorePipeline(RestoreOptions(model=model_path, mask=(3,)), device="cpu").restore_image(photo)
+    with pytest.raises(ParameterError, match="an Image"):
+        RestorePipeline(model=model_path, device="cpu", mask=(3,))
+
+
+@pytest.mark.slow
+def test_shipped_mask_marks_a_scratch_and_painting_it_changes_its_treatment():
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:128, 0:192]
+    gray = (90 + 60 * np.sin(xx / 15) * np.cos(yy / 11) + rng.normal(0, 4, (128, 192))).clip(0, 255)
+    gray[:, 60:62] = 250  # a vertical scratch
+    photo = Image(pixels=gray.astype(np.uint8)[..., None])
+    pipe = RestorePipeline(device="cpu", ensemble=False, tile=0)
+    mask = pipe.damage_mask(photo).pixels[..., 0]
+    assert mask[:, 60:62].min() > 128 and mask[:, 80:].mean() < 5
+    painted = pipe.restore_image(photo, mask=Image(pixels=mask)).pixels.astype(int)
+    unpainted = pipe.restore_image(photo, mask=Image(pixels=np.zeros_like(mask))).pixels.astype(int)
+    change = np.abs(painted - unpainted)[..., 0]
+    assert change[:, 58:64].mean() > 10 * change[:, 120:].mean()
+    assert painted[:, 60:62].mean() < unpainted[:, 60:62].mean()  # the scratch is inpainted darker, like its surround
 
 
 @pytest.mark.parametrize("kwargs", [{"strength": -0.1}, {"strength": 1.5}, {"strength": float("nan")},

@@ -113,6 +113,18 @@ def test_integer_input_equals_float_input():
                           tiled_apply(fn, pixels.float() / 255, tile=32, overlap=8, multiple=8), atol=1e-6)
 
 
+def test_extra_channels_are_cut_into_the_same_tiles():
+    image = textured_image(60, 90)
+    mask = (torch.rand(1, 1, 60, 90) * 255).round().to(torch.uint8)
+    seen = []
+    fn = lambda window: seen.append(window.shape[1]) or window[:, 3:] * window[:, :1]  # noqa: E731
+    out = tiled_apply(fn, image, tile=32, overlap=8, multiple=8, extra=mask)
+    assert len(seen) > 1 and set(seen) == {4}
+    assert torch.allclose(out, mask.float() / 255 * image[:, :1], atol=1e-6)
+    with pytest.raises(ParameterError, match="extra channels"):
+        tiled_apply(fn, image, tile=32, overlap=8, multiple=8, extra=mask[..., :50])
+
+
 def test_tiled_network_matches_untiled_within_one_level():
     torch.manual_seed(0)
     net = RestoreGenerator(widths=(8, 16, 16), blocks=(1, 1, 1)).eval()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -26,8 +27,19 @@ CompareOption = Annotated[bool, typer.Option(
 SkipExistingOption = Annotated[bool, typer.Option(
     "--skip-existing", help="Leave images whose output already exists alone (resume a batch).")]
 
-Process = Callable[[Image, Callable[[int, int], None]], Image]
-"""An image command's work on one image: (image, on_progress(done, total)) -> result."""
+
+
+@dataclass(frozen=True)
+class BatchFile:
+    """One image of a batch: the file read, its path relative to the input that named it, and its output."""
+
+    source: Path
+    relative: Path
+    target: Path
+
+
+Process = Callable[[Image, Callable[[int, int], None], BatchFile], Image]
+"""An image command's work on one image: (image, on_progress(done, total), file) -> result."""
 
 
 def sample_photo() -> Path:
@@ -131,7 +143,9 @@ def run_batch(inputs: list[Path], output: Path, process: Process, *, command: st
                     claimed_sheets.add(sheet)
                 progress.update(parts_task, completed=0, total=1, visible=True)
                 try:
-                    process_file(lambda image: process(image, on_progress), file, target, compare=sheet)
+                    batch_file = BatchFile(file, relative, target)
+                    process_file(lambda image: process(image, on_progress, batch_file),  # noqa: B023 - called now
+                                 file, target, compare=sheet)
                     done += 1
                 except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
                     report_error(file, failure_reason(exc))

@@ -3,22 +3,25 @@
 Each option of a pipeline's options dataclass becomes a flag with its default and help (booleans as
 ``--x/--no-x``, reference options as image files, list options as repeatable flags); the command builds the
 options (a bad value is one clear error line and exit status 2), the pipeline, and runs it over the inputs.
+A command with flags and per-file work of its own (restore's ``--mask FOLDER`` and ``--save-mask``) adds them
+with a :class:`CommandExtension`.
 """
 
 from __future__ import annotations
 
 import inspect
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import typer
 
-from patina.cli.batch import (CompareOption, DeviceOption, InputsArgument, OutputOption, SkipExistingOption,
-                              report_error, run_batch, sample_photo)
+from patina.cli.batch import (BatchFile, CompareOption, DeviceOption, InputsArgument, OutputOption,
+                              SkipExistingOption, report_error, run_batch, sample_photo)
 from patina.core.options import OptionInfo, Options, option_specs
-from patina.pipelines.base import PhotoPipeline
+from patina.imageio import Image
+from patina.pipelines.base import PhotoPipeline, ProgressFn
 
 _KEYWORD = inspect.Parameter.KEYWORD_ONLY
 
@@ -71,8 +74,29 @@ def _info(options: type[Options], name: str) -> OptionInfo:
     return next(info for info in option_specs(options) if info.name == name)
 
 
-def _read_references(pipeline: type[PhotoPipeline], values: dict[str, Any]) -> dict[str, list[Any]]:
-    """The images named by the reference options (files), read; missing required ones are an error."""
+class CommandExtension:
+    """What one command adds to the flags derived from its pipeline's options: flags of its own (``flags``, after
+    the derived ones) and its own work per file. Subclass it and override what is needed."""
+
+    flags: ClassVar[tuple[inspect.Parameter, ...]] = ()
+
+    def __init__(self, values: dict[str, Any], options: dict[str, Any]) -> None:
+        """``values``: the values of ``flags``; ``options``: the derived flags' values (reference options as paths).
+        Called before the options are checked and the pipeline built; may raise a PatinaError (exit status 2)."""
+
+    def unread_references(self) -> Collection[str]:
+        """Reference options whose paths are not read as images (the command reads them per file)."""
+        return ()
+
+    def process(self, runner: PhotoPipeline, image: Image, on_progress: ProgressFn, file: BatchFile) -> Image:
+        """The result for one file of the batch."""
+        return runner.process(image, on_progress)
+
+
+def _read_references(pipeline: type[PhotoPipeline], values: dict[str, Any],
+                     unread: Collection[str] = ()) -> dict[str, list[Any]]:
+    """The images named by the reference options (files), read (but ``unread`` ones); missing required ones are
+    an error."""
     from patina.core.errors import ParameterError
     from patina.imageio import read_image
 
@@ -85,31 +109,35 @@ def _read_references(pipeline: type[PhotoPipeline], values: dict[str, Any]) -> d
         if info.spec.required and not paths:
             raise ParameterError(f"give at least one {flag_name(info)} image")
         values[info.name] = [str(path) for path in paths]
-        images[info.name] = [read_image(path) for path in paths]
+        images[info.name] = [] if info.name in unread else [read_image(path) for path in paths]
     return images
 
 
-def pipeline_command(pipeline: type[PhotoPipeline], *, verb: str, doc: str) -> Callable[..., None]:
-    """The Typer command running ``pipeline`` over files and folders, its flags derived from its options."""
+def pipeline_command(pipeline: type[PhotoPipeline], *, verb: str, doc: str,
+                     extension: type[CommandExtension] = CommandExtension) -> Callable[..., None]:
+    """The Typer command running ``pipeline`` over files and folders, its flags derived from its options (and
+    ``extension``'s)."""
 
     def command(**given: Any) -> None:
         from patina.core.errors import PatinaError
 
         output, inputs, device = given.pop("output"), given.pop("inputs"), given.pop("device")
         compare, skip_existing, sample = given.pop("compare"), given.pop("skip_existing"), given.pop("sample")
+        own = {flag.name: given.pop(flag.name) for flag in extension.flags}
         inputs = [*(inputs or []), *([sample_photo()] if sample else [])]
         if not inputs:
             report_error(pipeline.name, f"give image files or folders to {pipeline.name} (or --sample)")
             raise typer.Exit(2)
         try:  # every value checked before a model is loaded
-            references = _read_references(pipeline, given)
+            extra = extension(own, given)
+            references = _read_references(pipeline, given, extra.unread_references())
             runner = pipeline.create(pipeline.Options.from_mapping(given), device=device, references=references)
         except PatinaError as exc:
             report_error(pipeline.name, str(exc))
             raise typer.Exit(2) from None
 
-        def process(image: Any, on_progress: Callable[[int, int], None]) -> Any:
-            return runner.process(image, lambda fraction: on_progress(round(fraction * 100), 100))
+        def process(image: Any, on_progress: Callable[[int, int], None], file: BatchFile) -> Any:
+            return extra.process(runner, image, lambda fraction: on_progress(round(fraction * 100), 100), file)
 
         run_batch(inputs, output, process, command=pipeline.name, verb=verb, compare=compare,
                   skip_existing=skip_existing)
@@ -124,10 +152,11 @@ def pipeline_command(pipeline: type[PhotoPipeline], *, verb: str, doc: str) -> C
         inspect.Parameter("skip_existing", _KEYWORD, annotation=SkipExistingOption, default=False),
         inspect.Parameter("sample", _KEYWORD, annotation=Annotated[bool, typer.Option("--sample", help=sample_help)],
                           default=False),
+        *extension.flags,
     ])
     command.__doc__ = inspect.cleandoc(doc)
     command.__name__ = pipeline.name
     return command
 
 
-__all__ = ["cli_parameter", "flag_name", "option_flag", "pipeline_command"]
+__all__ = ["CommandExtension", "cli_parameter", "flag_name", "option_flag", "pipeline_command"]

@@ -2,20 +2,86 @@
 
 from __future__ import annotations
 
-from patina.cli.batch import sample_photo
-from patina.cli.pipeline_command import pipeline_command
+import glob
+import inspect
+from collections.abc import Collection
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from patina.cli.batch import BatchFile, sample_photo
+from patina.cli.pipeline_command import CommandExtension, pipeline_command
+from patina.core.errors import ParameterError
+from patina.imageio import IMAGE_EXTENSIONS, Image, read_image, write_image
+from patina.pipelines.base import PhotoPipeline, ProgressFn
 from patina.pipelines.restore import RestorePipeline
 
-__all__ = ["restore", "sample_photo"]
+__all__ = ["mask_file", "restore", "sample_photo"]
 
-restore = pipeline_command(RestorePipeline, verb="restored", doc="""
+MASK_SUFFIX = ".mask"
+"""A mask's name is the photo's stem + this (+ .png): ``photo.jpg`` -> ``photo.mask.png``."""
+
+
+def mask_file(target: Path) -> Path:
+    """Where ``--save-mask`` writes the mask of the output ``target``: beside it, ``<stem>.mask.png``."""
+    return target.with_name(f"{target.stem}{MASK_SUFFIX}.png")
+
+
+def find_mask(folder: Path, file: BatchFile) -> Path:
+    """The mask of ``file`` in ``folder``: ``<stem>.mask.<ext>``, else ``<stem>.<ext>`` (any image format), at the
+    file's relative place in the folder, else at its top; a ParameterError naming the file when there is none."""
+    stem = file.source.stem
+    for place in dict.fromkeys([folder / file.relative.parent, folder]):
+        for name in (stem + MASK_SUFFIX, stem):
+            for candidate in sorted(place.glob(glob.escape(name) + ".*")):
+                if (candidate.stem == name and candidate.suffix.lower() in IMAGE_EXTENSIONS
+                        and candidate.resolve() != file.source.resolve()):
+                    return candidate
+    raise ParameterError(f"no mask for {file.source.name} in {folder} (looked for {stem}{MASK_SUFFIX}.png or "
+                         f"{stem}.png)")
+
+
+class MaskFlags(CommandExtension):
+    """``--mask`` as a folder of masks named like the photos, and ``--save-mask``."""
+
+    flags = (inspect.Parameter("save_mask", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=Annotated[
+        bool, typer.Option("--save-mask", help="Also write the damage mask used (8-bit gray, white = damage) beside "
+                                               "each output as <name>.mask.png; correct it and give it to --mask.")]),)
+
+    def __init__(self, values: dict[str, Any], options: dict[str, Any]) -> None:
+        self.save = bool(values["save_mask"])
+        given = options.get("mask")
+        self.folder = given if given is not None and given.is_dir() else None
+
+    def unread_references(self) -> Collection[str]:
+        return ("mask",) if self.folder is not None else ()
+
+    def process(self, runner: PhotoPipeline, image: Image, on_progress: ProgressFn, file: BatchFile) -> Image:
+        assert isinstance(runner, RestorePipeline)
+        mask = None if self.folder is None else read_image(find_mask(self.folder, file))
+        if self.save:  # the mask it will use, written, then used as given: the output is what the mask gives
+            mask = runner.damage_mask(image, mask)
+            file.target.parent.mkdir(parents=True, exist_ok=True)
+            write_image(mask_file(file.target), mask)
+        return runner.process(image, on_progress, mask=mask if runner.scratches else None)
+
+
+restore = pipeline_command(RestorePipeline, verb="restored", extension=MaskFlags, doc="""
     Restore old photographs: fading, colour casts, noise, blur, scratches, dust and creases.
 
     Outputs keep the input's name, format, bit depth, alpha, EXIF and ICC profile, and are written
     atomically; inputs are never modified. A file that cannot be read or written is reported and the
     batch goes on; the exit status is 1 if any file failed.
 
+    Damage masks: --save-mask writes the mask each photo was restored with beside its output
+    (<name>.mask.png, at the photo's size); paint it (white = damage, black = none) and restore again
+    with --mask FILE, or --mask FOLDER for masks named like the photos (photo.mask.png or photo.png).
+    Restoring with a saved mask gives the same bytes as the run that saved it.
+
     Examples: patina restore scans/ old.jpg -o restored/ --compare
               patina restore scans/ -o restored/ --upscale 2
               patina restore --sample -o restored/ --compare --colorize
+              patina restore scans/ -o restored/ --save-mask
+              patina restore scans/ -o restored2/ --mask restored/
     """)

@@ -1,5 +1,6 @@
-"""`patina train restore|restore-tone|colorize|upscale|retro|stylize-encoder|stylize --config configs/<task>.yaml`; under
-`torchrun --nproc_per_node N -m patina train ...` the run is data-parallel over N processes."""
+"""`patina train restore|restore-tone|colorize|upscale|retro|stylize-encoder|stylize --config
+configs/<task>.yaml`; under `torchrun --nproc_per_node N -m patina train ...` the run is
+data-parallel over N processes."""
 
 from __future__ import annotations
 

@@ -4,25 +4,29 @@ restoration generator, tiled.
     pipe = RestorePipeline()                       # registered models, device 'auto', tiles sized to memory
     restored = pipe.restore_image(read_image("scan.tif"))
     tensor_out = pipe(tensor_in)                   # (1, 3, H, W) float in [0, 1] -> same
+    mask = pipe.damage_mask(photo)                 # 8-bit gray, 255 = damage: review and correct it, then
+    pipe.restore_image(photo, mask=corrected)      # restore with it (the mask net is not run)
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import numpy as np
 import torch
 
 from patina.core.errors import ParameterError
 from patina.core.options import OptionError, Options, option
+from patina.core.tensor import from_float01
 from patina.imageio import Image
 from patina.networks.restore import DamageMaskNet, RestoreGenerator, thumbnail
 from patina.networks.tone import ToneCorrector
-from patina.pipelines.base import (PhotoPipeline, ProgressFn, TileProgressFn, check_tile, image_view, model_option,
-                                   part_progress, tile_option, tile_progress)
+from patina.pipelines.base import (AnyOptions, PhotoPipeline, PixelSink, ProgressFn, TileProgressFn, check_tile,
+                                   image_view, model_option, part_progress, tile_option, tile_progress)
 from patina.pipelines.upscale import SCALES, default_model
 
 if TYPE_CHECKING:
@@ -31,6 +35,7 @@ if TYPE_CHECKING:
 TONES = ("keep", "neutral")
 MONOCHROME_CHROMA = 0.03
 """A photo whose tone-corrected thumbnail has less mean chroma (max - min channel) is a black-and-white print."""
+MASK_WITHOUT_SCRATCHES = "a damage mask and no-scratches contradict each other: give one or the other"
 
 
 def _companion_model(model: str, registered: str) -> str:
@@ -71,6 +76,11 @@ class RestoreOptions(Options):
                                "'neutral' gray. Yellowing, stains, fading and casts are corrected either way.",
                        choices=TONES)
     scratches: bool = option(True, "Detect and inpaint scratches, dust and creases.")
+    mask: tuple[int | str, ...] = option(
+        (), "A damage mask used instead of the detected one (the mask net is not run): white = damage, black = "
+            "none, the photo's size; gray, RGB or with alpha (transparent = none); used at 8 bits. On the command "
+            "line a file, or a folder of masks named like the photos (photo.mask.png or photo.png).",
+        reference=True, max_items=1)
     strength: float = option(1.0, "0 keeps the original, 1 applies the full restoration, in between mixes the two.",
                              minimum=0, maximum=1)
     ensemble: bool = option(
@@ -85,6 +95,8 @@ class RestoreOptions(Options):
 
     def check(self) -> None:
         check_tile(self.tile, self.overlap)
+        if self.mask and not self.scratches:
+            raise OptionError("mask", MASK_WITHOUT_SCRATCHES)
         if isinstance(self.upscale, int) and self.upscale not in SCALES:
             raise OptionError("upscale", f"upscale {self.upscale}: scale must be one of 2, 4 (or give an upscaler's "
                                          "name)")
@@ -97,10 +109,12 @@ class RestorePipeline(PhotoPipeline):
     ``mask_model`` (registry names or .safetensors paths; the mask model defaults to
     ``damage-mask.safetensors`` beside a model file, else the registered 'damage-mask'), ``tile`` /
     ``overlap`` / ``context`` (tiling: context 64 keeps the tiled result within 1/255 of the untiled one),
-    ``scratches`` (off feeds the generator an empty mask), ``strength`` (0 returns the input, 1 the full
-    restoration), ``ensemble`` (also restore the mirrored photo and average: about +0.05 dB for 1.6x the
-    time), ``colorize`` (then colorize the result) and ``upscale`` (2, 4 or an upscaler, in the same pass
-    over each tile; see ``UpscalePipeline``). ``device``: 'auto', 'cpu', 'cuda', 'cuda:1', 'mps'.
+    ``scratches`` (off feeds the generator an empty mask), ``mask`` (a damage mask :class:`Image` used instead
+    of the detected one; the ``mask`` option names it, for the record: see :meth:`damage_mask`), ``strength``
+    (0 returns the input, 1 the full restoration), ``ensemble`` (also restore the mirrored photo and average:
+    about +0.05 dB for 1.6x the time), ``colorize`` (then colorize the result) and ``upscale`` (2, 4 or an
+    upscaler, in the same pass over each tile; see ``UpscalePipeline``). ``device``: 'auto', 'cpu', 'cuda',
+    'cuda:1', 'mps'.
     """
 
     name = "restore"
@@ -108,12 +122,13 @@ class RestorePipeline(PhotoPipeline):
     Options = RestoreOptions
     options: RestoreOptions
 
-    def __init__(self, options: RestoreOptions | None = None, *, device: str | torch.device = "auto",
-                 **values: Any) -> None:
+    def __init__(self, options: RestoreOptions | None = None, *, mask: Image | None = None,
+                 device: str | torch.device = "auto", **values: Any) -> None:
         self.options = opts = self.options_from(options, values)
         self.strength = opts.strength
         super().__init__(device=device, tile=opts.tile, overlap=opts.overlap, context=opts.context)
         self.scratches = opts.scratches
+        self.given_mask = None if mask is None else self._mask_pixels(mask)
         self.ensemble = opts.ensemble
         self.model_name = str(opts.model)
         self.mask_model_name = opts.mask_model or _companion_model(self.model_name, "damage-mask")
@@ -122,7 +137,7 @@ class RestorePipeline(PhotoPipeline):
         self.tone_corrector = self.load_model("tone", self.tone_model_name, "restore-tone", ToneCorrector)
         self._photo = PhotoContext(None, None, None)
         self.mask_net: DamageMaskNet | None = None
-        if self.scratches:
+        if self.scratches and self.given_mask is None and not opts.mask:
             self._load_mask_net()
         self.upscaler: torch.nn.Module | None = None
         if opts.upscale is not None:
@@ -136,6 +151,13 @@ class RestorePipeline(PhotoPipeline):
 
             self.colorizer = ColorizePipeline(device=self.device)
             self.used_models += [("colorize", descriptor) for _, descriptor in self.colorizer.used_models]
+
+    @classmethod
+    def create(cls, options: AnyOptions, *, device: str | torch.device,
+               references: Mapping[str, Sequence[Image]]) -> RestorePipeline:
+        masks = references.get("mask", [])
+        assert isinstance(options, RestoreOptions)
+        return cls(options, mask=masks[0] if masks else None, device=device)
 
     def _load_mask_net(self) -> DamageMaskNet:
         if self.mask_net is None:
@@ -157,11 +179,14 @@ class RestorePipeline(PhotoPipeline):
         upscaled: torch.Tensor = self.upscaler(self.to_model_input(restored))
         return upscaled.float().clamp_(0.0, 1.0)
 
-    def _restore(self, tile: torch.Tensor) -> torch.Tensor:
+    def _restore(self, window: torch.Tensor) -> torch.Tensor:
+        tile, given_mask = window[:, :3], window[:, 3:]  # the photo, and the given damage mask when there is one
         if self.strength == 0.0:
             return tile.clamp(0.0, 1.0)
         tile = self.to_model_input(tile)
-        if self.scratches:
+        if given_mask.shape[1]:
+            mask = given_mask
+        elif self.scratches:
             mask = self._mask(tile)
         else:
             mask = tile.new_zeros((tile.shape[0], 1, *tile.shape[-2:]))
@@ -180,12 +205,15 @@ class RestorePipeline(PhotoPipeline):
 
     # -- public ------------------------------------------------------------------------------------
     def __call__(self, image: torch.Tensor, on_tile: Callable[[int, int], None] | None = None) -> torch.Tensor:
-        """Restore (N, 3, H, W) in [0, 1] (float, or uint8/uint16 read per tile) -> float32 (N, 3, H, W) on the CPU."""
+        """Restore (N, 3, H, W) in [0, 1] (float, or uint8/uint16 read per tile) -> float32 (N, 3, H, W) on the CPU
+        (with the pipeline's damage mask when it was given one)."""
         _check_rgb(image)
         image = image.cpu()
+        extra = self._mask_channel(image.shape[-2], image.shape[-1], None)
         self._photo = self._describe(image)
         try:
-            return self.run_tiled(self._restore_tile, image, on_tile=on_tile)
+            return self.run_tiled(self._restore_tile, image, on_tile=on_tile,
+                                  extra=None if extra is None else extra.expand(image.shape[0], -1, -1, -1))
         finally:
             self._photo = PhotoContext(None, None, None)
 
@@ -210,31 +238,92 @@ class RestorePipeline(PhotoPipeline):
         """Probability of damage (scratch, dust, crease) per pixel: (N, 3, H, W) -> (N, 1, H, W) in [0, 1]."""
         _check_rgb(image)
         self._load_mask_net()
-        return self.run_tiled(lambda tile: self._mask(self.to_model_input(tile)), image.cpu(), on_tile=on_tile,
-                              scale=1)
+        return self.run_tiled(self._detect, image.cpu(), on_tile=on_tile, scale=1)
 
-    def restore_image(self, image: Image, on_tile: TileProgressFn | None = None) -> Image:
+    def _detect(self, tile: torch.Tensor) -> torch.Tensor:
+        return self._mask(self.to_model_input(tile))
+
+    def damage_mask(self, image: Image, mask: Image | None = None, on_tile: TileProgressFn | None = None) -> Image:
+        """The damage mask restoring ``image`` uses, as 8-bit gray (255 = damage, the photo's size): ``mask`` or
+        the pipeline's given one, else the detected probability (zeros with ``scratches`` off).
+
+        A detected mask is worked out over the whole photo and rounded to 8 bits; restoring with it as the
+        ``mask`` gives the same bytes whichever run saved it. (Without a mask, restoration detects the damage
+        tile by tile at full precision: within about 1/255 of that.)
+        """
+        pixels = self._mask_pixels(mask) if mask is not None else self.given_mask
+        if pixels is not None:
+            self._check_mask_size(pixels, image.height, image.width)
+            return Image(pixels=pixels.copy())
+        if not self.scratches:
+            return Image(pixels=np.zeros((image.height, image.width, 1), dtype=np.uint8))
+        self._load_mask_net()
+        sink = PixelSink(Image(pixels=np.zeros((1, 1, 1), dtype=np.uint8)), image.height, image.width)
+        self.run_tiled_into(self._detect, image_view(image.pixels), on_tile=on_tile, sink=sink, scale=1)
+        return sink.image()
+
+    def restore_image(self, image: Image, on_tile: TileProgressFn | None = None, *, mask: Image | None = None) -> Image:
         """Restore an :class:`Image`: gray stays gray, 16 bit stays 16 bit, alpha/EXIF/ICC are carried over
-        (then colorized, with the ``colorize`` option: RGB).
+        (then colorized, with the ``colorize`` option: RGB). ``mask``: the damage mask for this photo (default:
+        the pipeline's, else the detected one).
 
         Tiles are read straight from the image's pixels and results stored as pixels (no full-size
         float buffer).
         """
-        restored = self._restored(image, on_tile)
+        restored = self._restored(image, on_tile, mask)
         return restored if self.colorizer is None else self.colorizer.colorize_image(restored)
 
-    def _restored(self, image: Image, on_tile: TileProgressFn | None) -> Image:
+    def _restored(self, image: Image, on_tile: TileProgressFn | None, mask: Image | None) -> Image:
+        extra = self._mask_channel(image.height, image.width, mask)
         self._photo = self._describe(image_view(image.pixels))
         try:
-            return self.run_to_image(self._restore_tile, image, on_tile=on_tile)
+            return self.run_to_image(self._restore_tile, image, on_tile=on_tile, extra=extra)
         finally:
             self._photo = PhotoContext(None, None, None)
 
-    def process(self, image: Image, on_progress: ProgressFn | None = None) -> Image:
+    def process(self, image: Image, on_progress: ProgressFn | None = None, *, mask: Image | None = None) -> Image:
+        """:meth:`restore_image` with progress as a fraction."""
         if self.colorizer is None:
-            return self._restored(image, tile_progress(on_progress))
-        restored = self._restored(image, tile_progress(part_progress(on_progress, 0.0, 0.9)))
+            return self._restored(image, tile_progress(on_progress), mask)
+        restored = self._restored(image, tile_progress(part_progress(on_progress, 0.0, 0.9)), mask)
         return self.colorizer.colorize_image(restored, on_progress=tile_progress(part_progress(on_progress, 0.9, 1.0)))
+
+    # -- given masks -------------------------------------------------------------------------------
+    def _mask_pixels(self, mask: Image) -> np.ndarray:
+        """A given damage mask as (H, W) uint8 (a ParameterError with ``scratches`` off: they contradict)."""
+        if not self.scratches:
+            raise OptionError("mask", MASK_WITHOUT_SCRATCHES)
+        return mask_pixels(mask)
+
+    def _mask_channel(self, height: int, width: int, mask: Image | None) -> torch.Tensor | None:
+        """The damage mask for a photo of this size as a (1, 1, H, W) uint8 channel, or None to detect it."""
+        pixels = self._mask_pixels(mask) if mask is not None else self.given_mask
+        if pixels is None:
+            if self.options.mask:
+                raise ParameterError("the mask option names a damage mask: give its image")
+            return None
+        self._check_mask_size(pixels, height, width)
+        return torch.from_numpy(pixels)[None, None]
+
+    @staticmethod
+    def _check_mask_size(pixels: np.ndarray, height: int, width: int) -> None:
+        if pixels.shape != (height, width):
+            raise ParameterError(f"mask {pixels.shape[1]}x{pixels.shape[0]} does not match the photo {width}x{height}")
+
+
+def mask_pixels(mask: Image) -> np.ndarray:
+    """A damage mask image as contiguous (H, W) uint8, 255 = damage: the mean of its channels, times its alpha
+    when it has one (transparent = no damage), rounded to 8 bits."""
+    if not isinstance(mask, Image):
+        raise ParameterError(f"a damage mask must be an Image, got {type(mask).__name__}")
+    pixels = mask.pixels
+    if pixels.dtype == np.uint8 and pixels.shape[2] == 1 and mask.alpha is None:
+        return np.ascontiguousarray(pixels[:, :, 0])
+    scale = float(np.iinfo(pixels.dtype).max)
+    value = pixels.astype(np.float32).mean(axis=2) / scale
+    if mask.alpha is not None:
+        value *= mask.alpha.astype(np.float32) / scale
+    return np.ascontiguousarray(from_float01(value, np.uint8))
 
 
 _LUMA = (0.299, 0.587, 0.114)
@@ -296,4 +385,4 @@ def restore_file(
                         compare=compare)
 
 
-__all__ = ["RestoreOptions", "RestorePipeline", "restore_file"]
+__all__ = ["RestoreOptions", "RestorePipeline", "mask_pixels", "restore_file"]

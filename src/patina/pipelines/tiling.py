@@ -160,6 +160,7 @@ def tiled_apply(
     device: torch.device | str | None = None,
     on_tile: Callable[[int, int], None] | None = None,
     sink: RowSink | None = None,
+    extra: torch.Tensor | None = None,
 ) -> torch.Tensor | None:
     """Apply ``fn`` to ``image`` tile by tile and return the blended result as a CPU float32 tensor.
 
@@ -180,13 +181,15 @@ def tiled_apply(
         sink: if given, finished output rows go to it (see ``RowSink``) as each row of tiles
             completes, only one band of rows is held in float32, and nothing is returned: how a
             scan too large for a full-size float result is processed.
+        extra: (N, C2, H, W) more channels (float, uint8 or uint16, e.g. a mask) read with the same
+            windows and appended to each tile's channels, so ``fn`` gets ``C + C2`` channels.
 
     Returns:
         (N, C', H * scale, W * scale) float32 CPU tensor, or None when ``sink`` is given.
     """
     if sink is not None:
         _run_tiles(fn, image, tile=tile, overlap=overlap, multiple=multiple, scale=scale, context=context,
-                   device=device, on_tile=on_tile, sink=sink)
+                   device=device, on_tile=on_tile, sink=sink, extra=extra)
         return None
     output: list[torch.Tensor] = []
 
@@ -197,7 +200,7 @@ def tiled_apply(
         output[0][..., top:top + rows.shape[-2], :] = rows
 
     _run_tiles(fn, image, tile=tile, overlap=overlap, multiple=multiple, scale=scale, context=context,
-               device=device, on_tile=on_tile, sink=collect)
+               device=device, on_tile=on_tile, sink=collect, extra=extra)
     return output[0]
 
 
@@ -213,10 +216,14 @@ def _run_tiles(
     device: torch.device | str | None,
     on_tile: Callable[[int, int], None] | None,
     sink: RowSink,
+    extra: torch.Tensor | None = None,
 ) -> None:
     """``tiled_apply``'s loop: rows of tiles blended into a band; rows no later tile touches go to ``sink``."""
     if image.ndim != 4:
         raise ParameterError(f"expected an (N, C, H, W) tensor, got shape {tuple(image.shape)}")
+    if extra is not None and (extra.ndim != 4 or extra.shape[0] != image.shape[0]
+                              or extra.shape[-2:] != image.shape[-2:]):
+        raise ParameterError(f"extra channels {tuple(extra.shape)} do not match the image {tuple(image.shape)}")
     if multiple < 1 or scale < 1:
         raise ParameterError(f"multiple and scale must be >= 1, got {multiple} and {scale}")
     if tile is not None and tile < 0:
@@ -230,7 +237,7 @@ def _run_tiles(
     tile_context = overlap if context is None else context
     if not tile or (padded_h <= tile + 2 * tile_context and padded_w <= tile + 2 * tile_context):
         # one window no larger than a tile with its context: the whole image, no seams at all
-        window = read_window(image, 0, padded_h, 0, padded_w).to(device)
+        window = _read_tile(image, extra, 0, padded_h, 0, padded_w).to(device)
         result = fn(window)
         _check_result(result, window, scale)
         sink(0, crop(result, height * scale, width * scale).to("cpu", torch.float32).contiguous())
@@ -254,7 +261,7 @@ def _run_tiles(
             keep_h, keep_w = min(bottom, height) - top, min(right, width) - left
             y0, y1 = max(0, top - context), min(padded_h, bottom + context)
             x0, x1 = max(0, left - context), min(padded_w, right + context)
-            window = read_window(image, y0, y1, x0, x1).to(device)
+            window = _read_tile(image, extra, y0, y1, x0, x1).to(device)
             result = fn(window)
             _check_result(result, window, scale)
             oy, ox = (top - y0) * scale, (left - x0) * scale
@@ -274,6 +281,12 @@ def _run_tiles(
         sink(band_top, band[..., :finished - band_top, :])
         carry = band[..., finished - band_top:, :].clone()
         band_top = finished
+
+
+def _read_tile(image: torch.Tensor, extra: torch.Tensor | None, y0: int, y1: int, x0: int, x1: int) -> torch.Tensor:
+    """The float32 window of ``image``, with the same window of ``extra`` appended to its channels."""
+    window = read_window(image, y0, y1, x0, x1)
+    return window if extra is None else torch.cat([window, read_window(extra, y0, y1, x0, x1)], dim=1)
 
 
 def _check_result(result: torch.Tensor, window: torch.Tensor, scale: int) -> None:
