@@ -41,11 +41,12 @@ def test_derive_records_everything_needed_to_repeat_it(archive: Archive, master:
     assert archive.item(master).derivative_ids == [item.id]
     assert result.event.event_type == "derivation" and result.event.item_id == master
     assert detail["pipeline"] == "restore" and detail["seed"] == 3 and detail["format"] == "png"
-    assert detail["parameters"] == {"model": "restore", "mask_model": "damage-mask", "scratches": True, "mask": [],
+    assert detail["parameters"] == {"model": "restore", "mask_model": "damage-mask", "tone_model": "restore-tone",
+                                    "tone": "keep", "scratches": True, "mask": [],
                                     "strength": 0.8, "ensemble": False, "tile": 0, "overlap": 64, "context": 64,
                                     "colorize": False, "upscale": None}
     shipped = {name: ModelCard.read(REGISTRY[name].path.with_suffix(".json")).sha256
-               for name in ("restore", "damage-mask")}
+               for name in ("restore", "damage-mask", "restore-tone")}
     assert {m["name"]: m["sha256"] for m in detail["models"]} == shipped
     assert detail["input"]["sha256"] == source.sha256 and detail["output"]["sha256"] == item.sha256
     assert detail["environment"]["threads"] == torch.get_num_threads() and detail["environment"]["device"] == "cpu"
@@ -105,7 +106,7 @@ def test_a_damage_mask_item_is_recorded_by_sha256_and_reproduces(archive: Archiv
     mask_id, small_id = archive.import_paths([tmp_path / "mask.png", tmp_path / "small.png"]).imported
     derived = archive.derive(master, "restore", {**FAST, "mask": mask_id})
     assert derived.event.detail["parameters"]["mask"] == [archive.item(mask_id).sha256]
-    assert [m["role"] for m in derived.event.detail["models"]] == ["generator"]  # the mask net is not run
+    assert [m["role"] for m in derived.event.detail["models"]] == ["generator", "tone"]  # the mask net is not run
     assert derived.item.sha256 != archive.derive(master, "restore", FAST).item.sha256
     assert archive.reproduce(derived.item.id).identical
     with pytest.raises(ParameterError, match="mask 40x30 does not match the photo 40x32"):

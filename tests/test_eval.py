@@ -210,6 +210,14 @@ def test_evaluate_restore_on_the_independent_chain(eval_set: Path) -> None:
         evaluate_restore([eval_set], pipeline=None, baseline_mask="oracle", chain="sepia", progress=False)
 
 
+def test_the_clean_chain_scores_how_much_a_good_photo_changes(eval_set: Path, pipeline) -> None:
+    clean = evaluate_restore([eval_set], pipeline=pipeline, chain="clean", progress=False)
+    result = clean.datasets[0]
+    assert result.protocol == "restore_eval_clean" and list(result.methods) == ["baseline", "model"]
+    model = [score.psnr for score in result.methods["model"].images]
+    assert all(math.isfinite(value) and value > 10 for value in model)
+
+
 def test_missing_or_empty_set_is_a_clean_error(tmp_path: Path, pipeline) -> None:
     with pytest.raises(EvaluationDataError, match="does not exist"):
         evaluate_restore([tmp_path / "nope"], pipeline=pipeline, progress=False)

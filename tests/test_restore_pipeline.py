@@ -12,7 +12,7 @@ import torch
 
 from patina.core.errors import ModelNotFoundError, ParameterError
 from patina.imageio import Image, image_to_tensor, tensor_to_image
-from patina.networks import DamageMaskNet, RestoreGenerator
+from patina.networks import DamageMaskNet, RestoreGenerator, ToneCorrector
 from patina.pipelines import RestorePipeline, before_after_sheet, comparison_grid
 from patina.pipelines.restore import RestoreOptions, mask_pixels
 from patina.pipelines import base as base_module
@@ -20,8 +20,8 @@ from patina.weights import ModelCard, save_model
 
 
 def make_models(folder: Path, *, seed: int = 0, default_arch: bool = False) -> Path:
-    """A random restore generator (non-zero tail, so it changes images) and mask net saved in ``folder``;
-    returns the generator's path (the mask net is its sibling damage-mask.safetensors)."""
+    """A random restore generator (non-zero tail, so it changes images), mask net and identity tone corrector
+    saved in ``folder``; returns the generator's path (the others are its siblings)."""
     torch.manual_seed(seed)
     gen_kwargs = {"global_context": True} if default_arch else {"widths": (8, 16, 16), "blocks": (1, 1, 1)}
     mask_kwargs = {} if default_arch else {"widths": (8, 16), "blocks": (1, 1)}
@@ -36,6 +36,9 @@ def make_models(folder: Path, *, seed: int = 0, default_arch: bool = False) -> P
     save_model(mask_net, folder / "damage-mask.safetensors",
                ModelCard(name="damage-mask", arch="DamageMaskNet", kwargs=mask_kwargs, version="0.0.0-test",
                          dtype="float32"))
+    save_model(ToneCorrector(knots=4, width=8), folder / "restore-tone.safetensors",  # the identity
+               ModelCard(name="restore-tone", arch="ToneCorrector", kwargs={"knots": 4, "width": 8},
+                         version="0.0.0-test", dtype="float32"))
     return path
 
 
@@ -152,7 +155,7 @@ def test_given_mask_replaces_the_mask_net_and_is_tiled_like_the_photo(model_path
     painted = np.zeros((96, 128), dtype=np.uint8)
     painted[30:60, 20:110] = 200
     pipe = RestorePipeline(model=model_path, device="cpu", ensemble=False, tile=0, mask=Image(pixels=painted))
-    assert pipe.mask_net is None and [role for role, _ in pipe.used_models] == ["generator"]
+    assert pipe.mask_net is None and [role for role, _ in pipe.used_models] == ["generator", "tone"]
     with torch.inference_mode():
         expected = pipe.generator(image, torch.from_numpy(painted / 255).float()[None, None]).clamp(0, 1)
     assert torch.allclose(pipe(image), expected, atol=1e-5)

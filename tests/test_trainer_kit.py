@@ -23,7 +23,8 @@ from patina.training.distributed import ProcessGroup
 from patina.training.loss_terms import LossTerms, loss_weights
 
 ROOT = Path(__file__).resolve().parents[1]
-CONFIG_CLASSES = {"restore": configs.RestoreTrainConfig, "colorize": configs.ColorizeTrainConfig,
+CONFIG_CLASSES = {"restore": configs.RestoreTrainConfig, "restore-tone": configs.ToneTrainConfig,
+                  "colorize": configs.ColorizeTrainConfig,
                   "upscale": configs.UpscaleTrainConfig, "retro": configs.RetroTrainConfig,
                   "stylize-encoder": configs.EncoderDistillConfig, "stylize": configs.StylizeTrainConfig}
 

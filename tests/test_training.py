@@ -122,8 +122,8 @@ def test_resume_is_exact(clean_images, tmp_path):
         expected, got = getattr(straight, name).state_dict(), getattr(second, name).state_dict()
         for key in expected:
             assert torch.equal(expected[key], got[key]), f"{name}.{key} differs after resume"
-    for key, value in straight.ema_generator.state_dict().items():
-        assert torch.equal(value, second.ema_generator.state_dict()[key])
+    for key, value in straight.emas["generator"].state_dict().items():
+        assert torch.equal(value, second.emas["generator"].state_dict()[key])
 
 
 def test_cli_train_restore(clean_images, tmp_path):
@@ -159,3 +159,47 @@ def test_fine_tune_adds_the_context_branch_to_exported_weights(clean_images, tmp
     cfg.generator = {"widths": [16, 32], "blocks": [1, 1], "unshuffle": 2}  # a different network
     with pytest.raises(ConfigError, match="do not fit"):
         RestoreTrainer(cfg, progress=False)
+
+
+def test_mask_only_fine_tune_trains_the_mask_net_behind_a_tone_model(clean_images, tmp_path):
+    """train_generator off: G stays as initialised, the mask net learns, no D; a tone model travels with the
+    export (the pipeline finds it beside the generator)."""
+    from patina.networks import ToneCorrector
+    from patina.weights import ModelCard, save_model
+
+    first = RestoreTrainer(tiny_config(clean_images, tmp_path / "stage1", steps=2), progress=False)
+    first.fit()
+    tone_path = tmp_path / "tone/restore-tone.safetensors"
+    tone_path.parent.mkdir()
+    save_model(ToneCorrector(knots=4, width=8), tone_path, ModelCard(name="restore-tone", arch="ToneCorrector",
+                                                                     kwargs={"knots": 4, "width": 8}, version="0"))
+    cfg = tiny_config(clean_images, tmp_path / "masks", steps=3)
+    cfg.init_from, cfg.train_generator, cfg.tone_model = str(tmp_path / "stage1/export"), False, str(tone_path)
+    trainer = RestoreTrainer(cfg, progress=False)
+    assert trainer.adversary is None and set(trainer.networks) == {"mask_net"}
+    generator_before = {k: v.clone() for k, v in trainer.generator.state_dict().items()}
+    mask_before = {k: v.clone() for k, v in trainer.mask_net.state_dict().items()}
+    trainer.fit()
+    assert all(torch.equal(v, trainer.generator.state_dict()[k]) for k, v in generator_before.items())
+    assert any(not torch.equal(v, trainer.mask_net.state_dict()[k]) for k, v in mask_before.items())
+    export = tmp_path / "masks/export"
+    assert {path.name for path in export.iterdir()} >= {"restore.safetensors", "damage-mask.safetensors",
+                                                        "restore-tone.safetensors", "restore-tone.json"}
+    exported, _ = load_model(export / "restore.safetensors")
+    stage1, _ = load_model(tmp_path / "stage1/export/restore.safetensors")
+    assert all(torch.equal(v, stage1.state_dict()[k]) for k, v in exported.state_dict().items())
+
+
+def test_cli_train_restore_tone(clean_images, tmp_path):
+    from patina.cli.app import app
+
+    config = tmp_path / "tone.yaml"
+    text = (ROOT / "configs/restore-tone-tiny.yaml").read_text().replace("../shared/data/train/T91", str(clean_images))
+    config.write_text(text.replace("holdout_every: 10", "holdout_every: 3"))
+    result = CliRunner().invoke(app, ["train", "restore-tone", "--config", str(config), "--out-dir",
+                                      str(tmp_path / "tone"), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert "val/l1_corrected" in result.output or "done at step 4" in result.output
+    model, card = load_model(tmp_path / "tone/export/restore-tone.safetensors")
+    assert card.arch == "ToneCorrector" and card.task == "restore-tone" and card.teachers == []
+    assert model(torch.rand(1, 3, 32, 32), torch.rand(1, 3, 64, 64)).shape == (1, 3, 32, 32)

@@ -49,6 +49,8 @@ def restore(
     data: Annotated[list[Path], typer.Option("--data", help="Folder of clean images (repeat for several sets).")],
     model: Annotated[str, option_flag(RestoreOptions, "model")] = RESTORE_DEFAULTS.model,
     mask_model: Annotated[str | None, option_flag(RestoreOptions, "mask_model")] = RESTORE_DEFAULTS.mask_model,
+    tone_model: Annotated[str | None, option_flag(RestoreOptions, "tone_model")] = RESTORE_DEFAULTS.tone_model,
+    tone: Annotated[str, option_flag(RestoreOptions, "tone")] = RESTORE_DEFAULTS.tone,
     device: DeviceOption = "auto",
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N images of each set.")] = None,
     json_path: JsonOption = None,
@@ -58,8 +60,9 @@ def restore(
     ] = "detected",
     ensemble: Annotated[bool, option_flag(RestoreOptions, "ensemble")] = RESTORE_DEFAULTS.ensemble,
     chain: Annotated[str, typer.Option(
-        help="Aging chain: training (the chain the model learnt from) or independent (written apart from it, "
-             "for validation only; its metrics go to restore_eval_independent).")] = "training",
+        help="Aging chain: training (the chain the model learnt from), independent (written apart from it, for "
+             "validation only; metrics restore_eval_independent) or clean (no aging: how much a good photo "
+             "changes; metrics restore_eval_clean).")] = "training",
     progress: ProgressOption = True,
 ) -> None:
     """Degrade clean images with fixed seeds (image i -> seed i) and compare input, classical baseline and model."""
@@ -75,13 +78,15 @@ def restore(
         raise ParameterError("--update-card records the protocol's metrics: use it with --baseline-mask detected")
     check_data_dirs(data)   # a missing set fails before the models are loaded
     command = _command("restore", data, {"model": None if model == RESTORE_DEFAULTS.model else model,
-                                         "mask-model": mask_model,
+                                         "mask-model": mask_model, "tone-model": tone_model,
+                                         "tone": None if tone == RESTORE_DEFAULTS.tone else tone,
                                          "device": None if device == "auto" else device, "limit": limit,
                                          "baseline-mask": None if baseline_mask == "detected" else baseline_mask,
                                          "no-ensemble": not ensemble,
                                          "chain": None if chain == "training" else chain})
     evaluation = RestoreEval.load(model, mask_model=mask_model, device=device, ensemble=ensemble,
-                                  baseline_mask=baseline_mask, limit=limit, chain=chain)
+                                  baseline_mask=baseline_mask, limit=limit, chain=chain, tone_model=tone_model,
+                                  tone=tone)
     report = evaluation.run(data, progress=progress, command=command)
     evaluation.publish(report, json_path=json_path, update_cards=update_card)
 

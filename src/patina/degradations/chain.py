@@ -53,6 +53,7 @@ __all__ = [
 
 PLAN_VERSION = 1
 TONE_SHIFT_STREAM = 0x70E5
+UNTOUCHED_STREAM = 0x600D
 """The wide tone shift draws from its own generator, so adding it left every other family's draws as they were."""
 
 Range = tuple[float, float]
@@ -81,6 +82,7 @@ class DegradationConfig:
     p_color_cast: float = 0.4
     color_cast: Range = (0.02, 0.15)  # cast strength
     p_tone_shift: float = 0.5         # wide fades and casts of any hue (degradations.tone)
+    p_untouched: float = 0.2          # a photo in good condition: no degradation at all (first do no harm)
     # optics and resolution
     p_blur: float = 0.5
     p_defocus: float = 0.5            # given blur: disk (defocus) kernel instead of gaussian
@@ -349,6 +351,8 @@ def sample_plan(config: DegradationConfig, shape: tuple[int, ...], seed: int) ->
         ops.append({"op": "jpeg", "quality": int(round(_u(g_jpeg, c.jpeg_quality))),
                     "chroma_subsampling": bool(g_jpeg.random() < 0.8)})
 
+    if c.p_untouched > 0 and np.random.default_rng([int(seed), UNTOUCHED_STREAM]).random() < c.p_untouched:
+        ops = [op for op in ops if op["op"] in TARGET_OPS]  # a photo in good condition: nothing to undo
     return {"version": PLAN_VERSION, "seed": int(seed), "shape": [h, w], "grayscale": gray, "ops": ops}
 
 
@@ -415,6 +419,7 @@ EVAL_CONFIG = DegradationConfig(
     p_color_cast=0.3,
     color_cast=(0.03, 0.1),
     p_tone_shift=0.0,
+    p_untouched=0.0,
     p_blur=0.5,
     p_defocus=0.5,
     blur_sigma=(0.6, 1.6),

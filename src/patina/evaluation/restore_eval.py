@@ -12,6 +12,8 @@ image, RGB) are measured against the sample's target (the clean image, gray for 
 
 Protocol ``restore_eval_independent`` is the same with the images aged by
 :func:`patina.evaluation.aging.age_photo` instead: a chain written apart from the training one, never trained on.
+Protocol ``restore_eval_clean`` gives the pipeline the clean images themselves ("first do no harm": PSNR of
+the output to the input; no ``degraded`` row, which would be a perfect score).
 
 Seconds per image are wall time of the classical ops alone (baseline; the mask network's forward pass is not
 counted) and of the whole pipeline call (model: mask network + generator + tiling, result on the CPU).
@@ -36,10 +38,11 @@ from patina.evaluation.protocol import EvalProtocol, EvalSet, model_settings
 from patina.evaluation.report import EvalReport, ImageScore
 
 PROTOCOL = "restore_eval"
-CHAINS = {"training": PROTOCOL, "independent": "restore_eval_independent"}
+CHAINS = {"training": PROTOCOL, "independent": "restore_eval_independent", "clean": "restore_eval_clean"}
 """The aging chains an evaluation can use, with the protocol name (model card metrics key) of each:
 ``training`` is :func:`patina.degradations.chain.degrade` with ``EVAL_CONFIG`` (the chain the model was trained
-on), ``independent`` is :func:`patina.evaluation.aging.age_photo`, written apart from it for validation only."""
+on), ``independent`` is :func:`patina.evaluation.aging.age_photo`, written apart from it for validation only,
+``clean`` is no aging at all (a good photo must come through almost unchanged)."""
 METHODS = {"degraded": "degraded input", "baseline": "classical baseline", "model": "model"}
 BASELINE_MASKS = ("detected", "oracle", "none")
 
@@ -67,7 +70,7 @@ class RestoreEval(EvalProtocol):
 
     task = "restore"
     protocol = PROTOCOL
-    card_settings = ("mask_model", "device", "ensemble")
+    card_settings = ("mask_model", "tone_model", "tone", "device", "ensemble")
 
     def __init__(self, pipeline: RestoreModel | None, *, seeds_offset: int = 0, baseline_mask: str = "detected",
                  config: DegradationConfig = EVAL_CONFIG, limit: int | None = None, chain: str = "training") -> None:
@@ -81,18 +84,22 @@ class RestoreEval(EvalProtocol):
         self.chain, self.protocol = chain, CHAINS[chain]
         self.pipeline, self.seeds_offset, self.baseline_mask = pipeline, seeds_offset, baseline_mask
         self.config = config
-        keys = ("degraded", "baseline") + (("model",) if pipeline is not None else ())
+        keys = (() if chain == "clean" else ("degraded",)) + ("baseline",) + (("model",) if pipeline else ())
         self.methods = {key: METHODS[key] for key in keys}
 
     @classmethod
     def load(cls, model: str, *, mask_model: str | None, device: str, ensemble: bool, baseline_mask: str,
-             limit: int | None, chain: str = "training") -> RestoreEval:
-        """The protocol for a restore model (and damage-mask model) given by name, as ``patina restore`` runs it."""
+             limit: int | None, chain: str = "training", tone_model: str | None = None,
+             tone: str = "keep") -> RestoreEval:
+        """The protocol for a restore model (and its damage-mask and tone models) given by name, as ``patina
+        restore`` runs it."""
         from patina.pipelines.restore import RestorePipeline
 
-        pipeline = RestorePipeline(model=model, mask_model=mask_model, device=device, ensemble=ensemble)
+        pipeline = RestorePipeline(model=model, mask_model=mask_model, tone_model=tone_model, tone=tone,
+                                   device=device, ensemble=ensemble)
         protocol = cls(pipeline, baseline_mask=baseline_mask, limit=limit, chain=chain)
         protocol.model_settings = {**model_settings(model, pipeline.card), "mask_model": pipeline.mask_model_name,
+                                   "tone_model": pipeline.tone_model_name, "tone": tone,
                                    "device": str(pipeline.device), "ensemble": ensemble}
         protocol.card_models = [model]
         return protocol
@@ -109,12 +116,15 @@ class RestoreEval(EvalProtocol):
         if self.chain == "independent":
             aged = age_photo(image, seed)
             sample_target, sample_degraded, sample_mask = aged.target, aged.aged, aged.mask
+        elif self.chain == "clean":
+            sample_target = sample_degraded = np.asarray(image, dtype=np.float32)
+            sample_mask = np.zeros(image.shape[:2], np.float32)
         else:
             sample = degrade(image, self.config, seed=seed)
             sample_target, sample_degraded, sample_mask = sample.target, sample.degraded, sample.mask
         target = to_tensor(sample_target)
         degraded = to_tensor(sample_degraded)
-        scores = {"degraded": ImageScore(name, *score(degraded, target))}
+        scores = {} if self.chain == "clean" else {"degraded": ImageScore(name, *score(degraded, target))}
         with torch.inference_mode():
             if self.baseline_mask == "detected":
                 if self.pipeline is None:  # never: the constructor requires one for 'detected'

@@ -4,7 +4,7 @@ applied to every pixel at full resolution: cheap, and identical across the tiles
 
     net = ToneCorrector()
     params = net.predict(thumbnail(photo))        # (N, net.parameter_count), once per photo
-    corrected = net.apply(tile, params)           # any tile of the photo, any size
+    corrected = net.correct(tile, params)           # any tile of the photo, any size
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ LUMA = (0.299, 0.587, 0.114)
 
 
 class ToneCorrector(nn.Module):
-    """Thumbnail (N, 3, 64, 64) -> correction parameters; :meth:`apply` corrects an image with them.
+    """Thumbnail (N, 3, 64, 64) -> correction parameters; :meth:`correct` corrects an image with them.
 
     The correction is ``matrix @ curve(x) + offset``: ``curve`` is a per-channel monotone piecewise-linear
     curve with ``knots`` segments on [0, 1] (undoes dye fading, lifted blacks, casts, exposure), the matrix
@@ -62,7 +62,7 @@ class ToneCorrector(nn.Module):
         chroma = (flat - gray).mean(dim=2)
         return self.mlp(torch.cat([pooled, levels, means, chroma], dim=1))
 
-    def apply(self, image: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
+    def correct(self, image: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
         """``image`` (N, 3, H, W) in [0, 1] corrected by ``params`` from :meth:`predict` (float32 result)."""
         knots = self.knots
         curves = params[:, : 3 * (knots + 1)].float().view(-1, 3, knots + 1)
@@ -85,4 +85,4 @@ class ToneCorrector(nn.Module):
 
     def forward(self, image: torch.Tensor, thumb: torch.Tensor) -> torch.Tensor:
         """``image`` corrected with the parameters predicted from ``thumb`` (the whole photo's thumbnail)."""
-        return self.apply(image, self.predict(thumb))
+        return self.correct(image, self.predict(thumb))

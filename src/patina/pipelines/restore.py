@@ -33,8 +33,13 @@ if TYPE_CHECKING:
     from patina.pipelines.colorize import ColorizePipeline
 
 TONES = ("keep", "neutral")
-MONOCHROME_CHROMA = 0.03
-"""A photo whose tone-corrected thumbnail has less mean chroma (max - min channel) is a black-and-white print."""
+MONOCHROME_CHROMA = 0.012
+"""A photo whose colour, once the mean colour of each brightness is taken away, varies less than this on
+average is a (toned, faded or cast) black-and-white print."""
+TONE_GATE = (0.02, 0.04)
+"""A tone correction that changes the photo's thumbnail by less than the first mean amount is not applied, by
+more than the second in full, in between in part: a photo that needs no correction is left alone rather than
+nudged (set on held-out training photos, ``benchmarks/tone_gate.py``)."""
 MASK_WITHOUT_SCRATCHES = "a damage mask and no-scratches contradict each other: give one or the other"
 
 
@@ -55,6 +60,9 @@ class PhotoContext:
     restored with ``tone='keep'``, the tint to give back."""
 
     tone: torch.Tensor | None
+    """The tone corrector's parameters for the photo, or None to leave its tones as they are."""
+    tone_amount: float
+    """How much of the correction is applied (:data:`TONE_GATE`)."""
     context: torch.Tensor | None
     mirrored_context: torch.Tensor | None
     monochrome: bool = False
@@ -135,7 +143,7 @@ class RestorePipeline(PhotoPipeline):
         self.tone_model_name = opts.tone_model or _companion_model(self.model_name, "restore-tone")
         self.generator = self.load_model("generator", self.model_name, "restore", RestoreGenerator)
         self.tone_corrector = self.load_model("tone", self.tone_model_name, "restore-tone", ToneCorrector)
-        self._photo = PhotoContext(None, None, None)
+        self._photo = PhotoContext(None, 0.0, None, None)
         self.mask_net: DamageMaskNet | None = None
         if self.scratches and self.given_mask is None and not opts.mask:
             self._load_mask_net()
@@ -191,7 +199,7 @@ class RestorePipeline(PhotoPipeline):
         else:
             mask = tile.new_zeros((tile.shape[0], 1, *tile.shape[-2:]))
         photo = self._photo
-        corrected = tile if photo.tone is None else self.tone_corrector.apply(tile, photo.tone).clamp_(0.0, 1.0)
+        corrected = tile if photo.tone is None else self._tone_corrected(tile, photo.tone, photo.tone_amount)
         corrected = self.to_model_input(corrected.to(tile.dtype))
         out: torch.Tensor = self.generator(corrected, mask, photo.context).float()
         if self.ensemble:
@@ -215,24 +223,31 @@ class RestorePipeline(PhotoPipeline):
             return self.run_tiled(self._restore_tile, image, on_tile=on_tile,
                                   extra=None if extra is None else extra.expand(image.shape[0], -1, -1, -1))
         finally:
-            self._photo = PhotoContext(None, None, None)
+            self._photo = PhotoContext(None, 0.0, None, None)
 
     def _describe(self, image: torch.Tensor) -> PhotoContext:
         """What every tile of the photo shares (:class:`PhotoContext`), from its thumbnail."""
         if self.strength == 0.0:
-            return PhotoContext(None, None, None)
+            return PhotoContext(None, 0.0, None, None)
         thumb = thumbnail(image).to(self.device)
         with torch.inference_mode():
-            tone = self.tone_corrector.predict(thumb)
-            corrected = self.tone_corrector.apply(thumb, tone).clamp(0.0, 1.0)
-        spread = corrected.amax(dim=1) - corrected.amin(dim=1)
-        monochrome = image.shape[0] == 1 and float(spread.mean()) < MONOCHROME_CHROMA
+            tone: torch.Tensor | None = self.tone_corrector.predict(thumb)
+            change = float((self.tone_corrector.correct(thumb, tone).clamp(0.0, 1.0) - thumb).abs().mean())
+            amount = min(1.0, max(0.0, (change - TONE_GATE[0]) / (TONE_GATE[1] - TONE_GATE[0])))
+            if amount == 0.0:
+                tone = None
+            corrected = thumb if tone is None else self._tone_corrected(thumb, tone, amount)
+        monochrome = image.shape[0] == 1 and _colour_variation(corrected) < MONOCHROME_CHROMA
         tint = _tint(thumb) if monochrome and self.options.tone == "keep" else None
         if not self.generator.uses_context:
-            return PhotoContext(tone, None, None, monochrome, tint)
+            return PhotoContext(tone, amount, None, None, monochrome, tint)
         with self.inference():
             context, mirrored = self.generator.describe(corrected), self.generator.describe(corrected.flip(-1))
-        return PhotoContext(tone, context, mirrored, monochrome, tint)
+        return PhotoContext(tone, amount, context, mirrored, monochrome, tint)
+
+    def _tone_corrected(self, image: torch.Tensor, tone: torch.Tensor, amount: float) -> torch.Tensor:
+        corrected = self.tone_corrector.correct(image, tone).clamp_(0.0, 1.0)
+        return corrected if amount == 1.0 else image + amount * (corrected - image)
 
     def detect_damage(self, image: torch.Tensor, on_tile: Callable[[int, int], None] | None = None) -> torch.Tensor:
         """Probability of damage (scratch, dust, crease) per pixel: (N, 3, H, W) -> (N, 1, H, W) in [0, 1]."""
@@ -279,7 +294,7 @@ class RestorePipeline(PhotoPipeline):
         try:
             return self.run_to_image(self._restore_tile, image, on_tile=on_tile, extra=extra)
         finally:
-            self._photo = PhotoContext(None, None, None)
+            self._photo = PhotoContext(None, 0.0, None, None)
 
     def process(self, image: Image, on_progress: ProgressFn | None = None, *, mask: Image | None = None) -> Image:
         """:meth:`restore_image` with progress as a fraction."""
@@ -333,6 +348,18 @@ def _luma(image: torch.Tensor) -> torch.Tensor:
     return sum(weight * image[:, i : i + 1] for i, weight in enumerate(_LUMA))  # type: ignore[return-value]
 
 
+def _colour_variation(thumb: torch.Tensor, bins: int = 16) -> float:
+    """How much a photo's colour varies beyond what its brightness explains: the mean absolute difference
+    of each pixel's chroma (RGB minus luminance) from the mean chroma of pixels as bright. Near zero for a
+    black-and-white print however it is toned, faded or cast (its colour is a function of its brightness)."""
+    light = _luma(thumb).flatten()
+    chroma = (thumb - _luma(thumb)).flatten(2)[0]  # (3, pixels)
+    index = (light * bins).long().clamp(0, bins - 1)
+    count = torch.bincount(index, minlength=bins).clamp_min(1)
+    means = torch.stack([torch.bincount(index, weights=channel, minlength=bins) for channel in chroma]) / count
+    return float((chroma - means[:, index]).abs().mean())
+
+
 def _tint(thumb: torch.Tensor) -> torch.Tensor | None:
     """The toning of a black-and-white print, from its thumbnail, or None when there is none to keep.
 
@@ -360,7 +387,7 @@ def _monochrome(image: torch.Tensor, tint: torch.Tensor | None) -> torch.Tensor:
     """A black-and-white print's restoration as gray, toned by ``tint`` (strongest in the mid-tones) if given."""
     light = _luma(image).clamp(0.0, 1.0)
     if tint is None:
-        return light.expand_as(image)
+        return light.expand_as(image).clone()
     weight = 4 * light * (1 - light)
     return light * (1 + weight * (tint.to(image.device)[None, :, None, None] - 1))
 

@@ -94,6 +94,7 @@ class RestoreTrainConfig(RunConfig):
     name: str = "restore"
     out_dir: str = "runs/restore"
     tone_model: str | None = None  # a trained restore-tone model, applied (frozen) before the generator
+    train_generator: bool = True  # False: fine-tune the damage-mask net alone (the generator stays as initialised)
     mask_net: dict[str, Any] = field(default_factory=dict)
     discriminator: dict[str, Any] = field(default_factory=lambda: {"in_channels": 6})
     loss: LossConfig = field(default_factory=LossConfig)

@@ -26,7 +26,8 @@ from patina.weights.files import card_path, load_model
 
 
 class RestoreTrainer(Trainer):
-    """Restoration G + damage-mask net against a conditional PatchGAN, with EMA of both networks."""
+    """Restoration G + damage-mask net against a conditional PatchGAN, with EMA of both networks; with
+    ``train_generator`` off, the damage-mask net alone (G, as initialised, only validates and is exported)."""
 
     task = "restore"
 
@@ -34,10 +35,15 @@ class RestoreTrainer(Trainer):
         super().__init__(config, progress=progress)
         self.generator = RestoreGenerator(**config.generator).to(self.device)
         self.mask_net = DamageMaskNet(**config.mask_net).to(self.device)
-        self.adversary = self.make_adversary(PatchDiscriminator(**config.discriminator))
-        self.ema_generator, self.ema_mask_net = self.train_generator({"generator": self.generator,
-                                                                      "mask_net": self.mask_net})
-        self.perceptual = self.perceptual_loss()
+        trained = {"generator": self.generator, "mask_net": self.mask_net}
+        if not config.train_generator:
+            del trained["generator"]
+        self.train_generator(trained)
+        self.ema_mask_net = self.emas["mask_net"]
+        self.perceptual = None
+        if config.train_generator:
+            self.adversary = self.make_adversary(PatchDiscriminator(**config.discriminator))
+            self.perceptual = self.perceptual_loss()
         self.tone_corrector = self._tone_corrector(config.tone_model)
 
     def _tone_corrector(self, path: str | None) -> ToneCorrector | None:
@@ -55,6 +61,13 @@ class RestoreTrainer(Trainer):
         with torch.autocast(self.device.type, enabled=False):
             thumb = torch.nn.functional.adaptive_avg_pool2d(degraded.float(), THUMBNAIL_SIZE)
             return self.tone_corrector(degraded.float(), thumb).clamp(0, 1)
+
+    @property
+    def restorer(self) -> RestoreGenerator:
+        """The generator to validate and export: its EMA when it is trained, else as initialised."""
+        shadow = self.emas["generator"].shadow if "generator" in self.emas else self.generator
+        assert isinstance(shadow, RestoreGenerator)
+        return shadow
 
     def initialise_from(self, folder: Path) -> None:
         """Start G and the mask net from exported weights; only a new global-context branch may be missing."""
@@ -80,6 +93,12 @@ class RestoreTrainer(Trainer):
         """Mask net, then G on the degraded photo and the predicted mask (dropped for some samples)."""
         degraded, target, true_mask = (batch[k].to(self.device, non_blocking=True)
                                        for k in ("degraded", "target", "mask"))
+        if not self.config.train_generator:
+            with self.autocast():
+                logits = self.mask_net(degraded)
+            return Generated(terms={"mask": lambda: mask_loss(logits, true_mask)},
+                             images=[degraded, torch.sigmoid(logits.detach().float()), true_mask],
+                             label="train/degraded|mask|true mask")
         with self.autocast():
             mask_logits = self.mask_net(degraded)
             dropout = self.config.optim.mask_dropout
@@ -120,7 +139,7 @@ class RestoreTrainer(Trainer):
             item = dataset[index]
             degraded, target = item["degraded"][None].to(self.device), item["target"][None].to(self.device)
             mask = torch.sigmoid(self.ema_mask_net.shadow(degraded))
-            restored = self.ema_generator.shadow(self.tone_corrected(degraded), mask).clamp(0, 1)
+            restored = self.restorer(self.tone_corrected(degraded), mask).clamp(0, 1)
             before.append(psnr(degraded, target).item())
             after.append(psnr(restored, target).item())
         return {"val/psnr_input": float(np.mean(before)), "val/psnr_restored": float(np.mean(after))}
@@ -130,7 +149,7 @@ class RestoreTrainer(Trainer):
         cfg = self.config
         train_images, val_images = len(self.train_files), len(self.val_files)
         cards = [
-            self.save_network(self.ema_generator.shadow, folder, name=cfg.name, arch="RestoreGenerator",
+            self.save_network(self.restorer, folder, name=cfg.name, arch="RestoreGenerator",
                               kwargs=kwargs_of(self.generator, cfg.generator),
                               train_images=train_images, val_images=val_images),
             self.save_network(self.ema_mask_net.shadow, folder, name="damage-mask", arch="DamageMaskNet",

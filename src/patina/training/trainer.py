@@ -36,6 +36,7 @@ from patina.training.datasets import CleanCrops, CountingSampler, sample_seed, s
 from patina.training.distributed import ProcessGroup
 from patina.training.ema import EMA
 from patina.training.loss_terms import LossTerm, LossTerms, loss_weights
+from patina.training.teachers import teacher_entry
 from patina.training.tracking import TrainingLog, progress_bar
 from patina.weights import ModelCard, load_model, save_model
 
@@ -256,7 +257,15 @@ class Trainer:
         autocast dtype the run used, since ``optim.amp`` alone does not say whether this CPU had bf16)."""
         device_name = torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else "cpu"
         return dict(version=__version__, task=task, data=list(data), steps=self.step, device=device_name,
+                    teachers=[teacher_entry(path) for path in self.teacher_files()],
                     training={"config": to_dict(self.config), "precision": precision_name(self.amp_dtype), **training})
+
+    def teacher_files(self) -> list[Path]:
+        """The teacher networks' files this run learns from (its perceptual loss's teacher, when it has one);
+        a task with other teachers adds them."""
+        if getattr(self, "perceptual", None) is not None:
+            return [Path(self.config.loss.teacher)]
+        return []
 
     def save_network(self, network: nn.Module, folder: str | Path, *, name: str, arch: str, kwargs: dict,
                      data: list[str] | None = None, **training: Any) -> ModelCard:

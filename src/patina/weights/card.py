@@ -27,6 +27,8 @@ class ModelCard:
     steps: int = 0
     device: str = ""
     training: dict[str, Any] = field(default_factory=dict)
+    teachers: list[dict[str, str]] = field(default_factory=list)
+    """Networks from outside the project the model learnt from: name, licence, sha256 of each."""
     metrics: dict[str, Any] = field(default_factory=dict)
     notes: str = ""
     license: str = "Apache-2.0"

@@ -1,0 +1,206 @@
+"""Restore's whole-photo tone correction: the wide tone damage it learns from, the corrector network, its
+training, and what the pipeline does with it (neutral and kept toning of black-and-white prints)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image as PILImage
+from torch.nn import functional as F
+
+from patina.degradations.chain import EVAL_CONFIG, TRAIN_CONFIG, sample_plan
+from patina.degradations.tone import P_UNTOUCHED, describe_plan, sample_tone_plan, tone_shift
+from patina.networks.restore import thumbnail
+from patina.networks.tone import ToneCorrector
+from patina.pipelines.restore import RestorePipeline
+from patina.weights import ModelCard, save_model
+from test_restore_pipeline import make_models
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def photo(height: int = 96, width: int = 128, seed: int = 0) -> np.ndarray:
+    """A colourful test picture: gradients, a few patches and noise."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width] / np.array([height, width])[:, None, None]
+    image = np.stack([x, y, 1 - (x + y) / 2], axis=-1)
+    image[10:40, 20:60] = rng.uniform(0, 1, 3)
+    return np.clip(image + rng.normal(0, 0.03, image.shape), 0, 1).astype(np.float32)
+
+
+# -- wide tone damage -----------------------------------------------------------------------------------
+def test_tone_plans_are_json_and_replay_exactly():
+    for seed in range(20):
+        plan = sample_tone_plan(np.random.default_rng(seed), gray=seed % 2 == 0)
+        again = json.loads(json.dumps(plan))
+        np.testing.assert_array_equal(tone_shift(photo(), plan), tone_shift(photo(), again))
+        assert describe_plan(plan)
+
+
+def test_tone_damage_is_wide_and_sometimes_none():
+    rng = np.random.default_rng(0)
+    plans = [sample_tone_plan(rng, gray=False) for _ in range(400)]
+    untouched = [plan for plan in plans if plan["untouched"]]
+    assert abs(len(untouched) / len(plans) - P_UNTOUCHED) < 0.06
+    np.testing.assert_array_equal(tone_shift(photo(), untouched[0]), photo())
+    hues = [plan["cast"]["hue"] for plan in plans if "cast" in plan]
+    assert min(hues) < 30 and max(hues) > 330  # casts of any hue, not only warm ones
+    means = [tone_shift(photo(), plan).mean(axis=(0, 1)) for plan in plans[:60] if not plan["untouched"]]
+    assert np.ptp(np.array(means), axis=0).min() > 0.2  # each channel moves a lot across draws
+
+
+def test_black_and_white_prints_get_toning_not_dye_fading():
+    rng = np.random.default_rng(1)
+    plans = [sample_tone_plan(rng, gray=True) for _ in range(100)]
+    assert not any("dye" in plan or "saturation" in plan for plan in plans)
+    assert sum("tone" in plan for plan in plans) > 40
+
+
+def test_training_chain_draws_tone_shifts_and_the_eval_chain_never():
+    train = [sample_plan(TRAIN_CONFIG, (64, 64), seed) for seed in range(60)]
+    assert 15 < sum(any(op["op"] == "tone_shift" for op in plan["ops"]) for plan in train) < 45
+    for seed in range(60):
+        assert all(op["op"] != "tone_shift" for op in sample_plan(EVAL_CONFIG, (64, 64), seed)["ops"])
+
+
+# -- the corrector --------------------------------------------------------------------------------------
+def test_a_new_corrector_is_the_identity_and_works_per_pixel():
+    net = ToneCorrector(knots=8, width=16)
+    image = torch.from_numpy(photo().transpose(2, 0, 1))[None]
+    with torch.no_grad():
+        params = net.predict(thumbnail(image))
+        assert params.shape == (1, net.parameter_count)
+        assert torch.allclose(net.correct(image, params), image, atol=1e-5)
+        torch.nn.init.normal_(net.mlp[-1].weight, std=0.5)
+        params = net.predict(thumbnail(image))
+        whole = net.correct(image, params)
+        assert not torch.allclose(whole, image, atol=1e-2)
+        # a global correction: a tile corrected on its own equals the same tile of the whole
+        assert torch.allclose(net.correct(image[..., 30:70, 40:100], params), whole[..., 30:70, 40:100])
+
+
+def test_curves_are_monotone_and_the_matrix_mixes_channels():
+    net = ToneCorrector(knots=4, width=8)
+    params = torch.zeros(1, net.parameter_count)
+    params[0, : 3 * 5] = torch.randn(15) * 3  # any raw curve parameters
+    ramp = torch.linspace(0, 1, 101).view(1, 1, 1, -1).expand(1, 3, 1, -1)
+    curved = net.correct(ramp, params)
+    assert (curved.diff(dim=-1) >= -1e-6).all()
+    params = torch.zeros(1, net.parameter_count)
+    params[0, 15:24] = torch.tensor([-0.5, 0.25, 0.25, 0.25, -0.5, 0.25, 0.25, 0.25, -0.5])  # half desaturation
+    colour = torch.tensor([0.8, 0.2, 0.2]).view(1, 3, 1, 1)
+    out = net.correct(colour, params).flatten()
+    assert torch.allclose(out, torch.tensor([0.5, 0.35, 0.35]), atol=1e-5)
+
+
+def test_corrector_learns_to_undo_a_cast():
+    """A few hundred steps on thumbnails of one cast: the error falls well below the input's."""
+    torch.manual_seed(0)
+    net = ToneCorrector(knots=8, width=16)
+    opt = torch.optim.Adam(net.parameters(), lr=3e-3)
+    clean = torch.stack([torch.from_numpy(photo(32, 32, seed).transpose(2, 0, 1)) for seed in range(8)])
+    cast = clean * torch.tensor([1.0, 0.85, 0.6]).view(1, 3, 1, 1) + 0.1
+    for _ in range(150):
+        loss = F.l1_loss(net(cast, cast), clean)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert loss.item() < 0.3 * F.l1_loss(cast, clean).item()
+
+
+# -- in the pipeline ------------------------------------------------------------------------------------
+def models_with_tone(folder: Path, tone: ToneCorrector) -> str:
+    path = make_models(folder)
+    save_model(tone, folder / "restore-tone.safetensors",
+               ModelCard(name="restore-tone", arch="ToneCorrector", kwargs={"knots": 8, "width": 16},
+                         version="0.0.0-test", dtype="float32"))
+    return str(path)
+
+
+def toned_print(height: int = 64, width: int = 96) -> torch.Tensor:
+    """A sepia-toned black-and-white print with a white paper border."""
+    gray = torch.from_numpy(photo(height, width).mean(axis=2))
+    gray[:6] = 0.97
+    weight = 4 * gray * (1 - gray)
+    tint = torch.tensor([1.1, 0.97, 0.75])
+    return (gray[None] * (1 + weight[None] * (tint.view(3, 1, 1) - 1))).clamp(0, 1)[None].float()
+
+
+def test_sibling_tone_model_is_found_and_reported(tmp_path):
+    model = models_with_tone(tmp_path, ToneCorrector(knots=8, width=16))
+    pipe = RestorePipeline(model=model, device="cpu")
+    assert pipe.resolved_options().tone_model == str(tmp_path / "restore-tone.safetensors")
+    assert "tone" in [entry["role"] for entry in pipe.models()]
+
+
+def test_toned_print_neutral_is_gray_and_keep_keeps_its_tone(tmp_path):
+    model = models_with_tone(tmp_path, ToneCorrector(knots=8, width=16))  # the identity correction
+    image = toned_print()
+    neutral = RestorePipeline(model=model, device="cpu", tone="neutral", scratches=False)(image)
+    assert torch.equal(neutral[:, 0], neutral[:, 1]) and torch.equal(neutral[:, 1], neutral[:, 2])
+    kept = RestorePipeline(model=model, device="cpu", tone="keep", scratches=False)(image)
+    mids = (neutral[:, 0] > 0.3) & (neutral[:, 0] < 0.6)
+    warmth = (kept[:, 0] - kept[:, 2])[mids]
+    assert warmth.mean() > 0.05  # still sepia: red above blue in the mid-tones
+    assert torch.allclose(kept.mean(dim=1), neutral.mean(dim=1), atol=0.03)  # the same print, only toned
+
+
+def test_a_uniform_cast_on_a_gray_print_is_not_kept_as_toning(tmp_path):
+    model = models_with_tone(tmp_path, ToneCorrector(knots=8, width=16))
+    gray = torch.from_numpy(photo(64, 96).mean(axis=2))
+    gray[:8] = 0.95  # the print's paper border
+    gray = gray[None, None].expand(1, 3, -1, -1)
+    cast = (gray * torch.tensor([1.0, 0.93, 0.8]).view(1, 3, 1, 1)).contiguous()
+    kept = RestorePipeline(model=model, device="cpu", tone="keep", scratches=False)(cast)
+    assert (kept[:, 0] - kept[:, 2]).abs().max() < 0.02
+
+
+def test_colour_photos_are_the_same_with_keep_and_neutral(tmp_path):
+    model = models_with_tone(tmp_path, ToneCorrector(knots=8, width=16))
+    image = torch.from_numpy(photo().transpose(2, 0, 1))[None]
+    keep = RestorePipeline(model=model, device="cpu", tone="keep")(image)
+    neutral = RestorePipeline(model=model, device="cpu", tone="neutral")(image)
+    assert torch.equal(keep, neutral)
+
+
+def test_bad_tone_is_refused():
+    from patina.core.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="tone"):
+        RestorePipeline(tone="sepia", device="cpu")
+
+
+# -- the shipped model ----------------------------------------------------------------------------------
+def sample_photo() -> np.ndarray:
+    with PILImage.open(ROOT / "src/patina/assets/sample-old-photo.jpg") as image:
+        return np.asarray(image.convert("RGB").resize((192, 128)), dtype=np.float32) / 255
+
+
+@pytest.mark.slow
+def test_shipped_corrector_undoes_casts_and_fades_it_never_saw():
+    """Casts and fades drawn from seeds far from training's, on pictures it never saw: the corrected
+    thumbnails are much closer to the clean ones than the damaged ones were; clean ones stay put."""
+    from patina.weights import load
+
+    net = load("restore-tone").network
+    clean = [photo(64, 64, seed) for seed in range(6)] + [sample_photo()]
+    before, after, passthrough = [], [], []
+    for index, picture in enumerate(clean):
+        for draw in range(6):
+            plan = sample_tone_plan(np.random.default_rng([987654, index, draw]), gray=False)
+            if plan["untouched"]:
+                continue
+            damaged = torch.from_numpy(tone_shift(picture, plan).transpose(2, 0, 1))[None]
+            target = torch.from_numpy(picture.transpose(2, 0, 1))[None]
+            with torch.no_grad():
+                corrected = net(damaged, thumbnail(damaged)).clamp(0, 1)
+                untouched = net(target, thumbnail(target)).clamp(0, 1)
+            before.append(F.l1_loss(damaged, target).item())
+            after.append(F.l1_loss(corrected, target).item())
+            passthrough.append(F.l1_loss(untouched, target).item())
+    assert np.mean(after) < 0.7 * np.mean(before)
+    assert np.mean(passthrough) < 0.02
