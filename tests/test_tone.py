@@ -149,14 +149,22 @@ def test_toned_print_neutral_is_gray_and_keep_keeps_its_tone(tmp_path):
     assert torch.allclose(kept.mean(dim=1), neutral.mean(dim=1), atol=0.03)  # the same print, only toned
 
 
-def test_a_uniform_cast_on_a_gray_print_is_not_kept_as_toning(tmp_path):
-    model = models_with_tone(tmp_path, ToneCorrector(knots=8, width=16))
+def test_kept_toning_leaves_the_paper_white_and_an_untoned_print_gray(tmp_path):
+    from patina.pipelines.restore import _monochrome, _tint
+
     gray = torch.from_numpy(photo(64, 96).mean(axis=2))
-    gray[:8] = 0.95  # the print's paper border
-    gray = gray[None, None].expand(1, 3, -1, -1)
-    cast = (gray * torch.tensor([1.0, 0.93, 0.8]).view(1, 3, 1, 1)).contiguous()
-    kept = RestorePipeline(model=model, device="cpu", tone="keep", scratches=False)(cast)
-    assert (kept[:, 0] - kept[:, 2]).abs().max() < 0.02
+    gray[:8] = 1.0  # the print's paper border
+    gray = gray[None, None].expand(1, 3, -1, -1).contiguous()
+    yellowed = (gray * torch.tensor([1.0, 0.95, 0.8]).view(1, 3, 1, 1)).contiguous()
+    tint = _tint(thumbnail(yellowed))
+    assert tint is not None and tint[0] > 1 > tint[2]
+    kept = _monochrome(gray, tint)  # the restoration of the yellowed print, toned
+    assert torch.allclose(kept[..., :8, :], torch.ones_like(kept[..., :8, :]))  # white paper, not yellow
+    middle = (kept.mean(dim=1) > 0.4) & (kept.mean(dim=1) < 0.6)
+    assert ((kept[:, 0] - kept[:, 2])[middle] > 0.05).all()  # warm mid-tones
+    model = models_with_tone(tmp_path, ToneCorrector(knots=8, width=16))
+    plain = RestorePipeline(model=model, device="cpu", tone="keep", scratches=False)(gray)
+    assert torch.equal(plain[:, 0], plain[:, 2])  # nothing to keep: gray
 
 
 def test_colour_photos_are_the_same_with_keep_and_neutral(tmp_path):

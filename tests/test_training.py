@@ -203,3 +203,18 @@ def test_cli_train_restore_tone(clean_images, tmp_path):
     model, card = load_model(tmp_path / "tone/export/restore-tone.safetensors")
     assert card.arch == "ToneCorrector" and card.task == "restore-tone" and card.teachers == []
     assert model(torch.rand(1, 3, 32, 32), torch.rand(1, 3, 64, 64)).shape == (1, 3, 32, 32)
+
+
+def test_degradation_overrides_change_one_run_s_preset():
+    from patina.degradations.chain import TRAIN_CONFIG
+    from patina.training.datasets import degradation_preset
+
+    assert degradation_preset("train") == TRAIN_CONFIG
+    changed = degradation_preset("train", {"p_fine_detail": 0.8})
+    assert changed.p_fine_detail == 0.8 and changed.p_cracks == TRAIN_CONFIG.p_cracks
+    with pytest.raises(ConfigError, match="degradation must be one of"):
+        degradation_preset("sepia")
+    with pytest.raises(ConfigError, match="degradation_overrides"):
+        degradation_preset("train", {"p_nonsense": 1.0})
+    with pytest.raises(ConfigError, match="degradation_overrides"):
+        degradation_preset("train", {"p_cracks": 3.0})

@@ -22,7 +22,7 @@ from ._common import LUMA, check_image, luma
 __all__ = ["sample_tone_plan", "tone_shift", "describe_plan"]
 
 P_UNTOUCHED = 0.15
-"""Share of photos with no tone damage at all."""
+"""Share of photos with no tone damage at all (the default of :func:`sample_tone_plan`)."""
 
 
 def _hue_colour(hue_degrees: float) -> np.ndarray:
@@ -31,9 +31,10 @@ def _hue_colour(hue_degrees: float) -> np.ndarray:
     return np.cos(angles).astype(np.float32)
 
 
-def sample_tone_plan(rng: np.random.Generator, *, gray: bool) -> dict[str, Any]:
-    """Draw the tone damage of one photo (``gray``: a black-and-white print, which gets toning, not dye fading)."""
-    if rng.random() < P_UNTOUCHED:
+def sample_tone_plan(rng: np.random.Generator, *, gray: bool, p_untouched: float = P_UNTOUCHED) -> dict[str, Any]:
+    """Draw the tone damage of one photo (``gray``: a black-and-white print, which gets toning, not dye fading;
+    ``p_untouched``: the chance of none)."""
+    if rng.random() < p_untouched:
         return {"untouched": True}
     strength = float(rng.uniform(0.15, 1.0))
     plan: dict[str, Any] = {"untouched": False, "strength": round(strength, 4)}

@@ -113,9 +113,10 @@ class RestoreOptions(Options):
 class RestorePipeline(PhotoPipeline):
     """Restore old photographs: fading, colour casts, noise, blur, and (with ``scratches``) damage.
 
-    Built from :class:`RestoreOptions` (or the same names as keyword arguments): ``model`` and
-    ``mask_model`` (registry names or .safetensors paths; the mask model defaults to
-    ``damage-mask.safetensors`` beside a model file, else the registered 'damage-mask'), ``tile`` /
+    Built from :class:`RestoreOptions` (or the same names as keyword arguments): ``model``, ``mask_model`` and
+    ``tone_model`` (registry names or .safetensors paths; the other two default to ``damage-mask.safetensors``
+    and ``restore-tone.safetensors`` beside a model file, else the registered ones), ``tone`` ('keep' gives a
+    toned black-and-white print its toning back, 'neutral' leaves it gray; see :class:`PhotoContext`), ``tile`` /
     ``overlap`` / ``context`` (tiling: context 64 keeps the tiled result within 1/255 of the untiled one),
     ``scratches`` (off feeds the generator an empty mask), ``mask`` (a damage mask :class:`Image` used instead
     of the detected one; the ``mask`` option names it, for the record: see :meth:`damage_mask`), ``strength``
@@ -126,7 +127,7 @@ class RestorePipeline(PhotoPipeline):
     """
 
     name = "restore"
-    description = "Old-photo restoration GAN: fading, casts, noise, blur, scratches, dust, creases"
+    description = "Old-photo restoration GAN: fading, casts, noise, blur, scratches, dust, creases, cracks, tears"
     Options = RestoreOptions
     options: RestoreOptions
 
@@ -231,11 +232,10 @@ class RestorePipeline(PhotoPipeline):
             return PhotoContext(None, 0.0, None, None)
         thumb = thumbnail(image).to(self.device)
         with torch.inference_mode():
-            tone: torch.Tensor | None = self.tone_corrector.predict(thumb)
-            change = float((self.tone_corrector.correct(thumb, tone).clamp(0.0, 1.0) - thumb).abs().mean())
+            predicted = self.tone_corrector.predict(thumb)
+            change = float((self.tone_corrector.correct(thumb, predicted).clamp(0.0, 1.0) - thumb).abs().mean())
             amount = min(1.0, max(0.0, (change - TONE_GATE[0]) / (TONE_GATE[1] - TONE_GATE[0])))
-            if amount == 0.0:
-                tone = None
+            tone = predicted if amount > 0.0 else None
             corrected = thumb if tone is None else self._tone_corrected(thumb, tone, amount)
         monochrome = image.shape[0] == 1 and _colour_variation(corrected) < MONOCHROME_CHROMA
         tint = _tint(thumb) if monochrome and self.options.tone == "keep" else None
@@ -361,25 +361,18 @@ def _colour_variation(thumb: torch.Tensor, bins: int = 16) -> float:
 
 
 def _tint(thumb: torch.Tensor) -> torch.Tensor | None:
-    """The toning of a black-and-white print, from its thumbnail, or None when there is none to keep.
+    """The toning of a black-and-white print, from its thumbnail: each channel's ratio to the luminance in the
+    mid-tones, where toning shows (None when there is none to keep, or no mid-tones to read it from).
 
-    Toning shows in the mid-tones while the paper stays light; a yellowed or cast print is tinted in its
-    highlights too. So the tint kept is each channel's ratio to the luminance in the mid-tones over the
-    same ratio in the highlights: a cast of the whole print cancels out, and is corrected.
+    It is given back by :func:`_monochrome` in proportion to ``4 L (1 - L)``: strongest in the mid-tones, none
+    in the highlights, so the paper comes out white (its yellowing is corrected) while the print keeps its tone.
     """
     light = _luma(thumb)
-
-    def ratio(low: float, high: float) -> torch.Tensor | None:
-        where = ((light > low) & (light < high)).float()
-        if float(where.sum()) < 16:
-            return None
-        return (thumb * where).sum(dim=(0, 2, 3)) / (light * where).sum().clamp_min(1e-6)
-
-    midtones, highlights = ratio(0.2, 0.65), ratio(0.75, 1.01)
-    if midtones is None:
+    midtones = ((light > 0.2) & (light < 0.7)).float()
+    if float(midtones.sum()) < 16:
         return None
-    tint = midtones if highlights is None else midtones / highlights.clamp_min(1e-3)
-    tint = tint / (tint * tint.new_tensor(_LUMA)).sum()
+    ratio = (thumb * midtones).sum(dim=(0, 2, 3)) / (light * midtones).sum().clamp_min(1e-6)
+    tint = ratio / (ratio * ratio.new_tensor(_LUMA)).sum()
     return None if float((tint - 1).abs().max()) < 0.02 else tint
 
 

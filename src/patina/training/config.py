@@ -20,6 +20,7 @@ class DataConfig:
     workers: int = 4
     holdout_every: int = 40  # every n-th file is kept out of training and used for validation
     degradation: str = "train"  # a preset name from patina.degradations ("train" or "eval")
+    degradation_overrides: dict[str, Any] = field(default_factory=dict)  # preset fields changed for this run
 
     def __post_init__(self) -> None:
         if self.crop < 32 or self.crop % 16:
@@ -51,6 +52,7 @@ class LossConfig(GanLossConfig):
     frequency: float = 0.1
     feature_matching: float = 0.0
     mask: float = 1.0
+    mask_pos_weight: float = 5.0  # BCE weight of damaged pixels (damage is rare); lower flags less
 
 
 @dataclass
@@ -120,6 +122,7 @@ class ToneTrainConfig(RunConfig):
     out_dir: str = "runs/restore-tone"
     data: DataConfig = field(default_factory=lambda: DataConfig(crop=128, batch_size=64, workers=0))
     p_grayscale: float = 0.4  # share of photos made black-and-white first (the target too)
+    p_untouched: float = 0.15  # share of photos given no tone damage: the correction must leave them alone
     loss: ToneLossConfig = field(default_factory=ToneLossConfig)
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -14,6 +16,18 @@ from patina.data import read_rgb_uint8
 from patina.degradations.chain import EVAL_CONFIG, TRAIN_CONFIG, DegradationConfig, degrade
 
 DEGRADATION_PRESETS: dict[str, DegradationConfig] = {"train": TRAIN_CONFIG, "eval": EVAL_CONFIG}
+
+
+def degradation_preset(name: str, overrides: dict[str, Any] | None = None) -> DegradationConfig:
+    """The degradation preset ``name`` with some of its fields changed (e.g. more negatives for one run)."""
+    if name not in DEGRADATION_PRESETS:
+        raise ConfigError(f"degradation must be one of {', '.join(DEGRADATION_PRESETS)}, got {name!r}")
+    try:
+        return dataclasses.replace(DEGRADATION_PRESETS[name], **(overrides or {}))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"degradation_overrides: {exc}") from None
+
+
 CACHE_BYTES = 512 << 20
 """Decoded training images each dataset copy (one per loader worker) keeps in memory."""
 
@@ -196,13 +210,14 @@ class ToneThumbnails(Dataset):
     """Whole photos squeezed to ``size`` x ``size`` (decoded once), each sample given wide tone damage
     (:mod:`patina.degradations.tone`): items hold ``degraded`` and ``target`` (3, size, size) float tensors.
 
-    A share ``p_grayscale`` of samples is made black-and-white first (the target too), flips vary.
+    A share ``p_grayscale`` of samples is made black-and-white first (the target too), a share ``p_untouched``
+    gets no tone damage (the correction must leave it alone), flips vary.
     """
 
-    def __init__(self, files: list[Path], *, size: int, p_grayscale: float, seed: int) -> None:
+    def __init__(self, files: list[Path], *, size: int, p_grayscale: float, p_untouched: float, seed: int) -> None:
         if not files:
             raise ConfigError("no training images found")
-        self.size, self.p_grayscale, self.seed = size, p_grayscale, seed
+        self.size, self.p_grayscale, self.p_untouched, self.seed = size, p_grayscale, p_untouched, seed
         self.photos = np.stack([self._thumbnail(path) for path in files])
 
     def _thumbnail(self, path: Path) -> np.ndarray:
@@ -222,7 +237,8 @@ class ToneThumbnails(Dataset):
         gray = bool(rng.random() < self.p_grayscale)
         if gray:
             clean = grayscale(clean)
-        degraded = tone_shift(np.ascontiguousarray(clean), sample_tone_plan(rng, gray=gray))
+        plan = sample_tone_plan(rng, gray=gray, p_untouched=self.p_untouched)
+        degraded = tone_shift(np.ascontiguousarray(clean), plan)
         if rng.random() < 0.5:  # what is left of grain and noise in a thumbnail
             degraded = np.clip(degraded + rng.normal(0, rng.uniform(0.002, 0.02), degraded.shape), 0, 1)
         return {"degraded": torch.from_numpy(np.ascontiguousarray(degraded.transpose(2, 0, 1), np.float32)),

@@ -18,7 +18,7 @@ from patina.networks import DamageMaskNet, PatchDiscriminator, RestoreGenerator,
 from patina.networks.restore import THUMBNAIL_SIZE
 from patina.ops.metrics import psnr
 from patina.training.config import RestoreTrainConfig
-from patina.training.datasets import DEGRADATION_PRESETS, DegradationPairs
+from patina.training.datasets import DEGRADATION_PRESETS, DegradationPairs, degradation_preset
 from patina.training.loss_terms import LossTerm
 from patina.training.trainer import Generated, Trainer, init_source, kwargs_of
 from patina.weights import ModelCard
@@ -87,16 +87,18 @@ class RestoreTrainer(Trainer):
         """Degraded/clean pairs of the training images."""
         data = self.config.data
         return DegradationPairs(self.train_files, crop=data.crop, scale_range=data.scale_range,
-                                degradation=DEGRADATION_PRESETS[data.degradation], seed=self.config.seed)
+                                degradation=degradation_preset(data.degradation, data.degradation_overrides),
+                                seed=self.config.seed)
 
     def generate(self, batch: dict[str, torch.Tensor], rng: np.random.Generator) -> Generated:
         """Mask net, then G on the degraded photo and the predicted mask (dropped for some samples)."""
+        pos_weight = self.config.loss.mask_pos_weight
         degraded, target, true_mask = (batch[k].to(self.device, non_blocking=True)
                                        for k in ("degraded", "target", "mask"))
         if not self.config.train_generator:
             with self.autocast():
                 logits = self.mask_net(degraded)
-            return Generated(terms={"mask": lambda: mask_loss(logits, true_mask)},
+            return Generated(terms={"mask": lambda: mask_loss(logits, true_mask, pos_weight=pos_weight)},
                              images=[degraded, torch.sigmoid(logits.detach().float()), true_mask],
                              label="train/degraded|mask|true mask")
         with self.autocast():
@@ -111,7 +113,7 @@ class RestoreTrainer(Trainer):
             return torch.cat([degraded, image], dim=1)
 
         terms: dict[str, LossTerm] = {
-            "mask": lambda: mask_loss(mask_logits, true_mask),
+            "mask": lambda: mask_loss(mask_logits, true_mask, pos_weight=pos_weight),
             "pixel": lambda: charbonnier_loss(restored_f, target),
             "ssim": lambda: ssim_loss(restored_f.clamp(0, 1), target),
             "frequency": lambda: frequency_loss(restored_f, target),

@@ -42,7 +42,8 @@ class ToneTrainer(Trainer):
 
     def training_set(self) -> ToneThumbnails:
         cfg = self.config
-        return ToneThumbnails(self.train_files, size=cfg.data.crop, p_grayscale=cfg.p_grayscale, seed=cfg.seed)
+        return ToneThumbnails(self.train_files, size=cfg.data.crop, p_grayscale=cfg.p_grayscale,
+                              p_untouched=cfg.p_untouched, seed=cfg.seed)
 
     def generate(self, batch: dict[str, torch.Tensor], rng: np.random.Generator) -> Generated:
         degraded, target = (batch[k].to(self.device) for k in ("degraded", "target"))
@@ -61,7 +62,8 @@ class ToneTrainer(Trainer):
         if not self.val_files:
             return {}
         cfg = self.config
-        dataset = ToneThumbnails(self.val_files, size=cfg.data.crop, p_grayscale=cfg.p_grayscale, seed=12345)
+        dataset = ToneThumbnails(self.val_files, size=cfg.data.crop, p_grayscale=cfg.p_grayscale,
+                                 p_untouched=cfg.p_untouched, seed=12345)
         items = [dataset[index] for index in range(limit)]
         degraded = torch.stack([item["degraded"] for item in items]).to(self.device)
         target = torch.stack([item["target"] for item in items]).to(self.device)

@@ -47,8 +47,8 @@ ARCHITECTURES: dict[str, ArchitectureTraits] = {
     # measured ~400 B with its damage-mask net: the pair is counted here
     "RestoreGenerator": ArchitectureTraits(task="restore", tiling=True, bytes_per_pixel=450.0),
     "DamageMaskNet": ArchitectureTraits(task="damage-mask", tiling=True, bytes_per_pixel=0.0),
-    # reads a thumbnail; its per-pixel curve and matrix are counted with the restore generator's
-    "ToneCorrector": ArchitectureTraits(task="restore-tone", tiling=True, bytes_per_pixel=0.0),
+    # reads a thumbnail, then per pixel: curve indices (int64), fractions, the two knots, the curved colours
+    "ToneCorrector": ArchitectureTraits(task="restore-tone", tiling=True, bytes_per_pixel=80.0),
     # works on the whole picture at its render size, never tiled
     "ColorizeGenerator": ArchitectureTraits(task="colorize", tiling=False, bytes_per_pixel=0.0),
     "CompactUpscaler": ArchitectureTraits(task="upscale", tiling=True, bytes_per_pixel=upscaler_bytes_per_pixel),
