@@ -25,6 +25,7 @@ _IDENTITY_INCREMENT = math.log(math.e - 1)
 """softplus of this is 1: raw curve increments of zero give the identity curve."""
 
 LUMA = (0.299, 0.587, 0.114)
+"""BT.601 luma weights of R, G, B."""
 
 
 class ToneCorrector(nn.Module):

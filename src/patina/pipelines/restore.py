@@ -24,7 +24,7 @@ from patina.core.options import OptionError, Options, option
 from patina.core.tensor import from_float01
 from patina.imageio import Image
 from patina.networks.restore import DamageMaskNet, RestoreGenerator, thumbnail
-from patina.networks.tone import ToneCorrector
+from patina.networks.tone import LUMA, ToneCorrector
 from patina.pipelines.base import (AnyOptions, PhotoPipeline, PixelSink, ProgressFn, TileProgressFn, check_tile,
                                    image_view, model_option, part_progress, tile_option, tile_progress)
 from patina.pipelines.upscale import SCALES, default_model
@@ -341,11 +341,8 @@ def mask_pixels(mask: Image) -> np.ndarray:
     return np.ascontiguousarray(from_float01(value, np.uint8))
 
 
-_LUMA = (0.299, 0.587, 0.114)
-
-
 def _luma(image: torch.Tensor) -> torch.Tensor:
-    return sum(weight * image[:, i : i + 1] for i, weight in enumerate(_LUMA))  # type: ignore[return-value]
+    return sum(weight * image[:, i : i + 1] for i, weight in enumerate(LUMA))  # type: ignore[return-value]
 
 
 def _colour_variation(thumb: torch.Tensor, bins: int = 16) -> float:
@@ -372,7 +369,7 @@ def _tint(thumb: torch.Tensor) -> torch.Tensor | None:
     if float(midtones.sum()) < 16:
         return None
     ratio = (thumb * midtones).sum(dim=(0, 2, 3)) / (light * midtones).sum().clamp_min(1e-6)
-    tint = ratio / (ratio * ratio.new_tensor(_LUMA)).sum()
+    tint = ratio / (ratio * ratio.new_tensor(LUMA)).sum()
     return None if float((tint - 1).abs().max()) < 0.02 else tint
 
 
