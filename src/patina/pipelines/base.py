@@ -21,7 +21,7 @@ from torch import nn
 
 from patina.core.device import autocast_dtype, select_device
 from patina.core.errors import ParameterError
-from patina.core.options import AUTO, OptionError, Options, option
+from patina.core.options import AUTO, OptionError, Options, option, option_specs
 from patina.imageio import Image, tensor_to_image
 from patina.imageio.convert import alpha_for_size
 from patina.pipelines.tiling import RowSink, auto_tile_size, round_up, tiled_apply
@@ -262,9 +262,17 @@ class PhotoPipeline(TiledPipeline):
     @classmethod
     def create(cls, options: AnyOptions, *, device: str | torch.device,
                references: Mapping[str, Sequence[Image]]) -> PhotoPipeline:
-        """The pipeline for ``options``, given the images its reference options name (archive items, files)."""
+        """The pipeline for ``options``, given the images its reference options name (archive items, files).
+
+        A reference option of one image (``max_items`` 1) reaches the constructor as the keyword of the same
+        name (the image, or None); a pipeline taking several images overrides this."""
+        single: dict[str, Image | None] = {}
+        for info in option_specs(cls.Options):
+            if info.spec.reference and info.spec.max_items == 1:
+                images = references.get(info.name, ())
+                single[info.name] = images[0] if images else None
         build: Any = cls  # each pipeline's constructor takes its options first
-        return build(options, device=device)  # type: ignore[no-any-return]
+        return build(options, device=device, **single)  # type: ignore[no-any-return]
 
     def use_models(self, *models: tuple[str, ModelDescriptor]) -> None:
         """Run these (role, descriptor) models: put each network in inference form on the device, and take the

@@ -11,7 +11,7 @@ restoration generator, tiled.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -25,7 +25,7 @@ from patina.core.tensor import from_float01
 from patina.imageio import Image
 from patina.networks.restore import DamageMaskNet, RestoreGenerator, thumbnail
 from patina.networks.tone import LUMA, ToneCorrector
-from patina.pipelines.base import (AnyOptions, PhotoPipeline, PixelSink, ProgressFn, TileProgressFn, check_tile,
+from patina.pipelines.base import (PhotoPipeline, PixelSink, ProgressFn, TileProgressFn, check_tile,
                                    image_view, model_option, part_progress, tile_option, tile_progress)
 from patina.pipelines.upscale import SCALES, default_model
 
@@ -160,13 +160,6 @@ class RestorePipeline(PhotoPipeline):
 
             self.colorizer = ColorizePipeline(device=self.device)
             self.used_models += [("colorize", descriptor) for _, descriptor in self.colorizer.used_models]
-
-    @classmethod
-    def create(cls, options: AnyOptions, *, device: str | torch.device,
-               references: Mapping[str, Sequence[Image]]) -> RestorePipeline:
-        masks = references.get("mask", [])
-        assert isinstance(options, RestoreOptions)
-        return cls(options, mask=masks[0] if masks else None, device=device)
 
     def _load_mask_net(self) -> DamageMaskNet:
         if self.mask_net is None:

@@ -18,7 +18,7 @@ seeded by ``seed``: the same call gives the same picture.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -33,7 +33,7 @@ from patina.looks import ERA_NAMES, get_era, match_look, photo_group, render
 from patina.looks import ops
 from patina.looks.match import at_side
 from patina.networks.retro import RetroGenerator
-from patina.pipelines.base import (AnyOptions, PhotoPipeline, ProgressFn, TileProgressFn, check_tile, model_option,
+from patina.pipelines.base import (PhotoPipeline, ProgressFn, TileProgressFn, check_tile, model_option,
                                    tile_option, tile_progress)
 
 ENGINES = ("gan", "preset")
@@ -116,13 +116,6 @@ class RetroPipeline(PhotoPipeline):
             self.generator = self.load_model("generator", self.model_name, "retro", RetroGenerator)
         else:
             self.tile = None  # the op chain works on the whole picture: recorded as tile 0
-
-    @classmethod
-    def create(cls, options: AnyOptions, *, device: str | torch.device,
-               references: Mapping[str, Sequence[Image]]) -> RetroPipeline:
-        likes = references.get("like", [])
-        assert isinstance(options, RetroOptions)
-        return cls(options, like=likes[0] if likes else None, device=device)
 
     def resolved_options(self) -> RetroOptions:
         resolved: RetroOptions = super().resolved_options()
