@@ -18,17 +18,12 @@ import cv2
 import numpy as np
 
 from ._common import LUMA, check_image, luma
+from .color import _hue_vector
 
 __all__ = ["sample_tone_plan", "tone_shift", "describe_plan"]
 
 P_UNTOUCHED = 0.15
 """Share of photos with no tone damage at all (the default of :func:`sample_tone_plan`)."""
-
-
-def _hue_colour(hue_degrees: float) -> np.ndarray:
-    """A unit-chroma RGB direction of ``hue_degrees`` (0 red, 120 green, 240 blue), zero mean."""
-    angles = np.radians(hue_degrees - np.array([0.0, 120.0, 240.0]))
-    return np.cos(angles).astype(np.float32)
 
 
 def sample_tone_plan(rng: np.random.Generator, *, gray: bool, p_untouched: float = P_UNTOUCHED) -> dict[str, Any]:
@@ -78,7 +73,7 @@ def tone_shift(image: np.ndarray, plan: dict[str, Any]) -> np.ndarray:
     if "tone" in plan:
         tone = plan["tone"]
         light = luma(photo)[..., None]
-        photo = photo + tone["amount"] * 4 * light * (1 - light) * _hue_colour(tone["hue"])
+        photo = photo + tone["amount"] * 4 * light * (1 - light) * _hue_vector(tone["hue"])
     if "dye" in plan:
         dye = plan["dye"]
         lift, drop, gamma = (np.asarray(dye[k], np.float32) for k in ("lift", "drop", "gamma"))
@@ -88,11 +83,11 @@ def tone_shift(image: np.ndarray, plan: dict[str, Any]) -> np.ndarray:
         photo = y + plan["saturation"] * (photo - y)
     if "paper" in plan:
         paper = plan["paper"]
-        colour = np.clip(0.92 + 0.35 * _hue_colour(paper["hue"]), 0, 1)
+        colour = np.clip(0.92 + 0.35 * _hue_vector(paper["hue"]), 0, 1)
         light = np.clip(luma(photo), 0, 1)[..., None]
         photo = photo * (1 - paper["amount"]) + colour * paper["amount"] * (0.3 + 0.7 * light)
     if "cast" in plan:
-        photo = photo * (1 + plan["cast"]["amount"] * _hue_colour(plan["cast"]["hue"]))
+        photo = photo * (1 + plan["cast"]["amount"] * _hue_vector(plan["cast"]["hue"]))
     if "exposure" in plan:
         exposure = plan["exposure"]
         photo = np.power(np.clip(photo * exposure["gain"], 1e-6, 1), exposure["gamma"])
