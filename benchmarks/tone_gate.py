@@ -1,5 +1,5 @@
 """How big is the tone correction the shipped `restore-tone` model proposes for photos that need none, and
-for photos with tone damage? Sets the pipeline's gate (restore.TONE_GATE), on held-out TRAINING photos only.
+for photos with tone damage? Sets the gate (patina.networks.tone.GATE), on held-out TRAINING photos only.
 
     python benchmarks/tone_gate.py [--data ../shared/data/train] [--draws 4]
 

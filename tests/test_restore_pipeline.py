@@ -82,20 +82,23 @@ def test_default_architecture_and_defaults_tile_without_seams(tmp_path):
 
 @pytest.mark.slow
 def test_shipped_model_tiles_without_seams():
-    """The registered weights, default settings (mirror ensemble, whole-photo context): tiled == untiled."""
+    """The registered weights, default settings and with the mirror ensemble (whole-photo context): tiled ==
+    untiled."""
     image = textured_image(280, 336)
-    whole = RestorePipeline(device="cpu", tile=0)(image)
-    tiled = RestorePipeline(device="cpu", tile=128)(image)
-    assert (whole - image).abs().mean() > 0.005
-    assert (tiled - whole).abs().max() < 1 / 255
+    for ensemble in (False, True):
+        whole = RestorePipeline(device="cpu", tile=0, ensemble=ensemble)(image)
+        tiled = RestorePipeline(device="cpu", tile=128, ensemble=ensemble)(image)
+        assert (whole - image).abs().mean() > 0.005
+        assert (tiled - whole).abs().max() < 1 / 255
 
 
 def test_ensemble_averages_the_restored_mirror_image(tmp_path):
-    """With the whole-photo context: the default pass = mean of the direct and the mirrored restoration,
-    each with the context of its own orientation, computed once for the whole image."""
+    """With the whole-photo context: the ensemble pass = mean of the direct and the mirrored restoration,
+    each with the context of its own orientation, computed once for the whole image; the default is the
+    direct one alone."""
     from patina.networks.restore import thumbnail
 
-    pipe = RestorePipeline(model=str(make_models(tmp_path, default_arch=True)), device="cpu", tile=0)
+    pipe = RestorePipeline(model=str(make_models(tmp_path, default_arch=True)), device="cpu", tile=0, ensemble=True)
     image = textured_image(64, 96)
     with torch.inference_mode():
         mask = torch.sigmoid(pipe.mask_net(image))
@@ -104,7 +107,7 @@ def test_ensemble_averages_the_restored_mirror_image(tmp_path):
         mirrored = pipe.generator(image.flip(-1), mask.flip(-1), context).flip(-1)
     assert (direct - mirrored).abs().max() > 1e-3  # the two passes differ, so averaging is visible
     assert torch.allclose(pipe(image), ((direct + mirrored) / 2).clamp(0, 1), atol=1e-5)
-    single = RestorePipeline(model=pipe.model_name, device="cpu", tile=0, ensemble=False)
+    single = RestorePipeline(model=pipe.model_name, device="cpu", tile=0)
     assert torch.allclose(single(image), direct.clamp(0, 1), atol=1e-5)
 
 

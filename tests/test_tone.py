@@ -12,9 +12,9 @@ import torch
 from torch.nn import functional as F
 
 from patina.degradations.chain import EVAL_CONFIG, TRAIN_CONFIG, sample_plan
-from patina.degradations.tone import P_UNTOUCHED, describe_plan, sample_tone_plan, tone_shift
+from patina.degradations.tone import P_UNTOUCHED, P_VERY_STRONG, describe_plan, sample_tone_plan, tone_shift
 from patina.networks.restore import thumbnail
-from patina.networks.tone import ToneCorrector
+from patina.networks.tone import GATE, ToneCorrector
 from patina.pipelines.restore import RestorePipeline
 from patina.weights import ModelCard, save_model
 from test_restore_pipeline import make_models
@@ -50,6 +50,40 @@ def test_tone_damage_is_wide_and_sometimes_none():
     assert min(hues) < 30 and max(hues) > 330  # casts of any hue, not only warm ones
     means = [tone_shift(photo(), plan).mean(axis=(0, 1)) for plan in plans[:60] if not plan["untouched"]]
     assert np.ptp(np.array(means), axis=0).min() > 0.2  # each channel moves a lot across draws
+
+
+def test_some_damage_is_very_strong_yet_stays_a_picture():
+    """About P_VERY_STRONG of the damaged prints are faded almost to the paper; lifts and drops are capped so
+    that some picture is always left."""
+    rng = np.random.default_rng(2)
+    damaged = [plan for plan in (sample_tone_plan(rng, gray=False) for _ in range(600)) if not plan["untouched"]]
+    very_strong = sum(plan["strength"] > 1.0 for plan in damaged) / len(damaged)
+    assert abs(very_strong - P_VERY_STRONG) < 0.07
+    lifts, drops = (np.array([plan["dye"][key] for plan in damaged]) for key in ("lift", "drop"))
+    assert lifts.max() > 0.5 and lifts.max() <= 0.6 and (lifts + drops).max() <= 0.85 + 1e-4
+    assert min(min(plan["dye"]["gamma"]) for plan in damaged) < 0.5  # washed-out mid-tones
+    faded = tone_shift(photo(), max(damaged, key=lambda plan: plan["strength"]))
+    assert np.ptp(faded.mean(axis=2)) > 0.05
+
+
+def test_tone_thumbnails_show_many_views_of_each_photo(tmp_path):
+    """One photo gives many different clean targets (parts of it, flips), so the corrector cannot memorise
+    the corpus; damaged thumbnails are its tone-damaged, worn copies."""
+    from PIL import Image as PILImage
+
+    from patina.training.datasets import ToneThumbnails
+
+    rng = np.random.default_rng(3)
+    picture = (np.cumsum(rng.random((96, 128, 3)), axis=1) / 128 * 255).clip(0, 255).astype(np.uint8)
+    PILImage.fromarray(picture).save(tmp_path / "one.png")
+    dataset = ToneThumbnails([tmp_path / "one.png"], size=32, p_grayscale=0.0, p_untouched=0.0, seed=0)
+    items = [dataset[index] for index in range(24)]
+    targets = {item["target"].numpy().round(3).tobytes() for item in items}
+    assert len(targets) > 12
+    for item in items:
+        assert item["degraded"].shape == item["target"].shape == (3, 32, 32)
+        assert 0.0 <= float(item["degraded"].min()) and float(item["degraded"].max()) <= 1.0
+    assert np.mean([float((item["degraded"] - item["target"]).abs().mean()) for item in items]) > 0.03
 
 
 def test_black_and_white_prints_get_toning_not_dye_fading():
@@ -94,6 +128,18 @@ def test_curves_are_monotone_and_the_matrix_mixes_channels():
     colour = torch.tensor([0.8, 0.2, 0.2]).view(1, 3, 1, 1)
     out = net.correct(colour, params).flatten()
     assert torch.allclose(out, torch.tensor([0.5, 0.35, 0.35]), atol=1e-5)
+
+
+def test_the_gate_leaves_small_corrections_out_and_applies_large_ones_in_full():
+    net = ToneCorrector(knots=4, width=8)
+    thumbs = torch.full((3, 3, 8, 8), 0.5)
+    params = torch.zeros(3, net.parameter_count)
+    params[:, -3:] = torch.tensor([GATE[0] / 2, (GATE[0] + GATE[1]) / 2, 2 * GATE[1]])[:, None]  # offsets
+    net.predict = lambda thumb: params  # type: ignore[method-assign]
+    proposed, amount = net.propose(thumbs)
+    assert torch.allclose(amount, torch.tensor([0.0, 0.5, 1.0]), atol=1e-4)
+    applied = net.blend(thumbs, proposed, amount)
+    assert torch.allclose(applied.mean(dim=(1, 2, 3)), 0.5 + amount * params[:, -1], atol=1e-5)
 
 
 def test_corrector_learns_to_undo_a_cast():
@@ -148,19 +194,26 @@ def test_toned_print_neutral_is_gray_and_keep_keeps_its_tone(tmp_path):
     assert torch.allclose(kept.mean(dim=1), neutral.mean(dim=1), atol=0.03)  # the same print, only toned
 
 
-def test_kept_toning_leaves_the_paper_white_and_an_untoned_print_gray(tmp_path):
+def test_kept_toning_leaves_the_paper_white_and_a_yellowed_or_untoned_print_gray(tmp_path):
+    """Toning is read in the mid-tones relative to the paper (the highlights): a sepia print whose paper has
+    yellowed keeps its sepia, not the yellowing; a print yellowed all over, or not toned, comes out gray."""
     from patina.pipelines.restore import _monochrome, _tint
 
     gray = torch.from_numpy(photo(64, 96).mean(axis=2))
     gray[:8] = 1.0  # the print's paper border
+    sepia = 1 + 4 * gray * (1 - gray) * (torch.tensor([1.1, 0.97, 0.75]).view(3, 1, 1) - 1)
+    yellowing = torch.tensor([1.0, 0.95, 0.8]).view(1, 3, 1, 1)
     gray = gray[None, None].expand(1, 3, -1, -1).contiguous()
-    yellowed = (gray * torch.tensor([1.0, 0.95, 0.8]).view(1, 3, 1, 1)).contiguous()
-    tint = _tint(thumbnail(yellowed))
+    tint = _tint(thumbnail((gray * sepia * yellowing).clamp(0, 1)))
     assert tint is not None and tint[0] > 1 > tint[2]
-    kept = _monochrome(gray, tint)  # the restoration of the yellowed print, toned
+    kept = _monochrome(gray, tint)  # the restoration of the toned, yellowed print, toned
     assert torch.allclose(kept[..., :8, :], torch.ones_like(kept[..., :8, :]))  # white paper, not yellow
     middle = (kept.mean(dim=1) > 0.4) & (kept.mean(dim=1) < 0.6)
     assert ((kept[:, 0] - kept[:, 2])[middle] > 0.05).all()  # warm mid-tones
+    toned = gray * sepia
+    warmth = (kept[:, 0] - kept[:, 2])[middle].mean() / (toned[:, 0] - toned[:, 2])[middle].mean()
+    assert 0.7 < warmth < 1.3  # the sepia's own warmth, without the yellowing's on top
+    assert _tint(thumbnail(gray * yellowing)) is None  # yellowed all over: nothing to keep
     model = models_with_tone(tmp_path, ToneCorrector(knots=8, width=16))
     plain = RestorePipeline(model=model, device="cpu", tone="keep", scratches=False)(gray)
     assert torch.equal(plain[:, 0], plain[:, 2])  # nothing to keep: gray

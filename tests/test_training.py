@@ -200,6 +200,7 @@ def test_cli_train_restore_tone(clean_images, tmp_path):
                                       str(tmp_path / "tone"), "--no-progress"])
     assert result.exit_code == 0, result.output
     assert "val/l1_corrected" in result.output or "done at step 4" in result.output
+    assert "g/passthrough" in result.output  # the tiny config weighs the clean photos' pass-through
     model, card = load_model(tmp_path / "tone/export/restore-tone.safetensors")
     assert card.arch == "ToneCorrector" and card.task == "restore-tone" and card.teachers == []
     assert model(torch.rand(1, 3, 32, 32), torch.rand(1, 3, 64, 64)).shape == (1, 3, 32, 32)

@@ -5,6 +5,8 @@ applied to every pixel at full resolution: cheap, and identical across the tiles
     net = ToneCorrector()
     params = net.predict(thumbnail(photo))        # (N, net.parameter_count), once per photo
     corrected = net.correct(tile, params)           # any tile of the photo, any size
+    params, amount = net.propose(thumbnail(photo))  # with the gate: how much of it to apply, per photo
+    corrected = net.blend(tile, params, amount)
 """
 
 from __future__ import annotations
@@ -26,6 +28,11 @@ _IDENTITY_INCREMENT = math.log(math.e - 1)
 
 LUMA = (0.299, 0.587, 0.114)
 """BT.601 luma weights of R, G, B."""
+
+GATE = (0.02, 0.04)
+"""A correction that changes a photo's thumbnail by less than the first mean amount is not applied, by more
+than the second in full, in between in part: a photo that needs no correction is left alone rather than
+nudged (set on held-out training photos, ``benchmarks/tone_gate.py``)."""
 
 
 class ToneCorrector(nn.Module):
@@ -83,6 +90,18 @@ class ToneCorrector(nn.Module):
         high = torch.gather(table, 3, index + 1)
         curved = low + fraction * (high - low)
         return torch.einsum("nij,njhw->nihw", matrix, curved) + offset[:, :, None, None]
+
+    def propose(self, thumb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Correction parameters for photos from their thumbnails (N, 3, h, w), and how much of each correction
+        to apply (N,), by :data:`GATE` on the mean change it would make to the thumbnail."""
+        params = self.predict(thumb)
+        change = (self.correct(thumb, params).clamp(0.0, 1.0) - thumb.float()).abs().mean(dim=(1, 2, 3))
+        return params, ((change - GATE[0]) / (GATE[1] - GATE[0])).clamp(0.0, 1.0)
+
+    def blend(self, image: torch.Tensor, params: torch.Tensor, amount: torch.Tensor) -> torch.Tensor:
+        """``image`` (N, 3, H, W) moved ``amount`` (N,) of the way to its correction by ``params``, in [0, 1]."""
+        corrected = self.correct(image, params).clamp_(0.0, 1.0)
+        return image.float() + amount.float().view(-1, 1, 1, 1) * (corrected - image.float())
 
     def forward(self, image: torch.Tensor, thumb: torch.Tensor) -> torch.Tensor:
         """``image`` corrected with the parameters predicted from ``thumb`` (the whole photo's thumbnail)."""

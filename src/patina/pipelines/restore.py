@@ -36,10 +36,6 @@ TONES = ("keep", "neutral")
 MONOCHROME_CHROMA = 0.012
 """A photo whose colour, once the mean colour of each brightness is taken away, varies less than this on
 average is a (toned, faded or cast) black-and-white print."""
-TONE_GATE = (0.02, 0.04)
-"""A tone correction that changes the photo's thumbnail by less than the first mean amount is not applied, by
-more than the second in full, in between in part: a photo that needs no correction is left alone rather than
-nudged (set on held-out training photos, ``benchmarks/tone_gate.py``)."""
 MASK_WITHOUT_SCRATCHES = "a damage mask and no-scratches contradict each other: give one or the other"
 
 
@@ -62,7 +58,7 @@ class PhotoContext:
     tone: torch.Tensor | None
     """The tone corrector's parameters for the photo, or None to leave its tones as they are."""
     tone_amount: float
-    """How much of the correction is applied (:data:`TONE_GATE`)."""
+    """How much of the correction is applied (:data:`patina.networks.tone.GATE`)."""
     context: torch.Tensor | None
     mirrored_context: torch.Tensor | None
     monochrome: bool = False
@@ -92,7 +88,7 @@ class RestoreOptions(Options):
     strength: float = option(1.0, "0 keeps the original, 1 applies the full restoration, in between mixes the two.",
                              minimum=0, maximum=1)
     ensemble: bool = option(
-        True, "Average with the restored mirror image (a little better; off is ~1.6x faster).")
+        False, "Also restore the mirror image and average the two (about twice the time for +0.02 dB).")
     tile: int | str | None = tile_option()
     overlap: int = option(64, "Pixels by which neighbouring tiles overlap and are blended.", minimum=0)
     context: int | None = option(64, "Extra pixels each side of a tile, computed and discarded.", minimum=0)
@@ -121,9 +117,9 @@ class RestorePipeline(PhotoPipeline):
     ``scratches`` (off feeds the generator an empty mask), ``mask`` (a damage mask :class:`Image` used instead
     of the detected one; the ``mask`` option names it, for the record: see :meth:`damage_mask`), ``strength``
     (0 returns the input, 1 the full restoration), ``ensemble`` (also restore the mirrored photo and average:
-    about +0.05 dB for 1.6x the time), ``colorize`` (then colorize the result) and ``upscale`` (2, 4 or an
-    upscaler, in the same pass over each tile; see ``UpscalePipeline``). ``device``: 'auto', 'cpu', 'cuda',
-    'cuda:1', 'mps'.
+    about +0.02 dB for twice the time; off by default), ``colorize`` (then colorize the result) and ``upscale``
+    (2, 4 or an upscaler, in the same pass over each tile; see ``UpscalePipeline``). ``device``: 'auto', 'cpu',
+    'cuda', 'cuda:1', 'mps'.
     """
 
     name = "restore"
@@ -194,7 +190,7 @@ class RestorePipeline(PhotoPipeline):
             mask = tile.new_zeros((tile.shape[0], 1, *tile.shape[-2:]))
         photo = self._photo
         corrected = tile if photo.tone is None else self._tone_corrected(tile, photo.tone, photo.tone_amount)
-        corrected = self.to_model_input(corrected.to(tile.dtype))
+        corrected = self.to_model_input(corrected)
         out: torch.Tensor = self.generator(corrected, mask, photo.context).float()
         if self.ensemble:
             mirrored = self.generator(corrected.flip(-1), mask.flip(-1), photo.mirrored_context).float().flip(-1)
@@ -225,9 +221,8 @@ class RestorePipeline(PhotoPipeline):
             return PhotoContext(None, 0.0, None, None)
         thumb = thumbnail(image).to(self.device)
         with torch.inference_mode():
-            predicted = self.tone_corrector.predict(thumb)
-            change = float((self.tone_corrector.correct(thumb, predicted).clamp(0.0, 1.0) - thumb).abs().mean())
-            amount = min(1.0, max(0.0, (change - TONE_GATE[0]) / (TONE_GATE[1] - TONE_GATE[0])))
+            predicted, amounts = self.tone_corrector.propose(thumb)
+            amount = float(amounts[0])
             tone = predicted if amount > 0.0 else None
             corrected = thumb if tone is None else self._tone_corrected(thumb, tone, amount)
         monochrome = image.shape[0] == 1 and _colour_variation(corrected) < MONOCHROME_CHROMA
@@ -239,8 +234,7 @@ class RestorePipeline(PhotoPipeline):
         return PhotoContext(tone, amount, context, mirrored, monochrome, tint)
 
     def _tone_corrected(self, image: torch.Tensor, tone: torch.Tensor, amount: float) -> torch.Tensor:
-        corrected = self.tone_corrector.correct(image, tone).clamp_(0.0, 1.0)
-        return corrected if amount == 1.0 else image + amount * (corrected - image)
+        return self.tone_corrector.blend(image, tone, tone.new_full((image.shape[0],), amount)).to(image.dtype)
 
     def detect_damage(self, image: torch.Tensor, on_tile: Callable[[int, int], None] | None = None) -> torch.Tensor:
         """Probability of damage (scratch, dust, crease) per pixel: (N, 3, H, W) -> (N, 1, H, W) in [0, 1]."""
@@ -352,7 +346,9 @@ def _colour_variation(thumb: torch.Tensor, bins: int = 16) -> float:
 
 def _tint(thumb: torch.Tensor) -> torch.Tensor | None:
     """The toning of a black-and-white print, from its thumbnail: each channel's ratio to the luminance in the
-    mid-tones, where toning shows (None when there is none to keep, or no mid-tones to read it from).
+    mid-tones, where toning shows, relative to the same ratio in the highlights, where the paper shows (so a
+    yellowed paper or a cast of the whole print is not taken for toning). None when there is none to keep, or
+    no mid-tones to read it from.
 
     It is given back by :func:`_monochrome` in proportion to ``4 L (1 - L)``: strongest in the mid-tones, none
     in the highlights, so the paper comes out white (its yellowing is corrected) while the print keeps its tone.
@@ -361,9 +357,17 @@ def _tint(thumb: torch.Tensor) -> torch.Tensor | None:
     midtones = ((light > 0.2) & (light < 0.7)).float()
     if float(midtones.sum()) < 16:
         return None
-    ratio = (thumb * midtones).sum(dim=(0, 2, 3)) / (light * midtones).sum().clamp_min(1e-6)
+    ratio = _channel_ratio(thumb, light, midtones)
+    highlights = (light >= torch.quantile(light.flatten(), 0.9).clamp(max=0.95)).float() * (light > 0.7).float()
+    if float(highlights.sum()) >= 16:
+        ratio = ratio / _channel_ratio(thumb, light, highlights)
     tint = ratio / (ratio * ratio.new_tensor(LUMA)).sum()
     return None if float((tint - 1).abs().max()) < 0.02 else tint
+
+
+def _channel_ratio(thumb: torch.Tensor, light: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
+    """Each channel's sum over the pixels ``where`` (a 0/1 map) divided by the luminance's: (3,)."""
+    return (thumb * where).sum(dim=(0, 2, 3)) / (light * where).sum().clamp_min(1e-6)
 
 
 def _monochrome(image: torch.Tensor, tint: torch.Tensor | None) -> torch.Tensor:

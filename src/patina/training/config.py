@@ -104,10 +104,12 @@ class RestoreTrainConfig(RunConfig):
 
 @dataclass
 class ToneLossConfig:
-    """Weights of the tone-correction objective: L1 of the corrected photo, and of its chroma alone."""
+    """Weights of the tone-correction objective: L1 of the corrected photo, of its chroma alone, and of each
+    clean photo put through the correction to itself (a photo that needs none must come out as it went in)."""
 
     pixel: float = 1.0
     chroma: float = 1.0
+    passthrough: float = 0.0
 
 
 @dataclass

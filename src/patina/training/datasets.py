@@ -206,12 +206,31 @@ class CountingSampler(Sampler[int]):
         return 2**62
 
 
+def _worn_thumbnail(rng: np.random.Generator, thumb: np.ndarray) -> np.ndarray:
+    """What local damage leaves in a thumbnail, which the tone correction must see past: stains (translucent
+    blotches, some opaque), dust and scratch specks, grain and noise."""
+    from patina.degradations.wear import blotches
+
+    if rng.random() < 0.35:
+        thumb, _ = blotches(thumb, count=int(rng.integers(1, 3)), p_opaque=0.2, seed=int(rng.integers(2**31)))
+    if rng.random() < 0.4:
+        count = int(rng.integers(1, 16))
+        rows, cols = rng.integers(0, thumb.shape[0], count), rng.integers(0, thumb.shape[1], count)
+        cover = rng.uniform(0.3, 1.0, (count, 1))
+        thumb = thumb.copy()
+        thumb[rows, cols] += cover * (np.where(rng.random((count, 1)) < 0.7, 0.95, 0.08) - thumb[rows, cols])
+    if rng.random() < 0.5:
+        thumb = thumb + rng.normal(0, rng.uniform(0.002, 0.02), thumb.shape)
+    return np.asarray(np.clip(thumb, 0, 1), dtype=np.float32)
+
+
 class ToneThumbnails(Dataset):
-    """Whole photos squeezed to ``size`` x ``size`` (decoded once), each sample given wide tone damage
+    """Whole photos or parts of them squeezed to ``size`` x ``size`` (decoded once), each given wide tone damage
     (:mod:`patina.degradations.tone`): items hold ``degraded`` and ``target`` (3, size, size) float tensors.
 
     A share ``p_grayscale`` of samples is made black-and-white first (the target too), a share ``p_untouched``
-    gets no tone damage (the correction must leave it alone), flips vary.
+    gets no tone damage (the correction must leave it alone), flips vary; stains, specks and noise are left
+    in the damaged thumbnail (:func:`_worn_thumbnail`), not in the target.
     """
 
     def __init__(self, files: list[Path], *, size: int, p_grayscale: float, p_untouched: float, seed: int) -> None:
@@ -221,7 +240,20 @@ class ToneThumbnails(Dataset):
         self.photos = np.stack([self._thumbnail(path) for path in files])
 
     def _thumbnail(self, path: Path) -> np.ndarray:
-        return cv2.resize(read_rgb_uint8(path), (self.size, self.size), interpolation=cv2.INTER_AREA)
+        side = 2 * self.size  # room for the crops of _view
+        return cv2.resize(read_rgb_uint8(path), (side, side), interpolation=cv2.INTER_AREA)
+
+    def _view(self, rng: np.random.Generator, photo: np.ndarray) -> np.ndarray:
+        """The whole photo (a third of the time) or a random part of it (half of each side or more), squeezed
+        to ``size``: so many views of each photo that the correction learns what photos look like, not
+        what these photos look like (it otherwise memorises the corpus and generalises worse)."""
+        side = photo.shape[0]
+        if rng.random() >= 1 / 3:
+            height, width = (int(side * rng.uniform(0.5, 1.0)) for _ in range(2))
+            top, left = int(rng.integers(0, side - height + 1)), int(rng.integers(0, side - width + 1))
+            photo = photo[top : top + height, left : left + width]
+        view = cv2.resize(photo, (self.size, self.size), interpolation=cv2.INTER_AREA)
+        return view.astype(np.float32) * np.float32(1 / 255)
 
     def __len__(self) -> int:
         return 2**62
@@ -231,15 +263,13 @@ class ToneThumbnails(Dataset):
         from patina.degradations.tone import sample_tone_plan, tone_shift
 
         rng = np.random.default_rng(sample_seed(self.seed, index))
-        clean = self.photos[int(rng.integers(len(self.photos)))].astype(np.float32) * np.float32(1 / 255)
+        clean = self._view(rng, self.photos[int(rng.integers(len(self.photos)))])
         if rng.random() < 0.5:
             clean = clean[:, ::-1]
         gray = bool(rng.random() < self.p_grayscale)
         if gray:
             clean = grayscale(clean)
         plan = sample_tone_plan(rng, gray=gray, p_untouched=self.p_untouched)
-        degraded = tone_shift(np.ascontiguousarray(clean), plan)
-        if rng.random() < 0.5:  # what is left of grain and noise in a thumbnail
-            degraded = np.clip(degraded + rng.normal(0, rng.uniform(0.002, 0.02), degraded.shape), 0, 1)
+        degraded = _worn_thumbnail(rng, tone_shift(np.ascontiguousarray(clean), plan))
         return {"degraded": torch.from_numpy(np.ascontiguousarray(degraded.transpose(2, 0, 1), np.float32)),
                 "target": torch.from_numpy(np.ascontiguousarray(clean.transpose(2, 0, 1)))}

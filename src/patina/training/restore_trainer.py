@@ -55,12 +55,13 @@ class RestoreTrainer(Trainer):
 
     @torch.no_grad()
     def tone_corrected(self, degraded: torch.Tensor) -> torch.Tensor:
-        """``degraded`` after the frozen tone correction (each crop judged on its own thumbnail), or as it is."""
+        """``degraded`` after the frozen tone correction, gated as the pipeline gates it (each crop judged on
+        its own thumbnail), or as it is."""
         if self.tone_corrector is None:
             return degraded
         with torch.autocast(self.device.type, enabled=False):
             thumb = torch.nn.functional.adaptive_avg_pool2d(degraded.float(), THUMBNAIL_SIZE)
-            return self.tone_corrector(degraded.float(), thumb).clamp(0, 1)
+            return self.tone_corrector.blend(degraded.float(), *self.tone_corrector.propose(thumb))
 
     @property
     def restorer(self) -> RestoreGenerator:

@@ -2,7 +2,8 @@
 
 The correction is global (a few dozen numbers per photo), so it is learnt on thumbnails of whole photos
 with wide synthetic tone damage (:mod:`patina.degradations.tone`): thousands of steps a minute on a CPU.
-A regression, not a GAN: L1 of the corrected thumbnail to the clean one, and of its chroma alone.
+A regression, not a GAN: L1 of the corrected thumbnail to the clean one, of its chroma alone and (``passthrough``)
+of the clean thumbnail put through the correction to itself.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ class ToneTrainer(Trainer):
         terms: dict[str, LossTerm] = {
             "pixel": lambda: F.l1_loss(corrected, target),
             "chroma": lambda: F.l1_loss(chroma(corrected), chroma(target)),
+            "passthrough": lambda: F.l1_loss(self.corrector(target, F.adaptive_avg_pool2d(target, THUMBNAIL_SIZE)),
+                                             target),
         }
         return Generated(terms=terms, images=[degraded, corrected.detach().clamp(0, 1), target],
                          label="train/degraded|corrected|target")
