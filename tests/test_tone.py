@@ -219,6 +219,26 @@ def test_kept_toning_leaves_the_paper_white_and_a_yellowed_or_untoned_print_gray
     assert torch.equal(plain[:, 0], plain[:, 2])  # nothing to keep: gray
 
 
+def test_each_photo_of_a_batch_gets_its_own_tone_gate(tmp_path):
+    """A batch restores as its photos do one by one: one photo's gate (here: no correction for the dark one,
+    all of it for the bright one) does not decide the other's."""
+    pipe = RestorePipeline(model=models_with_tone(tmp_path, ToneCorrector(knots=8, width=16)), device="cpu",
+                           scratches=False)
+    net = pipe.tone_corrector
+
+    def predict(thumb: torch.Tensor) -> torch.Tensor:  # an offset below the gate for dark photos, above for bright
+        params = torch.zeros(thumb.shape[0], net.parameter_count)
+        bright = thumb.mean(dim=(1, 2, 3)) > 0.5
+        params[:, -3:] = torch.where(bright, 2 * GATE[1], GATE[0] / 2)[:, None]
+        return params
+
+    net.predict = predict  # type: ignore[method-assign]
+    image = torch.from_numpy(photo().transpose(2, 0, 1))[None]
+    dark, bright = 0.3 * image, 0.4 + 0.5 * image
+    alone = torch.cat([pipe(dark), pipe(bright)])
+    assert torch.allclose(pipe(torch.cat([dark, bright])), alone, atol=1e-5)
+
+
 def test_colour_photos_are_the_same_with_keep_and_neutral(tmp_path):
     model = models_with_tone(tmp_path, ToneCorrector(knots=8, width=16))
     image = torch.from_numpy(photo().transpose(2, 0, 1))[None]

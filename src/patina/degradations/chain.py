@@ -53,8 +53,10 @@ __all__ = [
 
 PLAN_VERSION = 1
 TONE_SHIFT_STREAM = 0x70E5
-UNTOUCHED_STREAM = 0x600D
 """The wide tone shift draws from its own generator, so adding it left every other family's draws as they were."""
+UNTOUCHED_STREAM = 0x600D
+"""Whether a photo is left in good condition is drawn from its own generator too (the other draws stay as they
+were)."""
 
 Range = tuple[float, float]
 

@@ -55,14 +55,17 @@ class PhotoContext:
     generator's context (for the photo and its mirror image) and, for a toned black-and-white print
     restored with ``tone='keep'``, the tint to give back."""
 
-    tone: torch.Tensor | None
-    """The tone corrector's parameters for the photo, or None to leave its tones as they are."""
-    tone_amount: float
-    """How much of the correction is applied (:data:`patina.networks.tone.GATE`)."""
+    tone: tuple[torch.Tensor, torch.Tensor] | None
+    """The tone corrector's parameters for each photo and how much of its correction each gets
+    (:data:`patina.networks.tone.GATE`), or None to leave their tones as they are."""
     context: torch.Tensor | None
     mirrored_context: torch.Tensor | None
     monochrome: bool = False
     tint: torch.Tensor | None = None
+
+
+_NO_PHOTO = PhotoContext(None, None, None)
+"""The context between photos (and of ``strength`` 0): nothing to share."""
 
 
 @dataclass(frozen=True)
@@ -140,7 +143,7 @@ class RestorePipeline(PhotoPipeline):
         self.tone_model_name = opts.tone_model or _companion_model(self.model_name, "restore-tone")
         self.generator = self.load_model("generator", self.model_name, "restore", RestoreGenerator)
         self.tone_corrector = self.load_model("tone", self.tone_model_name, "restore-tone", ToneCorrector)
-        self._photo = PhotoContext(None, 0.0, None, None)
+        self._photo = _NO_PHOTO
         self.mask_net: DamageMaskNet | None = None
         if self.scratches and self.given_mask is None and not opts.mask:
             self._load_mask_net()
@@ -189,7 +192,7 @@ class RestorePipeline(PhotoPipeline):
         else:
             mask = tile.new_zeros((tile.shape[0], 1, *tile.shape[-2:]))
         photo = self._photo
-        corrected = tile if photo.tone is None else self._tone_corrected(tile, photo.tone, photo.tone_amount)
+        corrected = tile if photo.tone is None else self.tone_corrector.blend(tile, *photo.tone).to(tile.dtype)
         corrected = self.to_model_input(corrected)
         out: torch.Tensor = self.generator(corrected, mask, photo.context).float()
         if self.ensemble:
@@ -213,28 +216,24 @@ class RestorePipeline(PhotoPipeline):
             return self.run_tiled(self._restore_tile, image, on_tile=on_tile,
                                   extra=None if extra is None else extra.expand(image.shape[0], -1, -1, -1))
         finally:
-            self._photo = PhotoContext(None, 0.0, None, None)
+            self._photo = _NO_PHOTO
 
     def _describe(self, image: torch.Tensor) -> PhotoContext:
         """What every tile of the photo shares (:class:`PhotoContext`), from its thumbnail."""
         if self.strength == 0.0:
-            return PhotoContext(None, 0.0, None, None)
+            return _NO_PHOTO
         thumb = thumbnail(image).to(self.device)
         with torch.inference_mode():
-            predicted, amounts = self.tone_corrector.propose(thumb)
-            amount = float(amounts[0])
-            tone = predicted if amount > 0.0 else None
-            corrected = thumb if tone is None else self._tone_corrected(thumb, tone, amount)
+            proposed = self.tone_corrector.propose(thumb)
+            tone = proposed if bool((proposed[1] > 0.0).any()) else None
+            corrected = thumb if tone is None else self.tone_corrector.blend(thumb, *tone)
         monochrome = image.shape[0] == 1 and _colour_variation(corrected) < MONOCHROME_CHROMA
         tint = _tint(thumb) if monochrome and self.options.tone == "keep" else None
         if not self.generator.uses_context:
-            return PhotoContext(tone, amount, None, None, monochrome, tint)
+            return PhotoContext(tone, None, None, monochrome, tint)
         with self.inference():
             context, mirrored = self.generator.describe(corrected), self.generator.describe(corrected.flip(-1))
-        return PhotoContext(tone, amount, context, mirrored, monochrome, tint)
-
-    def _tone_corrected(self, image: torch.Tensor, tone: torch.Tensor, amount: float) -> torch.Tensor:
-        return self.tone_corrector.blend(image, tone, tone.new_full((image.shape[0],), amount)).to(image.dtype)
+        return PhotoContext(tone, context, mirrored, monochrome, tint)
 
     def detect_damage(self, image: torch.Tensor, on_tile: Callable[[int, int], None] | None = None) -> torch.Tensor:
         """Probability of damage (scratch, dust, crease) per pixel: (N, 3, H, W) -> (N, 1, H, W) in [0, 1]."""
@@ -281,7 +280,7 @@ class RestorePipeline(PhotoPipeline):
         try:
             return self.run_to_image(self._restore_tile, image, on_tile=on_tile, extra=extra)
         finally:
-            self._photo = PhotoContext(None, 0.0, None, None)
+            self._photo = _NO_PHOTO
 
     def process(self, image: Image, on_progress: ProgressFn | None = None, *, mask: Image | None = None) -> Image:
         """:meth:`restore_image` with progress as a fraction."""
