@@ -116,6 +116,23 @@ def test_a_new_corrector_is_the_identity_and_works_per_pixel():
         assert torch.allclose(net.correct(image[..., 30:70, 40:100], params), whole[..., 30:70, 40:100])
 
 
+def test_a_new_corrector_with_levels_stretches_each_channel_between_its_thumbnail_levels():
+    net = ToneCorrector(knots=8, width=16, levels=True)
+    clean = torch.from_numpy(photo().transpose(2, 0, 1))[None]
+    lift, gain = torch.tensor([0.3, 0.1, 0.2]).view(1, 3, 1, 1), torch.tensor([0.5, 0.8, 0.6]).view(1, 3, 1, 1)
+    faded = lift + gain * clean  # each channel's blacks lifted and whites lowered by its own amount
+    with torch.no_grad():
+        params = net.predict(thumbnail(faded))
+        assert params.shape == (1, net.parameter_count)
+        corrected = net.correct(faded, params)
+        assert F.l1_loss(corrected, clean) < 0.4 * F.l1_loss(faded, clean)
+        # the stretch is part of the parameters: a tile corrected on its own equals the same tile of the whole
+        assert torch.allclose(net.correct(faded[..., 30:70, 40:100], params), corrected[..., 30:70, 40:100])
+        flat = torch.full((1, 3, 16, 16), 0.4)  # a flat picture is not blown up to black or white
+        out = net.correct(flat, net.predict(flat))
+        assert torch.allclose(out, torch.full_like(out, 0.5), atol=1e-4)
+
+
 def test_curves_are_monotone_and_the_matrix_mixes_channels():
     net = ToneCorrector(knots=4, width=8)
     params = torch.zeros(1, net.parameter_count)

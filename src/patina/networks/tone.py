@@ -29,6 +29,13 @@ _IDENTITY_INCREMENT = math.log(math.e - 1)
 LUMA = (0.299, 0.587, 0.114)
 """BT.601 luma weights of R, G, B."""
 
+LEVELS_MARGIN = 0.02
+"""With ``levels``, each channel's darkest and lightest thumbnail values are stretched to this margin inside
+[0, 1], so the few full-resolution pixels beyond them keep their detail for the learnt curve. (Stretching to the
+thumbnail's extremes undid held-out photos' fades better than to its 0.2 % or 1 % levels, with either chain.)"""
+MIN_SPAN = 0.05
+"""The smallest level range a channel is stretched from, about its middle (a flat channel is not blown up)."""
+
 GATE = (0.02, 0.04)
 """A correction that changes a photo's thumbnail by less than the first mean amount is not applied, by more
 than the second in full, in between in part: a photo that needs no correction is left alone rather than
@@ -41,38 +48,60 @@ class ToneCorrector(nn.Module):
     The correction is ``matrix @ curve(x) + offset``: ``curve`` is a per-channel monotone piecewise-linear
     curve with ``knots`` segments on [0, 1] (undoes dye fading, lifted blacks, casts, exposure), the matrix
     restores saturation and cross-channel fading. The last layer starts at zero, so a new network is the
-    identity.
+    identity, or with ``levels`` automatic levels: each channel is first stretched between its darkest and
+    lightest value in the thumbnail (which alone undoes most of a fade's lifted blacks and lowered whites), the network
+    sees the stretched thumbnail and its curve and matrix refine from there (or undo the stretch for a photo
+    that needs none). The two stretch numbers per channel lead the parameters, so tiles share them.
     """
 
-    def __init__(self, *, knots: int = 16, width: int = 96) -> None:
+    def __init__(self, *, knots: int = 16, width: int = 96, levels: bool = False) -> None:
         super().__init__()
-        self.knots = knots
+        self.knots, self.levels = knots, levels
         layers: list[nn.Module] = []
         for c_in, c_out in itertools.pairwise((3, 24, 48, width, width)):
             layers += [nn.Conv2d(c_in, c_out, 3, stride=2, padding=1), nn.LeakyReLU(0.2, inplace=True)]
         self.encoder = nn.Sequential(*layers)
-        self.parameter_count = 3 * (knots + 1) + 12
+        self.stretch_count = 6 if levels else 0
+        self.parameter_count = self.stretch_count + 3 * (knots + 1) + 12
         statistics = 3 * len(QUANTILES) + 6  # levels, channel means, mean chroma per channel
         self.mlp = nn.Sequential(nn.Linear(2 * width + statistics, 192), nn.LeakyReLU(0.2, inplace=True),
                                  nn.Linear(192, 192), nn.LeakyReLU(0.2, inplace=True),
-                                 nn.Linear(192, self.parameter_count))
+                                 nn.Linear(192, self.parameter_count - self.stretch_count))
         zero_init(self.mlp[-1])
 
     def predict(self, thumb: torch.Tensor) -> torch.Tensor:
         """Correction parameters (N, parameter_count) for whole photos from their thumbnails (N, 3, h, w)."""
         thumb = thumb.float()
-        features = self.encoder(thumb)
-        pooled = torch.cat([features.mean(dim=(2, 3)), features.amax(dim=(2, 3))], dim=1)
         flat = thumb.flatten(2)
-        levels = torch.quantile(flat, flat.new_tensor(QUANTILES), dim=2).permute(1, 0, 2).flatten(1)
+        quantiles = torch.quantile(flat, flat.new_tensor(QUANTILES), dim=2).permute(1, 0, 2)  # (N, levels, 3)
         means = flat.mean(dim=2)
         gray = (flat * flat.new_tensor(LUMA)[None, :, None]).sum(dim=1, keepdim=True)
         chroma = (flat - gray).mean(dim=2)
-        return self.mlp(torch.cat([pooled, levels, means, chroma], dim=1))
+        stretch = thumb.new_zeros(thumb.shape[0], 0)
+        if self.levels:
+            darkest, lightest = flat.amin(dim=2), flat.amax(dim=2)
+            centre = (lightest + darkest) / 2
+            span = (lightest - darkest).clamp_min(MIN_SPAN)
+            low = centre - (0.5 + LEVELS_MARGIN) * span
+            stretch = torch.cat([low, span * (1 + 2 * LEVELS_MARGIN)], dim=1)
+            thumb = self._stretched(thumb, stretch)
+        features = self.encoder(thumb)
+        pooled = torch.cat([features.mean(dim=(2, 3)), features.amax(dim=(2, 3))], dim=1)
+        learnt = self.mlp(torch.cat([pooled, quantiles.flatten(1), means, chroma], dim=1))
+        return torch.cat([stretch, learnt], dim=1)
+
+    @staticmethod
+    def _stretched(image: torch.Tensor, stretch: torch.Tensor) -> torch.Tensor:
+        """Each channel of ``image`` mapped from [low, low + span] to [0, 1] (``stretch``: lows, then spans)."""
+        low, span = stretch[:, :3, None, None], stretch[:, 3:6, None, None]
+        return ((image.float() - low) / span).clamp(0.0, 1.0)
 
     def correct(self, image: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
         """``image`` (N, 3, H, W) in [0, 1] corrected by ``params`` from :meth:`predict` (float32 result)."""
         knots = self.knots
+        if self.levels:
+            image = self._stretched(image, params[:, :6].float())
+        params = params[:, self.stretch_count :]
         curves = params[:, : 3 * (knots + 1)].float().view(-1, 3, knots + 1)
         start = curves[..., :1]
         steps = F.softplus(curves[..., 1:] + _IDENTITY_INCREMENT) / knots
