@@ -363,7 +363,7 @@ def test_cli_upscale_writes_bigger_images_and_reports_bad_files(tmp_path):
 
 
 @pytest.mark.parametrize("args", [["--scale", "3"], ["--model", "nowhere.pth"], ["--fidelity", "--model", "x"],
-                                  ["--outscale", "-1"]])
+                                  ["--outscale", "-1"], ["--denoise", "2"], ["--denoise", "0.5", "--fidelity"]])
 def test_cli_upscale_rejects_bad_options(tmp_path, args):
     write_image(tmp_path / "a.png", Image(pixels=texture_image(8, 8)))
     result = runner.invoke(app, ["upscale", str(tmp_path / "a.png"), "-o", str(tmp_path / "out"), *args])
@@ -426,4 +426,6 @@ def test_shipped_upscale_configs_validate():
     for path in configs:
         cfg = load_yaml(UpscaleTrainConfig, path)
         assert cfg.name == path.stem and cfg.arch in ARCHITECTURES
-        assert (cfg.loss.adversarial == 0) == (cfg.degradation == "bicubic" or cfg.name.endswith("-net"))
+        distilled = cfg.teachers is not None
+        assert (cfg.loss.adversarial == 0) == (cfg.degradation == "bicubic" or cfg.name.endswith("-net") or distilled)
+        assert (cfg.loss.teacher_pixel > 0) == distilled

@@ -127,6 +127,15 @@ def upscale(
     peers: Annotated[Path, typer.Option(
         help="Folder of outside upscalers (.safetensors/.pth) to score beside ours, if it exists.")]
     = Path("../shared/peers"),
+    degraded: Annotated[bool, typer.Option(
+        "--degraded", help="Make the low-resolution inputs as real ones are: blur, downscale, noise, JPEG "
+        "(fixed seeds), and also score the VGG feature distance and every teacher.")] = False,
+    teachers: Annotated[Path, typer.Option(
+        help="With --degraded: folder (searched recursively) of the teacher upscalers to score, if it exists.")]
+    = Path("../shared/weights/teachers"),
+    features: Annotated[Path, typer.Option(
+        help="With --degraded: the VGG19 relu3_1 weights of the feature distance (skipped if missing).")]
+    = Path("../shared/weights/vgg19_relu3_1/vgg_normalised_conv3_1.pth"),
     device: DeviceOption = "auto",
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N images of each set.")] = None,
     json_path: JsonOption = None,
@@ -134,15 +143,17 @@ def upscale(
     progress: ProgressOption = True,
 ) -> None:
     """Downscale high-resolution images (MATLAB bicubic) and score bicubic, the model(s) and any peers
-    by PSNR / SSIM on the Y channel, border = scale: the super-resolution papers' protocol."""
+    by PSNR / SSIM on the Y channel, border = scale: the super-resolution papers' protocol. With
+    --degraded, real-looking inputs and the teachers too (see patina.evaluation.upscale_eval)."""
     from patina.evaluation.common import check_data_dirs
     from patina.evaluation.upscale_eval import UpscaleEval
 
     check_data_dirs(data)   # a missing set fails before the models are loaded
     command = _command("upscale", data, {"scale": scale, "device": None if device == "auto" else device,
                                          "limit": limit})
-    command += "".join(f" --model {shlex.quote(name)}" for name in model or [])
-    evaluation = UpscaleEval.load(model, scale=scale, peers=peers, device=device, limit=limit)
+    command += "".join(f" --model {shlex.quote(name)}" for name in model or []) + (" --degraded" if degraded else "")
+    evaluation = UpscaleEval.load(model, scale=scale, peers=peers, device=device, limit=limit, degraded=degraded,
+                                  teachers=teachers if degraded else None, features=features if degraded else None)
     report = evaluation.run(data, progress=progress, command=command)
     evaluation.publish(report, json_path=json_path, update_cards=update_card)
 

@@ -111,8 +111,9 @@ _task_command("restore-tone", _tone_classes,
 _task_command("colorize", _colorize_classes,
               "Train the colorization GAN (luminance -> chroma) on colour photographs; gray ones are left out.")
 _task_command("upscale", _upscale_classes,
-              "Train a super-resolution model: a fidelity upscaler (L1, bicubic pairs) or a GAN upscaler "
-              "(Real-ESRGAN degradations, perceptual + U-Net discriminator).")
+              "Train a super-resolution model: a fidelity upscaler (L1, bicubic pairs), a GAN upscaler "
+              "(Real-ESRGAN degradations, perceptual + U-Net discriminator), or a student distilled from "
+              "teacher upscalers (a `teachers:` section; their outputs cached outside the repository).")
 _task_command("retro", _retro_classes,
               "Train the retro GAN: era looks on modern photos, judged against real old photographs.")
 _task_command("stylize-encoder", _encoder_classes,

@@ -190,8 +190,11 @@ def _fmt(value: float | None, digits: int, signed: bool = False) -> str:
     return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
 
 
-EXTRA_COLUMNS = {"chroma_error": "chroma err. (ΔE ab)", "colourfulness": "colourfulness"}
+EXTRA_COLUMNS = {"chroma_error": "chroma err. (ΔE ab)", "colourfulness": "colourfulness",
+                 "feature_distance": "VGG feat. dist."}
 """Table headers of task-specific scores; others are shown under their own name."""
+EXTRA_DIGITS = {"feature_distance": 4}
+"""Decimals the tables show of task-specific scores (default 2)."""
 
 
 def dataset_table(result: DatasetResult, compare: tuple[str, str] = ("model", "baseline")) -> Table:
@@ -200,7 +203,7 @@ def dataset_table(result: DatasetResult, compare: tuple[str, str] = ("model", "b
     seeds = f", seeds {result.seeds_label}" if result.seeds else ""
     table = Table(title=f"{result.name}  ({result.image_count} images{seeds})", title_justify="left")
     extras = list(dict.fromkeys(name for m in result.methods.values() for name in m.extra_means()))
-    table.add_column("method")
+    table.add_column("method", overflow="fold")
     table.add_column("PSNR (dB)", justify="right")
     table.add_column("SSIM", justify="right")
     for name in extras:
@@ -209,7 +212,8 @@ def dataset_table(result: DatasetResult, compare: tuple[str, str] = ("model", "b
     for scores in result.methods.values():
         means = scores.extra_means()
         table.add_row(scores.label, _fmt(scores.psnr, 2), _fmt(scores.ssim, 4),
-                      *(_fmt(means.get(name), 2) for name in extras), _fmt(scores.seconds_per_image, 3))
+                      *(_fmt(means.get(name), EXTRA_DIGITS.get(name, 2)) for name in extras),
+                      _fmt(scores.seconds_per_image, 3))
     if result.reference:
         table.add_row("ground truth", "", "", *(_fmt(result.reference.get(name), 2) for name in extras), "",
                       style="dim")

@@ -14,6 +14,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from patina.networks.blocks import ResidualBlock, zero_init
+from patina.ops.resize import imresize
 
 ACTIVATIONS = ("prelu", "leakyrelu", "relu")
 
@@ -187,4 +188,19 @@ class RRDBNet(nn.Module):
         return self.conv_last(self.act(self.conv_hr(features)))
 
 
-__all__ = ["CompactUpscaler", "RRDBNet", "ResidualUpscaler"]
+class Rescaled(nn.Module):
+    """An upscaler of another scale brought to ``scale``: ``network``'s output resized by
+    ``scale / network.scale`` (MATLAB bicubic), e.g. an x4 teacher's output halved for an x2 student."""
+
+    def __init__(self, network: nn.Module, scale: int) -> None:
+        super().__init__()
+        native: int = getattr(network, "scale")  # noqa: B009 (an nn.Module attribute mypy cannot see)
+        self.network, self.scale, self.native_scale = network, scale, native
+        self.size_multiple = int(getattr(network, "size_multiple", 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.network(x)
+        return imresize(out.float().clamp(0, 1), self.scale / self.native_scale)
+
+
+__all__ = ["CompactUpscaler", "RRDBNet", "Rescaled", "ResidualUpscaler"]

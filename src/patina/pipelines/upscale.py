@@ -26,6 +26,7 @@ from patina.core.options import OptionError, Options, option
 from patina.imageio import Image
 from patina.imageio.convert import alpha_for_size
 from patina.pipelines.base import PhotoPipeline, check_tile, ProgressFn, TileProgressFn, tile_option, tile_progress
+from patina.weights import REGISTRY, ModelDescriptor, load
 
 SCALES = (2, 4)
 """Scales with a shipped model: ``upscale-x2`` and ``upscale-x4`` (and their ``-fidelity`` twins)."""
@@ -34,7 +35,7 @@ MAX_OUTSCALE = 16.0
 
 
 def default_model(scale: int) -> str:
-    """The registered GAN upscaler for ``scale``."""
+    """The default upscaler for ``scale``: the student distilled from realesr-general-x4v3."""
     if isinstance(scale, bool) or scale not in SCALES:
         raise ParameterError(f"scale must be one of {', '.join(map(str, SCALES))}, got {scale!r}")
     return f"upscale-x{scale}"
@@ -55,7 +56,11 @@ class UpscaleOptions(Options):
     model: str | None = option(
         None, "Registry name (upscale-x4, upscale-x4-fidelity, ...) or a weights file: a Patina .safetensors, "
               "or a Real-ESRGAN/ESRGAN RRDBNet or SRVGGNetCompact .pth/.safetensors.")
-    fidelity: bool = option(False, "Use the fidelity model (L1: most faithful, softer) instead of the GAN one.")
+    fidelity: bool = option(False, "Use the fidelity model (L1: most faithful, softer), not the default distilled one.")
+    denoise: float | None = option(
+        None, "Denoise strength, 0..1 (default 1): the weights of upscale-xS (1: noise and JPEG artefacts "
+              "removed) blended with its weak-denoise twin upscale-xS-wdn (0: more grain and detail kept).",
+        minimum=0.0, maximum=1.0)
     tile: int | str | None = tile_option("Tile side in input pixels, 'auto' (sized to free memory) or 0 (whole image).")
     overlap: int = option(16, "Input pixels by which neighbouring tiles overlap.", minimum=0)
     context: int | None = option(48, "Extra input pixels each side of a tile, computed and discarded.", minimum=0)
@@ -64,6 +69,12 @@ class UpscaleOptions(Options):
         check_tile(self.tile, self.overlap)
         if self.fidelity and self.model is not None:
             raise OptionError("fidelity", "give either model or fidelity, not both")
+        default = f"upscale-x{self.scale or 4}"
+        if self.denoise is not None and (self.fidelity or self.model not in (None, default)):
+            raise OptionError("denoise", f"blends the default model {default} with {default}-wdn: give no other "
+                                         "model, nor fidelity, with it")
+        if self.denoise is not None and f"{default}-wdn" not in REGISTRY:
+            raise OptionError("denoise", f"{default} has no weak-denoise twin to blend with")
 
 
 class UpscalePipeline(PhotoPipeline):
@@ -72,15 +83,17 @@ class UpscalePipeline(PhotoPipeline):
     Built from :class:`UpscaleOptions` (or the same names as keyword arguments): ``model`` (a registry
     name - 'upscale-x4', 'upscale-x2', their '-fidelity' twins - or a weights file: a Patina .safetensors
     with its card, or an outside Real-ESRGAN / ESRGAN RRDBNet or SRVGGNetCompact checkpoint; default: the
-    registered GAN model of ``scale``, or its fidelity twin with ``fidelity``), ``scale`` (2 or 4; with a
+    registered default of ``scale``, a student distilled from realesr-general-x4v3, or its fidelity twin
+    with ``fidelity``), ``scale`` (2 or 4; with a
     model of another scale the result is resized to it), ``outscale`` (final size factor up to 16: the
-    network's result is resized to ``round(size * outscale)``), ``tile`` / ``overlap`` / ``context``
+    network's result is resized to ``round(size * outscale)``), ``denoise`` (0..1, with the default models:
+    network interpolation with the weak-denoise twin ``upscale-xS-wdn``), ``tile`` / ``overlap`` / ``context``
     (context 48 keeps the tiled result within 1/255 of the untiled one with the shipped models).
     ``device``: 'auto', 'cpu', 'cuda', 'cuda:1', 'mps'; on CUDA the network runs in bf16 / fp16.
     """
 
     name = "upscale"
-    description = "Super-resolution x2 / x4: GAN (sharp) or fidelity (L1) upscalers, or an outside checkpoint"
+    description = "Super-resolution x2 / x4: distilled (real photos) or fidelity (L1) upscalers, or outside checkpoints"
     Options = UpscaleOptions
     options: UpscaleOptions
 
@@ -90,10 +103,25 @@ class UpscalePipeline(PhotoPipeline):
         self.model_name = opts.model or default_model(opts.scale or 4) + ("-fidelity" if opts.fidelity else "")
         self.outscale = opts.outscale
         super().__init__(device=device, tile=opts.tile, overlap=opts.overlap, context=opts.context)
-        upscaler = self.use_model("upscaler", self.model_name, "upscale")
+        if opts.denoise is not None and opts.denoise < 1.0:
+            upscaler = self._blend_with_weak_denoise(opts.denoise)
+        else:
+            upscaler = self.use_model("upscaler", self.model_name, "upscale")
         self.network, self.scale = upscaler.network, upscaler.scale
         if self.outscale is None and opts.scale is not None and opts.scale != self.scale:
             self.outscale = float(opts.scale)
+
+    def _blend_with_weak_denoise(self, strength: float) -> ModelDescriptor:
+        """The default model with its weights moved ``1 - strength`` of the way to its weak-denoise twin's
+        (network interpolation, as Real-ESRGAN's ``-dn``); both are recorded as used."""
+        upscaler = load(self.model_name, task="upscale")
+        twin = load(f"{self.model_name}-wdn", task="upscale")
+        twin_state = twin.network.state_dict()
+        blended = {key: strength * value + (1.0 - strength) * twin_state[key]
+                   for key, value in upscaler.network.state_dict().items()}
+        upscaler.network.load_state_dict(blended)
+        self.use_models(("upscaler", upscaler), ("weak-denoise twin", twin))
+        return upscaler
 
     def resolved_options(self) -> UpscaleOptions:
         resolved: UpscaleOptions = super().resolved_options()

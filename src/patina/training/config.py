@@ -164,13 +164,40 @@ class UpscaleLossConfig(GanLossConfig):
 
     perceptual: float = 0.05
     adversarial: float = 0.05
+    teacher_pixel: float = 0.0  # L1 to the teachers' output (distillation, with a ``teachers`` section)
+    teacher_perceptual: float = 0.0  # the VGG perceptual distance to the teachers' output
+
+
+@dataclass
+class DistillConfig:
+    """The ``teachers`` section of a distillation run: x4 upscalers from outside the project whose (mean)
+    output the student learns, on ``crops`` cached samples of ``input_size`` pixels square, ``real_share``
+    of them real photos without ground truth (see :mod:`patina.training.teacher_cache`). Outputs are cached
+    in ``cache``, outside the repository; ``val_crops`` more, of held-out photos, measure the student."""
+
+    files: list[str] = field(default_factory=lambda: [
+        "../shared/weights/teachers/realesr_general_x4v3/realesr-general-x4v3.safetensors"])
+    cache: str = "~/.cache/patina/teachers"
+    crops: int = 4096
+    val_crops: int = 32
+    input_size: int = 48
+    real_share: float = 0.3
+
+    def __post_init__(self) -> None:
+        if not self.files:
+            raise ValueError("teachers.files must name at least one teacher")
+        if self.crops < 1 or self.val_crops < 1 or self.input_size < 16:
+            raise ValueError("teachers.crops and val_crops must be >= 1, input_size >= 16")
+        if not 0.0 <= self.real_share <= 1.0:
+            raise ValueError(f"teachers.real_share must be in [0, 1], got {self.real_share}")
 
 
 @dataclass
 class UpscaleTrainConfig(RunConfig):
     """Everything `patina train upscale` needs. ``data.crop`` is the high-resolution crop (the input is
     ``crop / scale``); ``degradation`` is 'bicubic' (the benchmark protocol's MATLAB resize) or
-    'realesrgan' (second-order blur / resize / noise / JPEG); ``init_from`` a .safetensors of ``arch``."""
+    'realesrgan' (second-order blur / resize / noise / JPEG); ``init_from`` a .safetensors of ``arch``.
+    With ``teachers`` the samples come from the teacher cache instead (``data.crop`` is then unused)."""
 
     name: str = "upscale-x4"
     out_dir: str = "runs/upscale-x4"
@@ -180,6 +207,7 @@ class UpscaleTrainConfig(RunConfig):
     sharpen_target: bool = True  # Real-ESRGAN's unsharp-masked targets for the L1 and perceptual losses
     discriminator: dict[str, Any] = field(default_factory=lambda: {"width": 64})
     loss: UpscaleLossConfig = field(default_factory=UpscaleLossConfig)
+    teachers: DistillConfig | None = None  # a distillation run: the student learns these networks' output
 
     def __post_init__(self) -> None:
         if self.scale not in (2, 3, 4):

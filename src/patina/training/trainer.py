@@ -175,10 +175,12 @@ class Trainer:
         return Adversary(discriminator.to(self.device), loss=self.config.loss, optim=self.config.optim,
                          backprop=self.backprop)
 
-    def perceptual_loss(self) -> PerceptualLoss | None:
-        """The VGG perceptual loss when ``loss.perceptual`` is weighted and ``loss.teacher`` exists, else None."""
+    def perceptual_loss(self, weight: float | None = None) -> PerceptualLoss | None:
+        """The VGG perceptual loss when ``weight`` (default ``loss.perceptual``) is not 0 and ``loss.teacher``
+        exists, else None."""
         teacher = self.config.loss.teacher
-        if not self.config.loss.perceptual or not teacher or not Path(teacher).is_file():
+        weight = self.config.loss.perceptual if weight is None else weight
+        if not weight or not teacher or not Path(teacher).is_file():
             return None
         return PerceptualLoss(VGGTeacher.from_file(teacher)).to(self.device)
 

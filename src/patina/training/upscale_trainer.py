@@ -1,9 +1,13 @@
-"""Super-resolution training: a fidelity upscaler on L1 alone, or a GAN upscaler (Real-ESRGAN recipe).
+"""Super-resolution training: a fidelity upscaler on L1 alone, a GAN upscaler (Real-ESRGAN recipe), or a
+student distilled from teacher upscalers.
 
 Fidelity (``loss.adversarial`` 0): bicubic-downscaled pairs, L1, no discriminator. GAN: second-order
 degraded pairs, L1 and perceptual losses on the unsharp-masked target, and a U-Net discriminator with
 spectral norm judging every pixel, switched on after ``loss.gan_start`` steps of L1 only (the
-"Real-ESRNet" warm start).
+"Real-ESRNet" warm start). Distillation (a ``teachers`` section): cached samples of
+:mod:`patina.training.teacher_cache`; L1 and perceptual distance to the teachers' output
+(``loss.teacher_pixel``, ``loss.teacher_perceptual``), L1 to the ground truth where it exists
+(``loss.pixel``), and D judging the student against the teachers' output (``loss.adversarial``).
 """
 
 from __future__ import annotations
@@ -22,8 +26,11 @@ from patina.ops.resize import imresize
 from patina.training.config import UpscaleTrainConfig
 from patina.training.datasets import UpscalePairs
 from patina.training.loss_terms import LossTerm
+from patina.training.teacher_cache import CacheSpec, DistillationCrops, TeacherCache
+from patina.training.teachers import teacher_entry
 from patina.training.trainer import Generated, Trainer, init_source, kwargs_of, load_init_state
 from patina.weights import ModelCard
+from patina.weights.external import load_external
 
 UPSCALERS = ("CompactUpscaler", "ResidualUpscaler", "RRDBNet")
 
@@ -41,7 +48,39 @@ class UpscaleTrainer(Trainer):
         (self.ema_generator,) = self.train_generator({"generator": self.generator})
         if config.loss.adversarial > 0:
             self.adversary = self.make_adversary(UNetDiscriminator(**config.discriminator))
-        self.perceptual = self.perceptual_loss()
+        self.perceptual = self.perceptual_loss(config.loss.perceptual + config.loss.teacher_perceptual)
+        self.teacher_outputs: dict[str, list[Path]] = {}
+        if config.teachers is not None:
+            self.teacher_outputs = {split: self._cached_teachers(split) for split in ("train", "val")}
+
+    def _cache(self, split: str) -> TeacherCache:
+        """The teacher cache of the training (``train``) or held-out (``val``) photos."""
+        cfg = self.config
+        assert cfg.teachers is not None
+        files, crops, stream = ((self.train_files, cfg.teachers.crops, 0) if split == "train"
+                                else (self.val_files, cfg.teachers.val_crops, 1))
+        spec = CacheSpec(tuple(files), crops, cfg.teachers.input_size, cfg.scale, cfg.teachers.real_share,
+                         cfg.seed + 1000 * stream)
+        return TeacherCache(cfg.teachers.cache, spec)
+
+    def _cached_teachers(self, split: str) -> list[Path]:
+        """The cached outputs of every teacher on the samples of ``split`` (computed by the main process)."""
+        assert self.config.teachers is not None
+        cache, outputs = self._cache(split), []
+        for name in self.config.teachers.files:
+            digest = teacher_entry(name)["sha256"]
+            path = cache.teacher_file(digest)
+            if self.is_main and not path.is_file():
+                teacher, _card = load_external(name)
+                path = cache.teacher_outputs(teacher, digest, progress=self.progress)
+            outputs.append(path)
+        self.group.barrier()
+        return outputs
+
+    def teacher_files(self) -> list[Path]:
+        """The perceptual loss's teacher and, for distillation, the teacher upscalers."""
+        teachers = [Path(name) for name in self.config.teachers.files] if self.config.teachers else []
+        return super().teacher_files() + teachers
 
     def initialise_from(self, path: Path) -> None:
         """Start from a trained generator of the same arch; a CompactUpscaler with a pixel-unshuffle at a
@@ -58,13 +97,22 @@ class UpscaleTrainer(Trainer):
         return UpscalePairs(files, crop=crop, scale_range=scale_range, scale=cfg.scale, degradation=cfg.degradation,
                             sharpen_target=cfg.sharpen_target, seed=seed)
 
-    def training_set(self) -> UpscalePairs:
-        """Low/high-resolution pairs of the training images."""
+    def training_set(self) -> UpscalePairs | DistillationCrops:
+        """Low/high-resolution pairs of the training images (for distillation, the cached samples)."""
+        if self.config.teachers is not None:
+            return self._distillation_set("train")
         data = self.config.data
         return self._pairs(self.train_files, crop=data.crop, scale_range=data.scale_range, seed=self.config.seed)
 
+    def _distillation_set(self, split: str) -> DistillationCrops:
+        return DistillationCrops(self._cache(split), self.teacher_outputs[split],
+                                 seed=self.config.seed if split == "train" else 12345)
+
     def generate(self, batch: dict[str, torch.Tensor], rng: np.random.Generator) -> Generated:
-        """The upscaled input; L1 and perceptual losses against the (sharpened) target, D sees the plain one."""
+        """The upscaled input; L1 and perceptual losses against the (sharpened) target, D sees the plain one
+        (for distillation, :meth:`distill`)."""
+        if "teacher" in batch:
+            return self.distill(batch)
         low, target = (batch[k].to(self.device, non_blocking=True) for k in ("input", "target"))
         sharp = batch["sharp"].to(self.device, non_blocking=True) if "sharp" in batch else target
         with self.autocast():
@@ -79,11 +127,35 @@ class UpscaleTrainer(Trainer):
                          label="train/input|upscaled|target", real=target, fake=upscaled,
                          discriminate=lambda image: self.gan.discriminator(image))
 
+    def distill(self, batch: dict[str, torch.Tensor]) -> Generated:
+        """The student's output against the teachers' (L1, perceptual; D's real samples) and the ground truth
+        where a sample has one."""
+        low, target, teacher = (batch[k].to(self.device, non_blocking=True) for k in ("input", "target", "teacher"))
+        has_target = batch["has_target"].to(self.device).float().view(-1, 1, 1, 1)
+        with self.autocast():
+            upscaled = self.generator(low)
+        upscaled_f = upscaled.float()
+        terms: dict[str, LossTerm] = {
+            "teacher_pixel": lambda: F.l1_loss(upscaled_f, teacher),
+            "pixel": lambda: ((upscaled_f - target).abs() * has_target).sum()
+            / (has_target.sum() * upscaled_f[0].numel()).clamp_min(1.0),
+        }
+        perceptual = self.perceptual
+        if perceptual is not None and self.config.loss.teacher_perceptual:
+            terms["teacher_perceptual"] = lambda: perceptual(upscaled_f, teacher)
+        nearest = F.interpolate(low, scale_factor=self.config.scale, mode="nearest")
+        return Generated(terms=terms, images=[nearest, upscaled_f.detach(), teacher],
+                         label="train/input|student|teacher", real=teacher, fake=upscaled,
+                         discriminate=lambda image: self.gan.discriminator(image))
+
     @torch.no_grad()
     def validate(self, limit: int = 8) -> dict[str, float]:
-        """Y-channel PSNR of the EMA generator and of bicubic upscaling on held-out crops degraded as in training."""
+        """Y-channel PSNR of the EMA generator and of bicubic upscaling on held-out crops degraded as in training
+        (for distillation: of the student and the teachers against the ground truth, and student to teachers)."""
         if not self.val_files:
             return {}
+        if self.config.teachers is not None:
+            return self._validate_distillation()
         scale = self.config.scale
         crop = max(scale * 8, 256 // (scale * 8) * scale * 8)
         dataset = self._pairs(self.val_files, crop=crop, scale_range=(1.0, 1.0), seed=12345)
@@ -94,6 +166,20 @@ class UpscaleTrainer(Trainer):
             model.append(psnr_y(self.ema_generator.shadow(low).float(), target, border=scale))
             bicubic.append(psnr_y(imresize(low, float(scale)), target, border=scale))
         return {"val/psnr_y_model": float(np.mean(model)), "val/psnr_y_bicubic": float(np.mean(bicubic))}
+
+    def _validate_distillation(self) -> dict[str, float]:
+        scale, dataset = self.config.scale, self._distillation_set("val")
+        scores: dict[str, list[float]] = {"model": [], "teacher": [], "bicubic": [], "model_to_teacher": []}
+        for index in range(len(dataset.inputs)):
+            sample = {key: value[None].to(self.device) for key, value in dataset.sample(index).items()}
+            low, teacher, target = sample["input"], sample["teacher"], sample["target"]
+            student = self.ema_generator.shadow(low).float().clamp(0, 1)
+            scores["model_to_teacher"].append(psnr_y(student, teacher, border=scale))
+            if bool(sample["has_target"]):
+                scores["model"].append(psnr_y(student, target, border=scale))
+                scores["teacher"].append(psnr_y(teacher, target, border=scale))
+                scores["bicubic"].append(psnr_y(imresize(low, float(scale)), target, border=scale))
+        return {f"val/psnr_y_{key}": float(np.mean(values)) for key, values in scores.items() if values}
 
     def export(self, folder: str | Path) -> list[ModelCard]:
         """Write the EMA generator as safetensors + model card."""
