@@ -149,8 +149,8 @@ class DistillationCrops(Dataset):
     sample a cached one flipped / rotated (seeded by its index, so a resumed run sees the same)."""
 
     def __init__(self, cache: TeacherCache, teacher_files: list[Path], *, seed: int) -> None:
-        self.inputs = np.load(cache.file("inputs"))
-        self.targets = np.load(cache.file("targets"))
+        self.inputs = np.load(cache.file("inputs"), mmap_mode="r")  # read from disk as sampled, not held in memory
+        self.targets = np.load(cache.file("targets"), mmap_mode="r")
         self.has_target = np.load(cache.file("has_target"))
         self.teachers = [np.load(path, mmap_mode="r") for path in teacher_files]
         self.seed = seed

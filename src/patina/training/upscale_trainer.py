@@ -33,6 +33,8 @@ from patina.weights import ModelCard
 from patina.weights.external import load_external
 
 UPSCALERS = ("CompactUpscaler", "ResidualUpscaler", "RRDBNet")
+VALIDATION_SEED = 12345
+"""Seed of the held-out crops, so that every validation scores the same ones."""
 
 
 class UpscaleTrainer(Trainer):
@@ -106,7 +108,7 @@ class UpscaleTrainer(Trainer):
 
     def _distillation_set(self, split: str) -> DistillationCrops:
         return DistillationCrops(self._cache(split), self.teacher_outputs[split],
-                                 seed=self.config.seed if split == "train" else 12345)
+                                 seed=self.config.seed if split == "train" else VALIDATION_SEED)
 
     def generate(self, batch: dict[str, torch.Tensor], rng: np.random.Generator) -> Generated:
         """The upscaled input; L1 and perceptual losses against the (sharpened) target, D sees the plain one
@@ -158,7 +160,7 @@ class UpscaleTrainer(Trainer):
             return self._validate_distillation()
         scale = self.config.scale
         crop = max(scale * 8, 256 // (scale * 8) * scale * 8)
-        dataset = self._pairs(self.val_files, crop=crop, scale_range=(1.0, 1.0), seed=12345)
+        dataset = self._pairs(self.val_files, crop=crop, scale_range=(1.0, 1.0), seed=VALIDATION_SEED)
         model, bicubic = [], []
         for index in range(limit):
             item = dataset[index]
