@@ -41,6 +41,12 @@ def test_a_job_is_claimed_once_and_finishes_with_its_derivative(queue: JobQueue)
     assert seen[0] == 0.0 and max(seen) > 0.9
 
 
+def test_a_finished_job_carries_the_pipelines_notes(queue: JobQueue) -> None:
+    queue.submit(2, "colorize", {})  # a colour photo: copied through, with a note
+    done = run_job(queue, queue.claim("host:1:1"))
+    assert done.status == SUCCEEDED and done.message.startswith("done; ") and "already a colour photo" in done.message
+
+
 def test_bad_requests_are_refused_when_submitted(queue: JobQueue) -> None:
     with pytest.raises(ParameterError, match="unknown pipeline"):
         queue.submit(1, "teleport")

@@ -131,7 +131,7 @@ def test_sixteen_bit_alpha_exif_and_icc(model_path: str) -> None:
 
 
 def test_row_strips_equal_the_whole_image(model_path: str, monkeypatch) -> None:
-    pipe = ColorizePipeline(model=model_path, device="cpu", render_size=48)
+    pipe = ColorizePipeline(model=model_path, device="cpu", render_size=48, force=True)  # a colour scene
     pixels = scene(150, 120)
     whole = pipe.colorize_image(Image(pixels=pixels)).pixels  # 150 rows: one strip
     monkeypatch.setattr(colorize_module, "STRIP_ROWS", 32)
@@ -158,6 +158,146 @@ def test_bad_parameters_are_clear_errors(model_path: str, options: dict, message
         ColorizePipeline(**{"model": model_path, "device": "cpu", **options})
 
 
+# -- colour photos left alone -----------------------------------------------------------------------------
+
+def objects_scene(height: int = 120, width: int = 160, seed: int = 0) -> np.ndarray:
+    """A uint8 colour 'photo': a gray backdrop with a dozen objects of different hues, lightness and grain."""
+    rng = np.random.default_rng(seed)
+    lab = np.zeros((3, height, width), np.float32)
+    lab[0] = 40 + 30 * np.linspace(0, 1, width)[None]
+    for _ in range(12):
+        top, left = rng.integers(0, height - 20), rng.integers(0, width - 20)
+        hue, chroma = rng.uniform(0, 2 * np.pi), rng.uniform(20, 50)
+        rows, cols = slice(top, top + rng.integers(12, 40)), slice(left, left + rng.integers(12, 40))
+        lab[:, rows, cols] = np.array([rng.uniform(30, 85), chroma * np.cos(hue), chroma * np.sin(hue)])[:, None, None]
+    rgb = lab_pixels(torch.from_numpy(lab))
+    return (np.clip(rgb + rng.normal(0, 0.02, rgb.shape), 0, 1) * 255).round().astype(np.uint8)
+
+
+def lab_pixels(lab: torch.Tensor) -> np.ndarray:
+    """(3, H, W) Lab (L 0..100, a, b) -> (H, W, 3) float sRGB in [0, 1]."""
+    return join_lab(lab[None, :1] / 100, lab[None, 1:] / 100)[0].permute(1, 2, 0).numpy()
+
+
+def toned_print(pixels: np.ndarray, *, hue_degrees: float, strength: float, stain: bool) -> np.ndarray:
+    """``pixels`` as a toned monochrome print: chroma of one hue rising to ``strength`` at mid-gray, toned
+    unevenly (stronger to the right), optionally with a yellow stain."""
+    light = lightness(to_tensor(pixels))[0, 0] * 100
+    height, width = light.shape
+    amount = strength * torch.sin(torch.pi * light / 100).clamp_min(0) * torch.linspace(0.7, 1.3, width)[None]
+    hue = np.radians(hue_degrees)
+    ab = torch.stack([amount * np.cos(hue), amount * np.sin(hue)])
+    if stain:
+        yy, xx = torch.meshgrid(torch.arange(height), torch.arange(width), indexing="ij")
+        ab[1] += 18 * torch.exp(-((yy - height / 3) ** 2 + (xx - width / 4) ** 2) / (2 * 15.0**2))
+    return (np.clip(lab_pixels(torch.cat([light[None], ab])), 0, 1) * 255).round().astype(np.uint8)
+
+
+def test_the_colour_test_tells_colour_photos_from_monochrome_prints() -> None:
+    from patina.looks.colour_test import chroma_statistics, is_colour_photo
+
+    photo = objects_scene()
+    assert is_colour_photo(to_tensor(photo)) and is_colour_photo(to_tensor(scene(96, 128)))
+    gray = (lightness(to_tensor(photo))[0, 0].numpy() * 255).round().astype(np.uint8)[:, :, None]
+    sample = read_image(ROOT / "src/patina/assets/sample-old-photo.jpg").pixels
+    prints = [gray, sample, toned_print(photo, hue_degrees=70, strength=22, stain=True),  # sepia, stained
+              toned_print(photo, hue_degrees=20, strength=15, stain=False),              # selenium
+              toned_print(photo, hue_degrees=260, strength=25, stain=False)]             # cyanotype
+    for pixels in prints:
+        measured = chroma_statistics(to_tensor(pixels))
+        assert not measured.is_colour, measured.describe()
+    assert "monochrome" in chroma_statistics(to_tensor(sample)).describe()
+
+
+def test_a_colour_photo_is_copied_through_unless_forced(model_path: str) -> None:
+    photo = Image(pixels=objects_scene(), exif=b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\x00\x00")
+    pipe = ColorizePipeline(model=model_path, device="cpu")
+    left = pipe.colorize_image(photo)
+    assert np.array_equal(left.pixels, photo.pixels) and left.pixels is not photo.pixels and left.exif == photo.exif
+    assert len(pipe.notes) == 1 and "already a colour photo" in pipe.notes[0]
+    forced = ColorizePipeline(model=model_path, device="cpu", force=True)
+    recoloured = forced.colorize_image(photo)
+    assert forced.notes == [] and not np.array_equal(recoloured.pixels, photo.pixels)
+    light_in, light_out = (lightness(to_tensor(x.pixels)) * 100 for x in (photo, recoloured))
+    assert (light_out - light_in).abs().mean() < 0.6  # its colours replaced, its tones kept
+    toned = Image(pixels=toned_print(photo.pixels, hue_degrees=70, strength=20, stain=False))
+    assert not np.array_equal(pipe.colorize_image(toned).pixels, toned.pixels) and pipe.notes == []
+
+
+def test_restore_colorize_restores_a_colour_photo_and_leaves_its_colours(tmp_path: Path) -> None:
+    from patina.pipelines.restore import RestorePipeline
+
+    photo = Image(pixels=objects_scene())
+    pipe = RestorePipeline(colorize=True, ensemble=False, tile=0, device="cpu")
+    restored = pipe.restore_image(photo)
+    assert restored.pixels.shape == photo.pixels.shape
+    assert pipe.notes and pipe.notes[0].startswith("colorize: already a colour photo")
+    plain = RestorePipeline(ensemble=False, tile=0, device="cpu").restore_image(photo)
+    assert np.array_equal(restored.pixels, plain.pixels)  # restored, not re-coloured
+
+
+# -- colours steered by a reference (--like, --palette) ------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def bins_model_path(tmp_path_factory) -> str:
+    """A small random classification ColorizeGenerator (chroma bins of 10 Lab units): unsure of every colour."""
+    torch.manual_seed(1)
+    generator = ColorizeGenerator(widths=(8, 16), blocks=(1, 1), bin_step=10)
+    torch.nn.init.normal_(generator.tail.weight, std=0.05)
+    path = tmp_path_factory.mktemp("colorize-bins") / "colorize.safetensors"
+    save_model(generator, path, ModelCard(name="colorize", arch="ColorizeGenerator",
+                                          kwargs={"widths": [8, 16], "blocks": [1, 1], "bin_step": 10},
+                                          version="0.0.0-test", task="colorize", training={"mean_ab": [2.0, 8.0]}))
+    return str(path)
+
+
+def mean_chroma(pixels: np.ndarray) -> torch.Tensor:
+    """Mean (a*, b*) of uint8 RGB pixels, Lab units."""
+    return split_lab(to_tensor(pixels))[1].mean(dim=(0, 2, 3)) * 100
+
+
+def test_the_guide_weights_the_reference_colours_bins_highest() -> None:
+    generator = ColorizeGenerator(widths=(8, 16), blocks=(1, 1), bin_step=10)
+    blue = torch.tensor([[0.10, -0.45]])
+    weights = generator.guide(blue.repeat(50, 1))
+    nearest = torch.cdist(blue, generator.centres).argmin()
+    assert weights.argmax() == nearest and weights.shape == (len(generator.centres),)
+    assert torch.allclose(generator.guide(blue, strength=2.0), 2 * generator.guide(blue))
+    with pytest.raises(ValueError, match="classification"):
+        ColorizeGenerator(widths=(8, 16), blocks=(1, 1)).guide(blue)
+
+
+def test_like_and_palette_pull_the_colours_toward_the_reference(bins_model_path: str) -> None:
+    gray = Image(pixels=(lightness(to_tensor(scene()))[0, 0].numpy() * 255).round().astype(np.uint8))
+    plain = mean_chroma(ColorizePipeline(model=bins_model_path, device="cpu").colorize_image(gray).pixels)
+    orange = np.zeros((32, 32, 3), np.uint8) + np.array([220, 120, 40], np.uint8)
+    liked = ColorizePipeline(model=bins_model_path, device="cpu", like=Image(pixels=orange))
+    steered = mean_chroma(liked.colorize_image(gray).pixels)
+    target = mean_chroma(orange)
+    assert torch.dot(steered - plain, target) > 0.2 * target.norm() ** 2  # moved well toward orange
+    blue = mean_chroma(ColorizePipeline(model=bins_model_path, device="cpu", palette=("#2050d0,#3070e0",))
+                       .colorize_image(gray).pixels)
+    assert blue[1] < plain[1] - 5  # b* toward blue
+    none = ColorizePipeline(model=bins_model_path, device="cpu", palette=("#2050d0",), guide_strength=0)
+    assert torch.allclose(mean_chroma(none.colorize_image(gray).pixels), plain, atol=0.5)
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"palette": ("#12345",)}, "palette"), ({"palette": ("red",)}, "palette"),
+    ({"guide_strength": 5}, "guide_strength"), ({"like": ("ref.jpg",)}, "give its image"),
+])
+def test_bad_guidance_is_refused_before_work(bins_model_path: str, options: dict, message: str) -> None:
+    from patina.pipelines.colorize import ColorizeOptions
+
+    with pytest.raises(ParameterError, match=message):
+        ColorizePipeline(ColorizeOptions.from_mapping({"model": bins_model_path, **options}), device="cpu")
+
+
+def test_a_regression_model_cannot_be_guided(model_path: str) -> None:
+    with pytest.raises(ParameterError, match="classification"):
+        ColorizePipeline(model=model_path, device="cpu", palette=("#2050d0",))
+
+
 # -- command line ------------------------------------------------------------------------------------------
 
 def test_cli_colorizes_a_folder_and_reports_bad_files(model_path: str, tmp_path: Path) -> None:
@@ -174,6 +314,19 @@ def test_cli_colorizes_a_folder_and_reports_bad_files(model_path: str, tmp_path:
     a, b = read_image(out / "a.png"), read_image(out / "old" / "b.tif")
     assert a.pixels.shape == (64, 80, 3) and b.pixels.dtype == np.uint16 and b.pixels.shape == (30, 20, 3)
     assert (out / "compare" / "a.jpg").is_file()
+
+
+def test_cli_copies_a_colour_photo_with_a_note_and_force_colorizes_it(model_path: str, tmp_path: Path) -> None:
+    write_image(tmp_path / "colour.png", Image(pixels=objects_scene()))
+    result = runner.invoke(app, ["colorize", str(tmp_path / "colour.png"), "-o", str(tmp_path / "out"), "--model",
+                                 model_path, "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    assert "note:" in result.output and "already a colour photo" in result.output
+    assert np.array_equal(read_image(tmp_path / "out" / "colour.png").pixels, objects_scene())
+    forced = runner.invoke(app, ["colorize", str(tmp_path / "colour.png"), "-o", str(tmp_path / "forced"),
+                                 "--model", model_path, "--device", "cpu", "--force"])
+    assert forced.exit_code == 0 and "note:" not in forced.output
+    assert not np.array_equal(read_image(tmp_path / "forced" / "colour.png").pixels, objects_scene())
 
 
 def test_cli_rejects_bad_options_before_work(model_path: str, tmp_path: Path) -> None:
@@ -214,13 +367,20 @@ def test_archive_derives_and_reproduces_a_colorized_derivative(archive, tmp_path
     result = archive.derive(master, "colorize", {"model": model_path, "strength": 0.9})
     detail = result.event.detail
     assert detail["parameters"] == {"model": model_path, "render_size": 384, "strength": 0.9,  # 'auto' decoding
-                                    "rebalance": 0.0, "temperature": 1.0, "chroma_gain": 1.0}   # made concrete
+                                    "rebalance": 0.0, "temperature": 1.0, "chroma_gain": 1.0,   # made concrete
+                                    "like": [], "palette": None, "guide_strength": 2.0, "force": False}
     assert detail["models"] == [{"role": "generator", "name": model_path, "sha256": sha256_of(model_path)}]
     derivative = read_image(archive.store.path(result.item.sha256))
     assert derivative.pixels.shape == (64, 80, 3)
     assert archive.reproduce(result.item.id).identical
+    assert "notes" not in detail
     with pytest.raises(ParameterError, match="strength"):
         archive.derive(master, "colorize", {"model": model_path, "strength": -1})
+    colour = tmp_path / "colour.png"
+    write_image(colour, Image(pixels=objects_scene()))
+    left = archive.derive(archive.import_paths([colour]).imported[0], "colorize", {"model": model_path})
+    assert "already a colour photo" in left.event.detail["notes"][0]
+    assert np.array_equal(read_image(archive.store.path(left.item.sha256)).pixels, objects_scene())
 
 
 # -- evaluation --------------------------------------------------------------------------------------------

@@ -117,6 +117,8 @@ def derive(
     detail = {**request, "parameters": result.parameters, "models": result.models, "environment": environment,
               "input": {"sha256": source_sha}, "master": {"sha256": master_sha},
               "xmp": {"dublin_core": dc, "history": [*history, step]}}
+    if result.notes:
+        detail["notes"] = result.notes
     output = _store_output(context, result.image, detail)
     detail["output"] = {"sha256": output[0], "size_bytes": output[1]}
 

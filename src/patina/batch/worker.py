@@ -36,7 +36,8 @@ def run_job(queue: JobQueue, job: JobRecord, *, device: str = "cpu") -> JobRecor
     except Exception as exc:  # noqa: BLE001 - a failing job is recorded, the worker goes on
         return queue.finish(job.id, FAILED, message=failure_reason(exc))
     message = "found an identical earlier result" if result.reused else "done"
-    return queue.finish(job.id, SUCCEEDED, message=message, derivative_id=result.item.id)
+    notes = result.event.detail.get("notes", [])
+    return queue.finish(job.id, SUCCEEDED, message="; ".join([message, *notes]), derivative_id=result.item.id)
 
 
 class WorkerPool:

@@ -60,11 +60,19 @@ def is_within(path: Path, folder: Path) -> bool:
 
 def report_error(file: object, reason: str) -> None:
     """Print 'error: FILE: REASON' on stderr."""
+    _report("[red]error:[/red]", file, reason)
+
+
+def report_note(file: object, note: str) -> None:
+    """Print 'note: FILE: NOTE' on stderr (what a pipeline noted about a photo it processed)."""
+    _report("[cyan]note:[/cyan]", file, note)
+
+
+def _report(label: str, file: object, text: str) -> None:
     from rich.console import Console
     from rich.markup import escape
 
-    Console(stderr=True).print(f"[red]error:[/red] {escape(str(file))}: {escape(reason)}", highlight=False,
-                               soft_wrap=True)
+    Console(stderr=True).print(f"{label} {escape(str(file))}: {escape(text)}", highlight=False, soft_wrap=True)
 
 
 def _collect(inputs: list[Path], output: Path, failed: list[Path]) -> list[tuple[Path, Path]]:

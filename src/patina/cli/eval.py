@@ -98,6 +98,9 @@ def colorize(
     render_size: Annotated[int, option_flag(ColorizeOptions, "render_size")] = COLORIZE_DEFAULTS.render_size,
     device: DeviceOption = "auto",
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N colour images of each set.")] = None,
+    like_truth: Annotated[bool, typer.Option(
+        "--like-truth", help="Also score the model with each image's own colours as its --like reference (an "
+        "oracle check of reference-guided colour).")] = False,
     json_path: JsonOption = None,
     update_card: UpdateCardOption = False,
     progress: ProgressOption = True,
@@ -111,8 +114,9 @@ def colorize(
     command = _command("colorize", data, {"model": None if model == COLORIZE_DEFAULTS.model else model,
                                           "render-size": None if render_size == COLORIZE_DEFAULTS.render_size
                                           else render_size,
-                                          "device": None if device == "auto" else device, "limit": limit})
-    evaluation = ColorizeEval.load(model, render_size=render_size, device=device, limit=limit)
+                                          "device": None if device == "auto" else device, "limit": limit,
+                                          "like-truth": like_truth or None})
+    evaluation = ColorizeEval.load(model, render_size=render_size, device=device, limit=limit, like_truth=like_truth)
     report = evaluation.run(data, progress=progress, command=command)
     evaluation.publish(report, json_path=json_path, update_cards=update_card)
 

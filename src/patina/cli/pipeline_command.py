@@ -18,7 +18,7 @@ from typing import Annotated, Any, ClassVar
 import typer
 
 from patina.cli.batch import (BatchFile, CompareOption, DeviceOption, InputsArgument, OutputOption,
-                              SkipExistingOption, report_error, run_batch, sample_photo)
+                              SkipExistingOption, report_error, report_note, run_batch, sample_photo)
 from patina.core.options import OptionInfo, Options, option_specs
 from patina.imageio import Image
 from patina.pipelines.base import PhotoPipeline, ProgressFn
@@ -137,7 +137,10 @@ def pipeline_command(pipeline: type[PhotoPipeline], *, verb: str, doc: str,
             raise typer.Exit(2) from None
 
         def process(image: Any, on_progress: Callable[[int, int], None], file: BatchFile) -> Any:
-            return extra.process(runner, image, lambda fraction: on_progress(round(fraction * 100), 100), file)
+            result = extra.process(runner, image, lambda fraction: on_progress(round(fraction * 100), 100), file)
+            for note in runner.notes:
+                report_note(file.relative, note)
+            return result
 
         run_batch(inputs, output, process, command=pipeline.name, verb=verb, compare=compare,
                   skip_existing=skip_existing)

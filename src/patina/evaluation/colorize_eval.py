@@ -6,7 +6,10 @@ Protocol ``colorize_eval`` (what a model card's ``colorize_eval/<set>`` metrics 
 * ``gray``: the black-and-white image itself,
 * ``mean_ab``: a global-statistics baseline: the same L* with the training set's mean (a*, b*) everywhere
   (the mean recorded in the model card),
-* ``model``: the colorization pipeline (its default render size unless told otherwise).
+* ``model``: the colorization pipeline (its default render size unless told otherwise),
+* ``model_like_truth`` (with ``like_truth``): the pipeline steered by the original colour image itself as its
+  ``like`` reference, an oracle check of reference-guided colour (how much a reference of the right colours
+  can help).
 
 Each output, as 8-bit RGB, is scored against the original colour image: PSNR and SSIM (RGB, whole image),
 ``chroma_error`` = mean Euclidean (a*, b*) distance in CIE Lab, and ``colourfulness`` (Hasler & Suesstrunk),
@@ -30,7 +33,8 @@ from patina.ops.color import AB_SCALE, chroma_error, colourfulness, gray_rgb, jo
 from patina.ops.metrics import psnr, ssim
 
 PROTOCOL = "colorize_eval"
-METHODS = {"gray": "gray (no colour)", "mean_ab": "mean-chroma baseline", "model": "model"}
+METHODS = {"gray": "gray (no colour)", "mean_ab": "mean-chroma baseline", "model": "model",
+           "model_like_truth": "model, like the ground truth (oracle)"}
 MIN_COLOURFULNESS = 2.0
 """Images less colourful than this are black-and-white already and cannot be scored on colour."""
 
@@ -38,7 +42,7 @@ MIN_COLOURFULNESS = 2.0
 class Colorizer(Protocol):
     """What :class:`ColorizeEval` needs of a pipeline (``ColorizePipeline`` is one)."""
 
-    def __call__(self, image: torch.Tensor) -> torch.Tensor: ...
+    def __call__(self, image: torch.Tensor, like: torch.Tensor | None = None) -> torch.Tensor: ...
 
 
 def colour_scores(name: str, prediction: torch.Tensor, target: torch.Tensor,
@@ -57,6 +61,7 @@ class ColorizeEval(EvalProtocol):
         pipeline: a ``ColorizePipeline``; None scores only the two baselines.
         mean_ab: the training set's mean (a*, b*) in Lab units, for the global-statistics baseline.
         limit: evaluate only the first ``limit`` colour images of each set.
+        like_truth: also score the pipeline guided by each image's own colours (``model_like_truth``).
     """
 
     task = "colorize"
@@ -64,17 +69,24 @@ class ColorizeEval(EvalProtocol):
     compare = ("model", "mean_ab")
     card_settings = ("render_size", "device")
 
-    def __init__(self, pipeline: Colorizer | None, *, mean_ab: Sequence[float], limit: int | None = None) -> None:
+    def __init__(self, pipeline: Colorizer | None, *, mean_ab: Sequence[float], limit: int | None = None,
+                 like_truth: bool = False) -> None:
         super().__init__(limit=limit)
+        if like_truth and pipeline is None:
+            raise ParameterError("like_truth scores the model guided by the ground truth: give a pipeline")
+        self.like_truth = like_truth
         if len(mean_ab) != 2:
             raise ParameterError(f"mean_ab must be two numbers (a*, b*), got {mean_ab!r}")
         self.pipeline, self.mean_ab = pipeline, list(mean_ab)
         self.mean = torch.tensor([float(v) for v in mean_ab]).view(1, 2, 1, 1) / AB_SCALE
-        self.methods = {key: METHODS[key] for key in ("gray", "mean_ab") + (("model",) if pipeline is not None else ())}
+        methods = ("gray", "mean_ab") + (("model",) if pipeline is not None else ()) + (
+            ("model_like_truth",) if like_truth else ())
+        self.methods = {key: METHODS[key] for key in methods}
         self.truth_colourfulness: list[float] = []
 
     @classmethod
-    def load(cls, model: str, *, render_size: int | None, device: str, limit: int | None) -> ColorizeEval:
+    def load(cls, model: str, *, render_size: int | None, device: str, limit: int | None,
+             like_truth: bool = False) -> ColorizeEval:
         """The protocol for a colorize model given by name, at ``render_size`` (None: the pipeline's default),
         with the mean-chroma baseline of the training set recorded in its card."""
         from patina.pipelines.colorize import ColorizeOptions, ColorizePipeline
@@ -89,14 +101,14 @@ class ColorizeEval(EvalProtocol):
         mean_ab = card.training.get("mean_ab")
         if not isinstance(mean_ab, list) or len(mean_ab) != 2:
             raise ParameterError(f"model card of {model} records no training-set mean_ab for the baseline")
-        protocol = cls(pipeline, mean_ab=mean_ab, limit=limit)
+        protocol = cls(pipeline, mean_ab=mean_ab, limit=limit, like_truth=like_truth)
         protocol.model_settings = {**model_settings(model, card), "render_size": render,
                                    "device": str(pipeline.device)}
         protocol.card_models = [model]
         return protocol
 
     def settings(self) -> dict[str, Any]:
-        return {"mean_ab": self.mean_ab}
+        return {"mean_ab": self.mean_ab, **({"like_truth": True} if self.like_truth else {})}
 
     def read(self, source: Path) -> torch.Tensor:
         return quantise(to_tensor(super().read(source)))
@@ -121,6 +133,10 @@ class ColorizeEval(EvalProtocol):
             if coloured.shape != gray.shape:
                 raise RuntimeError(f"pipeline returned shape {tuple(coloured.shape)} for input {tuple(gray.shape)}")
             scores["model"] = colour_scores(name, coloured, image, seconds)
+            if self.like_truth:
+                with torch.inference_mode():
+                    guided = self.pipeline(gray, like=image).detach().float().cpu()
+                scores["model_like_truth"] = colour_scores(name, guided, image)
         return scores
 
     def end(self, eval_set: EvalSet, result: DatasetResult) -> None:

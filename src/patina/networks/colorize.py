@@ -13,7 +13,7 @@ from torch.nn import functional as F
 
 from patina.networks.blocks import UNetBody, zero_init
 from patina.networks.stylize import StyleEncoder
-from patina.ops.color import join_lab
+from patina.ops.color import AB_SCALE, join_lab
 
 AB_LIMIT = 110
 """Chroma bins cover a*, b* in [-AB_LIMIT, AB_LIMIT] (Lab units); sRGB reaches about -86..98 / -108..94."""
@@ -24,12 +24,14 @@ PRIOR_MIX = 0.5
 @dataclass(frozen=True)
 class ChromaDecoding:
     """How predicted chroma is turned into colour: ``gain`` scales it (a regression head's calibration);
-    a classification head's annealed mean uses ``temperature`` and ``rebalance`` (see
+    a classification head's annealed mean uses ``temperature``, ``rebalance`` and ``guide`` (see
     :class:`ColorizeGenerator`). The default is the plain prediction, as in training."""
 
     rebalance: float = 0.0
     temperature: float = 1.0
     gain: float = 1.0
+    guide: torch.Tensor | None = None
+    """(Q,) log-weights added to the chroma bins' scores: colours to lean toward (:meth:`ColorizeGenerator.guide`)."""
 
 
 PLAIN = ChromaDecoding()
@@ -75,6 +77,11 @@ class ColorizeGenerator(nn.Module):
       dull, so the likeliest bin is often a gray one; a rebalancing (>= 0) counters that by weighting
       each bin by the inverse of its frequency ``prior`` in the training photos, to the power of the
       rebalancing (1: Zhang et al.'s class rebalancing, applied when decoding instead of in the loss).
+
+    A reference's colours (a photo's, or a palette's) can steer the decoding: :meth:`guide` turns their
+    (a*, b*) histogram over the bins into log-weights added to the scores, so each bin's probability is
+    multiplied by the reference's frequency of it (to the power ``strength``; with rebalance 1 this swaps
+    the training photos' prior for the reference's).
 
     How to decode is the caller's choice (:class:`ChromaDecoding`, the plain prediction by default): the
     colorize pipeline's options. ``chroma_gain``, ``temperature`` and ``rebalance`` given to the
@@ -159,10 +166,29 @@ class ColorizeGenerator(nn.Module):
             raise ValueError("a regression colorizer (bin_step 0) has no chroma bins")
         return self._features(light)
 
-    def decode(self, logits: torch.Tensor, *, temperature: float = 1.0, rebalance: float = 0.0) -> torch.Tensor:
-        """The annealed mean of bin ``logits``, rebalanced by ``rebalance``, at ``temperature``, upsampled to
-        full size: (N, 2, H, W) ab / 100."""
+    def guide(self, chroma: torch.Tensor, strength: float = 1.0) -> torch.Tensor:
+        """Log-weights of the bins (for :attr:`ChromaDecoding.guide`) from reference colours ``chroma``, (K, 2)
+        ab / 100: their histogram over the bins (each colour spread over its neighbours, a Gaussian of one
+        bin's width), mixed with the uniform distribution as the prior is (``PRIOR_MIX``), to the power
+        ``strength``."""
+        if not self.bin_step:
+            raise ValueError("only a classification colorizer (bin_step > 0) can be guided by reference colours")
+        if chroma.ndim != 2 or chroma.shape[1] != 2 or len(chroma) == 0:
+            raise ValueError(f"reference colours must be a non-empty (K, 2) tensor, got {tuple(chroma.shape)}")
+        width = self.bin_step / AB_SCALE
+        distance = torch.cdist(chroma.float(), self.centres)  # (K, Q)
+        spread = torch.softmax(-distance.square() / (2 * width**2), dim=1)
+        histogram = spread.mean(dim=0)
+        mixed = (1 - PRIOR_MIX) * histogram + PRIOR_MIX / len(self.centres)
+        return strength * mixed.log()
+
+    def decode(self, logits: torch.Tensor, *, temperature: float = 1.0, rebalance: float = 0.0,
+               guide: torch.Tensor | None = None) -> torch.Tensor:
+        """The annealed mean of bin ``logits``, rebalanced by ``rebalance`` and steered by ``guide``, at
+        ``temperature``, upsampled to full size: (N, 2, H, W) ab / 100."""
         logits = logits.float() + rebalance * self.log_weights.view(1, -1, 1, 1)
+        if guide is not None:
+            logits = logits + guide.to(logits.device).view(1, -1, 1, 1)
         weights = torch.softmax(logits / temperature, dim=1)
         chroma = torch.einsum("nqhw,qc->nchw", weights, self.centres)
         return F.interpolate(chroma, scale_factor=self.unshuffle, mode="bilinear", align_corners=False)
@@ -170,7 +196,7 @@ class ColorizeGenerator(nn.Module):
     def forward(self, light: torch.Tensor, decoding: ChromaDecoding = PLAIN) -> torch.Tensor:
         if self.bin_step:
             chroma = self.decode(self._features(light), temperature=decoding.temperature,
-                                 rebalance=decoding.rebalance)
+                                 rebalance=decoding.rebalance, guide=decoding.guide)
         else:
             chroma = F.pixel_shuffle(self._features(light), self.unshuffle)
         return chroma if decoding.gain == 1.0 else chroma * decoding.gain

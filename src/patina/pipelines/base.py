@@ -247,6 +247,9 @@ class PhotoPipeline(TiledPipeline):
         super().__init__(device=device, tile=tile, overlap=overlap, context=context)
         self.used_models: list[tuple[str, ModelDescriptor]] = []
         """(role, descriptor) of every model the pipeline runs, in the order they were loaded."""
+        self.notes: list[str] = []
+        """What the pipeline noted about the photo it processed last, for the person who asked (a step it left
+        out, and why); set anew by each :meth:`process`."""
 
     @classmethod
     def options_from(cls, options: AnyOptions | None, values: Mapping[str, Any]) -> Any:

@@ -36,6 +36,8 @@ class RecipeResult:
     image: Image
     parameters: dict[str, Any]
     models: list[dict[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """What the pipeline noted about this photo (a step left out, and why)."""
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,7 @@ class Recipe:
         pipeline = self.pipeline.create(options, device=device, references=references or {})
         used = pipeline.resolved_options()
         result = pipeline.process(image, on_progress)
-        return RecipeResult(image=result, parameters=used.as_dict(), models=pipeline.models())
+        return RecipeResult(image=result, parameters=used.as_dict(), models=pipeline.models(), notes=pipeline.notes)
 
 
 RECIPES: dict[str, Recipe] = {pipeline.name: Recipe(pipeline) for pipeline in PIPELINES}

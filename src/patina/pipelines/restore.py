@@ -272,7 +272,7 @@ class RestorePipeline(PhotoPipeline):
         float buffer).
         """
         restored = self._restored(image, on_tile, mask)
-        return restored if self.colorizer is None else self.colorizer.colorize_image(restored)
+        return restored if self.colorizer is None else self._colorized(restored, None)
 
     def _restored(self, image: Image, on_tile: TileProgressFn | None, mask: Image | None) -> Image:
         extra = self._mask_channel(image.height, image.width, mask)
@@ -287,7 +287,14 @@ class RestorePipeline(PhotoPipeline):
         if self.colorizer is None:
             return self._restored(image, tile_progress(on_progress), mask)
         restored = self._restored(image, tile_progress(part_progress(on_progress, 0.0, 0.9)), mask)
-        return self.colorizer.colorize_image(restored, on_progress=tile_progress(part_progress(on_progress, 0.9, 1.0)))
+        return self._colorized(restored, tile_progress(part_progress(on_progress, 0.9, 1.0)))
+
+    def _colorized(self, restored: Image, on_tile: TileProgressFn | None) -> Image:
+        """The restored photo colorized (left as it is when already in colour; :attr:`notes` says so)."""
+        assert self.colorizer is not None
+        colorized = self.colorizer.colorize_image(restored, on_progress=on_tile)
+        self.notes = [f"colorize: {note}" for note in self.colorizer.notes]
+        return colorized
 
     # -- given masks -------------------------------------------------------------------------------
     def _mask_pixels(self, mask: Image) -> np.ndarray:

@@ -97,7 +97,9 @@ function updateJob(li, job) {
   li.dataset.status = job.status;
   li.querySelector("progress").value = job.progress;
   li.querySelector(".status").textContent = job.status === "running"
-    ? `running ${Math.round(job.progress * 100)}%` : job.status + (job.status === "failed" ? `: ${job.message}` : "");
+    ? `running ${Math.round(job.progress * 100)}%`
+    : job.status + (job.status === "failed" || (job.status === "succeeded" && job.message.includes(";"))
+      ? `: ${job.message}` : "");  // a success says more only with a note (e.g. a colour photo left as it is)
   if (job.finished) li.querySelector(".cancel")?.remove();
 }
 
