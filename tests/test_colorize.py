@@ -293,6 +293,20 @@ def test_bad_guidance_is_refused_before_work(bins_model_path: str, options: dict
         ColorizePipeline(ColorizeOptions.from_mapping({"model": bins_model_path, **options}), device="cpu")
 
 
+def test_the_archive_records_the_reference_and_palette_of_a_guided_derivative(archive, tmp_path: Path,
+                                                                              bins_model_path: str) -> None:
+    gray, reference = tmp_path / "gray.png", tmp_path / "reference.png"
+    write_image(gray, Image(pixels=scene()[:, :, :1]))
+    write_image(reference, Image(pixels=objects_scene()))
+    master, like = archive.import_paths([gray, reference]).imported
+    result = archive.derive(master, "colorize", {"model": bins_model_path, "like": like,
+                                                 "palette": "#8a5a3c, #3c6e8a"})  # one text, as a web form sends
+    parameters = result.event.detail["parameters"]
+    assert parameters["like"] == [archive.item(like).sha256] and parameters["palette"] == ["#8a5a3c, #3c6e8a"]
+    assert parameters["guide_strength"] == 2.0
+    assert archive.reproduce(result.item.id).identical
+
+
 def test_a_regression_model_cannot_be_guided(model_path: str) -> None:
     with pytest.raises(ParameterError, match="classification"):
         ColorizePipeline(model=model_path, device="cpu", palette=("#2050d0",))

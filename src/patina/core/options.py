@@ -160,8 +160,8 @@ def check_value(name: str, value: Any, hint: Any, spec: OptionSpec) -> Any:
     if isinstance(value, str) and spec.auto and value.strip().lower() == AUTO:
         return AUTO
     item = _item_type(hint)
-    if item is not None and isinstance(value, str) and spec.reference:
-        value = [value]  # one archive item given alone
+    if item is not None and isinstance(value, str) and (spec.reference or item is str):
+        value = [value]  # one archive item, or one text, given alone
     if item is not None and not isinstance(value, str):
         return _check_items(name, value, item, spec)
     if bool in bases:
