@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -78,3 +80,37 @@ def test_thumbnail_of_integer_pixels_matches_pooling_the_float_image():
     assert torch.allclose(thumbnail(pixels), expected, atol=1e-5)
     wide = torch.rand(1, 3, 200, 900)
     assert torch.allclose(thumbnail(wide.flip(-1)), thumbnail(wide).flip(-1), atol=1e-6)  # mirror-symmetric bins
+
+
+def test_efficientnet_lite0_feature_shapes_and_same_padding() -> None:
+    from patina.networks.efficientnet import FEATURE_CHANNELS, EfficientNetLite0
+
+    net = EfficientNetLite0().eval()
+    assert len(net.state_dict()) == 296  # the teacher file's tensors, names included
+    with torch.no_grad():
+        features = net.features(torch.randn(1, 3, 100, 75))
+        logits = net.classify(features[32])
+    for stride, channels in FEATURE_CHANNELS.items():  # TensorFlow "SAME": ceil(size / stride)
+        assert features[stride].shape == (1, channels, -(-100 // stride), -(-75 // stride))
+    assert logits.shape == (1, 1000)
+
+
+TEACHER = Path(__file__).resolve().parents[2] / "shared/weights/teachers/efficientnet_lite0"
+
+
+@pytest.mark.skipif(not TEACHER.is_dir(), reason="../shared/weights/teachers is not on this machine")
+def test_the_efficientnet_teacher_loads_and_classifies_training_photos() -> None:
+    import numpy as np
+    from PIL import Image
+    from safetensors.torch import load_file
+
+    from patina.networks.efficientnet import EfficientNetLite0, imagenet_input
+
+    net = EfficientNetLite0().eval()
+    net.load_state_dict(load_file(TEACHER / "efficientnet_lite0_imagenet.safetensors"))
+    photos = TEACHER.parents[2] / "data/train/imagenet_sample_1k"
+    for name, label in (("n02129604_tiger.jpg", 292), ("n02279972_monarch.jpg", 323)):
+        picture = Image.open(photos / name).convert("RGB").resize((224, 224), Image.BICUBIC)
+        rgb = torch.from_numpy(np.asarray(picture).astype(np.float32) / 255).permute(2, 0, 1)[None]
+        with torch.no_grad():
+            assert int(net(imagenet_input(rgb)).argmax()) == label
