@@ -307,6 +307,20 @@ def test_the_archive_records_the_reference_and_palette_of_a_guided_derivative(ar
     assert archive.reproduce(result.item.id).identical
 
 
+def test_cli_like_and_palette(bins_model_path: str, tmp_path: Path) -> None:
+    write_image(tmp_path / "gray.png", Image(pixels=scene()[:, :, :1]))
+    write_image(tmp_path / "orange.png", Image(pixels=np.zeros((16, 16, 3), np.uint8) + np.uint8([220, 120, 40])))
+    base = ["colorize", str(tmp_path / "gray.png"), "--model", bins_model_path, "--device", "cpu"]
+    plain = runner.invoke(app, [*base, "-o", str(tmp_path / "plain")])
+    liked = runner.invoke(app, [*base, "-o", str(tmp_path / "liked"), "--like", str(tmp_path / "orange.png")])
+    assert plain.exit_code == 0 and liked.exit_code == 0, liked.output
+    shift = mean_chroma(read_image(tmp_path / "liked/gray.png").pixels) - mean_chroma(read_image(tmp_path /
+                                                                                              "plain/gray.png").pixels)
+    assert torch.dot(shift, mean_chroma(np.uint8([[[220, 120, 40]]]))) > 0
+    bad = runner.invoke(app, [*base, "-o", str(tmp_path / "bad"), "--palette", "#zzzzzz"])
+    assert bad.exit_code == 2 and "palette" in bad.output and not (tmp_path / "bad").exists()
+
+
 def test_a_regression_model_cannot_be_guided(model_path: str) -> None:
     with pytest.raises(ParameterError, match="classification"):
         ColorizePipeline(model=model_path, device="cpu", palette=("#2050d0",))
