@@ -3,8 +3,9 @@
 
     python docs/make_colorize_sheet.py [OLD_PHOTOS_DIR] [OUTPUT.jpg] [--count N]
 
-Photos are taken in name order from every subfolder, keeping those with almost no colour of their own
-(colourfulness < 12: gray or toned prints), up to N (default 10) spread over the subfolders.
+Photos are taken in name order from every subfolder, keeping those the already-colour test of
+`patina colorize` finds monochrome (gray, toned, faded or stained prints: the photos it colorizes), up to N
+(default 16) spread over the subfolders.
 """
 
 from __future__ import annotations
@@ -14,23 +15,20 @@ from pathlib import Path
 
 import numpy as np
 
-from patina.imageio import Image, find_images, image_to_tensor, make_thumbnail, read_image, write_image
-from patina.ops.color import colourfulness
+from patina.imageio import Image, find_images, image_to_tensor, read_image, write_image
+from patina.looks.colour_test import is_colour_photo
 from patina.pipelines import comparison_grid
 from patina.pipelines.colorize import ColorizePipeline
 
-MAX_COLOURFULNESS = 12.0
-
 
 def black_and_white(source: Path, count: int) -> list[Path]:
-    """Up to ``count`` nearly colourless photos, taken round-robin from the subfolders of ``source``."""
+    """Up to ``count`` monochrome photos, taken round-robin from the subfolders of ``source``."""
     folders = sorted(p for p in source.iterdir() if p.is_dir()) or [source]
     pools = []
     for folder in folders:
         pool = []
         for path, _ in sorted(find_images([folder])):
-            small = make_thumbnail(read_image(path), 128)
-            if colourfulness(image_to_tensor(small)).item() < MAX_COLOURFULNESS:
+            if not is_colour_photo(image_to_tensor(read_image(path))):
                 pool.append(path)
         pools.append(pool)
     chosen: list[Path] = []
@@ -46,7 +44,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("source", nargs="?", type=Path, default=root.parents[1] / "shared/data/old_photos")
     parser.add_argument("output", nargs="?", type=Path, default=root / "colorize-old-photos.jpg")
-    parser.add_argument("--count", type=int, default=10)
+    parser.add_argument("--count", type=int, default=16)
     args = parser.parse_args()
     pipeline = ColorizePipeline(device="cpu")
     pairs = []
