@@ -538,6 +538,39 @@ def test_colorize_training_resumes_exactly(colour_photos: Path, tmp_path: Path) 
         assert all(torch.equal(expected[k], got[k]) for k in expected), name
 
 
+@pytest.mark.slow
+def test_semantic_distillation_trains_heads_names_the_teacher_and_exports_the_generator_only(
+        colour_photos: Path, tmp_path: Path) -> None:
+    from safetensors.torch import load_file, save_file
+
+    from patina.core.errors import ConfigError
+    from patina.networks.efficientnet import EfficientNetLite0
+    from patina.training.colorize_trainer import ColorizeTrainer
+
+    teacher = tmp_path / "lite0.safetensors"
+    torch.manual_seed(0)
+    save_file({k: v.contiguous() for k, v in EfficientNetLite0().state_dict().items()}, teacher)
+    cfg = tiny_colorize_config(colour_photos, tmp_path / "run", 3)
+    cfg.generator = {"widths": [8, 16, 16, 16], "blocks": [1, 1, 1, 1], "unshuffle": 2}  # levels at 1/8, 1/16
+    cfg.data.crop, cfg.semantic_teacher = 64, str(teacher)
+    cfg.loss.semantic_features, cfg.loss.semantic_classes = 1.0, 0.5
+    trainer = ColorizeTrainer(cfg, progress=False)
+    heads = {k: v.clone() for k, v in trainer.semantic.heads.state_dict().items()}
+    result = trainer.train_step(next(iter(trainer.data_loader())))
+    assert {"g/semantic_features", "g/semantic_classes"} <= set(result.losses)
+    assert any(not torch.equal(heads[k], v) for k, v in trainer.semantic.heads.state_dict().items())
+    trainer.fit()
+    assert "semantic_heads" in torch.load(tmp_path / "run/checkpoint.pt", weights_only=False)
+    exported = tmp_path / "run/export/colorize.safetensors"
+    assert not any(key.startswith(("features.", "classes.")) for key in load_file(exported))
+    card = ModelCard.read(exported.with_suffix(".json"))
+    assert [entry["file"] for entry in card.teachers] == ["lite0.safetensors"]
+    bad = tiny_colorize_config(colour_photos, tmp_path / "bad", 1)
+    bad.semantic_teacher, bad.loss.semantic_features = str(teacher), 1.0  # widths [8, 16]: no 1/8 or 1/16 level
+    with pytest.raises(ConfigError, match="needs a U-Net level at 1/8"):
+        ColorizeTrainer(bad, progress=False)
+
+
 def test_gray_only_training_data_is_refused(tmp_path: Path) -> None:
     from patina.core.errors import ConfigError
     from patina.training.colorize_trainer import ColorizeTrainer

@@ -51,6 +51,7 @@ class UNetBody(nn.Module):
         super().__init__()
         if len(widths) != len(blocks) or len(widths) < 1:
             raise ValueError("widths and blocks must be non-empty and of equal length")
+        self.widths = tuple(widths)
         self.encoders = nn.ModuleList()
         self.downs = nn.ModuleList()
         for level, (width, count) in enumerate(zip(widths, blocks, strict=True)):

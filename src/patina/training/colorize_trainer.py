@@ -5,6 +5,8 @@ PatchGAN judges (L*, a*, b*); G minimises L1 on chroma + a perceptual loss on th
 (VGG teacher, training only) + the adversarial loss. A classification generator (``bin_step`` > 0) also
 minimises the cross-entropy of its chroma bins against the true chroma, soft-encoded over the nearest
 bins (:func:`soft_bins`); its L1, perceptual and adversarial losses see the plain mean of the bins.
+With ``loss.semantic_features`` / ``loss.semantic_classes``, its encoder also learns EfficientNet-Lite0's
+view of the colour photo (:mod:`patina.training.semantic_distill`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from patina.ops.color import AB_SCALE, chroma_error, colourfulness, join_lab, sp
 from patina.training.config import ColorizeTrainConfig
 from patina.training.datasets import CleanCrops
 from patina.training.loss_terms import LossTerm
+from patina.training.semantic_distill import SemanticDistillation
 from patina.training.trainer import Generated, Trainer, init_source, kwargs_of, load_init_state
 from patina.weights import ModelCard, load
 
@@ -109,7 +112,12 @@ class ColorizeTrainer(Trainer):
         super().__init__(config, progress=progress)
         self.generator = ColorizeGenerator(**config.generator).to(self.device)
         self.adversary = self.make_adversary(PatchDiscriminator(**config.discriminator))
-        (self.ema_generator,) = self.train_generator({"generator": self.generator})
+        self.semantic = None
+        networks: dict[str, torch.nn.Module] = {"generator": self.generator}
+        if config.loss.semantic_features or config.loss.semantic_classes:
+            self.semantic = SemanticDistillation(config.semantic_teacher, self.generator, self.device)
+            networks["semantic_heads"] = self.semantic.heads  # trained and checkpointed, never exported
+        self.ema_generator = self.train_generator(networks)[0]
         self.perceptual = self.perceptual_loss()
 
     def list_training_files(self) -> tuple[list[Path], list[Path]]:
@@ -179,6 +187,8 @@ class ColorizeTrainer(Trainer):
         predicted_f = predicted.float()
         colour = join_lab(light, predicted_f)
         terms = {"pixel": lambda: F.l1_loss(predicted_f, chroma), **terms}
+        if self.semantic is not None:
+            terms.update(self.semantic.terms(target))
         perceptual = self.perceptual
         if perceptual is not None:
             factor = max(1, self.config.loss.perceptual_downsample)
@@ -209,6 +219,10 @@ class ColorizeTrainer(Trainer):
         return {"val/chroma_error_model": float(np.mean(model_err)),
                 "val/chroma_error_mean_ab": float(np.mean(base_err)),
                 "val/colourfulness_ratio": float(np.mean(ratios))}
+
+    def teacher_files(self) -> list[Path]:
+        """The perceptual loss's VGG teacher and, with semantic distillation, EfficientNet-Lite0."""
+        return super().teacher_files() + ([self.semantic.teacher_file] if self.semantic is not None else [])
 
     def export(self, folder: str | Path) -> list[ModelCard]:
         """Write the EMA generator as safetensors + model card (with the training set's mean chroma)."""

@@ -136,6 +136,11 @@ class ColorizeLossConfig(GanLossConfig):
     adversarial: float = 0.01
     perceptual_downsample: int = 2  # the perceptual loss sees images average-pooled by this factor (6x cheaper at 2)
     classification: float = 1.0  # cross-entropy of the chroma bins (classification generators only)
+    # semantic distillation (teacher: ``semantic_teacher``): the U-Net's 1/8 and 1/16 encoder features, through
+    # 1x1 heads, to EfficientNet-Lite0's on the colour photo (standardised per channel), and a pooled head's
+    # ImageNet class distribution to the teacher's (KL); heads are training-only, never exported
+    semantic_features: float = 0.0
+    semantic_classes: float = 0.0
 
 
 @dataclass
@@ -151,6 +156,8 @@ class ColorizeTrainConfig(RunConfig):
     # stylize model (registry name or .safetensors) whose distilled encoder becomes the generator's frozen
     # context (generator.context_widths); loaded after init_from
     context_encoder: str | None = None
+    # the EfficientNet-Lite0 classifier whose features and classes loss.semantic_* distil (a teacher: not shipped)
+    semantic_teacher: str = "../shared/weights/teachers/efficientnet_lite0/efficientnet_lite0_imagenet.safetensors"
     discriminator: dict[str, Any] = field(default_factory=lambda: {"in_channels": 3, "width": 48})
     loss: ColorizeLossConfig = field(default_factory=ColorizeLossConfig)
 
