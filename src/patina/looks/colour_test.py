@@ -8,9 +8,9 @@ and then the slowly varying part of what is left (a wide Gaussian), and looks at
 (``local_chroma``). Two more cues catch colour photos whose colours follow lightness closely: how many hues
 the chroma spans (``hue_spread``), and chroma beyond what a toned print reaches (``chroma``).
 
-The thresholds were set on the training photos (colour) and on monochrome prints made from them (gray,
-toned at any hue and strength up to 35 Lab units, uneven toning, stains, fading, casts, JPEG, grain); see
-``benchmarks/colour_test.py`` for the measurement on the evaluation sets.
+The thresholds were set on the training photos (colour) and on monochrome prints made from them (gray;
+toned at the usual hues or any, up to 30 Lab units, unevenly; stains; fading and casts; grain; JPEG):
+``benchmarks/colour_detection.py --training``, which also measures the evaluation sets.
 """
 
 from __future__ import annotations
@@ -59,8 +59,8 @@ class ChromaStatistics:
     def describe(self) -> str:
         """One line for a person: the verdict and the numbers behind it."""
         verdict = "colour" if self.is_colour else "monochrome"
-        return (f"{verdict} (colour beyond tone {self.local_chroma:.1f} of {LOCAL_CHROMA_LIMIT:g}, hue spread "
-                f"{self.hue_spread:.2f} of {HUE_SPREAD_LIMIT:g} at chroma {self.chroma:.1f})")
+        return (f"{verdict} (colour beyond tone {self.local_chroma:.1f} of {LOCAL_CHROMA_LIMIT:g}, chroma "
+                f"{self.chroma:.1f} of {VIVID_LIMIT:g}, hue spread {self.hue_spread:.2f} of {HUE_SPREAD_LIMIT:g})")
 
 
 def _median_chroma_by_light(light: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
