@@ -17,8 +17,8 @@ stained monochrome prints as black and white. The tensor call (``pipe(tensor)``)
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import cv2
@@ -62,7 +62,7 @@ class Guidance:
         :data:`MAX_CHROMA_MATCH`); unchanged without a reference photo."""
         if self.mean_chroma is None:
             return chroma
-        factor = self.mean_chroma / float(chroma.norm(dim=1).mean().clamp_min(1e-4))
+        factor = self.mean_chroma / float(torch.hypot(chroma[:, 0], chroma[:, 1]).mean().clamp_min(1e-4))
         return chroma * min(factor, MAX_CHROMA_MATCH)
 
 

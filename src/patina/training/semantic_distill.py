@@ -11,6 +11,7 @@ version. The heads are trained with the generator and dropped on export.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -65,7 +66,9 @@ class SemanticDistillation:
         for stride, level in self.heads.levels.items():
             generator.body.encoders[level].register_forward_hook(self._tap(stride))
 
-    def _tap(self, stride: int):  # noqa: ANN202 - a forward hook
+    def _tap(self, stride: int) -> Callable[[nn.Module, object, torch.Tensor], None]:
+        """A forward hook keeping the output of the encoder level at 1/``stride``."""
+
         def keep(_module: nn.Module, _inputs: object, output: torch.Tensor) -> None:
             self.tapped[stride] = output
         return keep
