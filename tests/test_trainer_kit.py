@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 CONFIG_CLASSES = {"restore": configs.RestoreTrainConfig, "restore-tone": configs.ToneTrainConfig,
                   "colorize": configs.ColorizeTrainConfig,
                   "upscale": configs.UpscaleTrainConfig, "retro": configs.RetroTrainConfig,
-                  "stylize-encoder": configs.EncoderDistillConfig, "stylize": configs.StylizeTrainConfig}
+                  "stylize-encoder": configs.EncoderDistillConfig, "stylize": configs.StylizeTrainConfig,
+                  "face-detector": configs.FaceDetectorTrainConfig, "face-restore": configs.FaceRestoreTrainConfig}
 
 
 def config_class(path: Path) -> type:

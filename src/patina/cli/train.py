@@ -1,4 +1,4 @@
-"""`patina train restore|restore-tone|colorize|upscale|retro|stylize-encoder|stylize --config
+"""`patina train restore|restore-tone|colorize|upscale|retro|face-detector|face-restore|stylize-encoder|stylize --config
 configs/<task>.yaml`; under `torchrun --nproc_per_node N -m patina train ...` the run is
 data-parallel over N processes."""
 
@@ -104,6 +104,20 @@ def _stylize_classes() -> tuple[type, type]:
     return StylizeTrainConfig, StylizeTrainer
 
 
+def _face_detector_classes() -> tuple[type, type]:
+    from patina.training.config import FaceDetectorTrainConfig
+    from patina.training.face_detector_trainer import FaceDetectorTrainer
+
+    return FaceDetectorTrainConfig, FaceDetectorTrainer
+
+
+def _face_restore_classes() -> tuple[type, type]:
+    from patina.training.config import FaceRestoreTrainConfig
+    from patina.training.face_restore_trainer import FaceRestoreTrainer
+
+    return FaceRestoreTrainConfig, FaceRestoreTrainer
+
+
 _task_command("restore", _restore_classes,
               "Train the old-photo restoration GAN (generator + damage-mask net) on clean images.")
 _task_command("restore-tone", _tone_classes,
@@ -116,6 +130,11 @@ _task_command("upscale", _upscale_classes,
               "teacher upscalers (a `teachers:` section; their outputs cached outside the repository).")
 _task_command("retro", _retro_classes,
               "Train the retro GAN: era looks on modern photos, judged against real old photographs.")
+_task_command("face-detector", _face_detector_classes,
+              "Train the face detector on photos labelled by a teacher detector (boxes + 5 landmarks), the crops "
+              "aged by the old-photo chain; the teacher's labels are cached outside the repository.")
+_task_command("face-restore", _face_restore_classes,
+              "Train the face restoration GAN on aligned face crops (teacher landmarks) aged by the old-photo chain.")
 _task_command("stylize-encoder", _encoder_classes,
               "Distil the compact style encoder from the VGG19 relu3_1 teacher (feature and mean/std matching).")
 _task_command("stylize", _stylize_classes,

@@ -1,6 +1,8 @@
 """nn.Module generators and discriminators only: keyword-only kwargs, no I/O, no device placement."""
 
 from patina.networks.colorize import ColorizeGenerator
+from patina.networks.face_restore import FaceRestorer
+from patina.networks.faces import FaceDetector
 from patina.networks.discriminators import PatchDiscriminator, ProjectionDiscriminator, UNetDiscriminator
 from patina.networks.restore import DamageMaskNet, RestoreGenerator
 from patina.networks.retro import RetroGenerator
@@ -23,8 +25,11 @@ ARCHITECTURES = {
     "StyleDecoder": StyleDecoder,
     "StyleTransferNet": StyleTransferNet,
     "ToneCorrector": ToneCorrector,
+    "FaceDetector": FaceDetector,
+    "FaceRestorer": FaceRestorer,
 }
 
-__all__ = ["ARCHITECTURES", "ColorizeGenerator", "CompactUpscaler", "DamageMaskNet", "PatchDiscriminator",
-           "ProjectionDiscriminator", "RRDBNet", "ResidualUpscaler", "RestoreGenerator", "RetroGenerator",
-           "StyleDecoder", "StyleEncoder", "StyleTransferNet", "ToneCorrector", "UNetDiscriminator"]
+__all__ = ["ARCHITECTURES", "ColorizeGenerator", "CompactUpscaler", "DamageMaskNet", "FaceDetector", "FaceRestorer",
+           "PatchDiscriminator", "ProjectionDiscriminator", "RRDBNet", "ResidualUpscaler", "RestoreGenerator",
+           "RetroGenerator", "StyleDecoder", "StyleEncoder", "StyleTransferNet", "ToneCorrector",
+           "UNetDiscriminator"]

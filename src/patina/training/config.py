@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from patina.looks.references import HOLDOUT_EVERY
-from patina.data import STYLE_HOLDOUT_EVERY
+from patina.data import FACE_HOLDOUT_EVERY, STYLE_HOLDOUT_EVERY
 
 
 @dataclass
@@ -299,3 +299,66 @@ class StylizeTrainConfig(RunConfig):
     wct_fraction: float = 0.25
     discriminator: dict[str, Any] = field(default_factory=lambda: {"in_channels": 6, "width": 32})
     loss: StylizeLossConfig = field(default_factory=StylizeLossConfig)
+
+
+@dataclass
+class FaceDetectorLossConfig:
+    """Weights of the face detector's objective: focal loss of the cells' face scores, GIoU of the boxes and
+    L1 of the landmarks (relative to the face's size) on the cells that hold a face."""
+
+    score: float = 1.0
+    box: float = 2.0
+    landmarks: float = 1.0
+
+
+@dataclass
+class FaceDetectorTrainConfig(RunConfig):
+    """Everything `patina train face-detector` needs: photos (``data.roots``; one in ``data.holdout_every`` held
+    out), the teacher that labels them (its faces cached under ``teacher_cache``), the crops' scale (the
+    photo's long side is ``side_range`` times ``data.crop``), the share of crops drawn from photos with faces
+    and the share aged by the degradation chain (``data.degradation`` + ``data.degradation_overrides``)."""
+
+    name: str = "face-detector"
+    out_dir: str = "runs/face-detector"
+    data: DataConfig = field(default_factory=lambda: DataConfig(crop=256, batch_size=16, workers=2,
+                                                                holdout_every=FACE_HOLDOUT_EVERY))
+    teacher: str = "../shared/weights/teachers/yunet/yunet_n_dynamic.onnx"
+    teacher_cache: str = "~/.cache/patina/teachers"
+    side_range: tuple[float, float] = (0.5, 3.0)
+    p_face: float = 0.7
+    p_aged: float = 0.8
+    validate_photos: int = 120  # held-out photos scored (clean and aged) at each validation
+    loss: FaceDetectorLossConfig = field(default_factory=FaceDetectorLossConfig)
+
+
+@dataclass
+class FaceRestoreLossConfig(GanLossConfig):
+    """Weights of the face restoration objective: the paired GAN terms, SSIM, the low frequencies (L1 of 8x
+    average-pooled crops: tone and shape kept) and landmark consistency (L1 between the frozen face detector's
+    outputs on the restored and the clean crop; needs ``landmark_model``)."""
+
+    perceptual: float = 0.1
+    adversarial: float = 0.01
+    ssim: float = 0.5
+    low_frequency: float = 1.0
+    landmarks: float = 0.0
+
+
+@dataclass
+class FaceRestoreTrainConfig(RunConfig):
+    """Everything `patina train face-restore` needs: photos labelled by the teacher (as the face detector's,
+    the same photos held out), the faces used (at least ``min_face`` px, so their aligned ``data.crop`` crops
+    are sharp), the landmarks' jitter, the degradation chain, the discriminator and an optional trained face
+    detector for the landmark-consistency term."""
+
+    name: str = "face-restore"
+    out_dir: str = "runs/face-restore"
+    data: DataConfig = field(default_factory=lambda: DataConfig(crop=128, batch_size=16, workers=2,
+                                                                holdout_every=FACE_HOLDOUT_EVERY))
+    teacher: str = "../shared/weights/teachers/yunet/yunet_n_dynamic.onnx"
+    teacher_cache: str = "~/.cache/patina/teachers"
+    min_face: float = 96.0
+    jitter: float = 0.04
+    landmark_model: str | None = None  # a trained face-detector .safetensors (frozen), for loss.landmarks
+    discriminator: dict[str, Any] = field(default_factory=lambda: {"in_channels": 6, "width": 48})
+    loss: FaceRestoreLossConfig = field(default_factory=FaceRestoreLossConfig)

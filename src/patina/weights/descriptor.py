@@ -57,12 +57,17 @@ ARCHITECTURES: dict[str, ArchitectureTraits] = {
     "RetroGenerator": ArchitectureTraits(task="retro", tiling=True, bytes_per_pixel=900.0),
     # the stylize eval's scores agree to 3 digits with float32, at half the time
     "StyleTransferNet": ArchitectureTraits(task="stylize", tiling=True, bytes_per_pixel=1600.0, bf16_safe=True),
+    # reads a shrunk copy of the whole photo (pipelines.faces), never tiled
+    "FaceDetector": ArchitectureTraits(task="face-detect", tiling=False, bytes_per_pixel=0.0),
+    # runs on aligned face crops (pipelines.faces), never tiled
+    "FaceRestorer": ArchitectureTraits(task="face-restore", tiling=False, bytes_per_pixel=0.0),
 }
 
 TASK_NOUNS = {"restore": "a restoration model", "damage-mask": "a damage-mask model",
               "restore-tone": "a tone-correction model",
               "colorize": "a colorization model", "upscale": "an upscaler", "retro": "a retro model",
-              "stylize": "a style transfer model"}
+              "stylize": "a style transfer model", "face-detect": "a face detector",
+              "face-restore": "a face restoration model"}
 
 
 @dataclass(frozen=True)

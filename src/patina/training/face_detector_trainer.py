@@ -1,0 +1,148 @@
+"""Training of Patina's face detector (:class:`~patina.networks.faces.FaceDetector`) on photos labelled by a
+teacher (YuNet, :mod:`patina.evaluation.face_teacher`): boxes and five landmarks of each face.
+
+The crops (:class:`~patina.training.face_data.FaceCrops`) are aged by the old-photo chain most of the time,
+so the detector learns to find faces in faded, grainy, scratched, blurred prints. Per pyramid level: focal
+loss of every cell's face score (doubtful cells ignored), GIoU of the boxes and L1 of the landmarks (divided
+by the face's size) on the cells that hold a face. Not a GAN; batch norm, an EMA of the weights.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from patina.core.errors import ConfigError
+from patina.evaluation.face_teacher import PhotoFaces, teacher_faces
+from patina.evaluation.faces_eval import detector_matching
+from patina.networks.faces import STRIDES, FaceDetector
+from patina.pipelines.faces import FaceFinder
+from patina.training.config import FaceDetectorTrainConfig
+from patina.training.datasets import degradation_preset
+from patina.training.face_data import FaceCrops, LevelTargets, cell_targets
+from patina.training.loss_terms import LossTerm
+from patina.training.trainer import Generated, Trainer, init_source, kwargs_of, load_init_state
+from patina.weights import ModelCard
+
+FOCAL_ALPHA = 0.25
+FOCAL_GAMMA = 2.0
+
+
+def focal_loss(logits: torch.Tensor, positive: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Sigmoid focal loss (Lin et al. 2017) summed over the cells, each times its ``weight``."""
+    target = positive.float()
+    ce = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
+    p = torch.sigmoid(logits)
+    p_t = p * target + (1 - p) * (1 - target)
+    alpha = FOCAL_ALPHA * target + (1 - FOCAL_ALPHA) * (1 - target)
+    return (alpha * (1 - p_t) ** FOCAL_GAMMA * ce * weight).sum()
+
+
+def giou_loss(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean 1 - generalised IoU of (K, 4) corner boxes."""
+    top_left = torch.max(predicted[:, :2], target[:, :2])
+    bottom_right = torch.min(predicted[:, 2:], target[:, 2:])
+    overlap = (bottom_right - top_left).clamp_min(0).prod(dim=1)
+    area = lambda b: (b[:, 2] - b[:, 0]).clamp_min(0) * (b[:, 3] - b[:, 1]).clamp_min(0)  # noqa: E731
+    union = area(predicted) + area(target) - overlap
+    hull = (torch.max(predicted[:, 2:], target[:, 2:]) - torch.min(predicted[:, :2], target[:, :2])).prod(dim=1)
+    iou = overlap / union.clamp_min(1e-6)
+    return (1 - iou + (hull - union) / hull.clamp_min(1e-6)).mean()
+
+
+class FaceDetectorTrainer(Trainer):
+    """The face detector, with an EMA; the teacher labels the photos once (cached)."""
+
+    task = "face-detect"
+
+    def __init__(self, config: FaceDetectorTrainConfig, *, progress: bool = True) -> None:
+        if config.data.crop % 64:
+            raise ConfigError(f"data.crop must be a multiple of 64 for the face detector, got {config.data.crop}")
+        super().__init__(config, progress=progress)
+        self.labels: dict[Path, PhotoFaces] = teacher_faces(self.train_files + self.val_files,
+                                                            teacher=config.teacher, cache=config.teacher_cache)
+        self.detector = FaceDetector(**config.generator).to(self.device)
+        (self.ema_detector,) = self.train_generator({"detector": self.detector})
+
+    def initialise_from(self, path: Path) -> None:
+        load_init_state(self.detector, init_source(path, "FaceDetector").state_dict(), path, "detector")
+
+    def training_set(self) -> FaceCrops:
+        cfg = self.config
+        return FaceCrops(self.train_files, self.labels, crop=cfg.data.crop, side_range=tuple(cfg.side_range),
+                         p_face=cfg.p_face, p_aged=cfg.p_aged,
+                         degradation=degradation_preset(cfg.data.degradation, cfg.data.degradation_overrides),
+                         seed=cfg.seed)
+
+    def generate(self, batch: dict[str, torch.Tensor], rng: np.random.Generator) -> Generated:
+        image = batch["image"].to(self.device)
+        outputs = self.detector(image)
+        targets = cell_targets(batch, [tuple(level.shape[-2:]) for level in outputs])
+        flat = [level.float().flatten(2).transpose(1, 2) for level in outputs]  # (N, cells, 15) each
+        positives = max(1.0, float(sum(int(t.positive.sum()) for t in targets)))
+        terms: dict[str, LossTerm] = {
+            "score": lambda: torch.stack([focal_loss(f[..., 0], t.positive.to(self.device), t.weight.to(self.device))
+                                          for f, t in zip(flat, targets, strict=True)]).sum() / positives,
+            "box": lambda: self._box_loss(flat, targets),
+            "landmarks": lambda: self._landmark_loss(flat, targets),
+        }
+        shown = image.expand(-1, 3, -1, -1)
+        return Generated(terms=terms, images=[shown], label="train/aged crop",
+                         logged={"train/faces": float(batch["counts"][:, 0].sum())})
+
+    def _positive_cells(self, flat: list[torch.Tensor], targets: list[LevelTargets]
+                        ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Over all levels, the positive cells' predictions (K, 15), centres (K, 2), strides (K, 1), target
+        boxes (K, 4) and target landmarks (K, 10)."""
+        parts: list[list[torch.Tensor]] = [[], [], [], [], []]
+        for level, target in zip(flat, targets, strict=True):
+            item, cell = torch.nonzero(target.positive, as_tuple=True)
+            parts[0].append(level[item.to(self.device), cell.to(self.device)])
+            parts[1].append(target.centres[cell])
+            parts[2].append(torch.full((len(cell), 1), float(target.stride)))
+            parts[3].append(target.box[item, cell])
+            parts[4].append(target.landmarks[item, cell])
+        predicted = torch.cat(parts[0])
+        return predicted, *(torch.cat(p).to(self.device) for p in parts[1:])  # type: ignore[return-value]
+
+    def _box_loss(self, flat: list[torch.Tensor], targets: list[LevelTargets]) -> torch.Tensor:
+        predicted, centres, strides, boxes, _ = self._positive_cells(flat, targets)
+        if not len(predicted):
+            return predicted.sum()
+        corners = torch.cat([centres - predicted[:, 1:3] * strides, centres + predicted[:, 3:5] * strides], dim=1)
+        return giou_loss(corners, boxes)
+
+    def _landmark_loss(self, flat: list[torch.Tensor], targets: list[LevelTargets]) -> torch.Tensor:
+        predicted, centres, strides, boxes, landmarks = self._positive_cells(flat, targets)
+        if not len(predicted):
+            return predicted.sum()
+        points = centres.repeat(1, 5) + predicted[:, 5:15] * strides
+        size = torch.max(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]).clamp_min(1.0)[:, None]
+        return ((points - landmarks).abs() / size).mean()
+
+    @torch.no_grad()
+    def validate(self) -> dict[str, float]:
+        """Precision and recall (IoU 0.5) of the EMA detector against the teacher on held-out photos, as they
+        are and aged by the independent chain (faces of at least 48 px)."""
+        photos = self.val_files[:self.config.validate_photos]
+        if not photos:
+            return {}
+        finder = FaceFinder(self.ema_detector.shadow)  # type: ignore[arg-type]  # the EMA of a FaceDetector
+        metrics = {}
+        for condition, aged in (("clean", False), ("aged", True)):
+            matching = detector_matching(finder, photos, self.labels, aged=aged)
+            metrics[f"val/precision_{condition}"] = matching.precision
+            metrics[f"val/recall_{condition}"] = matching.recall
+        return metrics
+
+    def teacher_files(self) -> list[Path]:
+        return [Path(self.config.teacher)]
+
+    def export(self, folder: str | Path) -> list[ModelCard]:
+        cfg = self.config
+        return [self.save_network(self.ema_detector.shadow, folder, name=cfg.name, arch="FaceDetector",
+                                  kwargs=kwargs_of(self.detector, cfg.generator), strides=list(STRIDES),
+                                  train_images=len(self.train_files), val_images=len(self.val_files))]

@@ -1,0 +1,127 @@
+"""Paired GAN training of the face restoration network (:class:`~patina.networks.face_restore.FaceRestorer`)
+on aligned face crops aged by the old-photo chain.
+
+The faces are the teacher's (YuNet, as for the detector; labels cached), the crops aligned by their landmarks
+(jittered, as a detector's are off by a little). Identity-keeping terms dominate: Charbonnier and SSIM to the
+clean crop, L1 of the low frequencies (8x average-pooled: tone, face shape), and optionally the consistency of a
+frozen face detector's boxes and landmarks; then a VGG perceptual term and a conditional PatchGAN.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from patina.evaluation.face_teacher import PhotoFaces, teacher_faces
+from patina.losses import charbonnier_loss, ssim_loss
+from patina.networks import PatchDiscriminator
+from patina.networks.face_restore import FaceRestorer
+from patina.networks.faces import FaceDetector
+from patina.ops.metrics import psnr
+from patina.training.config import FaceRestoreTrainConfig
+from patina.training.datasets import DEGRADATION_PRESETS, degradation_preset
+from patina.training.face_data import AlignedFacePairs
+from patina.training.loss_terms import LossTerm
+from patina.training.trainer import Generated, Trainer, init_source, kwargs_of, load_init_state
+from patina.weights import ModelCard
+
+LUMA = (0.299, 0.587, 0.114)
+VALIDATION_SEED = 12345
+
+
+def luminance(rgb: torch.Tensor) -> torch.Tensor:
+    return (rgb * torch.tensor(LUMA, device=rgb.device, dtype=rgb.dtype).view(1, 3, 1, 1)).sum(dim=1, keepdim=True)
+
+
+class FaceRestoreTrainer(Trainer):
+    """The face restorer against a conditional PatchGAN, with an EMA."""
+
+    task = "face-restore"
+
+    def __init__(self, config: FaceRestoreTrainConfig, *, progress: bool = True) -> None:
+        super().__init__(config, progress=progress)
+        self.labels: dict[Path, PhotoFaces] = teacher_faces(self.train_files + self.val_files,
+                                                            teacher=config.teacher, cache=config.teacher_cache)
+        self.restorer = FaceRestorer(**config.generator).to(self.device)
+        (self.ema_restorer,) = self.train_generator({"restorer": self.restorer})
+        self.adversary = self.make_adversary(PatchDiscriminator(**config.discriminator))
+        self.perceptual = self.perceptual_loss()
+        self.detector = self._detector(config.landmark_model)
+
+    def _detector(self, path: str | None) -> FaceDetector | None:
+        if path is None:
+            return None
+        network = init_source(Path(path), "FaceDetector").to(self.device).eval().requires_grad_(False)
+        assert isinstance(network, FaceDetector)
+        return network
+
+    def initialise_from(self, path: Path) -> None:
+        load_init_state(self.restorer, init_source(path, "FaceRestorer").state_dict(), path, "restorer")
+
+    def pairs(self, files: list[Path], seed: int) -> AlignedFacePairs:
+        cfg = self.config
+        preset = DEGRADATION_PRESETS["eval"] if seed == VALIDATION_SEED else degradation_preset(
+            cfg.data.degradation, cfg.data.degradation_overrides)
+        return AlignedFacePairs(files, self.labels, crop=cfg.data.crop, min_face=cfg.min_face, jitter=cfg.jitter,
+                                degradation=preset, seed=seed)
+
+    def training_set(self) -> AlignedFacePairs:
+        return self.pairs(self.train_files, self.config.seed)
+
+    def _landmark_consistency(self, restored: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """L1 between the frozen detector's outputs (all levels) on the restored and on the clean crop."""
+        assert self.detector is not None
+        with torch.no_grad():
+            wanted = self.detector(luminance(target))
+        given = self.detector(luminance(restored))
+        return torch.stack([F.l1_loss(g.float(), w.float()) for g, w in zip(given, wanted, strict=True)]).mean()
+
+    def generate(self, batch: dict[str, torch.Tensor], rng: np.random.Generator) -> Generated:
+        degraded, target = (batch[k].to(self.device, non_blocking=True) for k in ("degraded", "target"))
+        with self.autocast():
+            restored = self.restorer(degraded)
+        restored_f = restored.float()
+
+        def paired(image: torch.Tensor) -> torch.Tensor:  # D judges a crop next to its aged input
+            return torch.cat([degraded, image], dim=1)
+
+        terms: dict[str, LossTerm] = {
+            "pixel": lambda: charbonnier_loss(restored_f, target),
+            "ssim": lambda: ssim_loss(restored_f.clamp(0, 1), target),
+            "low_frequency": lambda: F.l1_loss(F.avg_pool2d(restored_f, 8), F.avg_pool2d(target, 8)),
+        }
+        if self.detector is not None:
+            terms["landmarks"] = lambda: self._landmark_consistency(restored_f, target)
+        perceptual = self.perceptual
+        if perceptual is not None:
+            terms["perceptual"] = lambda: perceptual(restored_f, target)
+        return Generated(terms=terms, images=[degraded, restored_f.detach().clamp(0, 1), target],
+                         label="train/aged|restored|target", real=target, fake=restored,
+                         discriminate=lambda image: self.gan.discriminator(paired(image)))
+
+    @torch.no_grad()
+    def validate(self, limit: int = 32) -> dict[str, float]:
+        """PSNR of held-out aged face crops (the eval preset) before and after the EMA restorer."""
+        if not self.val_files:
+            return {}
+        dataset = self.pairs(self.val_files, VALIDATION_SEED)
+        before, after = [], []
+        for index in range(limit):
+            item = dataset.pair(index, jitter=0.0)
+            degraded, target = item["degraded"][None].to(self.device), item["target"][None].to(self.device)
+            restored = self.ema_restorer.shadow(degraded).clamp(0, 1)
+            before.append(psnr(degraded, target).item())
+            after.append(psnr(restored, target).item())
+        return {"val/psnr_input": float(np.mean(before)), "val/psnr_restored": float(np.mean(after))}
+
+    def teacher_files(self) -> list[Path]:
+        return [Path(self.config.teacher), *super().teacher_files()]
+
+    def export(self, folder: str | Path) -> list[ModelCard]:
+        cfg = self.config
+        return [self.save_network(self.ema_restorer.shadow, folder, name=cfg.name, arch="FaceRestorer",
+                                  kwargs=kwargs_of(self.restorer, cfg.generator), min_face=cfg.min_face,
+                                  train_images=len(self.train_files), val_images=len(self.val_files))]
