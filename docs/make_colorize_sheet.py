@@ -1,7 +1,7 @@
 """Rebuild docs/colorize-old-photos.jpg: real black-and-white and sepia photographs from
 ../shared/data/old_photos, before/after `patina colorize` with the shipped weights and default settings.
 
-    python docs/make_colorize_sheet.py [OLD_PHOTOS_DIR] [OUTPUT.jpg] [--count N]
+    python docs/make_colorize_sheet.py [OLD_PHOTOS_DIR] [OUTPUT.jpg] [--count N] [--model NAME_OR_FILE]
 
 Photos are taken in name order from every subfolder, keeping those the already-colour test of
 `patina colorize` finds monochrome (gray, toned, faded or stained prints: the photos it colorizes), up to N
@@ -45,8 +45,9 @@ def main() -> None:
     parser.add_argument("source", nargs="?", type=Path, default=root.parents[1] / "shared/data/old_photos")
     parser.add_argument("output", nargs="?", type=Path, default=root / "colorize-old-photos.jpg")
     parser.add_argument("--count", type=int, default=16)
+    parser.add_argument("--model", default="colorize", help="a registered model or a .safetensors file")
     args = parser.parse_args()
-    pipeline = ColorizePipeline(device="cpu")
+    pipeline = ColorizePipeline(model=args.model, device="cpu")
     pairs = []
     for path in black_and_white(args.source, args.count):
         image = read_image(path)

@@ -267,3 +267,20 @@ def test_a_short_face_restore_run_exports_a_restorer(tmp_path: Path, monkeypatch
     network, card = load_model(tmp_path / "run/export/face-restore.safetensors")
     assert card.arch == "FaceRestorer" and card.steps == 3 and card.teachers[0]["file"] == "teacher.onnx"
     assert network(torch.rand(1, 3, 64, 64)).shape == (1, 3, 64, 64)
+
+
+def test_folding_the_batch_norms_keeps_the_detector_s_outputs() -> None:
+    torch.manual_seed(0)
+    net = FaceDetector()
+    net.train()
+    with torch.no_grad():
+        for _ in range(3):  # give the batch norms statistics of their own
+            net(torch.rand(4, 1, 128, 128))
+    net.eval()
+    image = torch.rand(1, 1, 128, 192)
+    with torch.no_grad():
+        before = net(image)
+        after = net.fused()(image)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules())
+    for plain, folded in zip(before, after, strict=True):
+        assert torch.allclose(plain, folded, atol=1e-4)

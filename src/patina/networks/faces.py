@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 from torch.nn import functional as F
+from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from patina.ops.faces import Face, suppress_overlaps
 
@@ -68,6 +69,17 @@ class FaceDetector(nn.Module):
         last.bias = nn.Parameter(prior)
         self.head = nn.Sequential(separable(pyramid, pyramid), last)
         self.level_scale = nn.Parameter(torch.ones(len(STRIDES)))
+
+    def fused(self) -> FaceDetector:
+        """This network for inference with every batch norm folded into its convolution (same outputs, faster);
+        trains no more."""
+        for sequential in [m for m in self.modules() if isinstance(m, nn.Sequential)]:
+            for index in range(len(sequential) - 1):
+                conv, norm = sequential[index], sequential[index + 1]
+                if isinstance(conv, nn.Conv2d) and isinstance(norm, nn.BatchNorm2d):
+                    sequential[index] = fuse_conv_bn_eval(conv.eval(), norm.eval())
+                    sequential[index + 1] = nn.Identity()
+        return self.eval()
 
     def forward(self, luminance: torch.Tensor) -> list[torch.Tensor]:
         x = self.stem(luminance * 2 - 1)

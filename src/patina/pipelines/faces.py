@@ -38,7 +38,7 @@ class FaceFinder:
                           task="face-detect")
         if not isinstance(descriptor.network, FaceDetector):
             raise ParameterError(f"{model} is a {type(descriptor.network).__name__}, not a FaceDetector")
-        finder = cls(descriptor.network.eval(), side=side, threshold=threshold)
+        finder = cls(descriptor.network.fused(), side=side, threshold=threshold)
         finder.descriptor = descriptor
         return finder
 
