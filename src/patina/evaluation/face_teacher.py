@@ -108,4 +108,5 @@ def teacher_faces(files: Sequence[Path], *, teacher: str | Path = DEFAULT_TEACHE
     return labels
 
 
-__all__ = ["DEFAULT_TEACHER", "DOUBT_SCORE", "FACE_SCORE", "FaceTeacher", "PhotoFaces", "teacher_faces"]
+__all__ = ["DEFAULT_CACHE", "DEFAULT_TEACHER", "DOUBT_SCORE", "FACE_SCORE", "FaceTeacher", "PhotoFaces",
+           "teacher_faces"]

@@ -13,6 +13,7 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
+from patina.imageio.convert import BT601_LUMA
 from patina.ops.faces import Face, suppress_overlaps
 
 STRIDES = (8, 16, 32, 64)
@@ -104,6 +105,11 @@ class FaceDetector(nn.Module):
         return outputs
 
 
+def luminance(rgb: torch.Tensor) -> torch.Tensor:
+    """(N, 3, H, W) RGB -> (N, 1, H, W) BT.601 luma: what the detector reads."""
+    return (rgb * rgb.new_tensor(BT601_LUMA).view(1, 3, 1, 1)).sum(dim=1, keepdim=True)
+
+
 def cell_centres(height: int, width: int, stride: int, device: torch.device | None = None) -> torch.Tensor:
     """(height * width, 2) x, y of the cells' centres of a level, in input pixels, row by row."""
     ys, xs = torch.meshgrid(torch.arange(height, device=device), torch.arange(width, device=device), indexing="ij")
@@ -134,4 +140,4 @@ def decode_faces(outputs: list[torch.Tensor], *, threshold: float = 0.5, overlap
     return [suppress_overlaps(faces, overlap)[:most] for faces in found]
 
 
-__all__ = ["LEVEL_SIZES", "OUTPUTS", "STRIDES", "FaceDetector", "cell_centres", "decode_faces"]
+__all__ = ["LEVEL_SIZES", "OUTPUTS", "STRIDES", "FaceDetector", "cell_centres", "decode_faces", "luminance"]

@@ -11,14 +11,13 @@ from torch.nn import functional as F
 
 from patina.core.device import select_device
 from patina.core.errors import ParameterError
-from patina.networks.faces import FaceDetector, decode_faces
+from patina.networks.faces import FaceDetector, decode_faces, luminance
 from patina.ops.faces import Face
 from patina.weights import ModelDescriptor, load
 
 DETECT_SIDE = 640
 """Long side of the copy the detector reads: a face 48 px wide in a 1 MP photo is ~26 px there."""
 SCORE_THRESHOLD = 0.5
-LUMA = (0.299, 0.587, 0.114)
 
 
 class FaceFinder:
@@ -44,8 +43,7 @@ class FaceFinder:
 
     def luminance_copy(self, image: torch.Tensor) -> tuple[torch.Tensor, float]:
         """The detector's input for ``image`` (1, 3, H, W): its luminance, shrunk and padded; and the shrink factor."""
-        weights = torch.tensor(LUMA, dtype=image.dtype, device=image.device).view(1, 3, 1, 1)
-        gray = (image * weights).sum(dim=1, keepdim=True) if image.shape[1] == 3 else image[:, :1]
+        gray = luminance(image) if image.shape[1] == 3 else image[:, :1]
         height, width = gray.shape[-2:]
         factor = min(1.0, self.side / max(height, width))
         if factor < 1:

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from patina.looks.references import HOLDOUT_EVERY
 from patina.data import FACE_HOLDOUT_EVERY, STYLE_HOLDOUT_EVERY
+from patina.evaluation.face_teacher import DEFAULT_CACHE, DEFAULT_TEACHER
 
 
 @dataclass
@@ -312,7 +313,15 @@ class FaceDetectorLossConfig:
 
 
 @dataclass
-class FaceDetectorTrainConfig(RunConfig):
+class FaceRunConfig(RunConfig):
+    """What both face models' runs have: the teacher that labels the photos and where its labels are cached."""
+
+    teacher: str = DEFAULT_TEACHER
+    teacher_cache: str = DEFAULT_CACHE
+
+
+@dataclass
+class FaceDetectorTrainConfig(FaceRunConfig):
     """Everything `patina train face-detector` needs: photos (``data.roots``; one in ``data.holdout_every`` held
     out), the teacher that labels them (its faces cached under ``teacher_cache``), the crops' scale (the
     photo's long side is ``side_range`` times ``data.crop``), the share of crops drawn from photos with faces
@@ -322,8 +331,6 @@ class FaceDetectorTrainConfig(RunConfig):
     out_dir: str = "runs/face-detector"
     data: DataConfig = field(default_factory=lambda: DataConfig(crop=256, batch_size=16, workers=2,
                                                                 holdout_every=FACE_HOLDOUT_EVERY))
-    teacher: str = "../shared/weights/teachers/yunet/yunet_n_dynamic.onnx"
-    teacher_cache: str = "~/.cache/patina/teachers"
     side_range: tuple[float, float] = (0.5, 3.0)
     p_face: float = 0.7
     p_aged: float = 0.8
@@ -345,7 +352,7 @@ class FaceRestoreLossConfig(GanLossConfig):
 
 
 @dataclass
-class FaceRestoreTrainConfig(RunConfig):
+class FaceRestoreTrainConfig(FaceRunConfig):
     """Everything `patina train face-restore` needs: photos labelled by the teacher (as the face detector's,
     the same photos held out), the faces used (at least ``min_face`` px, so their aligned ``data.crop`` crops
     are sharp), the landmarks' jitter, the degradation chain, the discriminator and an optional trained face
@@ -355,8 +362,6 @@ class FaceRestoreTrainConfig(RunConfig):
     out_dir: str = "runs/face-restore"
     data: DataConfig = field(default_factory=lambda: DataConfig(crop=128, batch_size=16, workers=2,
                                                                 holdout_every=FACE_HOLDOUT_EVERY))
-    teacher: str = "../shared/weights/teachers/yunet/yunet_n_dynamic.onnx"
-    teacher_cache: str = "~/.cache/patina/teachers"
     min_face: float = 96.0
     jitter: float = 0.04
     landmark_model: str | None = None  # a trained face-detector .safetensors (frozen), for loss.landmarks

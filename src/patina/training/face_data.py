@@ -36,7 +36,6 @@ CENTRE_RADIUS = 1.5
 """Cells within this many strides of a face's centre (and inside its box) are its positive cells."""
 NEIGHBOUR_MARGIN = 0.25
 """A face within this fraction of a level boundary is ignored (not background) on the neighbouring level."""
-LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
 
 class FaceCrops(Dataset):
@@ -88,7 +87,7 @@ class FaceCrops(Dataset):
                 faces.append(face)
         if rng.random() < self.p_aged:
             crop = degrade(np.ascontiguousarray(crop), self.degradation, int(rng.integers(2**31))).degraded
-        luminance = np.ascontiguousarray(crop) @ LUMA
+        luminance = cv2.cvtColor(np.ascontiguousarray(crop, dtype=np.float32), cv2.COLOR_RGB2GRAY)  # BT.601
         return {"image": torch.from_numpy(np.clip(luminance, 0, 1)[None].astype(np.float32)),
                 "faces": _rows([[*f.box, *np.ravel(f.landmarks)] for f in faces], 14),
                 "doubtful": _rows([list(f.box) for f in doubtful if _visible_share(f.box, self.crop) > 0], 4),

@@ -10,6 +10,7 @@ by the face's size) on the cells that hold a face. Not a GAN; batch norm, an EMA
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -53,6 +54,28 @@ def giou_loss(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return (1 - iou + (hull - union) / hull.clamp_min(1e-6)).mean()
 
 
+class PositiveCells(NamedTuple):
+    """The cells that hold a face: predictions (K, 15), centres (K, 2), strides (K, 1), the faces' boxes (K, 4)
+    and landmarks (K, 10), in crop pixels."""
+
+    predicted: torch.Tensor
+    centres: torch.Tensor
+    strides: torch.Tensor
+    boxes: torch.Tensor
+    landmarks: torch.Tensor
+
+    def corners(self) -> torch.Tensor:
+        """The predicted boxes as (K, 4) corners."""
+        distances = self.predicted[:, 1:5] * self.strides
+        return torch.cat([self.centres - distances[:, :2], self.centres + distances[:, 2:]], dim=1)
+
+    def landmark_error(self) -> torch.Tensor:
+        """Mean distance of the predicted landmarks (per coordinate) from the faces', over the faces' sizes."""
+        points = self.centres.repeat(1, 5) + self.predicted[:, 5:15] * self.strides
+        size = torch.max(self.boxes[:, 2] - self.boxes[:, 0], self.boxes[:, 3] - self.boxes[:, 1]).clamp_min(1.0)
+        return ((points - self.landmarks).abs() / size[:, None]).mean()
+
+
 class FaceDetectorTrainer(Trainer):
     """The face detector, with an EMA; the teacher labels the photos once (cached)."""
 
@@ -83,20 +106,20 @@ class FaceDetectorTrainer(Trainer):
         targets = cell_targets(batch, [tuple(level.shape[-2:]) for level in outputs])
         flat = [level.float().flatten(2).transpose(1, 2) for level in outputs]  # (N, cells, 15) each
         positives = max(1.0, float(sum(int(t.positive.sum()) for t in targets)))
+        cells = self._positive_cells(flat, targets)
+        zero = cells.predicted.sum()
         terms: dict[str, LossTerm] = {
             "score": lambda: torch.stack([focal_loss(f[..., 0], t.positive.to(self.device), t.weight.to(self.device))
                                           for f, t in zip(flat, targets, strict=True)]).sum() / positives,
-            "box": lambda: self._box_loss(flat, targets),
-            "landmarks": lambda: self._landmark_loss(flat, targets),
+            "box": lambda: giou_loss(cells.corners(), cells.boxes) if len(cells.predicted) else zero,
+            "landmarks": lambda: cells.landmark_error() if len(cells.predicted) else zero,
         }
         shown = image.expand(-1, 3, -1, -1)
         return Generated(terms=terms, images=[shown], label="train/aged crop",
                          logged={"train/faces": float(batch["counts"][:, 0].sum())})
 
-    def _positive_cells(self, flat: list[torch.Tensor], targets: list[LevelTargets]
-                        ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Over all levels, the positive cells' predictions (K, 15), centres (K, 2), strides (K, 1), target
-        boxes (K, 4) and target landmarks (K, 10)."""
+    def _positive_cells(self, flat: list[torch.Tensor], targets: list[LevelTargets]) -> PositiveCells:
+        """The cells that hold a face, over all levels."""
         parts: list[list[torch.Tensor]] = [[], [], [], [], []]
         for level, target in zip(flat, targets, strict=True):
             item, cell = torch.nonzero(target.positive, as_tuple=True)
@@ -105,23 +128,7 @@ class FaceDetectorTrainer(Trainer):
             parts[2].append(torch.full((len(cell), 1), float(target.stride)))
             parts[3].append(target.box[item, cell])
             parts[4].append(target.landmarks[item, cell])
-        predicted = torch.cat(parts[0])
-        return predicted, *(torch.cat(p).to(self.device) for p in parts[1:])  # type: ignore[return-value]
-
-    def _box_loss(self, flat: list[torch.Tensor], targets: list[LevelTargets]) -> torch.Tensor:
-        predicted, centres, strides, boxes, _ = self._positive_cells(flat, targets)
-        if not len(predicted):
-            return predicted.sum()
-        corners = torch.cat([centres - predicted[:, 1:3] * strides, centres + predicted[:, 3:5] * strides], dim=1)
-        return giou_loss(corners, boxes)
-
-    def _landmark_loss(self, flat: list[torch.Tensor], targets: list[LevelTargets]) -> torch.Tensor:
-        predicted, centres, strides, boxes, landmarks = self._positive_cells(flat, targets)
-        if not len(predicted):
-            return predicted.sum()
-        points = centres.repeat(1, 5) + predicted[:, 5:15] * strides
-        size = torch.max(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]).clamp_min(1.0)[:, None]
-        return ((points - landmarks).abs() / size).mean()
+        return PositiveCells(torch.cat(parts[0]), *(torch.cat(p).to(self.device) for p in parts[1:]))
 
     @torch.no_grad()
     def validate(self) -> dict[str, float]:

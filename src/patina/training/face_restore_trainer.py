@@ -19,7 +19,7 @@ from patina.evaluation.face_teacher import PhotoFaces, teacher_faces
 from patina.losses import charbonnier_loss, ssim_loss
 from patina.networks import PatchDiscriminator
 from patina.networks.face_restore import FaceRestorer
-from patina.networks.faces import FaceDetector
+from patina.networks.faces import FaceDetector, luminance
 from patina.ops.metrics import psnr
 from patina.training.config import FaceRestoreTrainConfig
 from patina.training.datasets import DEGRADATION_PRESETS, degradation_preset
@@ -28,12 +28,7 @@ from patina.training.loss_terms import LossTerm
 from patina.training.trainer import Generated, Trainer, init_source, kwargs_of, load_init_state
 from patina.weights import ModelCard
 
-LUMA = (0.299, 0.587, 0.114)
 VALIDATION_SEED = 12345
-
-
-def luminance(rgb: torch.Tensor) -> torch.Tensor:
-    return (rgb * torch.tensor(LUMA, device=rgb.device, dtype=rgb.dtype).view(1, 3, 1, 1)).sum(dim=1, keepdim=True)
 
 
 class FaceRestoreTrainer(Trainer):
