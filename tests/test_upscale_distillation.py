@@ -160,7 +160,7 @@ def test_degraded_inputs_are_seeded_and_really_degraded():
 
 
 def test_feature_distance_is_zero_for_the_same_image_only():
-    from patina.evaluation.upscale_eval import feature_distance
+    from patina.evaluation.common import feature_distance
 
     features = lambda x: [x, torch.nn.functional.avg_pool2d(x, 2)]  # noqa: E731
     image = torch.rand(1, 3, 16, 16)

@@ -119,6 +119,8 @@ def derive(
               "xmp": {"dublin_core": dc, "history": [*history, step]}}
     if result.notes:
         detail["notes"] = result.notes
+    if result.findings:
+        detail["findings"] = result.findings
     output = _store_output(context, result.image, detail)
     detail["output"] = {"sha256": output[0], "size_bytes": output[1]}
 

@@ -236,3 +236,38 @@ def stylize(
                                   all_styles=all_styles, limit=limit, device=device)
     report = evaluation.run([data], progress=progress, command=command)
     evaluation.publish(report, json_path=json_path, update_cards=update_card)
+
+
+@app.command("faces")
+def faces(
+    data: Annotated[list[Path], typer.Option(
+        "--data", help="Folder(s) of photos; one in 10 (the face models' held-out split) is scored.")]
+    = [Path("../shared/data/train")],  # noqa: B006  # typer needs a list default
+    face_model: Annotated[str, option_flag(RestoreOptions, "face_model")] = RESTORE_DEFAULTS.face_model,
+    detector: Annotated[str, option_flag(RestoreOptions, "face_detector")] = RESTORE_DEFAULTS.face_detector,
+    model: Annotated[str, option_flag(RestoreOptions, "model")] = RESTORE_DEFAULTS.model,
+    teacher: Annotated[Path, typer.Option(help="The YuNet teacher whose faces are the reference (labels cached).")]
+    = Path("../shared/weights/teachers/yunet/yunet_n_dynamic.onnx"),
+    features: Annotated[Path, typer.Option(help="VGG19 relu3_1 teacher for the feature distance.")]
+    = Path("../shared/weights/vgg19_relu3_1/vgg_normalised_conv3_1.pth"),
+    device: DeviceOption = "auto",
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N photos with faces.")] = None,
+    json_path: JsonOption = None,
+    update_card: UpdateCardOption = False,
+    progress: ProgressOption = True,
+) -> None:
+    """Score the face detector against the teacher (precision / recall, clean and aged) and restore + the face
+    stage against restore alone on the aligned faces of held-out photos aged by the independent chain."""
+    from patina.evaluation.common import check_data_dirs
+    from patina.evaluation.faces_eval import FacesEval
+
+    check_data_dirs(data)
+    command = _command("faces", data, {
+        "face-model": None if face_model == RESTORE_DEFAULTS.face_model else face_model,
+        "face-detector": None if detector == RESTORE_DEFAULTS.face_detector else detector,
+        "model": None if model == RESTORE_DEFAULTS.model else model, "device": None if device == "auto" else device,
+        "limit": limit})
+    evaluation = FacesEval.load(restore_model=model, face_model=face_model, detector=detector, device=device,
+                                limit=limit, teacher=str(teacher), features=features)
+    report = evaluation.run(data, progress=progress, command=command)
+    evaluation.publish(report, json_path=json_path, update_cards=update_card)

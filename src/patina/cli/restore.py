@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import inspect
+import json
 from collections.abc import Collection
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,15 +18,22 @@ from patina.imageio import IMAGE_EXTENSIONS, Image, read_image, write_image
 from patina.pipelines.base import PhotoPipeline, ProgressFn
 from patina.pipelines.restore import RestorePipeline
 
-__all__ = ["mask_file", "restore", "sample_photo"]
+__all__ = ["faces_file", "mask_file", "restore", "sample_photo"]
 
 MASK_SUFFIX = ".mask"
 """A mask's name is the photo's stem + this (+ .png): ``photo.jpg`` -> ``photo.mask.png``."""
+FACES_SUFFIX = ".faces"
+"""The face boxes' file: ``photo.jpg`` -> ``photo.faces.json``."""
 
 
 def mask_file(target: Path) -> Path:
     """Where ``--save-mask`` writes the mask of the output ``target``: beside it, ``<stem>.mask.png``."""
     return target.with_name(f"{target.stem}{MASK_SUFFIX}.png")
+
+
+def faces_file(target: Path) -> Path:
+    """Where ``--save-mask`` with ``--faces`` writes the faces restored in ``target``: ``<stem>.faces.json``."""
+    return target.with_name(f"{target.stem}{FACES_SUFFIX}.json")
 
 
 def find_mask(folder: Path, file: BatchFile) -> Path:
@@ -47,7 +55,9 @@ class MaskFlags(CommandExtension):
 
     flags = (inspect.Parameter("save_mask", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=Annotated[
         bool, typer.Option("--save-mask", help="Also write the damage mask used (8-bit gray, white = damage) beside "
-                                               "each output as <name>.mask.png; correct it and give it to --mask.")]),)
+                                               "each output as <name>.mask.png; correct it and give it to --mask. "
+                                               "With --faces, also the faces restored (boxes, landmarks, scores in "
+                                               "the output's pixels) as <name>.faces.json.")]),)
 
     def __init__(self, values: dict[str, Any], options: dict[str, Any]) -> None:
         self.save = bool(values["save_mask"])
@@ -64,7 +74,11 @@ class MaskFlags(CommandExtension):
             mask = runner.damage_mask(image, mask)
             file.target.parent.mkdir(parents=True, exist_ok=True)
             write_image(mask_file(file.target), mask)
-        return runner.process(image, on_progress, mask=mask if runner.scratches else None)
+        restored = runner.process(image, on_progress, mask=mask if runner.scratches else None)
+        if self.save and runner.face_refiner is not None:
+            text = json.dumps({"source": file.source.name, **runner.findings}, indent=1)
+            faces_file(file.target).write_text(text + "\n")
+        return restored
 
 
 restore = pipeline_command(RestorePipeline, verb="restored", extension=MaskFlags, doc="""

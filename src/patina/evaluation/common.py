@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 
 from patina.evaluation.report import EvaluationDataError
 from patina.imageio import find_images, image_to_tensor, read_image
@@ -63,4 +64,12 @@ def score(prediction: torch.Tensor, target: torch.Tensor) -> tuple[float, float]
     return float(psnr(prediction, target)), float(ssim(prediction, target))
 
 
-__all__ = ["check_data_dirs", "dataset_files", "quantise", "read_clean", "score", "to_tensor"]
+def feature_distance(teacher: nn.Module, prediction: torch.Tensor, target: Sequence[torch.Tensor]) -> float:
+    """Mean over the teacher's feature layers of ``|f(prediction) - target|^2 / |target|^2``, ``target``
+    being the teacher's features of the reference image."""
+    with torch.inference_mode():
+        pairs = zip(teacher(prediction), target, strict=True)
+        return float(np.mean([float((p - t).pow(2).mean() / t.pow(2).mean().clamp_min(1e-12)) for p, t in pairs]))
+
+
+__all__ = ["check_data_dirs", "dataset_files", "feature_distance", "quantise", "read_clean", "score", "to_tensor"]

@@ -1,23 +1,45 @@
-"""How well a face detector finds the teacher's faces (:mod:`patina.evaluation.face_teacher`) in held-out
-photos, clean and aged by the independent chain (:mod:`patina.evaluation.aging`).
+"""``patina eval faces``: the face detector against the teacher, and the face stage against restoration alone.
 
-A teacher face whose box is at least :data:`MIN_FACE` pixels on its longer side is one to find; smaller and
-doubtful teacher faces are ignored (finding one is neither a hit nor a false positive). Found faces are
-matched to the teacher's at IoU 0.5 (:func:`patina.ops.faces.match_faces`); precision and recall are
-totals over the photos, faceless ones included (a face found there is a false positive).
+Detector: how well it finds the teacher's faces (:mod:`patina.evaluation.face_teacher`) in held-out photos,
+clean and aged by the independent chain (:mod:`patina.evaluation.aging`). A teacher face whose box is at least
+:data:`MIN_FACE` pixels on its longer side is one to find; smaller and doubtful teacher faces are ignored
+(finding one is neither a hit nor a false positive). Found faces are matched to the teacher's at IoU 0.5
+(:func:`patina.ops.faces.match_faces`); precision and recall are totals over the photos, faceless ones
+included (a face found there is a false positive).
+
+Face stage (protocol ``faces_eval``): the held-out photos with a teacher face of at least
+:data:`MIN_RESTORE_FACE` px; photo ``i`` aged by :func:`~patina.evaluation.aging.age_photo` with seed ``i``,
+restored by the restore pipeline, then given the face stage at the teacher's faces (so the face model is
+judged apart from the detector). Each face is scored on its aligned crop (:data:`CROP` px, by the teacher's
+landmarks) against the same crop of the target (the clean photo, gray for a black-and-white print): PSNR,
+SSIM and the VGG19 feature distance (relu1_1-relu3_1, lower is better), averaged over a photo's faces.
+The ``clean`` rows run both on the photo as it is: how much each changes a face that needs nothing.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import torch
+from torch import nn
 
-from patina.data import read_rgb
+from patina.data import FACE_HOLDOUT_EVERY, list_images, read_rgb, split_holdout
 from patina.evaluation.aging import age_photo
-from patina.evaluation.face_teacher import PhotoFaces
+from patina.evaluation.common import check_data_dirs, feature_distance, score, to_tensor
+from patina.evaluation.face_teacher import DEFAULT_TEACHER, PhotoFaces, teacher_faces
+from patina.evaluation.protocol import EvalProtocol, EvalSet
+from patina.evaluation.report import EvaluationDataError, ImageScore
+from patina.networks.face_restore import CROP
+from patina.ops.face_align import align_face
 from patina.ops.faces import Face, Matching, match_faces
+
+if TYPE_CHECKING:
+    from patina.pipelines.faces import FaceRefiner
+    from patina.pipelines.restore import RestorePipeline
 
 MIN_FACE = 48.0
 """Teacher faces at least this many pixels (box, longer side) count; smaller ones are ignored."""
@@ -46,4 +68,125 @@ def detector_matching(find: FaceFinderFn, photos: Sequence[Path], labels: dict[P
     return total
 
 
-__all__ = ["MIN_FACE", "FaceFinderFn", "detector_matching", "reference_faces"]
+MIN_RESTORE_FACE = 64.0
+"""Teacher faces at least this many pixels are scored by the face-stage protocol."""
+PROTOCOL = "faces_eval"
+DETECTOR_PHOTOS_PER_LIMIT = 4
+METHODS = {"aged": "aged input", "restore": "restore", "faces": "restore + faces",
+           "clean_restore": "clean: restore", "clean_faces": "clean: restore + faces"}
+
+
+def matching_report(matching: Matching) -> dict[str, float | int]:
+    """A detector's matching as JSON values."""
+    return {"precision": round(matching.precision, 4), "recall": round(matching.recall, 4),
+            "found": matching.true_positives, "false": matching.false_positives, "missed": matching.missed}
+
+
+class FacesEval(EvalProtocol):
+    """The ``faces_eval`` protocol (module docstring): one set, the held-out photos of the given folders."""
+
+    task = "faces"
+    protocol = PROTOCOL
+    compare = ("faces", "restore")
+
+    def __init__(self, restore: RestorePipeline, refiner: FaceRefiner, *, teacher: str = DEFAULT_TEACHER,
+                 features: nn.Module | None = None, limit: int | None = None) -> None:
+        super().__init__(limit=limit)
+        self.restore, self.refiner, self.teacher, self.features = restore, refiner, teacher, features
+        self.methods = dict(METHODS)
+        self.labels: dict[Path, PhotoFaces] = {}
+        self.detector: dict[str, Any] = {}
+
+    @classmethod
+    def load(cls, *, restore_model: str, face_model: str, detector: str, device: str, limit: int | None,
+             teacher: str = DEFAULT_TEACHER, features: str | Path | None = None) -> FacesEval:
+        """The protocol for the named models, as ``patina restore --faces`` runs them."""
+        from patina.losses import VGGTeacher
+        from patina.pipelines.faces import FaceRefiner
+        from patina.pipelines.restore import RestorePipeline
+
+        restore = RestorePipeline(model=restore_model, device=device)
+        refiner, descriptors = FaceRefiner.load(face_model, detector, device=restore.device)
+        feature_teacher = None
+        if features is not None and Path(features).is_file():
+            feature_teacher = VGGTeacher.from_file(features).to(restore.device)
+        evaluation = cls(restore, refiner, teacher=teacher, features=feature_teacher, limit=limit)
+        evaluation.model_settings = {"models": {d.name: {"version": d.card.version, "sha256": d.sha256}
+                                                for d in descriptors}, "restore_model": restore_model,
+                                     "device": str(restore.device)}
+        evaluation.card_models = [face_model, detector]
+        return evaluation
+
+    def eval_sets(self, data_dirs: Sequence[str | Path]) -> list[EvalSet]:
+        folders = check_data_dirs(list(data_dirs))
+        _, held_out = split_holdout(list_images(list[str | Path](folders)), FACE_HOLDOUT_EVERY)
+        self.labels = teacher_faces(held_out, teacher=self.teacher)
+        photos = [path for path in held_out if self._faces(path)]
+        if not photos:
+            raise EvaluationDataError(f"no held-out photo in {', '.join(map(str, folders))} has a teacher face of "
+                                      f"{MIN_RESTORE_FACE:g} px or more")
+        return [EvalSet("held-out-faces", folders[0], [(path.name, path) for path in photos])]
+
+    def _faces(self, path: Path) -> list[Face]:
+        return [face for face in self.labels[path].faces if face.size >= MIN_RESTORE_FACE]
+
+    def prepare(self) -> None:
+        """The detector's precision and recall on every held-out photo (faceless ones too), clean and aged; with
+        ``limit``, on the first ``DETECTOR_PHOTOS_PER_LIMIT * limit`` of them."""
+        photos = sorted(self.labels)[:None if self.limit is None else DETECTOR_PHOTOS_PER_LIMIT * self.limit]
+        self.detector = {condition: matching_report(detector_matching(self.refiner.finder, photos, self.labels,
+                                                                      aged=aged))
+                         for condition, aged in (("clean", False), ("aged", True))}
+
+    def settings(self) -> dict[str, Any]:
+        return {"min_face": MIN_RESTORE_FACE, "crop": CROP, "detector_min_face": MIN_FACE,
+                "detector": self.detector, "strength": self.refiner.strength,
+                "feature_distance": "vgg19 relu1_1-relu3_1" if self.features else None}
+
+    def read(self, source: Any) -> Any:
+        return source
+
+    def seed(self, index: int) -> int:
+        return index
+
+    def score_image(self, eval_set: EvalSet, name: str, image: Any, seed: int | None) -> dict[str, ImageScore]:
+        path: Path = image
+        clean = read_rgb(path).astype(np.float32) / 255
+        aged = age_photo(clean, int(seed or 0))
+        faces = self._faces(path)
+        scores = {"aged": self._score(name, aged.aged, aged.target, faces)}
+        for prefix, given, target in (("", aged.aged, aged.target), ("clean_", clean, clean)):
+            start = time.perf_counter()
+            restored = self.restore(to_tensor(given))[0].permute(1, 2, 0).numpy().copy()
+            middle = time.perf_counter()
+            refined = restored.copy()
+            self.refiner.refine(refined, given, faces=faces)
+            end = time.perf_counter()
+            scores[f"{prefix}restore"] = self._score(name, restored, target, faces, middle - start)
+            scores[f"{prefix}faces"] = self._score(name, refined, target, faces, end - middle)
+        return scores
+
+    def _score(self, name: str, result: np.ndarray, target: np.ndarray, faces: list[Face],
+               seconds: float | None = None) -> ImageScore:
+        """The mean over ``faces`` of their aligned crops' scores (``seconds``: the method's time)."""
+        values = []
+        for face in faces:
+            got = to_tensor(align_face(np.clip(result, 0, 1), face, CROP).crop)
+            wanted = to_tensor(align_face(target, face, CROP).crop)
+            row = [*score(got, wanted)]
+            if self.features is not None:
+                with torch.inference_mode():
+                    reference = self.features(wanted.to(self._device))
+                row.append(feature_distance(self.features, got.to(self._device), reference))
+            values.append(row)
+        means = np.mean(values, axis=0)
+        extra = {"feature_distance": float(means[2])} if self.features is not None else {}
+        return ImageScore(name, float(means[0]), float(means[1]), seconds, extra)
+
+    @property
+    def _device(self) -> torch.device:
+        return self.restore.device
+
+
+__all__ = ["METHODS", "MIN_FACE", "MIN_RESTORE_FACE", "PROTOCOL", "FaceFinderFn", "FacesEval", "detector_matching",
+           "matching_report", "reference_faces"]

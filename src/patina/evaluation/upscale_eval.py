@@ -37,7 +37,7 @@ import torch
 from torch import nn
 
 from patina.core.errors import ParameterError
-from patina.evaluation.common import check_data_dirs, dataset_files, quantise, to_tensor
+from patina.evaluation.common import check_data_dirs, dataset_files, feature_distance, quantise, to_tensor
 from patina.evaluation.protocol import EvalProtocol, EvalSet
 from patina.evaluation.report import EvalReport, ImageScore
 from patina.ops.metrics import psnr_y, ssim_y
@@ -93,14 +93,6 @@ def central(image: torch.Tensor, side: int = FEATURE_CROP) -> torch.Tensor:
     height, width = image.shape[-2:]
     top, left = max(0, (height - side) // 2), max(0, (width - side) // 2)
     return image[..., top : top + side, left : left + side]
-
-
-def feature_distance(teacher: nn.Module, prediction: torch.Tensor, target: Sequence[torch.Tensor]) -> float:
-    """Mean over the teacher's feature layers of ``|f(prediction) - target|^2 / |target|^2``, ``target``
-    being the teacher's features of the reference image."""
-    with torch.inference_mode():
-        pairs = zip(teacher(prediction), target, strict=True)
-        return float(np.mean([float((p - t).pow(2).mean() / t.pow(2).mean().clamp_min(1e-12)) for p, t in pairs]))
 
 
 def set_name(data_dir: Path) -> str:

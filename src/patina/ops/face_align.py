@@ -18,6 +18,8 @@ from patina.ops.faces import Face
 TEMPLATE = np.array([[0.377, 0.469], [0.623, 0.469], [0.500, 0.613], [0.393, 0.725], [0.611, 0.725]], np.float32)
 """Where the five landmarks (:data:`patina.ops.faces.LANDMARKS` order) sit in an aligned crop, as fractions of its
 side: eyes 0.246 apart, the mouth 0.26 below them."""
+ANTIALIAS = 0.5
+"""Gaussian sigma, in the crop's pixels, of the low-pass before a face is shrunk to its crop."""
 FEATHER = 0.08
 """Width of the pasted crop's soft edge, as a fraction of its side."""
 
@@ -46,8 +48,12 @@ def alignment(face: Face, size: int) -> np.ndarray:
 
 
 def align_face(photo: np.ndarray, face: Face, size: int) -> AlignedFace:
-    """The aligned crop of ``face`` in ``photo`` ((H, W, 3) float32), edges reflected where it leaves the photo."""
+    """The aligned crop of ``face`` in ``photo`` ((H, W, 3) float32), edges reflected where it leaves the photo;
+    a face larger than the crop is low-passed first (Gaussian, for the shrink factor), so it does not alias."""
     matrix = alignment(face, size)
+    shrink = 1.0 / np.sqrt(abs(np.linalg.det(matrix[:, :2])))
+    if shrink > 1.0:
+        photo = cv2.GaussianBlur(photo, (0, 0), ANTIALIAS * np.sqrt(shrink * shrink - 1.0))
     crop = cv2.warpAffine(photo, matrix, (size, size), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT_101)
     return AlignedFace(np.clip(crop, 0, 1).astype(np.float32), matrix)
 

@@ -34,6 +34,12 @@ class Face:
         return Face(box=tuple(v * factor for v in self.box),  # type: ignore[arg-type]
                     landmarks=tuple((x * factor, y * factor) for x, y in self.landmarks), score=self.score)
 
+    def shifted(self, dx: float, dy: float) -> Face:
+        """The same face with the picture's origin moved to (``dx``, ``dy``)."""
+        x0, y0, x1, y1 = self.box
+        return Face(box=(x0 - dx, y0 - dy, x1 - dx, y1 - dy),
+                    landmarks=tuple((x - dx, y - dy) for x, y in self.landmarks), score=self.score)
+
     def to_dict(self) -> dict[str, object]:
         """JSON form: box and landmarks rounded to 0.1 px, score to 3 digits."""
         return {"box": [round(v, 1) for v in self.box],

@@ -250,6 +250,9 @@ class PhotoPipeline(TiledPipeline):
         self.notes: list[str] = []
         """What the pipeline noted about the photo it processed last, for the person who asked (a step it left
         out, and why); set anew by each :meth:`process`."""
+        self.findings: dict[str, Any] = {}
+        """What the pipeline found in the photo it processed last, for the record (JSON values: restore's face
+        stage puts the faces it restored here); set anew by each :meth:`process`."""
 
     @classmethod
     def options_from(cls, options: AnyOptions | None, values: Mapping[str, Any]) -> Any:

@@ -1,4 +1,5 @@
-"""Finding faces in a photo with Patina's own detector (:class:`~patina.networks.faces.FaceDetector`).
+"""The face stage: finding faces with Patina's own detector (:class:`FaceFinder`) and restoring them with the
+face model (:class:`FaceRefiner`: detect, align by the landmarks, restore, paste back).
 
 The detector reads the luminance of a copy shrunk to :data:`DETECT_SIDE` on its long side (never enlarged),
 padded to a multiple of 64; the faces come back in pixels of the photo as given.
@@ -6,12 +7,21 @@ padded to a multiple of 64; the faces come back in pixels of the photo as given.
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
 import torch
 from torch.nn import functional as F
 
 from patina.core.device import select_device
 from patina.core.errors import ParameterError
+from patina.core.tensor import from_float01, to_float01
+from patina.networks.face_restore import CROP, FaceRestorer
 from patina.networks.faces import FaceDetector, decode_faces, luminance
+from patina.networks.tone import LUMA
+from patina.ops.face_align import align_face, alignment, match_tone, paste_face
 from patina.ops.faces import Face
 from patina.weights import ModelDescriptor, load
 
@@ -67,6 +77,20 @@ class FaceFinder:
         height, width = batch.shape[-2:]
         return [_clipped(face.scaled(1 / factor), width, height) for face in faces]
 
+    def find(self, pixels: np.ndarray) -> list[Face]:
+        """The faces in (H, W, C) pixels (uint8, uint16 or float in [0, 1]; gray or RGB) of any size: shrunk on
+        the CPU first, so a large scan never becomes a full-size float tensor."""
+        height, width = pixels.shape[:2]
+        factor = min(1.0, self.side / max(height, width))
+        small = pixels
+        if factor < 1:
+            size = (max(1, round(width * factor)), max(1, round(height * factor)))
+            small = cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
+        small = to_float01(small.reshape(*small.shape[:2], -1)[:, :, :3])
+        image = torch.from_numpy(np.ascontiguousarray(small.transpose(2, 0, 1)))
+        faces = self(image.expand(3, -1, -1) if image.shape[0] == 1 else image)
+        return [_clipped(face.scaled(1 / factor), width, height) for face in faces] if factor < 1 else faces
+
 
 def _clipped(face: Face, width: int, height: int) -> Face:
     """``face`` with its box kept inside the picture."""
@@ -75,4 +99,114 @@ def _clipped(face: Face, width: int, height: int) -> Face:
     return Face(box=box, landmarks=face.landmarks, score=face.score)
 
 
-__all__ = ["DETECT_SIDE", "FaceFinder", "SCORE_THRESHOLD"]
+GRAY_SPREAD = 0.02
+"""A restored face crop whose channels differ by less than this everywhere (on average) is gray: the face model's
+output is pasted as luminance there, so a black-and-white print gains no colour."""
+
+
+@dataclass(frozen=True)
+class Region:
+    """A rectangle of a photo: ``rows`` and ``cols`` slices' bounds, in pixels."""
+
+    top: int
+    left: int
+    bottom: int
+    right: int
+
+    @property
+    def slices(self) -> tuple[slice, slice]:
+        return slice(self.top, self.bottom), slice(self.left, self.right)
+
+
+class FaceRefiner:
+    """The face stage of restoration: ``refine(restored, source)`` finds the faces in the restored photo, aligns
+    each by its landmarks to a :data:`~patina.networks.face_restore.CROP` px crop of the *source* (the photo as it
+    was given: the face model was trained on aged faces), restores it, gives it the tone and colour of the
+    restored photo there (:func:`~patina.ops.face_align.match_tone`), and pastes it back into the restored photo
+    with a feathered mask times ``strength``. A face larger than the crop keeps the restored photo's detail
+    finer than the crop can hold. Only the pixels around each face are read and written, so a large scan is
+    fine: the faces are found on a shrunk copy and restored from the full-resolution pixels.
+    """
+
+    def __init__(self, finder: FaceFinder, restorer: FaceRestorer, *, strength: float = 1.0) -> None:
+        if not 0.0 <= strength <= 1.0:
+            raise ParameterError(f"face strength must be in [0, 1], got {strength}")
+        self.finder, self.restorer, self.strength = finder, restorer.eval(), strength
+        self.device = next(restorer.parameters()).device
+
+    @classmethod
+    def load(cls, restorer: str = "face-restore", detector: str = "face-detector", *,
+             device: str | torch.device = "cpu", strength: float = 1.0) -> tuple[FaceRefiner, list[ModelDescriptor]]:
+        """The refiner of the registered or file models, and their descriptors (detector first)."""
+        device = select_device(device) if isinstance(device, str) else device
+        finder = FaceFinder.load(detector, device=device)
+        descriptor = load(restorer, device=device, task="face-restore")
+        if not isinstance(descriptor.network, FaceRestorer):
+            raise ParameterError(f"{restorer} is a {type(descriptor.network).__name__}, not a FaceRestorer")
+        assert finder.descriptor is not None
+        return cls(finder, descriptor.network, strength=strength), [finder.descriptor, descriptor]
+
+    def refine(self, restored: np.ndarray, source: np.ndarray, *, faces: list[Face] | None = None) -> list[Face]:
+        """Restore the faces of ``restored`` (H, W, C) pixels in place from ``source`` (the same photo before
+        restoration, possibly smaller by a whole factor: an upscaled restoration). ``faces``: found ones to use
+        (default: :meth:`FaceFinder.find` on ``restored``). Returns the faces, in ``restored``'s pixels."""
+        faces = self.finder.find(restored) if faces is None else faces
+        if self.strength == 0.0:
+            return faces
+        scale = restored.shape[0] / source.shape[0]
+        for face in faces:
+            self._refine_one(restored, source, face, scale)
+        return faces
+
+    def _refine_one(self, restored: np.ndarray, source: np.ndarray, face: Face, scale: float) -> None:
+        around = _surroundings(restored, face)
+        given = _surroundings(source, face.scaled(1 / scale))
+        if around is None or given is None:
+            return
+        (restored_pixels, region, local), (source_pixels, _, source_face) = around, given
+        aligned_restored = align_face(restored_pixels, local, CROP)
+        with torch.inference_mode():
+            crop = align_face(source_pixels, source_face, CROP).crop
+            batch = torch.from_numpy(crop.transpose(2, 0, 1).copy())[None].to(self.device)
+            out = self.restorer(batch).float().clamp(0, 1)[0].permute(1, 2, 0).cpu().numpy()
+        if _is_gray(aligned_restored.crop):
+            out = np.repeat((out @ np.asarray(LUMA, np.float32))[..., None], 3, axis=2)
+        out = match_tone(out, aligned_restored.crop)
+        # the restored photo's detail finer than the crop holds stays: paste onto its low-pass, add the rest back
+        pixel = 1.0 / math.sqrt(abs(np.linalg.det(aligned_restored.matrix[:, :2])))
+        low = cv2.GaussianBlur(restored_pixels, (0, 0), 0.6 * pixel) if pixel > 1.25 else restored_pixels
+        pasted = paste_face(low, aligned_restored, out, self.strength) + (restored_pixels - low)
+        if restored.shape[2] == 1:
+            pasted = (pasted @ np.asarray(LUMA, np.float32))[..., None]
+        restored[region.slices] = from_float01(pasted, restored.dtype)
+
+
+def _surroundings(pixels: np.ndarray, face: Face) -> tuple[np.ndarray, Region, Face] | None:
+    """The float RGB pixels around ``face`` that its aligned crop covers, that region, and the face in the
+    region's pixels; None when the crop lies outside the photo."""
+    region = _footprint(alignment(face, CROP), pixels.shape[:2])
+    if region is None:
+        return None
+    return _rgb(to_float01(pixels[region.slices])), region, face.shifted(region.left, region.top)
+
+
+def _footprint(matrix: np.ndarray, shape: tuple[int, ...]) -> Region | None:
+    """The photo pixels the aligned crop of ``matrix`` covers, a pixel more each side, inside the photo."""
+    corners = np.array([[0, 0], [CROP, 0], [0, CROP], [CROP, CROP]], np.float64)
+    inverse = cv2.invertAffineTransform(matrix)
+    points = corners @ inverse[:, :2].T + inverse[:, 2]
+    (left, top), (right, bottom) = np.floor(points.min(axis=0)) - 1, np.ceil(points.max(axis=0)) + 1
+    region = Region(max(0, int(top)), max(0, int(left)), min(shape[0], int(bottom)), min(shape[1], int(right)))
+    return region if region.bottom - region.top >= 2 and region.right - region.left >= 2 else None
+
+
+def _rgb(pixels: np.ndarray) -> np.ndarray:
+    """(H, W, C) float pixels as RGB: gray repeated, alpha dropped."""
+    return np.repeat(pixels, 3, axis=2) if pixels.shape[2] == 1 else np.ascontiguousarray(pixels[:, :, :3])
+
+
+def _is_gray(crop: np.ndarray) -> bool:
+    return float(np.abs(crop - crop.mean(axis=2, keepdims=True)).mean()) < GRAY_SPREAD
+
+
+__all__ = ["DETECT_SIDE", "FaceFinder", "FaceRefiner", "SCORE_THRESHOLD"]

@@ -38,6 +38,8 @@ class RecipeResult:
     models: list[dict[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     """What the pipeline noted about this photo (a step left out, and why)."""
+    findings: dict[str, Any] = field(default_factory=dict)
+    """What the pipeline found in this photo, for the record (the faces restore's face stage restored)."""
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,8 @@ class Recipe:
         pipeline = self.pipeline.create(options, device=device, references=references or {})
         used = pipeline.resolved_options()
         result = pipeline.process(image, on_progress)
-        return RecipeResult(image=result, parameters=used.as_dict(), models=pipeline.models(), notes=pipeline.notes)
+        return RecipeResult(image=result, parameters=used.as_dict(), models=pipeline.models(), notes=pipeline.notes,
+                            findings=pipeline.findings)
 
 
 RECIPES: dict[str, Recipe] = {pipeline.name: Recipe(pipeline) for pipeline in PIPELINES}

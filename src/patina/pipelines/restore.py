@@ -27,6 +27,7 @@ from patina.networks.restore import DamageMaskNet, RestoreGenerator, thumbnail
 from patina.networks.tone import LUMA, ToneCorrector
 from patina.pipelines.base import (PhotoPipeline, PixelSink, ProgressFn, TileProgressFn, check_tile,
                                    image_view, model_option, part_progress, tile_option, tile_progress)
+from patina.pipelines.faces import FaceRefiner
 from patina.pipelines.upscale import SCALES, default_model
 
 if TYPE_CHECKING:
@@ -95,6 +96,13 @@ class RestoreOptions(Options):
     tile: int | str | None = tile_option()
     overlap: int = option(64, "Pixels by which neighbouring tiles overlap and are blended.", minimum=0)
     context: int | None = option(64, "Extra pixels each side of a tile, computed and discarded.", minimum=0)
+    faces: bool = option(False, "Then restore the faces with the face model: found in the restored photo, aligned by "
+                                "their landmarks, restored from the photo as given, pasted back with the "
+                                "restoration's tone and colour.")
+    face_strength: float = option(1.0, "How much of the face model's result replaces the restored face (0..1).",
+                                  minimum=0, maximum=1)
+    face_model: str = model_option("face-restore", "Face restoration model")
+    face_detector: str = model_option("face-detector", "Face detector")
     colorize: bool = option(False, "Then colorize the restored photo (see colorize; its defaults).")
     upscale: int | str | None = option(
         None, "Also upscale, in the same pass over each tile: 2 or 4 (the registered GAN upscaler of that scale) "
@@ -153,6 +161,11 @@ class RestorePipeline(PhotoPipeline):
             upscaler = self.use_model("upscaler", default_model(upscale) if isinstance(upscale, int) else upscale,
                                       "upscale")
             self.upscaler, self.scale = upscaler.network, upscaler.scale
+        self.face_refiner: FaceRefiner | None = None
+        if opts.faces:
+            self.face_refiner, descriptors = FaceRefiner.load(opts.face_model, opts.face_detector,
+                                                              device=self.device, strength=opts.face_strength)
+            self.used_models += list(zip(("face-detector", "face-restore"), descriptors, strict=True))
         self.colorizer: ColorizePipeline | None = None
         if opts.colorize:
             from patina.pipelines.colorize import ColorizePipeline
@@ -278,9 +291,15 @@ class RestorePipeline(PhotoPipeline):
         extra = self._mask_channel(image.height, image.width, mask)
         self._photo = self._describe(image_view(image.pixels))
         try:
-            return self.run_to_image(self._restore_tile, image, on_tile=on_tile, extra=extra)
+            restored = self.run_to_image(self._restore_tile, image, on_tile=on_tile, extra=extra)
         finally:
             self._photo = _NO_PHOTO
+        self.findings, self.notes = {}, []
+        if self.face_refiner is not None and self.strength > 0.0:
+            faces = self.face_refiner.refine(restored.pixels, image.pixels)
+            self.findings = {"faces": [face.to_dict() for face in faces]}
+            self.notes = [f"faces: {len(faces)} found and restored" if faces else "faces: none found"]
+        return restored
 
     def process(self, image: Image, on_progress: ProgressFn | None = None, *, mask: Image | None = None) -> Image:
         """:meth:`restore_image` with progress as a fraction."""
@@ -293,7 +312,7 @@ class RestorePipeline(PhotoPipeline):
         """The restored photo colorized (left as it is when already in colour; :attr:`notes` says so)."""
         assert self.colorizer is not None
         colorized = self.colorizer.colorize_image(restored, on_progress=on_tile)
-        self.notes = [f"colorize: {note}" for note in self.colorizer.notes]
+        self.notes += [f"colorize: {note}" for note in self.colorizer.notes]
         return colorized
 
     # -- given masks -------------------------------------------------------------------------------
