@@ -12,7 +12,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from patina.networks.face_restore import CROP, FaceRestorer
+from patina.networks.face_restore import FaceRestorer
 from patina.networks.faces import FaceDetector
 from patina.ops.face_align import TEMPLATE
 from patina.ops.faces import Face
@@ -84,7 +84,7 @@ def test_a_large_face_keeps_the_restoration_s_fine_detail() -> None:
     assert np.abs(result[centre] - restored[centre]).mean() < 0.01
 
 
-def test_gray_16_bit_pixels_stay_gray_16_bit_and_an_upscaled_restoration_takes_its_face_from_the_smaller_source() -> None:
+def test_gray_16_bit_stays_so_and_an_upscaled_restoration_takes_its_face_from_the_smaller_source() -> None:
     restored = (smooth_photo(240, 240)[:, :, :1] * 65535).astype(np.uint16)
     rng = np.random.default_rng(3)
     source_float = cv2.resize(restored[:, :, 0].astype(np.float32) / 65535, (120, 120), interpolation=cv2.INTER_AREA)
@@ -158,8 +158,9 @@ def test_save_mask_with_faces_writes_the_faces_beside_the_output(face_models, on
     detector, restorer = face_models
     (tmp_path / "in").mkdir()
     write_image(tmp_path / "in" / "portrait.png", Image(pixels=(smooth_photo(160, 200) * 255).astype(np.uint8)))
-    result = CliRunner().invoke(app, ["restore", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--faces", "--face-model", restorer, "--face-detector",
-                                      detector, "--face-strength", "0.5", "--save-mask"])
+    result = CliRunner().invoke(app, ["restore", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--faces",
+                                      "--face-model", restorer, "--face-detector", detector, "--face-strength",
+                                      "0.5", "--save-mask"])
     assert result.exit_code == 0, result.output
     saved = json.loads((tmp_path / "out" / "portrait.faces.json").read_text())
     assert saved == {"source": "portrait.png", "faces": [one_face.to_dict()]}
@@ -217,3 +218,35 @@ def test_an_archive_derivative_made_with_faces_records_the_faces_and_both_face_m
     recorded = {entry["role"]: entry["sha256"] for entry in detail["models"]}
     assert recorded["face-restore"] != recorded["face-detector"] and len(recorded["face-restore"]) == 64
     assert archive.reproduce(result.item.id).identical
+
+
+def test_calibrating_the_detector_writes_the_best_threshold_into_its_card(face_models, tmp_path, monkeypatch) -> None:
+    import shutil
+
+    from patina.cli.app import app
+    from patina.evaluation import face_teacher
+    from patina.evaluation.face_teacher import PhotoFaces
+    from patina.imageio import Image, write_image
+    from patina.weights import ModelCard, load_model
+
+    detector, _ = face_models
+    model = tmp_path / "face-detector.safetensors"
+    shutil.copy(detector, model)
+    shutil.copy(Path(detector).with_suffix(".json"), model.with_suffix(".json"))
+    (tmp_path / "photos").mkdir()
+    for index in range(18):
+        write_image(tmp_path / "photos" / f"p{index:02d}.png",
+                    Image(pixels=(smooth_photo(64, 64, seed=index) * 255).astype(np.uint8)))
+    monkeypatch.setattr(face_teacher, "teacher_faces",
+                        lambda files, **_: {Path(p): PhotoFaces(faces=()) for p in files})
+    config = tmp_path / "config.yaml"
+    config.write_text(f"data: {{roots: [{tmp_path / 'photos'}], holdout_every: 10}}\n")
+    result = CliRunner().invoke(app, ["train", "calibrate-face-detector", "--config", str(config), "--model",
+                                      str(model)])
+    assert result.exit_code == 0, result.output
+    card = ModelCard.read(model.with_suffix(".json"))
+    rows = card.training["calibration"]["rows"]
+    assert card.kwargs["threshold"] == max(rows, key=lambda row: row["worst"])["threshold"]
+    assert card.training["calibration"]["photos"] == 2  # every 8th of the 16 training photos
+    network, _ = load_model(model)
+    assert network.threshold == card.kwargs["threshold"]

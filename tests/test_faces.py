@@ -284,3 +284,16 @@ def test_folding_the_batch_norms_keeps_the_detector_s_outputs() -> None:
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules())
     for plain, folded in zip(before, after, strict=True):
         assert torch.allclose(plain, folded, atol=1e-4)
+
+
+def test_the_threshold_sweep_trades_false_faces_for_missed_ones(tmp_path: Path, monkeypatch) -> None:
+    from patina.evaluation import faces_eval
+
+    photos = [write_photo(tmp_path / f"p{index}.png", seed=index, size=(120, 100)) for index in range(2)]
+    labels = {photos[0]: PhotoFaces(faces=(face(10, 10, 70, 80),)), photos[1]: PhotoFaces(faces=())}
+    found = {photos[0].name: [face(10, 10, 70, 80, score=0.6)], photos[1].name: [face(20, 20, 80, 90, score=0.3)]}
+    order = iter([photos[0].name, photos[1].name] * 2)
+    rows = faces_eval.threshold_sweep(lambda image: found[next(order)], photos, labels, [0.2, 0.4, 0.7])
+    assert [(row["precision_clean"], row["recall_clean"]) for row in rows] == [(0.5, 1.0), (1.0, 1.0), (1.0, 0.0)]
+    assert [row["worst"] for row in rows] == [0.5, 1.0, 0.0]
+    assert rows[1]["precision_aged"] == 1.0 and rows[1]["recall_aged"] == 1.0

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
 
 from patina.core.errors import ConfigError
 from patina.imageio import is_image_file
 
 
-def list_images(roots: list[str | Path]) -> list[Path]:
+def list_images(roots: Sequence[str | Path]) -> list[Path]:
     """All image files under ``roots`` (recursive), sorted, with duplicate contents removed."""
     files: list[Path] = []
     for root in roots:

@@ -54,18 +54,49 @@ def reference_faces(labels: PhotoFaces, min_face: float = MIN_FACE) -> tuple[lis
     return faces, ignored
 
 
-def detector_matching(find: FaceFinderFn, photos: Sequence[Path], labels: dict[Path, PhotoFaces], *,
-                      aged: bool, min_face: float = MIN_FACE) -> Matching:
-    """Found against teacher faces over ``photos`` (aged with seed = the photo's index when ``aged``)."""
-    total = Matching(0, 0, 0)
+def found_faces(find: FaceFinderFn, photos: Sequence[Path], *, aged: bool) -> list[list[Face]]:
+    """What ``find`` finds in each photo (aged with seed = the photo's index when ``aged``)."""
+    found = []
     for index, path in enumerate(photos):
         pixels = read_rgb(path)
         if aged:
             pixels = age_photo(pixels, seed=index).aged
-        image = torch.from_numpy(pixels.transpose(2, 0, 1).copy())
+        found.append(find(torch.from_numpy(pixels.transpose(2, 0, 1).copy())))
+    return found
+
+
+def matching_of(found: Sequence[list[Face]], photos: Sequence[Path], labels: dict[Path, PhotoFaces], *,
+                min_face: float = MIN_FACE) -> Matching:
+    """The faces ``found`` in each photo against the teacher's, totalled."""
+    total = Matching(0, 0, 0)
+    for faces_found, path in zip(found, photos, strict=True):
         faces, ignored = reference_faces(labels[path], min_face)
-        total = total + match_faces(find(image), faces, ignored=ignored)
+        total = total + match_faces(faces_found, faces, ignored=ignored)
     return total
+
+
+def detector_matching(find: FaceFinderFn, photos: Sequence[Path], labels: dict[Path, PhotoFaces], *,
+                      aged: bool, min_face: float = MIN_FACE) -> Matching:
+    """Found against teacher faces over ``photos`` (aged with seed = the photo's index when ``aged``)."""
+    return matching_of(found_faces(find, photos, aged=aged), photos, labels, min_face=min_face)
+
+
+def threshold_sweep(find: FaceFinderFn, photos: Sequence[Path], labels: dict[Path, PhotoFaces],
+                    thresholds: Sequence[float]) -> list[dict[str, float]]:
+    """Precision and recall, clean and aged, at each score threshold; ``find`` must find every face scoring at
+    least the lowest one (it runs once per photo and condition; higher thresholds drop faces)."""
+    found = {condition: found_faces(find, photos, aged=aged) for condition, aged in (("clean", False),
+                                                                                    ("aged", True))}
+    rows = []
+    for threshold in thresholds:
+        row = {"threshold": threshold}
+        for condition, faces in found.items():
+            kept = [[face for face in photo if face.score >= threshold] for photo in faces]
+            matching = matching_of(kept, photos, labels)
+            row[f"precision_{condition}"], row[f"recall_{condition}"] = matching.precision, matching.recall
+        row["worst"] = min(value for key, value in row.items() if key != "threshold")
+        rows.append(row)
+    return rows
 
 
 MIN_RESTORE_FACE = 64.0
@@ -119,7 +150,7 @@ class FacesEval(EvalProtocol):
 
     def eval_sets(self, data_dirs: Sequence[str | Path]) -> list[EvalSet]:
         folders = check_data_dirs(list(data_dirs))
-        _, held_out = split_holdout(list_images(list[str | Path](folders)), FACE_HOLDOUT_EVERY)
+        _, held_out = split_holdout(list_images(folders), FACE_HOLDOUT_EVERY)
         self.labels = teacher_faces(held_out, teacher=self.teacher)
         photos = [path for path in held_out if self._faces(path)]
         if not photos:
@@ -189,4 +220,4 @@ class FacesEval(EvalProtocol):
 
 
 __all__ = ["METHODS", "MIN_FACE", "MIN_RESTORE_FACE", "PROTOCOL", "FaceFinderFn", "FacesEval", "detector_matching",
-           "matching_report", "reference_faces"]
+           "found_faces", "matching_of", "matching_report", "reference_faces", "threshold_sweep"]

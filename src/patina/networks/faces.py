@@ -49,8 +49,11 @@ class FaceDetector(nn.Module):
     :data:`STRIDES` (channels as :data:`OUTPUTS`; box distances are positive, already through softplus)."""
 
     def __init__(self, *, widths: tuple[int, ...] = (16, 24, 32, 64, 96, 128), pyramid: int = 48,
-                 depth: tuple[int, ...] = (1, 1, 2, 2, 2, 1)) -> None:
+                 depth: tuple[int, ...] = (1, 1, 2, 2, 2, 1), threshold: float = 0.5) -> None:
         super().__init__()
+        self.threshold = threshold
+        """The score from which a cell is a face: chosen after training (``patina train calibrate-face-detector``)
+        and kept in the model card's kwargs."""
         if len(widths) != 6 or len(depth) != 6:
             raise ValueError("widths and depth need 6 entries: strides 2, 4, 8, 16, 32, 64")
         self.stem = nn.Sequential(nn.Conv2d(1, widths[0], 3, stride=2, padding=1, bias=False),

@@ -27,21 +27,22 @@ from patina.weights import ModelDescriptor, load
 
 DETECT_SIDE = 640
 """Long side of the copy the detector reads: a face 48 px wide in a 1 MP photo is ~26 px there."""
-SCORE_THRESHOLD = 0.5
 
 
 class FaceFinder:
     """The faces in RGB photos: ``finder(image)`` with a (3, H, W) or (1, 3, H, W) float tensor in [0, 1]."""
 
-    def __init__(self, network: FaceDetector, *, side: int = DETECT_SIDE, threshold: float = SCORE_THRESHOLD) -> None:
+    def __init__(self, network: FaceDetector, *, side: int = DETECT_SIDE, threshold: float | None = None) -> None:
         self.network = network
         self.device = next(network.parameters()).device
-        self.side, self.threshold = side, threshold
+        self.side = side
+        self.threshold = network.threshold if threshold is None else threshold
+        """Faces scoring at least this are found (default: the detector's calibrated threshold)."""
         self.descriptor: ModelDescriptor | None = None
 
     @classmethod
     def load(cls, model: str = "face-detector", *, device: str | torch.device = "cpu", side: int = DETECT_SIDE,
-             threshold: float = SCORE_THRESHOLD) -> FaceFinder:
+             threshold: float | None = None) -> FaceFinder:
         """The finder of the registered or file model ``model``."""
         descriptor = load(model, device=select_device(device) if isinstance(device, str) else device,
                           task="face-detect")
@@ -209,4 +210,4 @@ def _is_gray(crop: np.ndarray) -> bool:
     return float(np.abs(crop - crop.mean(axis=2, keepdims=True)).mean()) < GRAY_SPREAD
 
 
-__all__ = ["DETECT_SIDE", "FaceFinder", "FaceRefiner", "SCORE_THRESHOLD"]
+__all__ = ["DETECT_SIDE", "FaceFinder", "FaceRefiner"]
