@@ -44,7 +44,8 @@ def test_derive_records_everything_needed_to_repeat_it(archive: Archive, master:
     assert detail["parameters"] == {"model": "restore", "mask_model": "damage-mask", "tone_model": "restore-tone",
                                     "tone": "keep", "scratches": True, "mask": [],
                                     "strength": 0.8, "ensemble": False, "tile": 0, "overlap": 64, "context": 64,
-                                    "colorize": False, "upscale": None}
+                                    "faces": False, "face_strength": 1.0, "face_model": "face-restore",
+                                    "face_detector": "face-detector", "colorize": False, "upscale": None}
     shipped = {name: ModelCard.read(REGISTRY[name].path.with_suffix(".json")).sha256
                for name in ("restore", "damage-mask", "restore-tone")}
     assert {m["name"]: m["sha256"] for m in detail["models"]} == shipped
