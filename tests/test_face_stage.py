@@ -98,17 +98,21 @@ def test_gray_16_bit_stays_so_and_an_upscaled_restoration_takes_its_face_from_th
     assert np.array_equal(result[200:], restored[200:])
 
 
-def test_faces_are_found_on_a_shrunk_copy_and_returned_in_the_photo_s_pixels(monkeypatch) -> None:
+def test_faces_are_found_on_a_shrunk_copy_and_returned_in_the_photo_s_pixels_small_ones_left_out(monkeypatch) -> None:
+    import patina.pipelines.faces as faces_module
+
     seen = []
 
-    def fake_call(self, image):
-        seen.append(tuple(image.shape))
-        return [Face(box=(10.0, 20.0, 110.0, 140.0), landmarks=((40.0, 60.0),) * 5, score=0.8)]
+    def fake_decode(outputs, threshold):
+        seen.append(tuple(outputs[0].shape[-2:]))
+        return [[Face(box=(10.0, 20.0, 110.0, 140.0), landmarks=((40.0, 60.0),) * 5, score=0.8),
+                 Face(box=(300.0, 300.0, 308.0, 308.0), landmarks=((304.0, 304.0),) * 5, score=0.9)]]
 
-    monkeypatch.setattr(FaceFinder, "__call__", fake_call)
+    monkeypatch.setattr(faces_module, "decode_faces", fake_decode)
     finder = refiner().finder
     faces = finder.find(np.zeros((1600, 2400, 1), np.uint16))
-    assert seen == [(3, 427, 640)]
+    assert seen == [(448 // 8, 640 // 8)]  # the detector read 427 x 640, padded to multiples of 64
+    assert len(faces) == 1  # the other is 8 px at the detector, 30 px in the photo: under MIN_FACE
     assert faces[0].box == pytest.approx((37.5, 75.0, 412.5, 525.0), rel=0.01)
 
 

@@ -27,15 +27,19 @@ from patina.weights import ModelDescriptor, load
 
 DETECT_SIDE = 640
 """Long side of the copy the detector reads: a face 48 px wide in a 1 MP photo is ~26 px there."""
+MIN_FACE = 36.0
+"""Faces smaller than this (the box's longer side, in the photo's pixels) are not returned: too small for the
+face stage to help, and where most of the detector's false faces are."""
 
 
 class FaceFinder:
     """The faces in RGB photos: ``finder(image)`` with a (3, H, W) or (1, 3, H, W) float tensor in [0, 1]."""
 
-    def __init__(self, network: FaceDetector, *, side: int = DETECT_SIDE, threshold: float | None = None) -> None:
+    def __init__(self, network: FaceDetector, *, side: int = DETECT_SIDE, threshold: float | None = None,
+                 min_face: float = MIN_FACE) -> None:
         self.network = network
         self.device = next(network.parameters()).device
-        self.side = side
+        self.side, self.min_face = side, min_face
         self.threshold = network.threshold if threshold is None else threshold
         """Faces scoring at least this are found (default: the detector's calibrated threshold)."""
         self.descriptor: ModelDescriptor | None = None
@@ -65,8 +69,12 @@ class FaceFinder:
             gray = F.pad(gray, (0, pad_w, 0, pad_h), mode="replicate")
         return gray, factor
 
-    @torch.inference_mode()
     def __call__(self, image: torch.Tensor) -> list[Face]:
+        return self.detect(image)
+
+    @torch.inference_mode()
+    def detect(self, image: torch.Tensor, *, magnify: float = 1.0) -> list[Face]:
+        """The faces in ``image`` (3, H, W) or (1, 3, H, W), in the pixels of a photo ``magnify`` times larger."""
         batch = image[None] if image.dim() == 3 else image
         if batch.dim() != 4 or batch.shape[0] != 1 or batch.shape[1] not in (1, 3):
             raise ValueError(f"expected one (3, H, W) or (1, 3, H, W) image, got {tuple(image.shape)}")
@@ -75,8 +83,9 @@ class FaceFinder:
         self.network.eval()
         faces = decode_faces(self.network(gray), threshold=self.threshold)[0]
         self.network.train(was_training)
-        height, width = batch.shape[-2:]
-        return [_clipped(face.scaled(1 / factor), width, height) for face in faces]
+        height, width = batch.shape[-2] * magnify, batch.shape[-1] * magnify
+        found = [face.scaled(magnify / factor) for face in faces]
+        return [_clipped(face, width, height) for face in found if face.size >= self.min_face]
 
     def find(self, pixels: np.ndarray) -> list[Face]:
         """The faces in (H, W, C) pixels (uint8, uint16 or float in [0, 1]; gray or RGB) of any size: shrunk on
@@ -89,11 +98,10 @@ class FaceFinder:
             small = cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
         small = to_float01(small.reshape(*small.shape[:2], -1)[:, :, :3])
         image = torch.from_numpy(np.ascontiguousarray(small.transpose(2, 0, 1)))
-        faces = self(image.expand(3, -1, -1) if image.shape[0] == 1 else image)
-        return [_clipped(face.scaled(1 / factor), width, height) for face in faces] if factor < 1 else faces
+        return self.detect(image.expand(3, -1, -1) if image.shape[0] == 1 else image, magnify=width / small.shape[1])
 
 
-def _clipped(face: Face, width: int, height: int) -> Face:
+def _clipped(face: Face, width: float, height: float) -> Face:
     """``face`` with its box kept inside the picture."""
     x0, y0, x1, y1 = face.box
     box = (min(max(x0, 0.0), width), min(max(y0, 0.0), height), min(max(x1, 0.0), width), min(max(y1, 0.0), height))
@@ -210,4 +218,4 @@ def _is_gray(crop: np.ndarray) -> bool:
     return float(np.abs(crop - crop.mean(axis=2, keepdims=True)).mean()) < GRAY_SPREAD
 
 
-__all__ = ["DETECT_SIDE", "FaceFinder", "FaceRefiner"]
+__all__ = ["DETECT_SIDE", "MIN_FACE", "FaceFinder", "FaceRefiner"]
