@@ -254,3 +254,11 @@ def test_calibrating_the_detector_writes_the_best_threshold_into_its_card(face_m
     assert card.training["calibration"]["photos"] == 2  # every 8th of the 16 training photos
     network, _ = load_model(model)
     assert network.threshold == card.kwargs["threshold"]
+
+
+def test_faces_without_face_models_says_which_files_to_give() -> None:
+    from patina.core.errors import ModelNotFoundError
+    from patina.pipelines.restore import RestorePipeline
+
+    with pytest.raises(ModelNotFoundError, match="No face model is registered yet"):
+        RestorePipeline(faces=True, device="cpu")

@@ -16,7 +16,7 @@ import torch
 from torch.nn import functional as F
 
 from patina.core.device import select_device
-from patina.core.errors import ParameterError
+from patina.core.errors import ModelNotFoundError, ParameterError
 from patina.core.tensor import from_float01, to_float01
 from patina.networks.face_restore import CROP, FaceRestorer
 from patina.networks.faces import FaceDetector, decode_faces, luminance
@@ -148,8 +148,13 @@ class FaceRefiner:
              device: str | torch.device = "cpu", strength: float = 1.0) -> tuple[FaceRefiner, list[ModelDescriptor]]:
         """The refiner of the registered or file models, and their descriptors (detector first)."""
         device = select_device(device) if isinstance(device, str) else device
-        finder = FaceFinder.load(detector, device=device)
-        descriptor = load(restorer, device=device, task="face-restore")
+        try:
+            finder = FaceFinder.load(detector, device=device)
+            descriptor = load(restorer, device=device, task="face-restore")
+        except ModelNotFoundError as error:
+            raise ModelNotFoundError(f"{error}. No face model is registered yet: give the face model and the face "
+                                     "detector as .safetensors files (experiments/faces-stage1/ in the source "
+                                     "tree has the first ones)") from None
         if not isinstance(descriptor.network, FaceRestorer):
             raise ParameterError(f"{restorer} is a {type(descriptor.network).__name__}, not a FaceRestorer")
         assert finder.descriptor is not None
