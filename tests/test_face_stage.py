@@ -202,6 +202,7 @@ def test_the_faces_eval_scores_the_held_out_faces_and_the_detector(face_models, 
     assert all(len(method.images) == 2 for method in result.methods.values())
     aged, restored = result.methods["aged"], result.methods["restore"]
     assert 5 < aged.psnr < 60 and 0 < restored.ssim <= 1
+    assert result.methods["clean_restore"].ssim > 0.5  # the photos read as they are (in [0, 1])
     assert result.methods["faces"].images[0].seconds is not None
     assert set(report.settings["detector"]) == {"clean", "aged"}
     assert 0.0 <= report.settings["detector"]["clean"]["recall"] <= 1.0

@@ -119,6 +119,7 @@ class FacesEval(EvalProtocol):
     task = "faces"
     protocol = PROTOCOL
     compare = ("faces", "restore")
+    card_settings = ("detector", "strength")
 
     def __init__(self, restore: RestorePipeline, refiner: FaceRefiner, *, teacher: str = DEFAULT_TEACHER,
                  features: nn.Module | None = None, limit: int | None = None) -> None:
@@ -182,7 +183,7 @@ class FacesEval(EvalProtocol):
 
     def score_image(self, eval_set: EvalSet, name: str, image: Any, seed: int | None) -> dict[str, ImageScore]:
         path: Path = image
-        clean = read_rgb(path).astype(np.float32) / 255
+        clean = read_rgb(path)
         aged = age_photo(clean, int(seed or 0))
         faces = self._faces(path)
         scores = {"aged": self._score(name, aged.aged, aged.target, faces)}
