@@ -128,7 +128,10 @@ class RestorePipeline(PhotoPipeline):
     ``scratches`` (off feeds the generator an empty mask), ``mask`` (a damage mask :class:`Image` used instead
     of the detected one; the ``mask`` option names it, for the record: see :meth:`damage_mask`), ``strength``
     (0 returns the input, 1 the full restoration), ``ensemble`` (also restore the mirrored photo and average:
-    about +0.02 dB for twice the time; off by default), ``colorize`` (then colorize the result) and ``upscale``
+    about +0.02 dB for twice the time; off by default), ``faces`` / ``face_strength`` / ``face_model`` /
+    ``face_detector`` (the face stage, :class:`~patina.pipelines.faces.FaceRefiner`, run on the restored
+    :class:`Image` by :meth:`restore_image` and :meth:`process`, not on tensors; the faces it restored are in
+    :attr:`findings`), ``colorize`` (then colorize the result) and ``upscale``
     (2, 4 or an upscaler, in the same pass over each tile; see ``UpscalePipeline``). ``device``: 'auto', 'cpu',
     'cuda', 'cuda:1', 'mps'.
     """
