@@ -186,38 +186,43 @@ class FacesEval(EvalProtocol):
         clean = read_rgb(path)
         aged = age_photo(clean, int(seed or 0))
         faces = self._faces(path)
-        scores = {"aged": self._score(name, aged.aged, aged.target, faces)}
-        for prefix, given, target in (("", aged.aged, aged.target), ("clean_", clean, clean)):
+        references = {"aged": self._references(aged.target, faces), "clean": self._references(clean, faces)}
+        scores = {"aged": self._score(name, aged.aged, references["aged"], faces)}
+        for prefix, given, wanted in (("", aged.aged, references["aged"]), ("clean_", clean, references["clean"])):
             start = time.perf_counter()
             restored = self.restore(to_tensor(given))[0].permute(1, 2, 0).numpy().copy()
             middle = time.perf_counter()
             refined = restored.copy()
             self.refiner.refine(refined, given, faces=faces)
             end = time.perf_counter()
-            scores[f"{prefix}restore"] = self._score(name, restored, target, faces, middle - start)
-            scores[f"{prefix}faces"] = self._score(name, refined, target, faces, end - middle)
+            scores[f"{prefix}restore"] = self._score(name, restored, wanted, faces, middle - start)
+            scores[f"{prefix}faces"] = self._score(name, refined, wanted, faces, end - middle)
         return scores
 
-    def _score(self, name: str, result: np.ndarray, target: np.ndarray, faces: list[Face],
-               seconds: float | None = None) -> ImageScore:
-        """The mean over ``faces`` of their aligned crops' scores (``seconds``: the method's time)."""
-        values = []
+    def _references(self, target: np.ndarray, faces: list[Face]) -> list[tuple[torch.Tensor, Any]]:
+        """Each face's aligned crop of ``target`` and the feature teacher's features of it (None without one)."""
+        references = []
         for face in faces:
+            crop = to_tensor(align_face(target, face, CROP).crop)
+            with torch.inference_mode():
+                features = None if self.features is None else self.features(crop.to(self.restore.device))
+            references.append((crop, features))
+        return references
+
+    def _score(self, name: str, result: np.ndarray, references: list[tuple[torch.Tensor, Any]], faces: list[Face],
+               seconds: float | None = None) -> ImageScore:
+        """The mean over ``faces`` of their aligned crops' scores against ``references`` (``seconds``: the
+        method's time)."""
+        values = []
+        for face, (wanted, features) in zip(faces, references, strict=True):
             got = to_tensor(align_face(np.clip(result, 0, 1), face, CROP).crop)
-            wanted = to_tensor(align_face(target, face, CROP).crop)
             row = [*score(got, wanted)]
             if self.features is not None:
-                with torch.inference_mode():
-                    reference = self.features(wanted.to(self._device))
-                row.append(feature_distance(self.features, got.to(self._device), reference))
+                row.append(feature_distance(self.features, got.to(self.restore.device), features))
             values.append(row)
         means = np.mean(values, axis=0)
         extra = {"feature_distance": float(means[2])} if self.features is not None else {}
         return ImageScore(name, float(means[0]), float(means[1]), seconds, extra)
-
-    @property
-    def _device(self) -> torch.device:
-        return self.restore.device
 
 
 __all__ = ["METHODS", "MIN_FACE", "MIN_RESTORE_FACE", "PROTOCOL", "FaceFinderFn", "FacesEval", "detector_matching",

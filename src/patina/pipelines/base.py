@@ -298,10 +298,7 @@ class PhotoPipeline(TiledPipeline):
 
     def load_model(self, role: str, name: str, task: str, kind: type[NetworkT]) -> NetworkT:
         """:meth:`use_model`'s network, which must be a ``kind``."""
-        network = self.use_model(role, name, task).network
-        if not isinstance(network, kind):
-            raise ParameterError(f"{name} is a {type(network).__name__}, not a {kind.__name__}")
-        return network
+        return self.use_model(role, name, task).network_as(kind)
 
     @property
     def card(self) -> ModelCard | None:

@@ -50,9 +50,7 @@ class FaceFinder:
         """The finder of the registered or file model ``model``."""
         descriptor = load(model, device=select_device(device) if isinstance(device, str) else device,
                           task="face-detect")
-        if not isinstance(descriptor.network, FaceDetector):
-            raise ParameterError(f"{model} is a {type(descriptor.network).__name__}, not a FaceDetector")
-        finder = cls(descriptor.network.fused(), side=side, threshold=threshold)
+        finder = cls(descriptor.network_as(FaceDetector).fused(), side=side, threshold=threshold)
         finder.descriptor = descriptor
         return finder
 
@@ -155,10 +153,8 @@ class FaceRefiner:
             raise ModelNotFoundError(f"{error}. No face model is registered yet: give the face model and the face "
                                      "detector as .safetensors files (experiments/faces-stage1/ in the source "
                                      "tree has the first ones)") from None
-        if not isinstance(descriptor.network, FaceRestorer):
-            raise ParameterError(f"{restorer} is a {type(descriptor.network).__name__}, not a FaceRestorer")
         assert finder.descriptor is not None
-        return cls(finder, descriptor.network, strength=strength), [finder.descriptor, descriptor]
+        return cls(finder, descriptor.network_as(FaceRestorer), strength=strength), [finder.descriptor, descriptor]
 
     def refine(self, restored: np.ndarray, source: np.ndarray, *, faces: list[Face] | None = None) -> list[Face]:
         """Restore the faces of ``restored`` (H, W, C) pixels in place from ``source`` (the same photo before

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from torch import nn
 
 from patina.core.errors import ParameterError
 from patina.networks.upscale import CompactUpscaler
 from patina.weights.card import ModelCard
+
+NetworkT = TypeVar("NetworkT", bound=nn.Module)
 
 
 def upscaler_bytes_per_pixel(network: nn.Module) -> float:
@@ -104,6 +107,12 @@ class ModelDescriptor:
         if self.task != task:
             raise ParameterError(f"{self.name} is a {self.card.arch} model, not {TASK_NOUNS.get(task, task)}")
         return self
+
+    def network_as(self, kind: type[NetworkT]) -> NetworkT:
+        """The network, or a ParameterError when it is not a ``kind``."""
+        if not isinstance(self.network, kind):
+            raise ParameterError(f"{self.name} is a {type(self.network).__name__}, not a {kind.__name__}")
+        return self.network
 
 
 __all__ = ["ARCHITECTURES", "ArchitectureTraits", "ModelDescriptor", "TASK_NOUNS", "upscaler_bytes_per_pixel"]
