@@ -62,7 +62,8 @@ def free_port() -> int:
 
 
 def start_server(port: int, data_dir: Path, token: str):  # noqa: ANN201 - subprocess.Popen
-    """`patina serve` on 127.0.0.1:``port`` in a subprocess, returned once /api/health answers."""
+    """`patina serve` on 127.0.0.1:``port`` in a subprocess, returned once /api/health answers; its log (stderr)
+    goes to ``data_dir``'s sibling ``serve-<port>.log`` (appended), named by the process's ``log_path``."""
     import os
     import subprocess
     import sys
@@ -71,8 +72,11 @@ def start_server(port: int, data_dir: Path, token: str):  # noqa: ANN201 - subpr
     import httpx
 
     env = {**os.environ, "PATINA_API_TOKEN": token, "PATINA_DATA_DIR": str(data_dir)}
-    process = subprocess.Popen([sys.executable, "-m", "patina", "serve", "--port", str(port)], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log_path = data_dir.parent / f"serve-{port}.log"
+    with open(log_path, "ab") as log:  # a file, not a pipe: a pipe nobody reads would fill and stall the server
+        process = subprocess.Popen([sys.executable, "-m", "patina", "serve", "--port", str(port)], env=env,
+                                   stdout=subprocess.DEVNULL, stderr=log)
+    process.log_path = log_path  # type: ignore[attr-defined]
     for _ in range(600):
         try:
             if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1).status_code == 200:
@@ -80,4 +84,4 @@ def start_server(port: int, data_dir: Path, token: str):  # noqa: ANN201 - subpr
         except httpx.TransportError:
             time.sleep(0.1)
     process.kill()
-    raise AssertionError(process.stderr.read().decode())
+    raise AssertionError(log_path.read_text())

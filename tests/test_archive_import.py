@@ -22,7 +22,7 @@ def test_create_makes_catalogue_at_newest_migration_and_store(tmp_path: Path) ->
     with Archive.create(tmp_path / "arch") as archive:
         assert (tmp_path / "arch" / "archive.json").is_file()
         assert (tmp_path / "arch" / "objects").is_dir()
-        assert catalogue.current_revision(archive.engine) == catalogue.head_revision() == "0002"
+        assert catalogue.current_revision(archive.engine) == catalogue.head_revision() == "0003"
     connection = sqlite3.connect(tmp_path / "arch" / "catalogue.sqlite")
     assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -189,7 +189,10 @@ def test_opening_an_older_catalogue_upgrades_it_and_keeps_its_items(tmp_path: Pa
         archive.import_paths([photo_tree])
         with archive.engine.begin() as connection:  # take it back to the first schema
             connection.exec_driver_sql("DROP TABLE jobs")
+            connection.exec_driver_sql("DROP INDEX ix_items_withdrawn_at")
+            connection.exec_driver_sql("ALTER TABLE items DROP COLUMN withdrawn_at")
+            connection.exec_driver_sql("ALTER TABLE items DROP COLUMN purged_at")
             connection.exec_driver_sql("UPDATE alembic_version SET version_num = '0001'")
     with Archive.open(root) as archive:
-        assert catalogue.current_revision(archive.engine) == "0002"
+        assert catalogue.current_revision(archive.engine) == catalogue.head_revision()
         assert archive.count() == 3

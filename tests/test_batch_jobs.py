@@ -67,7 +67,8 @@ def test_cancel_a_queued_job_and_a_running_one(queue: JobQueue) -> None:
     assert queue.archive.count(role="derivative") == 0
 
 
-def test_a_failing_job_is_recorded_and_the_worker_goes_on(queue: JobQueue) -> None:
+def test_a_failing_job_is_recorded_and_the_worker_goes_on(queue: JobQueue, caplog) -> None:
+    caplog.set_level("INFO", logger="patina.batch")
     with pytest.raises(ParameterError, match="strength"):  # a bad value is refused before it is queued
         queue.submit(1, "restore", {**FAST, "strength": 7})
     assert queue.list() == []
@@ -77,6 +78,11 @@ def test_a_failing_job_is_recorded_and_the_worker_goes_on(queue: JobQueue) -> No
     assert pool.run_until_empty() == 2
     assert queue.get(bad.id).status == FAILED and "no-such-model" in queue.get(bad.id).message
     assert queue.get(good.id).status == SUCCEEDED
+    logged = [record.getMessage() for record in caplog.records]  # the server's log: start, failure, finish
+    assert f"job {bad.id} (restore on item 1) started" in logged
+    assert any(line.startswith(f"job {bad.id} (restore on item 1) failed: ") and "no-such-model" in line
+               for line in logged)
+    assert any(line.startswith(f"job {good.id} (restore on item 2) done in ") for line in logged)
 
 
 def test_jobs_of_a_dead_worker_are_resumed(queue: JobQueue) -> None:

@@ -250,7 +250,7 @@ def test_report_means_deltas_and_card_entries() -> None:
 
 def test_cli_prints_tables_writes_json_and_updates_only_the_card(tiny_models: Path, eval_set: Path,
                                                                  tmp_path: Path) -> None:
-    from patina.cli.eval import app
+    from patina.cli.app import app
     from patina.weights import ModelCard, sha256_of
 
     weights = tiny_models / "restore.safetensors"
@@ -258,7 +258,8 @@ def test_cli_prints_tables_writes_json_and_updates_only_the_card(tiny_models: Pa
     weights_bytes = weights.read_bytes()
     card_before = json.loads(card_file.read_text())
     out_json = tmp_path / "out" / "scores.json"
-    result = CliRunner().invoke(app, ["restore", "--data", str(eval_set), "--model", str(weights), "--device", "cpu",
+    result = CliRunner().invoke(app, ["eval", "restore", "--data", str(eval_set), "--model", str(weights),
+                                      "--device", "cpu",
                                       "--json", str(out_json), "--update-card", "--no-progress"],
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output

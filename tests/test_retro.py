@@ -201,13 +201,13 @@ def test_preset_engine(model_path):
 
 def test_gan_engine_tiles_agree_and_strength_blends(model_path):
     image = scene(96, 130)
-    whole = RetroPipeline(era="1970s", model=model_path, tile=0, seed=1, device="cpu")(image)
-    tiled = RetroPipeline(era="1970s", model=model_path, tile=48, seed=1, device="cpu")(image)
+    whole = RetroPipeline(era="1970s", engine="gan", model=model_path, tile=0, seed=1, device="cpu")(image)
+    tiled = RetroPipeline(era="1970s", engine="gan", model=model_path, tile=48, seed=1, device="cpu")(image)
     assert whole.shape == image.shape
     assert (whole - tiled).abs().max() < 1 / 255
     preset = RetroPipeline(era="1970s", engine="preset", seed=1, device="cpu")(image)
     assert (whole - preset).abs().mean() > 1e-3  # the generator changed the look
-    none = RetroPipeline(era="1970s", model=model_path, strength=0.0, device="cpu")(image)
+    none = RetroPipeline(era="1970s", engine="gan", model=model_path, strength=0.0, device="cpu")(image)
     assert torch.allclose(none, image, atol=1e-5)
 
 
@@ -251,7 +251,7 @@ def test_bad_parameters_are_clear_errors(model_path, monkeypatch, tmp_path):
                ModelCard(name="other", arch="ProjectionDiscriminator", version="0.0.0-test",
                          kwargs={"classes": 3, "width": 8, "layers": 1}))
     with pytest.raises(ParameterError, match="not a retro model"):
-        RetroPipeline(model=str(other))
+        RetroPipeline(engine="gan", model=str(other))
     monkeypatch.setattr(retro_module, "MAX_PIXELS", 1000)
     with pytest.raises(ParameterError, match="MP"):
         RetroPipeline(engine="preset")(scene())
@@ -284,7 +284,7 @@ def test_cli_retro_writes_results_and_leaves_inputs(tmp_path, model_path):
     assert out.shape == (64, 80, 3) and np.abs(out[..., 0] - out[..., 2]).max() <= 1
     assert (folder / "a.png").read_bytes() == before
     result = runner.invoke(app, ["retro", str(folder), "-o", str(tmp_path / "gan"), "--model", model_path,
-                                 "--seed", "3"])
+                                 "--engine", "gan", "--seed", "3"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "gan" / "a.png").is_file()
 
@@ -302,7 +302,7 @@ def test_cli_retro_rejects_a_bad_reference(tmp_path):
 @pytest.mark.slow
 @pytest.mark.skipif(not REGISTRY["retro"].path.is_file(), reason="retro weights not shipped")
 def test_shipped_model_runs_on_the_sample(tmp_path):
-    result = runner.invoke(app, ["retro", "--sample", "-o", str(tmp_path), "--era", "1980s"])
+    result = runner.invoke(app, ["retro", "--sample", "-o", str(tmp_path), "--era", "1980s", "--engine", "gan"])
     assert result.exit_code == 0, result.output
     card = json.loads(REGISTRY["retro"].path.with_suffix(".json").read_text())
     assert card["arch"] == "RetroGenerator" and card["training"]["eras"] == list(ERA_NAMES)
@@ -338,7 +338,7 @@ def test_train_retro_tiny_run_exports_a_usable_model(tmp_path, synthetic_sets):
     card = json.loads(weights.with_suffix(".json").read_text())
     assert card["arch"] == "RetroGenerator" and card["steps"] == 6
     assert card["training"]["real_photos_train"] == {"toned": 2, "neutral": 2, "colour": 2}
-    out = RetroPipeline(era="1950s", model=str(weights), device="cpu")(scene())
+    out = RetroPipeline(era="1950s", engine="gan", model=str(weights), device="cpu")(scene())
     assert out.shape == (1, 3, 64, 80) and torch.isfinite(out).all()
 
 
@@ -357,10 +357,41 @@ def test_eval_retro_scores_every_engine(synthetic_sets, model_path):
         for key in ("preset", "gan"):
             assert 0 < result.methods[key].ssim < 1
             assert result.methods[key].extra_means()["style_distance"] >= 0
+        palettes = {key: result.methods[key].extra_means() for key in ("preset", "gan")}
+        assert palettes["preset"]["hue_shift"] == 0 and palettes["preset"]["chroma_shift"] == 0  # the era itself
+        assert 0 <= palettes["gan"]["hue_shift"] <= 180
+    assert "its palette against the preset's: hue" in " ".join(evaluate_notes(report))
     toned_set = report.datasets[0]
     # the toned reference is closer to an albumen look than to the untouched colour photo
     assert (toned_set.methods["preset"].extra_means()["style_distance"]
             < toned_set.methods["input"].extra_means()["style_distance"])
+
+
+def evaluate_notes(report):
+    from patina.evaluation.retro_eval import RetroEval
+
+    return RetroEval(real_roots=[]).notes(report)
+
+
+def test_palette_shift_measures_cast_angle_and_vividness():
+    from patina.evaluation.retro_eval import palette, palette_shift
+
+    warm = torch.tensor([0.8, 0.5, 0.3]).view(1, 3, 1, 1).expand(1, 3, 8, 8)
+    cool = torch.tensor([0.3, 0.5, 0.8]).view(1, 3, 1, 1).expand(1, 3, 8, 8)
+    gray = torch.full((1, 3, 8, 8), 0.5)
+    assert palette_shift(palette(warm), palette(warm)) == (0.0, 0.0)
+    hue, chroma = palette_shift(palette(cool), palette(warm))
+    assert hue > 120 and abs(chroma) < 15  # opposite casts, similar vividness
+    assert palette_shift(palette(gray), palette(warm))[1] < -20  # gray is duller
+
+
+def test_auto_engine_is_the_gan_for_black_and_white_eras_and_the_preset_for_colour_ones(model_path):
+    for era, engine in (("1880s", "gan"), ("1920s", "gan"), ("1950s", "preset"), ("1970s", "preset"),
+                        ("1980s", "preset"), ("1990s", "preset")):
+        pipe = RetroPipeline(era=era, model=model_path, device="cpu")
+        assert pipe.engine == engine and pipe.resolved_options().engine == engine  # recorded as chosen
+        assert (pipe.generator is not None) == (engine == "gan")
+    assert RetroPipeline(era="1970s", engine="gan", model=model_path, device="cpu").engine == "gan"
 
 
 def test_cli_eval_retro_reports_missing_sets(tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import signal
 import time
 from pathlib import Path
@@ -218,6 +219,12 @@ def test_jobs_resume_after_the_server_is_killed(tmp_path: Path) -> None:
                 time.sleep(0.2)
             assert state["status"] == "succeeded" and state["attempts"] == 2
             assert http.get("/api/items", params={"role": "derivative"}).json()["total"] == 1
+            httpx.get(f"{base}/login", params={"token": TOKEN})
+        log = server.log_path.read_text()  # both servers' logs, one after the other
+        assert '"POST /api/jobs HTTP/1.1" 202' in log  # request lines
+        assert log.count(f"job {job['id']} (restore on item 1) started") == 2
+        assert re.search(rf"job {job['id']} \(restore on item 1\) done in [0-9.]+ s: derivative \d+", log)
+        assert "GET /login?token=*** HTTP/1.1" in log and TOKEN not in log
     finally:
         server.kill()
         server.wait()
@@ -257,3 +264,44 @@ def test_renditions_of_16_bit_and_transparent_images_are_plain_jpegs(client: Tes
     assert image.shape == (30, 40, 3) and image.dtype == np.uint8
     assert image[:8].min() > 240  # transparent part composited on white
     assert client.get("/api/items/1/file", headers=AUTH).content == (tmp_path / "deep.png").read_bytes()
+
+
+def test_withdraw_bulk_edit_and_csv_metadata_through_the_api(client: TestClient) -> None:
+    upload(client, ("FadedRacket.PNG", png_bytes(1)), ("IMG_0042_mill.png", png_bytes(2)),
+           ("oma.png", png_bytes(3))).raise_for_status()
+    found = client.get("/api/items", headers=AUTH, params={"q": "racket"}).json()
+    assert [item["original_name"] for item in found["items"]] == ["FadedRacket.PNG"]
+
+    edited = client.post("/api/items/bulk-edit", headers=AUTH,
+                         json={"q": "mill", "ids": [1], "metadata": {"rights": "CC BY 4.0"}, "add_tags": ["x"]})
+    assert edited.status_code == 200, edited.text
+    assert sorted(item["id"] for item in edited.json()) == [1, 2]
+    assert all(item["metadata"]["rights"] == "CC BY 4.0" and item["tags"] == ["x"] for item in edited.json())
+    assert client.post("/api/items/bulk-edit", headers=AUTH, json={"q": "nothing-matches"}).status_code == 422
+    assert client.post("/api/items/bulk-edit", headers=AUTH, json={"ids": [99]}).status_code == 404
+
+    csv_text = b"original_name,title,tags\noma.png,Grandmother,family\nnope.png,No,\n"
+    dry = client.post("/api/items/metadata-csv", headers=AUTH, data={"dry_run": "true"},
+                      files=[("file", ("meta.csv", csv_text, "text/csv"))])
+    assert dry.status_code == 200, dry.text
+    plan = dry.json()
+    assert not plan["applied"] and plan["changes"][0]["fields"] == {"title": ["", "Grandmother"]}
+    assert plan["problems"] == [[3, "original_name 'nope.png': no such item"]]
+    assert client.get("/api/items/3", headers=AUTH).json()["metadata"]["title"] == ""
+    done = client.post("/api/items/metadata-csv", headers=AUTH, files=[("file", ("meta.csv", csv_text, "text/csv"))])
+    assert done.json()["applied"] and client.get("/api/items/3", headers=AUTH).json()["tags"] == ["family"]
+    bad = client.post("/api/items/metadata-csv", headers=AUTH, files=[("file", ("m.csv", b"titel\nx\n", "text/csv"))])
+    assert bad.status_code == 422 and "m.csv" in bad.text and "/tmp" not in bad.text
+
+    assert client.post("/api/items/1/withdraw", headers=AUTH, json={"reason": ""}).status_code == 422
+    purge = client.post("/api/items/1/withdraw", headers=AUTH, json={"reason": "duplicate", "purge": True})
+    assert purge.status_code == 422 and "masters are never deleted" in purge.text
+    withdrawn = client.post("/api/items/1/withdraw", headers=AUTH, json={"reason": "duplicate"})
+    assert withdrawn.status_code == 200 and withdrawn.json()["withdrawn_at"] is not None
+    listed = client.get("/api/items", headers=AUTH).json()
+    assert [item["id"] for item in listed["items"]] == [2, 3] and listed["total"] == 2
+    assert client.get("/api/items", headers=AUTH, params={"q": "racket"}).json()["items"] == []
+    assert client.get("/api/items/1", headers=AUTH).json()["events"][-1]["event_type"] == "deaccession"
+    assert client.get("/api/items/1/file", headers=AUTH).status_code == 200  # kept
+    gallery = client.get("/", headers=AUTH).text
+    assert "IMG_0042_mill.png" in gallery and "FadedRacket" not in gallery  # not in the gallery

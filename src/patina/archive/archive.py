@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from patina.archive import catalogue, derive, export, fixity, ingest
 from patina.archive.context import AGENT, ArchiveContext
+from patina.archive.csv_import import CsvPlan, plan_csv_metadata
 from patina.archive.derive import DeriveResult, ReproduceReport
 from patina.archive.export import BagReport
 from patina.archive.fixity import FixityReport
@@ -34,6 +35,7 @@ from patina.archive.records import EventRecord, ItemRecord
 from patina.archive.schema import DUBLIN_CORE_FIELDS, Collection, Event, Item, Tag, item_collections, utcnow
 from patina.archive.search import reindex, search_ids
 from patina.archive.store import ObjectStore
+from patina.archive.withdraw import Withdrawal, withdraw
 from patina.core.errors import ArchiveError, ParameterError
 
 CONFIG_NAME = "archive.json"
@@ -123,15 +125,19 @@ class Archive:
             return ItemRecord.of(self.find(session, ref))
 
     def items(self, *, role: str | None = None, collection: str | None = None, tag: str | None = None,
-              ids: Sequence[int] | None = None, limit: int | None = None, offset: int = 0) -> list[ItemRecord]:
-        """Items in id order, optionally only masters/derivatives, one collection or tag, or given ids."""
+              ids: Sequence[int] | None = None, limit: int | None = None, offset: int = 0,
+              withdrawn: bool | None = False) -> list[ItemRecord]:
+        """Items in id order, optionally only masters/derivatives, one collection or tag, or given ids; items in
+        use unless ``withdrawn`` is True (only withdrawn ones) or None (all)."""
         with self.session() as session:
             return item_records(session, role=role, collection=collection, tag=tag, ids=ids, limit=limit,
-                                offset=offset)
+                                offset=offset, withdrawn=withdrawn)
 
-    def count(self, *, role: str | None = None, collection: str | None = None, tag: str | None = None) -> int:
-        """How many items (of a role, in a collection, with a tag) the catalogue holds."""
-        statement = filtered(select(func.count(Item.id)), role=role, collection=collection, tag=tag)
+    def count(self, *, role: str | None = None, collection: str | None = None, tag: str | None = None,
+              withdrawn: bool | None = False) -> int:
+        """How many items (of a role, in a collection, with a tag; in use by default) the catalogue holds."""
+        statement = filtered(select(func.count(Item.id)), role=role, collection=collection, tag=tag,
+                             withdrawn=withdrawn)
         with self.session() as session:
             return int(session.scalar(statement) or 0)
 
@@ -154,6 +160,10 @@ class Archive:
         with self.session() as session:
             item_id = None if ref is None else self.find(session, ref).id
             return event_records(session, item_id=item_id, event_type=event_type)
+
+    def withdraw(self, ref: ItemRef, reason: str, *, purge: bool = False) -> Withdrawal:
+        """Withdraw (deaccession) an item; see :func:`patina.archive.withdraw.withdraw`."""
+        return withdraw(self.context, ref, reason, purge=purge)
 
     def path_of(self, ref: ItemRef) -> Path:
         """The read-only stored file of an item."""
@@ -188,6 +198,24 @@ class Archive:
                 session.flush()
                 reindex(session, item)
             return ItemRecord.of(item)
+
+    def edit_many(self, refs: Sequence[ItemRef], **changes: Any) -> list[ItemRecord]:
+        """:meth:`edit` each of ``refs`` with the same changes (bulk edit of a selection or of search results),
+        each item in its own transaction and event; all refs are checked to exist first."""
+        with self.session() as session:
+            ids = [self.find(session, ref).id for ref in refs]
+        return [self.edit(item_id, **changes) for item_id in dict.fromkeys(ids)]
+
+    def import_metadata_csv(self, path: str | Path, *, dry_run: bool = False) -> CsvPlan:
+        """Descriptions from a CSV file (see :mod:`patina.archive.csv_import`): the plan of what changes, carried
+        out unless ``dry_run``."""
+        plan = plan_csv_metadata(self.context, path)
+        if not dry_run:
+            for change in plan.changes:
+                self.edit(change.item_id, metadata={name: new for name, (_, new) in change.fields.items()},
+                          add_tags=change.add_tags, add_collections=change.add_collections)
+            plan.applied = True
+        return plan
 
     def _regroup(self, session: Session, item: Item, kind: type[Grouping], current: list[Grouping],
                  add: Sequence[str], remove: Sequence[str], label: str) -> dict[str, Any]:

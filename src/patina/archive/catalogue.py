@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
+
+from patina.core.errors import ConfigError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -27,7 +29,11 @@ def sqlite_url(path: str | Path) -> str:
 
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite connections get the durability pragmas above."""
-    engine = create_engine(url, future=True)
+    try:
+        engine = create_engine(url, future=True)
+    except ModuleNotFoundError as exc:  # the database's driver is an extra
+        raise ConfigError(f"the catalogue {url.split(':', 1)[0]} needs its driver ({exc.name}): "
+                          "pip install -e '.[postgres]' for PostgreSQL") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine

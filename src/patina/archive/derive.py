@@ -94,6 +94,8 @@ def derive(
     check_output_format(output_format)
     with context.session() as session:
         source = context.find(session, ref)
+        if source.withdrawn_at is not None:
+            raise ParameterError(f"item {source.id} is withdrawn: nothing new is made from it")
         requested.update({name: [context.find(session, r).sha256 for r in _refs(requested[name], name)]
                           for name in recipe.references})
         request = {"pipeline": pipeline, "requested": requested, "seed": int(seed), "format": output_format,

@@ -47,10 +47,12 @@ def verify(context: ArchiveContext, *, items: Sequence[ItemRef] | None = None, r
            on_item: Callable[[int, int], None] | None = None) -> FixityReport:
     """Re-hash every catalogued file (or only ``items``) and look for untracked objects."""
     with context.session() as session:
-        if items is None:
-            rows = session.execute(select(Item.id, Item.sha256).order_by(Item.id)).tuples().all()
+        if items is None:  # a purged derivative's file was deleted on purpose: nothing to check
+            statement = select(Item.id, Item.sha256).where(Item.purged_at.is_(None)).order_by(Item.id)
+            rows = [(item_id, sha256) for item_id, sha256 in session.execute(statement)]
         else:
-            rows = [(item.id, item.sha256) for item in (context.find(session, ref) for ref in items)]
+            rows = [(item.id, item.sha256) for item in (context.find(session, ref) for ref in items)
+                    if item.purged_at is None]
     report = FixityReport()
     outcomes: list[tuple[int, str, str]] = []
     for done, (item_id, sha256) in enumerate(rows, start=1):

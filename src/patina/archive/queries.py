@@ -32,10 +32,11 @@ def find_item(session: Session, ref: ItemRef) -> Item | None:
 
 def item_records(session: Session, *, role: str | None = None, collection: str | None = None,
                  tag: str | None = None, ids: Sequence[int] | None = None, limit: int | None = None,
-                 offset: int = 0) -> list[ItemRecord]:
-    """Items in id order, optionally only masters/derivatives, one collection or tag, or given ids."""
+                 offset: int = 0, withdrawn: bool | None = False) -> list[ItemRecord]:
+    """Items in id order, optionally only masters/derivatives, one collection or tag, or given ids; withdrawn
+    items only with ``withdrawn`` True (only them) or None (all)."""
     statement = filtered(select(Item).options(*_eager()).order_by(Item.id).offset(offset).limit(limit),
-                         role=role, collection=collection, tag=tag)
+                         role=role, collection=collection, tag=tag, withdrawn=withdrawn)
     if ids is not None:
         statement = statement.where(Item.id.in_(list(ids)))
     return [ItemRecord.of(item) for item in session.scalars(statement)]
@@ -67,8 +68,12 @@ def named(session: Session, kind: type[Grouping], name: str) -> Grouping:
     return found
 
 
-def filtered(statement: Select, *, role: str | None, collection: str | None, tag: str | None) -> Select:
-    """``statement`` limited to items of a role, in a collection and with a tag (each when given)."""
+def filtered(statement: Select, *, role: str | None, collection: str | None, tag: str | None,
+             withdrawn: bool | None = False) -> Select:
+    """``statement`` limited to items of a role, in a collection and with a tag (each when given), and to items
+    in use (``withdrawn`` False, the default), withdrawn ones (True) or both (None)."""
+    if withdrawn is not None:
+        statement = statement.where(Item.withdrawn_at.is_not(None) if withdrawn else Item.withdrawn_at.is_(None))
     if role is not None:
         statement = statement.where(Item.role == role)
     if collection is not None:

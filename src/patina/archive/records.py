@@ -31,6 +31,10 @@ class ItemRecord:
     derivative_ids: list[int] = field(default_factory=list)
     label: str = ""
     """What to call the item: its title, else its original file name."""
+    withdrawn_at: datetime | None = None
+    """When it was withdrawn (deaccessioned); None while in use."""
+    purged: bool = False
+    """A withdrawn derivative whose file was deleted."""
 
     @classmethod
     def of(cls, item: Item) -> ItemRecord:
@@ -42,11 +46,14 @@ class ItemRecord:
             collections=[c.name for c in item.collections], tags=[t.name for t in item.tags],
             origins=[o.original_path for o in item.origins], derivative_ids=[d.id for d in item.derivatives],
             label=item.title or item.original_name,
+            withdrawn_at=None if item.withdrawn_at is None else as_utc(item.withdrawn_at),
+            purged=item.purged_at is not None,
         )
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["created_at"] = self.created_at.isoformat()
+        data["withdrawn_at"] = None if self.withdrawn_at is None else self.withdrawn_at.isoformat()
         return data
 
 

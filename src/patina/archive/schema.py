@@ -88,6 +88,10 @@ class Item(Base):
     rights: Mapped[str] = mapped_column(Text, default="")
     source: Mapped[str] = mapped_column(Text, default="")
     embedded: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None, index=True)
+    """When the item was withdrawn (deaccessioned): hidden from listings, search and exports; None = in use."""
+    purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    """When a withdrawn derivative's file was deleted from the store (its sha256 stays recorded)."""
 
     parent: Mapped[Item | None] = relationship(remote_side=[id], back_populates="derivatives")
     derivatives: Mapped[list[Item]] = relationship(back_populates="parent", order_by="Item.id")

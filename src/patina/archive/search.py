@@ -26,7 +26,11 @@ def reindex(session: Session, item: Item) -> None:
     """Rewrite ``item``'s row of the search index from its current metadata, names, tags and collections."""
     if not _uses_fts(session):
         return
-    names = " ".join(dict.fromkeys([item.original_name, *(origin.original_path for origin in item.origins)]))
+    if item.withdrawn_at is not None:  # a withdrawn item is found by no search
+        session.execute(text("DELETE FROM items_fts WHERE rowid = :id"), {"id": item.id})
+        return
+    names = name_words(" ".join(dict.fromkeys([item.original_name,
+                                                *(origin.original_path for origin in item.origins)])))
     values = {name: getattr(item, name) for name in DUBLIN_CORE_FIELDS}
     values.update(names=names, tags=" ".join(tag.name for tag in item.tags),
                   collections=" ".join(collection.name for collection in item.collections))
@@ -35,6 +39,17 @@ def reindex(session: Session, item: Item) -> None:
     placeholders = ", ".join(f":{name}" for name in INDEXED_FIELDS)
     session.execute(text(f"INSERT INTO items_fts (rowid, {columns}) VALUES (:id, {placeholders})"),
                     {"id": item.id, **values})
+
+
+_WORD_PARTS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+|[^\W\d_]+")
+
+
+def name_words(names: str) -> str:
+    """File names as indexed: each name as it is, then the words inside it, so that 'racket' finds
+    FadedRacket.PNG, 'mill' IMG_0042_mill.jpg and '1923' portrait1923b.tif ('HTMLPage2' -> HTML Page 2)."""
+    parts = [part for token in re.findall(r"[^\W_]+", names) for part in _WORD_PARTS.findall(token)]
+    extra = [part for part in dict.fromkeys(parts) if part.lower() not in names.lower().split()]
+    return " ".join([names, *extra]) if extra else names
 
 
 def fts_query(query: str) -> str:
@@ -75,5 +90,6 @@ def _like_search(session: Session, query: str, limit: int) -> list[int]:
     if not words:
         return []
     columns = [getattr(Item, name) for name in DUBLIN_CORE_FIELDS] + [Item.original_name]
-    condition = and_(*(or_(*(column.ilike(f"%{word}%") for column in columns)) for word in words))
+    condition = and_(Item.withdrawn_at.is_(None),
+                     *(or_(*(column.ilike(f"%{word}%") for column in columns)) for word in words))
     return list(session.scalars(select(Item.id).where(condition).order_by(Item.id).limit(limit)))

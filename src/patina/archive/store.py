@@ -125,6 +125,17 @@ class ObjectStore:
         _fsync_folder(target.parent)
         return StoredFile(sha256, size, existed=False)
 
+    def remove(self, sha256: str) -> bool:
+        """Delete the object with this hash (a purged derivative's; masters are never removed). True when there
+        was one."""
+        path = self.path(sha256)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        _fsync_folder(path.parent)
+        return True
+
     def temp_path(self, suffix: str = ".part") -> Path:
         """A fresh temporary path in the store's tmp folder, named after this process and machine."""
         self.tmp.mkdir(parents=True, exist_ok=True)

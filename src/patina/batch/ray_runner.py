@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from patina.archive import Archive
+from patina.core.errors import ParameterError
 from patina.batch.jobs import JobQueue, JobRecord, worker_name
 from patina.batch.worker import run_job
 
@@ -38,7 +39,10 @@ def run_on_ray(root: str | Path, *, tasks: int = 2, device: str = "cpu", address
     ``address`` is a Ray cluster address ('auto' for the one this machine belongs to); None starts a
     local Ray instance for the run (or uses the one already initialised).
     """
-    import ray
+    try:
+        import ray
+    except ImportError:
+        raise ParameterError("running jobs on Ray needs the ray extras: pip install -e '.[ray]'") from None
 
     root = str(Path(root).resolve())
     with Archive.open(root) as archive:

@@ -3,6 +3,7 @@ as many processes as you start with `patina archive worker`, all taking from the
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -12,6 +13,8 @@ from patina.core.errors import failure_reason
 from patina.batch.jobs import CANCELLED, FAILED, SUCCEEDED, JobCancelled, JobQueue, JobRecord, worker_name
 
 REPORT_EVERY = 0.25  # seconds between progress writes to the catalogue
+
+log = logging.getLogger(__name__)
 
 
 def run_job(queue: JobQueue, job: JobRecord, *, device: str = "cpu") -> JobRecord:
@@ -26,17 +29,24 @@ def run_job(queue: JobQueue, job: JobRecord, *, device: str = "cpu") -> JobRecor
             if queue.report(job.id, fraction * 0.99):  # 100 % only once the result is stored
                 raise JobCancelled
 
+    what = f"job {job.id} ({job.pipeline} on item {job.item_id})"
+    started = time.monotonic()
+    log.info("%s started", what)
     try:
         if queue.report(job.id, 0.0, "running"):
             raise JobCancelled
         result = queue.archive.derive(job.item_id, job.pipeline, job.parameters, seed=job.seed,
                                       output_format=job.output_format, device=device, on_progress=on_progress)
     except JobCancelled:
+        log.info("%s cancelled", what)
         return queue.finish(job.id, CANCELLED, message="cancelled while running")
     except Exception as exc:  # noqa: BLE001 - a failing job is recorded, the worker goes on
-        return queue.finish(job.id, FAILED, message=failure_reason(exc))
+        reason = failure_reason(exc)
+        log.warning("%s failed: %s", what, reason)
+        return queue.finish(job.id, FAILED, message=reason)
     message = "found an identical earlier result" if result.reused else "done"
     notes = result.event.detail.get("notes", [])
+    log.info("%s %s in %.1f s: derivative %s", what, message, time.monotonic() - started, result.item.id)
     return queue.finish(job.id, SUCCEEDED, message="; ".join([message, *notes]), derivative_id=result.item.id)
 
 

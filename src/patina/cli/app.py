@@ -5,12 +5,14 @@ from __future__ import annotations
 import sys
 
 import typer
-from rich.console import Console
+from rich.markup import escape
 
+from patina.cli.terminal import HELP_OPTION_NAMES, PatinaGroup, error_console
 from patina.core.errors import PatinaError
 
 app = typer.Typer(help="Patina: restore, upscale, colorize and re-style old photographs with GANs.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, cls=PatinaGroup,
+                  context_settings={"help_option_names": HELP_OPTION_NAMES})
 
 
 def _register() -> None:
@@ -38,5 +40,5 @@ def main() -> None:
     try:
         app()
     except PatinaError as exc:
-        Console(stderr=True).print(f"[red]error:[/red] {exc}", highlight=False)
+        error_console().print(f"[red]error:[/red] {escape(str(exc))}")
         sys.exit(2)

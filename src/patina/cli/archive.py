@@ -11,9 +11,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from patina.cli.terminal import console as say
+from patina.cli.terminal import error_console, show_progress
+
 app = typer.Typer(help="The archive: immutable masters, derivatives with provenance, search, fixity, export.",
                   no_args_is_help=True)
 console = Console(highlight=False)
+"""What a command was asked to show (items, search results, audits): printed even with --quiet; summaries and
+per-item lines go to :func:`~patina.cli.terminal.console` (``say()``), errors to ``error_console()``."""
 
 ArchiveDir = Annotated[Path, typer.Option(
     "-A", "--archive", envvar="PATINA_ARCHIVE", help="The archive folder (or set PATINA_ARCHIVE).")]
@@ -44,7 +49,7 @@ def _progress():  # noqa: ANN202 - rich Progress
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=console, transient=True)
+                    console=say(), transient=True, disable=not show_progress())
 
 
 def _print_json(data: Any) -> None:
@@ -69,7 +74,7 @@ def init(
     from patina.archive import Archive
 
     with Archive.create(folder, database_url=db) as archive:
-        console.print(f"created archive [bold]{escape(str(folder))}[/bold] ({archive.engine.dialect.name} catalogue)")
+        say().print(f"created archive [bold]{escape(str(folder))}[/bold] ({archive.engine.dialect.name} catalogue)")
 
 
 @app.command("import")
@@ -92,8 +97,8 @@ def import_(
         report = archive.import_paths(paths, collection=collection, tags=tag or [], metadata=overrides,
                                       on_file=advance)
     for path, reason in report.failed:
-        console.print(f"[red]failed[/red] {escape(path)}: {escape(reason)}")
-    console.print(f"{len(report.imported)} imported, {len(report.duplicates)} already in the archive, "
+        error_console().print(f"[red]failed[/red] {escape(path)}: {escape(reason)}")
+    say().print(f"{len(report.imported)} imported, {len(report.duplicates)} already in the archive, "
                   f"{len(report.failed)} failed")
     if report.failed:
         raise typer.Exit(1)
@@ -107,10 +112,11 @@ def list_items(
     tag: Annotated[str | None, typer.Option()] = None,
     limit: Annotated[int, typer.Option(help="At most this many items.")] = 100,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    withdrawn: Annotated[bool, typer.Option("--withdrawn", help="List the withdrawn items instead.")] = False,
 ) -> None:
-    """List items in id order."""
+    """List items in id order (those in use, or the withdrawn ones)."""
     with _open(archive_dir) as archive:
-        records = archive.items(role=role, collection=collection, tag=tag, limit=limit)
+        records = archive.items(role=role, collection=collection, tag=tag, limit=limit, withdrawn=withdrawn)
     if as_json:
         _print_json([r.to_dict() for r in records])
     else:
@@ -134,6 +140,9 @@ def show(
     parent = f" of {record.parent_id}" if record.parent_id else ""
     console.print(f"[bold]item {record.id}[/bold] ({record.role}{parent})"
                   f"  {record.width}x{record.height} {record.media_type}, {record.size_bytes} bytes")
+    if record.withdrawn_at is not None:
+        console.print(f"[yellow]withdrawn[/yellow] {record.withdrawn_at:%Y-%m-%d %H:%M:%S}"
+                      + (" (file deleted)" if record.purged else " (file kept)"))
     console.print(f"sha256 {record.sha256}\nfile   {escape(str(path))}")
     for name, value in record.metadata.items():
         if value:
@@ -150,24 +159,83 @@ def show(
             models = ", ".join(f"{m['name']} ({m['sha256'][:12]})" for m in detail["models"])
             console.print(f"      {detail['pipeline']} {escape(settings)} seed={detail['seed']}; "
                           f"models {escape(models)}")
+        elif event.event_type == "deaccession":
+            console.print(f"      reason: {escape(event.detail['reason'])}")
 
 
 @app.command("edit")
 def edit(
-    item: Annotated[str, typer.Argument(help="Item id or sha256 prefix.")],
+    items: Annotated[list[str] | None, typer.Argument(help="Item ids or sha256 prefixes.", show_default=False)] = None,
     archive_dir: ArchiveDir = Path("."),
+    query: Annotated[str | None, typer.Option(
+        "--search", help="Also edit every item this search finds (see `patina archive search`).")] = None,
+    limit: Annotated[int, typer.Option(help="With --search: at most this many results.")] = 1000,
     settings: Settings = None,
     add_tag: Annotated[list[str] | None, typer.Option(help="Add a tag; repeatable.")] = None,
     remove_tag: Annotated[list[str] | None, typer.Option(help="Remove a tag; repeatable.")] = None,
     add_to: Annotated[list[str] | None, typer.Option(help="Add to a collection; repeatable.")] = None,
     remove_from: Annotated[list[str] | None, typer.Option(help="Remove from a collection; repeatable.")] = None,
 ) -> None:
-    """Edit an item's description, tags and collections (the file itself is never changed)."""
+    """Edit the description, tags and collections of items: those named, and those a search finds (bulk edit).
+    Each changed item gets a 'metadata modification' event; the files themselves are never changed.
+
+    Example: patina archive edit --search "mill 1923" --set rights="CC BY 4.0" --add-tag mill"""
     with _open(archive_dir) as archive:
-        record = archive.edit(item, metadata=_settings(settings), add_tags=add_tag or [],
-                              remove_tags=remove_tag or [], add_collections=add_to or [],
-                              remove_collections=remove_from or [])
-    console.print(f"item {record.id}: " + escape(", ".join(f"{k}={v!r}" for k, v in record.metadata.items() if v)))
+        refs: list[str | int] = [*(items or []), *(r.id for r in archive.search(query, limit=limit))] if query \
+            else list(items or [])
+        if not refs:
+            raise typer.BadParameter("give item ids or a --search that finds some")
+        records = archive.edit_many(refs, metadata=_settings(settings), add_tags=add_tag or [],
+                                    remove_tags=remove_tag or [], add_collections=add_to or [],
+                                    remove_collections=remove_from or [])
+    for record in records:
+        say().print(f"item {record.id}: " + escape(", ".join(f"{k}={v!r}" for k, v in record.metadata.items()
+                                                              if v)))
+
+
+@app.command("import-metadata")
+def import_metadata(
+    csv_file: Annotated[Path, typer.Argument(help="CSV file: a column id, original_name or file naming the "
+                                                  "items, then any of title, date, creator, place, subject, "
+                                                  "description, rights, source, tags, collections.")],
+    archive_dir: ArchiveDir = Path("."),
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change; change nothing.")] = False,
+) -> None:
+    """Describe items from a spreadsheet (CSV; Excel's UTF-8 and ';' files too): each row's non-empty cells
+    replace the item's fields, its tags and collections are added. Rows that match no item, or several, are
+    listed and left out; exit status 1 if there were any."""
+    with _open(archive_dir) as archive:
+        plan = archive.import_metadata_csv(csv_file, dry_run=dry_run)
+    verb = "would change" if dry_run else "changed"
+    for change in plan.changes:
+        parts = [f"{name}: {old!r} -> {new!r}" for name, (old, new) in change.fields.items()]
+        parts += [f"+tag {tag}" for tag in change.add_tags] + [f"+collection {c}" for c in change.add_collections]
+        console.print(f"row {change.row}: item {change.item_id} ({escape(change.label)}) {verb}: "
+                      + escape("; ".join(parts)))
+    for row, reason in plan.problems:
+        error_console().print(f"[yellow]row {row} left out[/yellow]: {escape(reason)}")
+    say().print(f"{len(plan.changes)} items {verb}, {len(plan.unchanged)} rows already as given, "
+                f"{len(plan.problems)} rows left out" + (" (dry run: nothing changed)" if dry_run else ""))
+    if plan.problems:
+        raise typer.Exit(1)
+
+
+@app.command("withdraw")
+def withdraw(
+    items: Annotated[list[str], typer.Argument(help="Item ids or sha256 prefixes.", show_default=False)],
+    reason: Annotated[str, typer.Option(help="Why (recorded in the deaccession event).", show_default=False)],
+    archive_dir: ArchiveDir = Path("."),
+    purge: Annotated[bool, typer.Option(
+        "--purge", help="Also delete the files of withdrawn derivatives (their sha256 stays recorded). Masters' "
+                        "files are never deleted.")] = False,
+) -> None:
+    """Withdraw (deaccession) items: hidden from listings, search, exports and the gallery; the file is kept
+    (`show` and `verify` still reach it); a deaccession event records the reason."""
+    with _open(archive_dir) as archive:
+        for ref in items:
+            done = archive.withdraw(ref, reason, purge=purge)
+            state = "already withdrawn" if done.already and not done.purged else "withdrawn"
+            say().print(f"item {done.item.id}: {state}" + (", file deleted" if done.purged else ""))
 
 
 @app.command("search")
@@ -228,7 +296,7 @@ def derive(
                     progress.console.print(f"item {ref} -> derivative {result.item.id} ({state})")
                 except Exception as exc:  # noqa: BLE001 - one item's failure must not end the batch
                     failed += 1
-                    progress.console.print(f"[red]failed[/red] item {ref}: {escape(failure_reason(exc))}")
+                    error_console().print(f"[red]failed[/red] item {ref}: {escape(failure_reason(exc))}")
                 progress.advance(task)
     if failed:
         raise typer.Exit(1)
@@ -244,7 +312,7 @@ def reproduce(
     with _open(archive_dir) as archive:
         report = archive.reproduce(item, device=device)
     for note in report.notes:
-        console.print(f"[yellow]note[/yellow] {escape(note)}")
+        say().print(f"[yellow]note[/yellow] {escape(note)}")
     if report.identical:
         console.print(f"identical: derivative {report.derivative_id} reproduced byte for byte (sha256 "
                       f"{report.recorded_sha256[:12]})")
@@ -300,14 +368,14 @@ def export(
     with _open(archive_dir) as archive:
         if bagit is not None:
             report = archive.export_bagit(bagit, base_url=base_url, **selection)
-            console.print(f"bag {escape(str(report.path))}: {report.items} files, {report.bytes} bytes, valid")
+            say().print(f"bag {escape(str(report.path))}: {report.items} files, {report.bytes} bytes, valid")
         if csv is not None:
             rows = archive.export_csv(csv, **selection)
-            console.print(f"csv {escape(str(csv))}: {rows} rows")
+            say().print(f"csv {escape(str(csv))}: {rows} rows")
         if iiif is not None:
             manifest = archive.iiif_manifest(base_url=base_url, **selection)
             iiif.write_text(json.dumps(manifest, indent=2) + "\n")
-            console.print(f"iiif {escape(str(iiif))}: {len(manifest.get('items', []))} canvases")
+            say().print(f"iiif {escape(str(iiif))}: {len(manifest.get('items', []))} canvases")
 
 
 @app.command("worker")
@@ -339,10 +407,10 @@ def worker(
     with _open(archive_dir) as archive:
         pool = WorkerPool(archive, workers=workers, device=device, on_job=done)
         if until_empty:
-            console.print(f"{pool.run_until_empty()} jobs run")
+            say().print(f"{pool.run_until_empty()} jobs run")
             return
         resumed = pool.start()
-        console.print(f"working (Ctrl-C to stop); {len(resumed)} abandoned jobs re-queued")
+        say().print(f"working (Ctrl-C to stop); {len(resumed)} abandoned jobs re-queued")
         try:
             while True:
                 time.sleep(1)

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from patina.cli.pipeline_command import option_flag
+from patina.cli.terminal import show_progress
 from patina.pipelines.colorize import ColorizeOptions
 from patina.pipelines.restore import RestoreOptions
 
@@ -41,7 +42,6 @@ JsonOption = Annotated[Path | None, typer.Option(
     "--json", help="Also write all scores (means and per image) to this JSON file.")]
 UpdateCardOption = Annotated[bool, typer.Option(
     "--update-card", help="Write the means into the model card's metrics (the card JSON only).")]
-ProgressOption = Annotated[bool, typer.Option(help="Show a progress bar.")]
 
 
 @app.command("restore")
@@ -63,7 +63,6 @@ def restore(
         help="Aging chain: training (the chain the model learnt from), independent (written apart from it, for "
              "validation only; metrics restore_eval_independent) or clean (no aging: how much a good photo "
              "changes; metrics restore_eval_clean).")] = "training",
-    progress: ProgressOption = True,
 ) -> None:
     """Degrade clean images with fixed seeds (image i -> seed i) and compare input, classical baseline and model."""
     from patina.core.errors import ParameterError
@@ -87,7 +86,7 @@ def restore(
     evaluation = RestoreEval.load(model, mask_model=mask_model, device=device, ensemble=ensemble,
                                   baseline_mask=baseline_mask, limit=limit, chain=chain, tone_model=tone_model,
                                   tone=tone)
-    report = evaluation.run(data, progress=progress, command=command)
+    report = evaluation.run(data, progress=show_progress(), command=command)
     evaluation.publish(report, json_path=json_path, update_cards=update_card)
 
 
@@ -103,7 +102,6 @@ def colorize(
         "oracle check of reference-guided colour).")] = False,
     json_path: JsonOption = None,
     update_card: UpdateCardOption = False,
-    progress: ProgressOption = True,
 ) -> None:
     """Turn colour images gray and compare gray output, the mean-chroma baseline and the model (PSNR, SSIM,
     Lab chroma error, colourfulness next to the ground truth's)."""
@@ -117,7 +115,7 @@ def colorize(
                                           "device": None if device == "auto" else device, "limit": limit,
                                           "like-truth": like_truth or None})
     evaluation = ColorizeEval.load(model, render_size=render_size, device=device, limit=limit, like_truth=like_truth)
-    report = evaluation.run(data, progress=progress, command=command)
+    report = evaluation.run(data, progress=show_progress(), command=command)
     evaluation.publish(report, json_path=json_path, update_cards=update_card)
 
 
@@ -144,7 +142,6 @@ def upscale(
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N images of each set.")] = None,
     json_path: JsonOption = None,
     update_card: UpdateCardOption = False,
-    progress: ProgressOption = True,
 ) -> None:
     """Downscale high-resolution images (MATLAB bicubic) and score bicubic, the model(s) and any peers
     by PSNR / SSIM on the Y channel, border = scale: the super-resolution papers' protocol. With
@@ -158,7 +155,7 @@ def upscale(
     command += "".join(f" --model {shlex.quote(name)}" for name in model or []) + (" --degraded" if degraded else "")
     evaluation = UpscaleEval.load(model, scale=scale, peers=peers, device=device, limit=limit, degraded=degraded,
                                   teachers=teachers if degraded else None, features=features if degraded else None)
-    report = evaluation.run(data, progress=progress, command=command)
+    report = evaluation.run(data, progress=show_progress(), command=command)
     evaluation.publish(report, json_path=json_path, update_cards=update_card)
 
 
@@ -177,7 +174,6 @@ def retro(
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N photos of each set.")] = None,
     json_path: JsonOption = None,
     update_card: UpdateCardOption = False,
-    progress: ProgressOption = True,
 ) -> None:
     """Give modern photos each era's look (preset engine, GAN engine) and measure the feature-statistics
     distance to held-out real old photos of that kind, next to the untouched input; SSIM (Y) to the input."""
@@ -192,7 +188,7 @@ def retro(
                                        "device": None if device == "auto" else device, "limit": limit})
     command += "".join(f" --era {name}" for name in era or [])
     evaluation = RetroEval.load(model, real_roots=real, eras=eras, teacher=teacher, device=device, limit=limit)
-    report = evaluation.run(data, progress=progress, command=command)
+    report = evaluation.run(data, progress=show_progress(), command=command)
     evaluation.publish(report, json_path=json_path, update_cards=update_card)
 
 
@@ -216,7 +212,6 @@ def stylize(
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N pairs.")] = None,
     json_path: JsonOption = None,
     update_card: UpdateCardOption = False,
-    progress: ProgressOption = True,
 ) -> None:
     """Paint content x style pairs with the model (AdaIN and WCT, and AdaIN refined), Gatys' optimisation and
     plain AdaIN with the teacher, and score content and style losses on the teacher's features (lower is better)."""
@@ -234,7 +229,7 @@ def stylize(
     evaluation = StylizeEval.load(model, teacher=teacher, inverter=inverter, size=size, style_size=style_size,
                                   gatys_steps=gatys_steps, refine=refine, pairs_per_content=pairs_per_content,
                                   all_styles=all_styles, limit=limit, device=device)
-    report = evaluation.run([data], progress=progress, command=command)
+    report = evaluation.run([data], progress=show_progress(), command=command)
     evaluation.publish(report, json_path=json_path, update_cards=update_card)
 
 
@@ -254,7 +249,6 @@ def faces(
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N photos with faces.")] = None,
     json_path: JsonOption = None,
     update_card: UpdateCardOption = False,
-    progress: ProgressOption = True,
 ) -> None:
     """Score the face detector against the teacher (precision / recall, clean and aged) and restore + the face
     stage against restore alone on the aligned faces of held-out photos aged by the independent chain."""
@@ -269,5 +263,5 @@ def faces(
         "limit": limit})
     evaluation = FacesEval.load(restore_model=model, face_model=face_model, detector=detector, device=device,
                                 limit=limit, teacher=str(teacher), features=features)
-    report = evaluation.run(data, progress=progress, command=command)
+    report = evaluation.run(data, progress=show_progress(), command=command)
     evaluation.publish(report, json_path=json_path, update_cards=update_card)

@@ -17,8 +17,9 @@ from typing import Annotated, Any, ClassVar
 
 import typer
 
-from patina.cli.batch import (BatchFile, CompareOption, DeviceOption, InputsArgument, OutputOption,
-                              SkipExistingOption, report_error, report_note, run_batch, sample_photo)
+from patina.cli.batch import (BatchFile, CompareOption, DeviceOption, FormatOption, InputsArgument, OutputNaming,
+                              OutputOption, QualityOption, SkipExistingOption, SuffixOption, report_error, report_note,
+                              run_batch, sample_photo)
 from patina.core.options import OptionInfo, Options, option_specs
 from patina.imageio import Image
 from patina.pipelines.base import PhotoPipeline, ProgressFn
@@ -123,12 +124,14 @@ def pipeline_command(pipeline: type[PhotoPipeline], *, verb: str, doc: str,
 
         output, inputs, device = given.pop("output"), given.pop("inputs"), given.pop("device")
         compare, skip_existing, sample = given.pop("compare"), given.pop("skip_existing"), given.pop("sample")
+        file_format, suffix, quality = given.pop("file_format"), given.pop("suffix"), given.pop("quality")
         own = {flag.name: given.pop(flag.name) for flag in extension.flags}
         inputs = [*(inputs or []), *([sample_photo()] if sample else [])]
         if not inputs:
             report_error(pipeline.name, f"give image files or folders to {pipeline.name} (or --sample)")
             raise typer.Exit(2)
         try:  # every value checked before a model is loaded
+            naming = OutputNaming(format=file_format, suffix=suffix, quality=quality)
             extra = extension(own, given)
             references = _read_references(pipeline, given, extra.unread_references())
             runner = pipeline.create(pipeline.Options.from_mapping(given), device=device, references=references)
@@ -143,13 +146,16 @@ def pipeline_command(pipeline: type[PhotoPipeline], *, verb: str, doc: str,
             return result
 
         run_batch(inputs, output, process, command=pipeline.name, verb=verb, compare=compare,
-                  skip_existing=skip_existing)
+                  skip_existing=skip_existing, naming=naming)
 
     sample_help = f"Also {pipeline.name} the bundled sample old photo (try Patina without your own photos)."
     command.__signature__ = inspect.Signature([  # type: ignore[attr-defined]  # what Typer reads
         inspect.Parameter("inputs", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=InputsArgument, default=None),
         inspect.Parameter("output", _KEYWORD, annotation=OutputOption),
         *(cli_parameter(info) for info in option_specs(pipeline.Options)),
+        inspect.Parameter("file_format", _KEYWORD, annotation=FormatOption, default=None),
+        inspect.Parameter("suffix", _KEYWORD, annotation=SuffixOption, default=""),
+        inspect.Parameter("quality", _KEYWORD, annotation=QualityOption, default=95),
         inspect.Parameter("device", _KEYWORD, annotation=DeviceOption, default="auto"),
         inspect.Parameter("compare", _KEYWORD, annotation=CompareOption, default=False),
         inspect.Parameter("skip_existing", _KEYWORD, annotation=SkipExistingOption, default=False),

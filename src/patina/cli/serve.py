@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -17,17 +18,31 @@ def serve(
     device: Annotated[str | None, typer.Option(help="Device for jobs: cpu, cuda, ... (default cpu).")] = None,
     sample: Annotated[bool, typer.Option(
         "--sample", help="Import the bundled sample old photo, so there is something to try.")] = False,
+    log_level: Annotated[str, typer.Option(
+        help="What the log shows on stderr: debug, info (requests, job start / finish / failure), warning "
+             "(failures only) or error.")] = "info",
 ) -> None:
     """Start the service: REST API (OpenAPI at /docs), web UI at /, durable jobs run by a worker pool.
 
     The API token comes from $PATINA_API_TOKEN; without it a token is made up and a login link is
     printed. Limits: $PATINA_MAX_UPLOAD_MB (200) per upload request, $PATINA_MAX_PIXELS (200 M) per image.
     """
-    import uvicorn
     from rich.console import Console
 
-    from patina.service.app import create_app, open_archive
+    from patina.core.errors import ParameterError
+
+    if log_level.lower() not in LOG_LEVELS:
+        raise ParameterError(f"--log-level must be one of {', '.join(LOG_LEVELS)}, got {log_level!r}")
+    try:
+        import uvicorn
+
+        from patina.service.app import create_app, open_archive
+    except ImportError as exc:
+        raise ParameterError(f"patina serve needs the service extras ({exc.name} is missing): "
+                             "pip install -e '.[service]'") from None
     from patina.service.settings import Settings
+
+    configure_logging(log_level)
 
     settings = Settings.from_env(data_dir=data, workers=workers, device=device)
     if sample:
@@ -41,4 +56,27 @@ def serve(
                   f"http://{shown}:{port}/login" + (f"?token={settings.api_token}" if settings.token_generated else ""))
     if settings.token_generated:
         console.print(f"API token (set PATINA_API_TOKEN to choose one): {settings.api_token}")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level.lower(), log_config=None)
+
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def configure_logging(level: str) -> None:
+    """One format for Patina's own log (jobs), uvicorn's (requests, errors) and the rest, on stderr; a token in
+    a request's URL (the one-time login link) is shown as ***."""
+    import logging
+
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+                        force=True)
+    logging.getLogger("uvicorn.access").addFilter(_hide_tokens)
+
+
+def _hide_tokens(record: Any) -> bool:
+    """A logging filter: ``token=...`` in the record's arguments (a request line's URL) becomes ``token=***``."""
+    if isinstance(record.args, tuple):
+        record.args = tuple(_TOKEN_IN_URL.sub(r"\1***", arg) if isinstance(arg, str) else arg for arg in record.args)
+    return True
+
+
+_TOKEN_IN_URL = re.compile(r"((?:^|[?&])token=)[^&\s]*")

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from patina.cli.terminal import show_progress
 from patina.core.config import load_yaml
 
 app = typer.Typer(help="Train GANs on your own images.", no_args_is_help=True)
@@ -20,11 +21,10 @@ StepsOption = Annotated[int | None, typer.Option(help="Override optim.steps.")]
 DeviceOption = Annotated[str | None, typer.Option(help="Override the device (auto, cpu, cuda, cuda:1).")]
 MinutesOption = Annotated[float | None, typer.Option(help="Stop (and save) after this much wall time.")]
 ResumeOption = Annotated[bool, typer.Option(help="Continue from out_dir/checkpoint.pt when it exists.")]
-ProgressOption = Annotated[bool, typer.Option(help="Show a progress bar (else print a line per log step).")]
 
 
 def _train(config_type: type, trainer_type: type, config: Path, *, out_dir: Path | None, steps: int | None,
-           device: str | None, max_minutes: float | None, resume: bool, progress: bool) -> None:
+           device: str | None, max_minutes: float | None, resume: bool) -> None:
     """Load the YAML config, apply the overrides, train (resuming when asked) and say where the weights are."""
     cfg: Any = load_yaml(config_type, config)
     if out_dir is not None:
@@ -33,7 +33,7 @@ def _train(config_type: type, trainer_type: type, config: Path, *, out_dir: Path
         cfg.optim.steps = steps
     if device is not None:
         cfg.device = device
-    trainer = trainer_type(cfg, progress=progress)
+    trainer = trainer_type(cfg, progress=show_progress())  # else a line per log step
     if resume and trainer.resume_if_possible() and trainer.is_main:
         typer.echo(f"resumed from {trainer.checkpoint_path} at step {trainer.step}")
     trainer.fit(max_minutes=max_minutes)
@@ -45,11 +45,10 @@ def _task_command(name: str, classes: Callable[[], tuple[type, type]], summary: 
     """Register `patina train NAME`; ``classes()`` imports (config class, trainer class) only when it runs."""
 
     def command(config: ConfigOption, out_dir: OutDirOption = None, steps: StepsOption = None,
-                device: DeviceOption = None, max_minutes: MinutesOption = None, resume: ResumeOption = True,
-                progress: ProgressOption = True) -> None:
+                device: DeviceOption = None, max_minutes: MinutesOption = None, resume: ResumeOption = True) -> None:
         config_type, trainer_type = classes()
         _train(config_type, trainer_type, config, out_dir=out_dir, steps=steps, device=device,
-               max_minutes=max_minutes, resume=resume, progress=progress)
+               max_minutes=max_minutes, resume=resume)
 
     command.__doc__ = summary
     app.command(name)(command)

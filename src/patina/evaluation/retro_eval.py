@@ -16,16 +16,23 @@ sharpness). ``style_distance`` of a result is its mean distance to the k = 5 nea
 the era's group, each block of statistics divided by the reference set's own spread in it (so 1 is about
 as far as a typical real photo lies from the others). ``ssim`` is the SSIM of the Y channel (luminance
 structure) between the result and the modern input; ``psnr`` is likewise against the input.
+
+Whether an engine keeps the era's own palette is measured against the preset's result for the same photo and
+seed (the era as designed): ``hue_shift`` is the angle in degrees between the two results' mean CIELAB (a*, b*)
+vectors (their overall colour cast) and ``chroma_shift`` the difference of their mean chroma (C*, negative =
+duller than the era).
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
+from kornia.color import rgb_to_lab
 
 from patina.core.errors import ParameterError
 from patina.evaluation.common import quantise, to_tensor
@@ -170,32 +177,51 @@ class RetroEval(EvalProtocol):
         photo = (eval_set.path, name)
         if photo not in self.input_statistics:
             self.input_statistics[photo] = self.statistics(quantise(modern))
-        scores = {"input": _score(name, modern, modern, None, self.input_statistics[photo], reference)}
-        for key, pipeline in self.engines.items():
+        results: dict[str, tuple[torch.Tensor, float | None]] = {"input": (modern, None)}
+        for key, pipeline in self.engines.items():  # the preset first: the palette the others are held to
             pipeline.seed = seed
             start = time.perf_counter()
             out = pipeline(modern)
-            seconds = time.perf_counter() - start
-            out = quantise(out)
-            scores[key] = _score(name, out, modern, seconds, self.statistics(out), reference)
-        return scores
+            results[key] = (quantise(out), time.perf_counter() - start)
+        era_palette = palette(results["preset"][0])
+        return {key: _score(name, out, modern, seconds,
+                            self.input_statistics[photo] if key == "input" else self.statistics(out), reference,
+                            era_palette) for key, (out, seconds) in results.items()}
 
     def notes(self, report: EvalReport) -> list[str]:
         """Per set and era: is the GAN closer to the real old photos than the preset?"""
         lines = []
         for result in report.datasets:
-            means = {key: m.extra_means()["style_distance"] for key, m in result.methods.items()}
+            extras = {key: m.extra_means() for key, m in result.methods.items()}
+            means = {key: extra["style_distance"] for key, extra in extras.items()}
             if "gan" in means:
                 verdict = "closer" if means["gan"] < means["preset"] else "NOT closer"
                 lines.append(f"{result.name}: GAN {means['gan']:.3f} vs preset {means['preset']:.3f} vs input "
-                             f"{means['input']:.3f} -> GAN is {verdict} to real old photos")
+                             f"{means['input']:.3f} -> GAN is {verdict} to real old photos; its palette against "
+                             f"the preset's: hue {extras['gan']['hue_shift']:.1f} deg, chroma "
+                             f"{extras['gan']['chroma_shift']:+.1f}")
         return lines
 
 
+def palette(image: torch.Tensor) -> tuple[float, float, float]:
+    """(mean a*, mean b*, mean chroma C*) of a (1, 3, H, W) image in [0, 1]: its overall cast and vividness."""
+    lab = rgb_to_lab(image.float().clamp(0, 1))
+    a, b = lab[:, 1], lab[:, 2]
+    return float(a.mean()), float(b.mean()), float(torch.sqrt(a * a + b * b).mean())
+
+
+def palette_shift(output: tuple[float, float, float], era: tuple[float, float, float]) -> tuple[float, float]:
+    """(hue shift in degrees, chroma shift) of one palette (see :func:`palette`) against the era's."""
+    angle = math.degrees(math.atan2(output[1], output[0]) - math.atan2(era[1], era[0]))
+    return abs((angle + 180.0) % 360.0 - 180.0), output[2] - era[2]
+
+
 def _score(name: str, output: torch.Tensor, modern: torch.Tensor, seconds: float | None,
-           blocks: list[torch.Tensor], reference: ReferenceSet) -> ImageScore:
+           blocks: list[torch.Tensor], reference: ReferenceSet, era_palette: tuple[float, float, float]
+           ) -> ImageScore:
+    hue, chroma = palette_shift(palette(output), era_palette)
     return ImageScore(name, float(psnr(output, modern)), ssim_y(output, modern), seconds,
-                      {"style_distance": reference.distance(blocks)})
+                      {"style_distance": reference.distance(blocks), "hue_shift": hue, "chroma_shift": chroma})
 
 
 def evaluate_retro(
@@ -218,4 +244,5 @@ def evaluate_retro(
     return evaluation.run(list(data_dirs), progress=progress, command=command)
 
 
-__all__ = ["METHODS", "PROTOCOL", "ReferenceSet", "RetroEval", "StyleStatistics", "evaluate_retro"]
+__all__ = ["METHODS", "PROTOCOL", "ReferenceSet", "RetroEval", "StyleStatistics", "evaluate_retro", "palette",
+           "palette_shift"]

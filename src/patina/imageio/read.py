@@ -117,7 +117,7 @@ def _decode(path: Path, im: ImageFile.ImageFile, max_pixels: int) -> Image:
         im.load()
         # Pillow turns a TIFF upright as it loads it, and then drops its orientation tag
         upright = isinstance(im, TiffImagePlugin.TiffImageFile) and ORIENTATION not in im.tag_v2
-        pixels, alpha = _pillow_arrays(path, im)
+        pixels, alpha = pillow_arrays(path, im)
     icc_profile = im.info.get("icc_profile") or None
     if im.mode == "CMYK":
         icc_profile = None  # a CMYK profile does not describe the RGB pixels we return
@@ -175,7 +175,7 @@ def _decode_with_opencv(
     return np.ascontiguousarray(colour), None if alpha is None else np.ascontiguousarray(alpha)
 
 
-def _pillow_arrays(path: Path, im: PILImage.Image) -> tuple[np.ndarray, np.ndarray | None]:
+def pillow_arrays(path: Path, im: PILImage.Image) -> tuple[np.ndarray, np.ndarray | None]:
     """Pixels and alpha of a loaded Pillow image, after converting it to L, LA, RGB, RGBA or 16-bit gray."""
     if im.mode in ("P", "PA"):
         im = im.convert("RGBA" if im.mode == "PA" or im.has_transparency_data else "RGB")

@@ -15,6 +15,7 @@ from PIL import Image as PILImage
 
 from patina.core.errors import ImageWriteError, ParameterError
 from patina.imageio.convert import to_8bit
+from patina.imageio.embedded import TextMetadata, write_text_metadata
 from patina.imageio.image import Image
 from patina.imageio.png16 import write_png16
 from patina.imageio.tiff import write_tiff
@@ -30,13 +31,15 @@ FORMATS_BY_EXTENSION = {
 _JPEG_MAX_EXIF = 65533  # one APP1 segment
 
 
-def write_image(path: str | Path, image: Image, *, quality: int = 95) -> None:
+def write_image(path: str | Path, image: Image, *, quality: int = 95, text_metadata: TextMetadata | None = None
+                ) -> None:
     """Write ``image`` to ``path`` in the format its extension names (.png .jpg .jpeg .tif .tiff .webp).
 
     PNG and TIFF keep 16 bit and alpha; WebP keeps alpha but is 8 bit; JPEG is 8 bit without alpha
-    (16-bit samples are rounded to 8 bit). EXIF and the ICC profile are written to every format.
-    ``quality`` (1..100) applies to JPEG and WebP. The file appears complete or not at all: it is
-    written to a temporary file in the same folder and then renamed over ``path``.
+    (16-bit samples are rounded to 8 bit). EXIF and the ICC profile are written to every format, and
+    ``text_metadata`` (XMP and IPTC, e.g. the source file's) when given. ``quality`` (1..100) applies to
+    JPEG and WebP. The file appears complete or not at all: it is written to a temporary file in the same
+    folder and then renamed over ``path``.
 
     Raises:
         ImageWriteError: unsupported extension, missing or unwritable folder, encoder failure.
@@ -60,6 +63,8 @@ def write_image(path: str | Path, image: Image, *, quality: int = 95) -> None:
             _encode(fp, image, file_format, quality)
             fp.flush()
             os.fsync(fp.fileno())
+        if text_metadata:
+            _add_text_metadata(temp, path, text_metadata)
         os.replace(temp, path)
     except OSError as exc:
         raise ImageWriteError(path, exc.strerror or str(exc)) from exc
@@ -68,6 +73,15 @@ def write_image(path: str | Path, image: Image, *, quality: int = 95) -> None:
     finally:
         with contextlib.suppress(OSError):
             temp.unlink(missing_ok=True)
+
+
+def _add_text_metadata(temp: Path, path: Path, text_metadata: TextMetadata) -> None:
+    try:
+        write_text_metadata(temp, text_metadata)
+    except Exception as exc:  # noqa: BLE001 - exiv2 raises plain Exceptions
+        raise ImageWriteError(path, f"could not write the XMP / IPTC metadata: {exc}") from exc
+    with open(temp, "rb+") as fp:
+        os.fsync(fp.fileno())
 
 
 def _create_new_file(path: Path) -> BinaryIO:

@@ -1,6 +1,6 @@
 """Retro looks: give a modern photograph the look of an era, with the preset chain or the retro GAN.
 
-    pipe = RetroPipeline(era="1970s")                       # engine 'gan': preset base look + GAN texture
+    pipe = RetroPipeline(era="1920s")                       # engine 'auto' here 'gan': base look + GAN texture
     pipe = RetroPipeline(era="1920s", engine="preset", strength=0.7, seed=3)
     pipe = RetroPipeline(like=read_image("grandma-1962.jpg"))  # tone, colour, grain of a reference photo
     old = pipe.retro_image(read_image("photo.jpg"))
@@ -36,7 +36,10 @@ from patina.networks.retro import RetroGenerator
 from patina.pipelines.base import (PhotoPipeline, ProgressFn, TileProgressFn, check_tile, model_option,
                                    tile_option, tile_progress)
 
-ENGINES = ("gan", "preset")
+ENGINES = ("auto", "gan", "preset")
+AUTO_ENGINE = {"toned": "gan", "neutral": "gan", "colour": "preset"}
+"""The engine 'auto' picks for each kind of era: the GAN pulls colour eras toward one magenta fade (it does not
+keep an era's own palette yet: ``patina eval retro``'s hue_shift), so colour eras get the preset chain."""
 DEFAULT_ERA = "1970s"
 GROUP_ERA = {"toned": "1880s", "neutral": "1920s", "colour": "1970s"}
 """The era whose GAN texture suits a reference photo of each kind (``like`` with the GAN engine)."""
@@ -58,8 +61,9 @@ class RetroOptions(Options):
         None, "1880s (albumen), 1920s (silver gelatin), 1950s (Kodachrome), 1970s (faded print), 1980s (instant "
               "film) or 1990s (disposable camera). Default 1970s, or the kind of the --like photo.",
         choices=ERA_NAMES)
-    engine: str = option("gan", "'gan': the era's base look with aging texture learned from real old photos; "
-                                "'preset': the parameterised op chain alone.", choices=ENGINES)
+    engine: str = option("auto", "'gan': the era's base look with aging texture learned from real old photos; "
+                                 "'preset': the parameterised op chain alone; 'auto': gan for the black-and-white "
+                                 "eras (1880s, 1920s), preset for the colour eras.", choices=ENGINES)
     like: tuple[int | str, ...] = option(
         (), "A reference old photo: match its tone, colour and grain instead of an era preset.", reference=True,
         max_items=1)
@@ -84,7 +88,8 @@ class RetroPipeline(PhotoPipeline):
     """Era looks on photographs.
 
     Built from :class:`RetroOptions` (or the same names as keyword arguments): ``era``, ``engine`` ('gan':
-    preset base + learned aging texture; 'preset': the op chain alone), ``strength`` (0 the photograph .. 1
+    preset base + learned aging texture; 'preset': the op chain alone; 'auto': by the era's kind, see
+    :data:`AUTO_ENGINE`), ``strength`` (0 the photograph .. 1
     the full look), ``seed`` (grain, noise, dust and scratches), ``model`` (the RetroGenerator, engine 'gan'
     only) and ``tile``. ``like``: a reference old photo ((1, 3, h, w) tensor or :class:`Image`) whose look
     to match (the ``like`` option names it, for the record).
@@ -99,7 +104,7 @@ class RetroPipeline(PhotoPipeline):
     def __init__(self, options: RetroOptions | None = None, *, like: torch.Tensor | Image | None = None,
                  device: str | torch.device = "auto", **values: Any) -> None:
         self.options = opts = self.options_from(options, values)
-        self.strength, self.engine, self.seed = opts.strength, opts.engine, opts.seed
+        self.strength, self.seed = opts.strength, opts.seed
         self.reference = None if like is None else (image_to_tensor(like) if isinstance(like, Image) else like.float())
         if self.reference is not None and (self.reference.ndim != 4 or self.reference.shape[:2] != (1, 3)):
             raise ParameterError("like must be a (1, 3, H, W) image tensor or an Image")
@@ -109,6 +114,7 @@ class RetroPipeline(PhotoPipeline):
         if era is None:
             era = GROUP_ERA[photo_group(self.reference)] if self.reference is not None else DEFAULT_ERA
         self.look = get_era(era)
+        self.engine = AUTO_ENGINE[self.look.group] if opts.engine == "auto" else opts.engine
         super().__init__(device=device, tile=opts.tile, overlap=OVERLAP, context=32)
         self.model_name = str(opts.model)
         self.generator: RetroGenerator | None = None
@@ -119,7 +125,7 @@ class RetroPipeline(PhotoPipeline):
 
     def resolved_options(self) -> RetroOptions:
         resolved: RetroOptions = super().resolved_options()
-        return dataclasses.replace(resolved, era=self.era)
+        return dataclasses.replace(resolved, era=self.era, engine=self.engine)
 
     @property
     def era(self) -> str:

@@ -11,14 +11,15 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Reques
 from fastapi.responses import FileResponse
 
 from patina.archive import Archive, ItemRecord
+from patina.archive.csv_import import CsvPlan
 from patina.batch import JobQueue, JobRecord
 from patina.core.errors import ArchiveError, ImageReadError, ImageTooLargeError, ItemNotFoundError, ParameterError
 from patina.core.options import OptionError
 from patina.pipelines.recipes import RECIPES
 from patina.service import previews
 from patina.service.auth import require_token
-from patina.service.schemas import (ItemDetail, ItemPage, JobIn, MetadataEdit, OptionOut, PipelineOut, UploadFailure,
-                                    UploadResult)
+from patina.service.schemas import (BulkEdit, ItemDetail, ItemPage, JobIn, MetadataEdit, OptionOut, PipelineOut,
+                                    UploadFailure, UploadResult, WithdrawIn)
 from patina.service.uploads import safe_name, save_upload
 
 router = APIRouter(prefix="/api", dependencies=[Depends(require_token)])
@@ -65,6 +66,50 @@ def edit_item(archive: ArchiveDep, item_id: int, edit: MetadataEdit) -> ItemReco
     try:
         return archive.edit(item_id, metadata=edit.metadata, add_tags=edit.add_tags, remove_tags=edit.remove_tags,
                             add_collections=edit.add_collections, remove_collections=edit.remove_collections)
+    except ParameterError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+@router.post("/items/bulk-edit", response_model=list[ItemRecord])
+def bulk_edit(archive: ArchiveDep, edit: BulkEdit) -> list[ItemRecord]:
+    """The same edit of description, tags and collections for every item in ``ids`` and every item the search
+    ``q`` finds (each recorded as its own provenance event)."""
+    refs = [*edit.ids, *(record.id for record in archive.search(edit.q, limit=edit.limit))] if edit.q.strip() \
+        else list(edit.ids)
+    if not refs:
+        raise HTTPException(422, "give item ids or a search that finds some")
+    try:
+        return archive.edit_many(refs, metadata=edit.metadata, add_tags=edit.add_tags, remove_tags=edit.remove_tags,
+                                 add_collections=edit.add_collections, remove_collections=edit.remove_collections)
+    except ItemNotFoundError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    except ParameterError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+@router.post("/items/metadata-csv", response_model=CsvPlan)
+def import_metadata_csv(archive: ArchiveDep, file: Annotated[UploadFile, File()],
+                        dry_run: Annotated[bool, Form()] = False) -> CsvPlan:
+    """Descriptions from a CSV file (a column ``id``, ``original_name`` or ``file``, then Dublin Core fields,
+    ``tags``, ``collections``): the changes row by row and the rows left out; nothing changes with ``dry_run``."""
+    temp = archive.store.temp_path(suffix=".csv")
+    try:
+        save_upload(file, temp)
+        return archive.import_metadata_csv(temp, dry_run=dry_run)
+    except ParameterError as exc:
+        raise HTTPException(422, str(exc).replace(str(temp), file.filename or "the file")) from None
+    finally:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+
+
+@router.post("/items/{item_id}/withdraw", response_model=ItemRecord)
+def withdraw_item(archive: ArchiveDep, item_id: int, body: WithdrawIn) -> ItemRecord:
+    """Withdraw (deaccession) an item: hidden from listings, search and exports, the file kept (``purge``: a
+    derivative's file deleted); a deaccession event records the reason."""
+    _item(archive, item_id)
+    try:
+        return archive.withdraw(item_id, body.reason, purge=body.purge).item
     except ParameterError as exc:
         raise HTTPException(422, str(exc)) from None
 

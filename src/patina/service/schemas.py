@@ -36,6 +36,21 @@ class MetadataEdit(BaseModel):
     remove_collections: list[str] = Field(default_factory=list)
 
 
+class BulkEdit(MetadataEdit):
+    """The same edit for many items: those in ``ids`` and those the search ``q`` finds (up to ``limit``)."""
+
+    ids: list[int] = Field(default_factory=list)
+    q: str = ""
+    limit: int = Field(default=1000, ge=1, le=10_000)
+
+
+class WithdrawIn(BaseModel):
+    """Why an item is withdrawn (recorded), and whether a derivative's file is deleted too."""
+
+    reason: str = Field(min_length=1, max_length=2000)
+    purge: bool = False
+
+
 class UploadFailure(BaseModel):
     name: str
     reason: str

@@ -68,8 +68,12 @@ def resolve(name_or_path: str) -> Path:
     if name_or_path in REGISTRY:
         return REGISTRY[name_or_path].path
     path = Path(name_or_path)
-    if path.suffix.lower() in EXTERNAL_SUFFIXES and path.is_file():
-        return path
+    if path.suffix.lower() in EXTERNAL_SUFFIXES or path.parent != Path():
+        if path.is_file():
+            return path
+        what = "is not a file" if path.exists() else "not found"
+        raise ModelNotFoundError(f"model file {name_or_path} {what} (a model is a registered name or a weights "
+                                 f"file: {', '.join(sorted(EXTERNAL_SUFFIXES))})")
     raise ModelNotFoundError(f"unknown model {name_or_path!r}; known: {', '.join(sorted(REGISTRY))}")
 
 
