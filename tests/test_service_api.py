@@ -188,7 +188,7 @@ def test_ui_login_cookie_and_csrf_guard(client: TestClient) -> None:
     logged_in = client.post("/login", data={"token": TOKEN, "next": "/items/1"}, follow_redirects=False)
     assert logged_in.headers["location"] == "/items/1" and "patina_token" in logged_in.cookies
     page = client.get("/items/1")
-    assert page.status_code == 200 and 'id="run-restore"' in page.text
+    assert page.status_code == 200 and 'id="run-button"' in page.text and 'id="restore-strength"' in page.text
     upload(client, ("q.png", png_bytes(51)), collection="Holidays")
     gallery = client.get("/", params={"collection": "Holidays"}).text
     assert "Holidays (1)" in gallery and 'data-item-id="2"' in gallery and 'data-item-id="1"' not in gallery
@@ -305,3 +305,62 @@ def test_withdraw_bulk_edit_and_csv_metadata_through_the_api(client: TestClient)
     assert client.get("/api/items/1/file", headers=AUTH).status_code == 200  # kept
     gallery = client.get("/", headers=AUTH).text
     assert "IMG_0042_mill.png" in gallery and "FadedRacket" not in gallery  # not in the gallery
+
+
+def test_presets_are_valid_runs_of_their_pipelines() -> None:
+    from patina.pipelines.recipes import get_recipe
+    from patina.service.presets import PRESETS
+
+    assert len({preset.key for preset in PRESETS}) == len(PRESETS)
+    for preset in PRESETS:
+        recipe = get_recipe(preset.pipeline)
+        pictures = {name: [1] for name in recipe.references} if preset.needs_pictures else {}
+        assert recipe.parameters({**preset.parameters, **pictures})  # a bad name or value would raise
+
+
+def test_a_batch_on_a_collection_is_checked_once_and_queued_whole(client: TestClient) -> None:
+    upload(client, ("a.png", png_bytes(60)), ("b.png", png_bytes(61)), collection="Zeeland").raise_for_status()
+    upload(client, ("c.png", png_bytes(62))).raise_for_status()
+    bad = client.post("/api/jobs/batch", headers=AUTH, json={"collection": "Zeeland", "parameters": {"strength": 9}})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "strength"
+    assert client.get("/api/jobs", headers=AUTH).json() == []
+    assert client.post("/api/jobs/batch", headers=AUTH, json={"collection": "Nowhere"}).status_code == 422
+    queued = client.post("/api/jobs/batch", headers=AUTH,
+                         json={"collection": "Zeeland", "item_ids": [3], "parameters": FAST})
+    assert queued.status_code == 202
+    assert sorted(job["item_id"] for job in queued.json()) == [1, 2, 3]
+
+
+def test_damage_masks_are_detected_kept_and_used_by_restore(client: TestClient) -> None:
+    upload(client, ("scan.png", png_bytes(70, size=(64, 48)))).raise_for_status()
+    detected = client.get("/api/items/1/damage-mask", headers=AUTH)
+    assert detected.status_code == 200 and detected.headers["content-type"] == "image/png"
+    mask = np.asarray(PILImage.open(io.BytesIO(detected.content)))
+    assert mask.shape == (48, 64) and mask.dtype == np.uint8
+    assert client.get("/api/items/1/damage-mask", headers=AUTH).content == detected.content  # cached
+
+    def png(array: np.ndarray) -> bytes:
+        buffer = io.BytesIO()
+        PILImage.fromarray(array).save(buffer, "PNG")
+        return buffer.getvalue()
+
+    wrong = client.post("/api/items/1/masks", headers=AUTH, files=[("file", ("m.png", png(np.zeros((10, 10), np.uint8)),
+                                                                             "image/png"))])
+    assert wrong.status_code == 422 and "the photo's size, 64x48" in wrong.text
+    drawn = np.zeros((48, 64), np.uint8)
+    drawn[20:24, :] = 255
+    kept = client.post("/api/items/1/masks", headers=AUTH, files=[("file", ("m.png", png(drawn), "image/png"))])
+    assert kept.status_code == 201 and kept.json()["role"] == "mask" and kept.json()["parent_id"] == 1
+    mask_id = kept.json()["id"]
+    assert [item["id"] for item in client.get("/api/items", headers=AUTH).json()["items"]] == [1]  # not a photo
+    job = client.post("/api/jobs", headers=AUTH, json={"item_id": 1, "parameters": {**FAST, "mask": [mask_id]}})
+    assert job.status_code == 202
+    for _ in range(600):
+        state = client.get(f"/api/jobs/{job.json()['id']}", headers=AUTH).json()
+        if state["finished"]:
+            break
+        time.sleep(0.1)
+    assert state["status"] == "succeeded", state
+    derivation = [e for e in client.get("/api/items/1", headers=AUTH).json()["events"]
+                  if e["event_type"] == "derivation"][0]
+    assert derivation["detail"]["parameters"]["mask"] == [kept.json()["sha256"]]

@@ -34,6 +34,7 @@ from patina.archive.queries import Grouping, ItemRef, event_records, filtered, i
 from patina.archive.records import EventRecord, ItemRecord
 from patina.archive.schema import DUBLIN_CORE_FIELDS, Collection, Event, Item, Tag, item_collections, utcnow
 from patina.archive.search import reindex, search_ids
+from patina.archive.masks import add_mask
 from patina.archive.store import ObjectStore
 from patina.archive.withdraw import Withdrawal, withdraw
 from patina.core.errors import ArchiveError, ParameterError
@@ -160,6 +161,10 @@ class Archive:
         with self.session() as session:
             item_id = None if ref is None else self.find(session, ref).id
             return event_records(session, item_id=item_id, event_type=event_type)
+
+    def add_mask(self, photo: ItemRef, path: str | Path) -> ItemRecord:
+        """Keep a damage mask drawn for ``photo``; see :func:`patina.archive.masks.add_mask`."""
+        return add_mask(self.context, photo, path)
 
     def withdraw(self, ref: ItemRef, reason: str, *, purge: bool = False) -> Withdrawal:
         """Withdraw (deaccession) an item; see :func:`patina.archive.withdraw.withdraw`."""

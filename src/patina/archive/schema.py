@@ -19,6 +19,8 @@ DUBLIN_CORE_FIELDS = ("title", "date", "creator", "place", "subject", "descripti
 
 MASTER = "master"
 DERIVATIVE = "derivative"
+MASK = "mask"
+"""A damage mask drawn or corrected for a photo (its parent), used by restore."""
 
 
 def utcnow() -> datetime:

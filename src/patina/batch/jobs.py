@@ -13,6 +13,7 @@ import builtins
 import os
 import socket
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -82,16 +83,21 @@ class JobQueue:
     def submit(self, item: int | str, pipeline: str, parameters: dict[str, Any] | None = None, *, seed: int = 0,
                output_format: str = "png") -> JobRecord:
         """Queue a pipeline run on an item; parameters are checked now, so a bad request fails at once."""
+        return self.submit_many([item], pipeline, parameters, seed=seed, output_format=output_format)[0]
+
+    def submit_many(self, items: Sequence[int | str], pipeline: str, parameters: dict[str, Any] | None = None, *,
+                    seed: int = 0, output_format: str = "png") -> list[JobRecord]:
+        """Queue the same run on several items as one batch: checked once, all queued or none."""
         get_recipe(pipeline).parameters(parameters)
         check_output_format(output_format)
         with self.archive.session() as session:
-            source = self.archive.find(session, item)
-            job = Job(item_id=source.id, pipeline=pipeline, parameters=dict(parameters or {}), seed=int(seed),
-                      output_format=output_format, status=QUEUED, progress=0.0, message="", cancel_requested=False,
-                      worker="", attempts=0, created_at=utcnow())
-            session.add(job)
+            jobs = [Job(item_id=self.archive.find(session, item).id, pipeline=pipeline,
+                        parameters=dict(parameters or {}), seed=int(seed), output_format=output_format, status=QUEUED,
+                        progress=0.0, message="", cancel_requested=False, worker="", attempts=0, created_at=utcnow())
+                    for item in items]
+            session.add_all(jobs)
             session.flush()
-            return JobRecord.of(job)
+            return [JobRecord.of(job) for job in jobs]
 
     def get(self, job_id: int) -> JobRecord:
         with self.archive.session() as session:

@@ -10,16 +10,16 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile, status
 from fastapi.responses import FileResponse
 
-from patina.archive import Archive, ItemRecord
+from patina.archive import MASTER, Archive, ItemRecord
 from patina.archive.csv_import import CsvPlan
 from patina.batch import JobQueue, JobRecord
 from patina.core.errors import ArchiveError, ImageReadError, ImageTooLargeError, ItemNotFoundError, ParameterError
 from patina.core.options import OptionError
 from patina.pipelines.recipes import RECIPES
-from patina.service import previews
+from patina.service import masks, previews
 from patina.service.auth import require_token
-from patina.service.schemas import (BulkEdit, ItemDetail, ItemPage, JobIn, MetadataEdit, OptionOut, PipelineOut,
-                                    UploadFailure, UploadResult, WithdrawIn)
+from patina.service.schemas import (BatchIn, BulkEdit, ItemDetail, ItemPage, JobIn, MetadataEdit, OptionOut,
+                                    PipelineOut, UploadFailure, UploadResult, WithdrawIn)
 from patina.service.uploads import safe_name, save_upload
 
 router = APIRouter(prefix="/api", dependencies=[Depends(require_token)])
@@ -160,6 +160,35 @@ def download(archive: ArchiveDep, item_id: int) -> FileResponse:
     return FileResponse(archive.store.path(record.sha256), media_type=record.media_type, filename=name)
 
 
+@router.get("/items/{item_id}/damage-mask")
+def damage_mask(archive: ArchiveDep, item_id: int) -> FileResponse:
+    """The damage mask restore detects in the item (8-bit gray PNG at its size, white = damage), to review."""
+    record = _item(archive, item_id)
+    try:
+        path = masks.detected_mask(archive, record.sha256)
+    except ImageReadError as exc:
+        raise HTTPException(422, f"cannot read item {item_id}: {exc.reason}") from None
+    return FileResponse(path, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
+
+
+@router.post("/items/{item_id}/masks", response_model=ItemRecord, status_code=status.HTTP_201_CREATED)
+def add_mask(archive: ArchiveDep, item_id: int, file: Annotated[UploadFile, File()]) -> ItemRecord:
+    """Keep a damage mask drawn for the item (white = damage, its size): an item of role 'mask' to give restore
+    as ``mask: [id]``."""
+    _item(archive, item_id)
+    temp = archive.store.temp_path(suffix=".png")
+    try:
+        save_upload(file, temp)
+        return archive.add_mask(item_id, temp)
+    except ImageReadError as exc:
+        raise HTTPException(422, f"not a mask image: {exc.reason}") from None
+    except ParameterError as exc:
+        raise HTTPException(422, str(exc)) from None
+    finally:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+
+
 @router.get("/items/{item_id}/{kind}")
 def rendition(archive: ArchiveDep, item_id: int, kind: Literal["thumbnail", "preview"]) -> FileResponse:
     """A JPEG of the item for browsers: 'thumbnail' (320 px) or 'preview' (1600 px), made once and cached."""
@@ -192,12 +221,38 @@ def submit_job(request: Request, archive: ArchiveDep, job: JobIn) -> JobRecord:
         record = JobQueue(archive).submit(job.item_id, job.pipeline, job.parameters, seed=job.seed,
                                           output_format=job.output_format)
     except OptionError as exc:  # a bad value: refused before anything is queued, naming the field
-        raise HTTPException(422, [{"loc": ["body", "parameters", exc.option], "field": exc.option,
-                                   "msg": exc.reason, "reason": exc.reason, "type": "value_error"}]) from None
+        raise HTTPException(422, _option_error(exc)) from None
     except ParameterError as exc:
         raise HTTPException(422, str(exc)) from None
     request.app.state.workers.wake()
     return record
+
+
+@router.post("/jobs/batch", response_model=list[JobRecord], status_code=status.HTTP_202_ACCEPTED)
+def submit_batch(request: Request, archive: ArchiveDep, batch: BatchIn) -> list[JobRecord]:
+    """Queue the same run on every master of a collection (and on ``item_ids``): checked once, all queued or
+    none."""
+    items = [*batch.item_ids, *(record.id for record in archive.items(role=MASTER, collection=batch.collection)
+                                if batch.collection)]
+    if not items:
+        raise HTTPException(422, "no items: give a collection with photographs, or item ids")
+    try:
+        records = JobQueue(archive).submit_many(items, batch.pipeline, batch.parameters, seed=batch.seed,
+                                                output_format=batch.output_format)
+    except OptionError as exc:
+        raise HTTPException(422, _option_error(exc)) from None
+    except ItemNotFoundError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    except ParameterError as exc:
+        raise HTTPException(422, str(exc)) from None
+    request.app.state.workers.wake()
+    return records
+
+
+def _option_error(exc: OptionError) -> list[dict[str, object]]:
+    """A bad option value as FastAPI reports validation errors, naming the field (the web form shows it there)."""
+    return [{"loc": ["body", "parameters", exc.option], "field": exc.option, "msg": exc.reason, "reason": exc.reason,
+             "type": "value_error"}]
 
 
 @router.get("/jobs", response_model=list[JobRecord])

@@ -70,6 +70,17 @@ class JobIn(BaseModel):
     output_format: str = "png"
 
 
+class BatchIn(BaseModel):
+    """The same run on many items: the masters of ``collection`` and/or ``item_ids``."""
+
+    collection: str | None = None
+    item_ids: list[int] = Field(default_factory=list)
+    pipeline: str = "restore"
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    seed: int = 0
+    output_format: str = "png"
+
+
 class OptionOut(BaseModel):
     """One option of a pipeline, as its options dataclass declares it."""
 

@@ -1,8 +1,9 @@
 """The web UI: server-rendered pages (Jinja2) with a little JavaScript (static/app.js) calling the API.
 
-Pages: /login, / (gallery with search and upload), /items/{id} (metadata, before/after slider,
-pipeline buttons, live job progress, downloads), /jobs. A page without a valid login cookie sends the
-browser to /login.
+Pages: /login, / (gallery: search, drag-and-drop upload, collections, a run on a whole collection),
+/items/{id} (compare view with slider / side by side and zoom to 1:1, presets and typed settings from each
+pipeline's options, the job's progress and result beside its button, description, downloads, history), /jobs
+(thumbnails, names, filter, ETA). A page without a valid login cookie sends the browser to /login.
 """
 
 from __future__ import annotations
@@ -20,10 +21,13 @@ from patina.batch import JobQueue
 from patina.core.errors import ItemNotFoundError
 from patina.pipelines.recipes import RECIPES
 from patina.service.auth import COOKIE, presented_token, token_matches
+from patina.service.presets import EXPERT_OPTIONS, PRESETS
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 PAGE_SIZE = 60
+PICKER_SIZE = 60
+"""Archive photographs offered by a picture option's picker (style images, references)."""
 
 
 def _logged_in(request: Request) -> bool:
@@ -77,7 +81,7 @@ def gallery(request: Request, q: str = "", collection: str | None = None, page: 
                               offset=PAGE_SIZE * (page - 1))
         total = archive.count(role=MASTER, collection=collection or None)
     return _page(request, "gallery.html", items=items, q=q, page=page, total=total, collection=collection,
-                 collections=archive.collections(), more=PAGE_SIZE * page < total and not q.strip())
+                 collections=archive.collections(), more=PAGE_SIZE * page < total and not q.strip(), presets=PRESETS)
 
 
 @router.get("/items/{item_id}", response_class=HTMLResponse)
@@ -89,10 +93,16 @@ def item_page(request: Request, item_id: int) -> Response:
         return templates.TemplateResponse(request, "missing.html", {"item_id": item_id}, status_code=404)
     derivatives = archive.items(ids=item.derivative_ids)
     jobs = JobQueue(archive).list(item_id=item_id, limit=20)
+    pictures = archive.items(role=MASTER, limit=PICKER_SIZE)  # for the options that take archive pictures
     return _page(request, "item.html", item=item, derivatives=derivatives, events=archive.events(item_id),
-                 jobs=jobs, pipelines=RECIPES, fields=DUBLIN_CORE_FIELDS)
+                 jobs=jobs, pipelines=RECIPES, fields=DUBLIN_CORE_FIELDS, presets=PRESETS, pictures=pictures,
+                 expert=EXPERT_OPTIONS)
 
 
 @router.get("/jobs", response_class=HTMLResponse)
 def jobs_page(request: Request) -> Response:
-    return _page(request, "jobs.html", jobs=JobQueue(request.app.state.archive).list(limit=200))
+    archive = request.app.state.archive
+    jobs = JobQueue(archive).list(limit=200)
+    items = {record.id: record for record in archive.items(ids=sorted({job.item_id for job in jobs}),
+                                                             withdrawn=None)}
+    return _page(request, "jobs.html", jobs=jobs, items=items)
