@@ -17,6 +17,7 @@ from patina.degradations.chain import EVAL_CONFIG, degrade
 from patina.evaluation import EvaluationDataError, classical_restore, detected_mask, evaluate_restore
 from patina.evaluation.report import DatasetResult, EvalReport, ImageScore, card_metrics
 from patina.evaluation.common import read_clean, to_tensor
+from patina.imageio import read_image
 from patina.ops.metrics import psnr, ssim
 
 SIZE = 96
@@ -260,9 +261,20 @@ def test_cli_prints_tables_writes_json_and_updates_only_the_card(tiny_models: Pa
     out_json = tmp_path / "out" / "scores.json"
     result = CliRunner().invoke(app, ["eval", "restore", "--data", str(eval_set), "--model", str(weights),
                                       "--device", "cpu",
-                                      "--json", str(out_json), "--update-card", "--no-progress"],
+                                      "--json", str(out_json), "--update-card", "--no-progress",
+                                      "--sheet", str(tmp_path / "out" / "sheet.png")],
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output
+    # the sheet: a header, 2 rows (input, baseline, model, truth) of 224-px cells, then the bar chart
+    from patina.evaluation.sheet import CELL, CHART_HEIGHT, LABEL_HEIGHT, PAPER
+
+    sheet = read_image(tmp_path / "out" / "sheet.png").pixels
+    assert sheet.shape == (LABEL_HEIGHT + 2 * (CELL + LABEL_HEIGHT) + CHART_HEIGHT + 2 * LABEL_HEIGHT, 4 * CELL, 3)
+    for column in range(4):  # every cell of the first row holds a picture
+        cell = sheet[2 * LABEL_HEIGHT:2 * LABEL_HEIGHT + 40, column * CELL:(column + 1) * CELL]
+        assert (np.abs(cell.astype(int) - np.array(PAPER)).sum(axis=2) > 30).mean() > 0.5
+    chart = sheet[-CHART_HEIGHT:]
+    assert (np.abs(chart.astype(int) - np.array(PAPER)).sum(axis=2) > 30).mean() > 0.02  # bars drawn
     for text in ("Synth", "degraded input", "classical baseline", "model", "PSNR", "SSIM", "s/image", "−"):
         assert text in result.output
     scores = json.loads(out_json.read_text())

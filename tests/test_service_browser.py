@@ -336,3 +336,43 @@ def _png_of_sample() -> bytes:
     buffer = io.BytesIO()
     PILImage.open(sample_photo()).save(buffer, "PNG")
     return buffer.getvalue()
+
+
+def test_bulk_edit_csv_descriptions_and_withdraw_from_the_pages(browser: Any, server: str, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    first = _upload(server, "IMG_0042_windmill.jpg", _jpeg((64, 48), 30))
+    second = _upload(server, "IMG_0043_windmill.jpg", _jpeg((64, 48), 31))
+    page = _page(browser, server)
+    page.goto(f"{server}/?q=windmill")
+    expect(page.locator(".tile")).to_have_count(2)
+    page.select_option("#bulk-field", "rights")
+    page.fill("#bulk-value", "CC BY 4.0")
+    page.fill("#bulk-tag", "mills")
+    page.click("#bulk-run")
+    expect(page.locator("#bulk-status")).to_have_text("2 items updated.")
+    for item in (first, second):
+        record = httpx.get(f"{server}/api/items/{item}", headers=AUTH).json()
+        assert record["metadata"]["rights"] == "CC BY 4.0" and "mills" in record["tags"]
+
+    sheet = tmp_path / "captions.csv"
+    sheet.write_text(f"id,title\n{first},The mill at Veere\n99999,Nobody\n")
+    page.click("#csv-card summary")
+    page.set_input_files("#csv-file", str(sheet))
+    page.click("#csv-check")
+    expect(page.locator("#csv-result")).to_contain_text("1 photos would change")
+    expect(page.locator("#csv-result")).to_contain_text("row 3 left out")
+    assert httpx.get(f"{server}/api/items/{first}", headers=AUTH).json()["metadata"]["title"] == ""  # checked only
+    page.screenshot(path=str(ARTIFACTS / "12-csv-check.png"), full_page=True)
+    page.click("#csv-apply")
+    expect(page.locator("#csv-result")).to_contain_text("1 photos changed")
+    assert httpx.get(f"{server}/api/items/{first}", headers=AUTH).json()["metadata"]["title"] == "The mill at Veere"
+
+    page.goto(f"{server}/items/{second}")
+    page.click("#withdraw-card summary")
+    page.fill("#withdraw-reason", "a duplicate scan")
+    page.click("#withdraw-button")
+    expect(page.locator("#withdraw-status")).to_contain_text("Withdrawn on")
+    page.goto(f"{server}/?q=windmill")
+    expect(page.locator(".tile")).to_have_count(1)
+    page.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -12,6 +12,9 @@ from patina.cli.pipeline_command import option_flag
 from patina.cli.terminal import show_progress
 from patina.pipelines.colorize import ColorizeOptions
 from patina.pipelines.restore import RestoreOptions
+
+if TYPE_CHECKING:
+    from patina.evaluation.protocol import EvalProtocol
 
 RESTORE_DEFAULTS, COLORIZE_DEFAULTS = RestoreOptions(), ColorizeOptions()
 """The pipelines' defaults: the evals run the models as `patina restore` / `patina colorize` do."""
@@ -38,8 +41,13 @@ def _command(task: str, data: list[Path], options: dict[str, object]) -> str:
 
 
 DeviceOption = Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1, mps.")]
+SHEET_IMAGES = 4
+"""Images per set on an evaluation's --sheet."""
 JsonOption = Annotated[Path | None, typer.Option(
     "--json", help="Also write all scores (means and per image) to this JSON file.")]
+SheetOption = Annotated[Path | None, typer.Option(
+    "--sheet", help=f"Also write a picture: the first {SHEET_IMAGES} images of each set, each method side by side "
+                    "with the truth, and a bar chart of the mean scores (PNG or JPEG).")]
 UpdateCardOption = Annotated[bool, typer.Option(
     "--update-card", help="Write the means into the model card's metrics (the card JSON only).")]
 
@@ -54,6 +62,7 @@ def restore(
     device: DeviceOption = "auto",
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N images of each set.")] = None,
     json_path: JsonOption = None,
+    sheet: SheetOption = None,
     update_card: UpdateCardOption = False,
     baseline_mask: Annotated[str, typer.Option(
         help="Baseline inpainting mask: detected (the mask network, the protocol), oracle (true mask) or none.")
@@ -86,8 +95,7 @@ def restore(
     evaluation = RestoreEval.load(model, mask_model=mask_model, device=device, ensemble=ensemble,
                                   baseline_mask=baseline_mask, limit=limit, chain=chain, tone_model=tone_model,
                                   tone=tone)
-    report = evaluation.run(data, progress=show_progress(), command=command)
-    evaluation.publish(report, json_path=json_path, update_cards=update_card)
+    _run(evaluation, data, command, json_path=json_path, update_card=update_card, sheet=sheet)
 
 
 @app.command("colorize")
@@ -101,6 +109,7 @@ def colorize(
         "--like-truth", help="Also score the model with each image's own colours as its --like reference (an "
         "oracle check of reference-guided colour).")] = False,
     json_path: JsonOption = None,
+    sheet: SheetOption = None,
     update_card: UpdateCardOption = False,
 ) -> None:
     """Turn colour images gray and compare gray output, the mean-chroma baseline and the model (PSNR, SSIM,
@@ -115,8 +124,7 @@ def colorize(
                                           "device": None if device == "auto" else device, "limit": limit,
                                           "like-truth": like_truth or None})
     evaluation = ColorizeEval.load(model, render_size=render_size, device=device, limit=limit, like_truth=like_truth)
-    report = evaluation.run(data, progress=show_progress(), command=command)
-    evaluation.publish(report, json_path=json_path, update_cards=update_card)
+    _run(evaluation, data, command, json_path=json_path, update_card=update_card, sheet=sheet)
 
 
 @app.command("upscale")
@@ -141,6 +149,7 @@ def upscale(
     device: DeviceOption = "auto",
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N images of each set.")] = None,
     json_path: JsonOption = None,
+    sheet: SheetOption = None,
     update_card: UpdateCardOption = False,
 ) -> None:
     """Downscale high-resolution images (MATLAB bicubic) and score bicubic, the model(s) and any peers
@@ -155,8 +164,7 @@ def upscale(
     command += "".join(f" --model {shlex.quote(name)}" for name in model or []) + (" --degraded" if degraded else "")
     evaluation = UpscaleEval.load(model, scale=scale, peers=peers, device=device, limit=limit, degraded=degraded,
                                   teachers=teachers if degraded else None, features=features if degraded else None)
-    report = evaluation.run(data, progress=show_progress(), command=command)
-    evaluation.publish(report, json_path=json_path, update_cards=update_card)
+    _run(evaluation, data, command, json_path=json_path, update_card=update_card, sheet=sheet)
 
 
 @app.command("retro")
@@ -173,6 +181,7 @@ def retro(
     device: DeviceOption = "auto",
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N photos of each set.")] = None,
     json_path: JsonOption = None,
+    sheet: SheetOption = None,
     update_card: UpdateCardOption = False,
 ) -> None:
     """Give modern photos each era's look (preset engine, GAN engine) and measure the feature-statistics
@@ -188,8 +197,7 @@ def retro(
                                        "device": None if device == "auto" else device, "limit": limit})
     command += "".join(f" --era {name}" for name in era or [])
     evaluation = RetroEval.load(model, real_roots=real, eras=eras, teacher=teacher, device=device, limit=limit)
-    report = evaluation.run(data, progress=show_progress(), command=command)
-    evaluation.publish(report, json_path=json_path, update_cards=update_card)
+    _run(evaluation, data, command, json_path=json_path, update_card=update_card, sheet=sheet)
 
 
 @app.command("stylize")
@@ -211,6 +219,7 @@ def stylize(
     device: DeviceOption = "auto",
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N pairs.")] = None,
     json_path: JsonOption = None,
+    sheet: SheetOption = None,
     update_card: UpdateCardOption = False,
 ) -> None:
     """Paint content x style pairs with the model (AdaIN and WCT, and AdaIN refined), Gatys' optimisation and
@@ -229,8 +238,7 @@ def stylize(
     evaluation = StylizeEval.load(model, teacher=teacher, inverter=inverter, size=size, style_size=style_size,
                                   gatys_steps=gatys_steps, refine=refine, pairs_per_content=pairs_per_content,
                                   all_styles=all_styles, limit=limit, device=device)
-    report = evaluation.run([data], progress=show_progress(), command=command)
-    evaluation.publish(report, json_path=json_path, update_cards=update_card)
+    _run(evaluation, [data], command, json_path=json_path, update_card=update_card, sheet=sheet)
 
 
 @app.command("faces")
@@ -248,6 +256,7 @@ def faces(
     device: DeviceOption = "auto",
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N photos with faces.")] = None,
     json_path: JsonOption = None,
+    sheet: SheetOption = None,
     update_card: UpdateCardOption = False,
 ) -> None:
     """Score the face detector against the teacher (precision / recall, clean and aged) and restore + the face
@@ -263,5 +272,13 @@ def faces(
         "limit": limit})
     evaluation = FacesEval.load(restore_model=model, face_model=face_model, detector=detector, device=device,
                                 limit=limit, teacher=str(teacher), features=features)
+    _run(evaluation, data, command, json_path=json_path, update_card=update_card, sheet=sheet)
+
+
+def _run(evaluation: EvalProtocol, data: list[Path], command: str, *, json_path: Path | None, update_card: bool,
+         sheet: Path | None) -> None:
+    """Score ``data`` (keeping pictures for the sheet when one is asked for), then print and write as asked."""
+    if sheet is not None:
+        evaluation.keep_pictures(SHEET_IMAGES)
     report = evaluation.run(data, progress=show_progress(), command=command)
-    evaluation.publish(report, json_path=json_path, update_cards=update_card)
+    evaluation.publish(report, json_path=json_path, update_cards=update_card, sheet_path=sheet)

@@ -137,6 +137,10 @@ class ColorizeEval(EvalProtocol):
                 with torch.inference_mode():
                     guided = self.pipeline(gray, like=image).detach().float().cpu()
                 scores["model_like_truth"] = colour_scores(name, guided, image)
+        if self.sheet.wants(eval_set.name):
+            self.show(eval_set, name, {"gray": gray, "mean_ab": baseline,
+                                       **({"model": coloured} if self.pipeline is not None else {}),
+                                       "truth": image})
         return scores
 
     def end(self, eval_set: EvalSet, result: DatasetResult) -> None:

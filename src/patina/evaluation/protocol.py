@@ -20,6 +20,7 @@ from patina.core.errors import ParameterError
 from patina.evaluation.common import check_data_dirs, dataset_files, read_clean
 from patina.evaluation.report import (DatasetResult, EvalProgress, EvalReport, ImageScore, print_report,
                                       update_card, write_json)
+from patina.evaluation.sheet import SheetRows, write_sheet
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class EvalProtocol:
         self.methods: dict[str, str] = {}
         self.model_settings: dict[str, Any] = {}  # what the report records of the evaluated model(s)
         self.card_models: list[str] = []           # whose model cards publish(update_cards=True) updates
+        self.sheet = SheetRows()                   # pictures kept for publish(sheet_path=...); see keep_pictures
 
     # -- hooks -------------------------------------------------------------------------------------
     def eval_sets(self, data_dirs: Sequence[str | Path]) -> list[EvalSet]:
@@ -87,6 +89,15 @@ class EvalProtocol:
     def notes(self, report: EvalReport) -> list[str]:
         """Conclusions printed under the tables."""
         return []
+
+    def keep_pictures(self, per_set: int) -> None:
+        """Keep the pictures of the first ``per_set`` images of each set for a comparison sheet."""
+        self.sheet.per_set = per_set
+
+    def show(self, eval_set: EvalSet, name: str, pictures: dict[str, Any]) -> None:
+        """Offer one image's pictures (method key -> (1, 3, H, W) tensor; ``truth`` for the ground truth) to the
+        sheet; a hook calls it when ``self.sheet.wants(eval_set.name)``."""
+        self.sheet.keep(eval_set.name, name, pictures)
 
     # -- the loop ----------------------------------------------------------------------------------
     def run(self, data_dirs: Sequence[str | Path], *, progress: bool = True, command: str = "") -> EvalReport:
@@ -125,8 +136,9 @@ class EvalProtocol:
 
     # -- output ------------------------------------------------------------------------------------
     def publish(self, report: EvalReport, *, json_path: str | Path | None = None, update_cards: bool = False,
-                console: Console | None = None) -> None:
-        """Print the tables and notes; write the JSON and update the evaluated models' cards, as asked."""
+                console: Console | None = None, sheet_path: str | Path | None = None) -> None:
+        """Print the tables and notes; write the JSON, the comparison sheet (see :meth:`keep_pictures`) and update
+        the evaluated models' cards, as asked."""
         from patina.weights import resolve
         from patina.weights.files import card_path
 
@@ -136,6 +148,9 @@ class EvalProtocol:
             console.print(line, highlight=False)
         if json_path is not None:
             console.print(f"scores written to {write_json(report, json_path)}", highlight=False)
+        if sheet_path is not None:
+            labels = {**self.methods, "truth": "ground truth"}
+            console.print(f"sheet written to {write_sheet(sheet_path, report, self.sheet, labels)}", highlight=False)
         if update_cards:
             extra = {key: report.settings[key] for key in self.card_settings if key in report.settings}
             for model in self.card_models:

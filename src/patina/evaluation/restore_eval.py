@@ -145,6 +145,10 @@ class RestoreEval(EvalProtocol):
                     raise RuntimeError(f"pipeline returned shape {tuple(restored.shape)} for input "
                                        f"{tuple(degraded.shape)}")
                 scores["model"] = ImageScore(name, *score(restored, target), seconds)
+        if self.sheet.wants(eval_set.name):
+            self.show(eval_set, name, {"degraded": degraded, "baseline": to_tensor(baseline),
+                                       **({"model": restored} if self.pipeline is not None else {}),
+                                       "truth": target})
         return scores
 
 

@@ -184,6 +184,8 @@ class RetroEval(EvalProtocol):
             out = pipeline(modern)
             results[key] = (quantise(out), time.perf_counter() - start)
         era_palette = palette(results["preset"][0])
+        if self.sheet.wants(eval_set.name):
+            self.show(eval_set, name, {key: out for key, (out, _) in results.items()})
         return {key: _score(name, out, modern, seconds,
                             self.input_statistics[photo] if key == "input" else self.statistics(out), reference,
                             era_palette) for key, (out, seconds) in results.items()}

@@ -205,7 +205,9 @@ class UpscaleEval(EvalProtocol):
         if self.features is not None:
             with torch.inference_mode():
                 self._target_features = self.features(central(high).to(next(self.features.parameters()).device))
-        scores = {BICUBIC: self._score(name, imresize(low, float(self.scale)), high)}
+        bicubic = imresize(low, float(self.scale))
+        scores = {BICUBIC: self._score(name, bicubic, high)}
+        pictures = {BICUBIC: bicubic}
         for key, network in self.models.items():
             device = next(network.parameters()).device
             start = time.perf_counter()
@@ -217,6 +219,9 @@ class UpscaleEval(EvalProtocol):
             if upscaled.shape != high.shape:
                 raise RuntimeError(f"{key} returned shape {tuple(upscaled.shape)} for {tuple(high.shape)}")
             scores[key] = self._score(name, upscaled, high, seconds)
+            pictures[key] = upscaled
+        if self.sheet.wants(eval_set.name):
+            self.show(eval_set, name, {**pictures, "truth": high})
         return scores
 
     def _score(self, name: str, prediction: torch.Tensor, target: torch.Tensor,

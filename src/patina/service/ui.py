@@ -81,7 +81,8 @@ def gallery(request: Request, q: str = "", collection: str | None = None, page: 
                               offset=PAGE_SIZE * (page - 1))
         total = archive.count(role=MASTER, collection=collection or None)
     return _page(request, "gallery.html", items=items, q=q, page=page, total=total, collection=collection,
-                 collections=archive.collections(), more=PAGE_SIZE * page < total and not q.strip(), presets=PRESETS)
+                 collections=archive.collections(), more=PAGE_SIZE * page < total and not q.strip(), presets=PRESETS,
+                 fields=DUBLIN_CORE_FIELDS)
 
 
 @router.get("/items/{item_id}", response_class=HTMLResponse)

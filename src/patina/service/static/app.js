@@ -636,6 +636,73 @@ function setupMaskEditor(viewer, run) {
   });
 }
 
+// -- curation: bulk edit of search results, descriptions from a CSV file, withdrawal ----------------------------
+function setupCuration() {
+  const bulk = document.getElementById("bulk-form");
+  bulk?.addEventListener("submit", async event => {
+    event.preventDefault();
+    const status = document.getElementById("bulk-status");
+    const field = document.getElementById("bulk-field").value;
+    const tag = document.getElementById("bulk-tag").value.trim();
+    const collection = document.getElementById("bulk-collection").value.trim();
+    const body = { q: bulk.dataset.query, metadata: field ? { [field]: document.getElementById("bulk-value").value } : {},
+                   add_tags: tag ? [tag] : [], add_collections: collection ? [collection] : [] };
+    try {
+      const changed = await api("/api/items/bulk-edit", { method: "POST", headers: JSON_HEADERS, body: JSON.stringify(body) });
+      status.textContent = `${changed.length} items updated.`;
+    } catch (error) {
+      status.textContent = `Not changed: ${error.message}`;
+    }
+  });
+
+  const csv = document.getElementById("csv-form");
+  if (csv) {
+    const result = document.getElementById("csv-result");
+    const applyButton = document.getElementById("csv-apply");
+    const send = async dryRun => {
+      const data = new FormData();
+      data.append("file", document.getElementById("csv-file").files[0]);
+      data.append("dry_run", String(dryRun));
+      return api("/api/items/metadata-csv", { method: "POST", body: data });
+    };
+    const show = plan => {
+      const rows = plan.changes.map(change => element("li", {}, `row ${change.row}: item ${change.item_id} (${change.label}) `
+        + [...Object.entries(change.fields).map(([name, [old, now]]) => `${name}: “${old}” → “${now}”`),
+           ...change.add_tags.map(t => `+tag ${t}`), ...change.add_collections.map(c => `+collection ${c}`)].join("; ")));
+      const problems = plan.problems.map(([row, reason]) => element("li", { className: "error" }, `row ${row} left out: ${reason}`));
+      result.replaceChildren(element("p", {}, `${plan.changes.length} photos ${plan.applied ? "changed" : "would change"}, `
+        + `${plan.unchanged.length} rows already as given, ${plan.problems.length} rows left out.`),
+        element("ul", { className: "csv-changes" }, ...rows, ...problems));
+    };
+    csv.addEventListener("submit", async event => {
+      event.preventDefault();
+      try {
+        const plan = await send(true);
+        show(plan);
+        applyButton.hidden = plan.changes.length === 0;
+      } catch (error) { result.textContent = `Not read: ${error.message}`; applyButton.hidden = true; }
+    });
+    applyButton.addEventListener("click", async () => {
+      try { show(await send(false)); applyButton.hidden = true; } catch (error) { result.textContent = `Not applied: ${error.message}`; }
+    });
+  }
+
+  const withdraw = document.getElementById("withdraw-form");
+  withdraw?.addEventListener("submit", async event => {
+    event.preventDefault();
+    const status = document.getElementById("withdraw-status");
+    const itemId = Number(document.getElementById("item").dataset.itemId);
+    try {
+      const item = await api(`/api/items/${itemId}/withdraw`, { method: "POST", headers: JSON_HEADERS,
+        body: JSON.stringify({ reason: document.getElementById("withdraw-reason").value }) });
+      status.textContent = `Withdrawn on ${item.withdrawn_at.slice(0, 10)}: hidden from the gallery, search and exports.`;
+      document.getElementById("withdraw-button").disabled = true;
+    } catch (error) {
+      status.textContent = `Not withdrawn: ${error.message}`;
+    }
+  });
+}
+
 // -- the jobs page: live states, ETA, filter -------------------------------------------------------------------
 function setupJobs() {
   const list = document.getElementById("job-list");
@@ -688,6 +755,7 @@ document.addEventListener("DOMContentLoaded", () => {
   setupRanges();
   setupUpload();
   setupBatch();
+  setupCuration();
   const viewer = setupViewer();
   setupMaskEditor(viewer, setupItem(viewer));
   setupJobs();
