@@ -45,7 +45,8 @@ def start_server(data: Path, workers: int) -> tuple[subprocess.Popen, str]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "PATINA_API_TOKEN": TOKEN, "PATINA_DATA_DIR": str(data)}
-    process = subprocess.Popen([sys.executable, "-m", "patina", "serve", "--port", str(port), "--workers", str(workers)],
+    process = subprocess.Popen([sys.executable, "-m", "patina", "serve", "--port", str(port), "--workers", str(workers),
+                                "--log-level", "warning"],
                                env=env, stdout=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     for _ in range(600):

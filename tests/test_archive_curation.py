@@ -188,3 +188,27 @@ def test_the_cli_withdraws_imports_metadata_and_bulk_edits(archive: Archive, ite
     assert [entry["id"] for entry in json.loads(listed.output)] == [items["oma.png"]]
     with Archive.open(archive.root) as reopened:
         assert reopened.item(items["oma.png"]).metadata["title"] == ""  # the dry run changed nothing
+
+
+def test_search_input_is_bounded_and_searches_at_once_are_capped(archive: Archive, items: dict[str, int],
+                                                                   monkeypatch) -> None:
+    import threading
+
+    from patina.archive import search as search_module
+    from patina.core.errors import BusyError
+
+    with pytest.raises(ParameterError, match="at most 500 characters"):
+        archive.search("a" * 501)
+    with pytest.raises(ParameterError, match="at most 12 words"):
+        archive.search(" ".join(["mill"] * 13))
+    assert _found(archive, " ".join(["mill"] * 12)) == ["IMG_0042_mill.jpg"]
+    monkeypatch.setattr(search_module, "SEARCH_WAIT", 0.05)
+    slots = threading.BoundedSemaphore(1)
+    monkeypatch.setattr(search_module, "_SLOTS", slots)
+    slots.acquire()  # one search already running, the cap at one
+    try:
+        with pytest.raises(BusyError, match="try again"):
+            archive.search("mill")
+    finally:
+        slots.release()
+    assert _found(archive, "mill") == ["IMG_0042_mill.jpg"]

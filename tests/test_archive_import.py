@@ -15,7 +15,7 @@ from PIL import Image as PILImage
 from conftest import sha256_of_file, write_photo
 from patina.archive import MASTER, Archive
 from patina.archive import catalogue
-from patina.core.errors import ArchiveError, ImageReadError, ParameterError
+from patina.core.errors import ArchiveError, ParameterError
 
 
 def test_create_makes_catalogue_at_newest_migration_and_store(tmp_path: Path) -> None:
@@ -112,8 +112,9 @@ def test_bad_files_are_reported_and_nothing_is_stored_for_them(archive: Archive,
     assert set(reasons) == {"truncated.jpg", "notes.png"}
     assert "truncated" in reasons["truncated.jpg"] and "not an image" in reasons["notes.png"]
     assert list(archive.store.iter_objects()) == [archive.items()[0].sha256]
-    with pytest.raises(ImageReadError, match="no such file"):
-        archive.import_paths([tmp_path / "missing"])
+    missing = archive.import_paths([tmp_path / "missing", folder / "good.png"])  # reported; the rest goes on
+    assert missing.failed == [(str(tmp_path / "missing"), "no such file or folder")]
+    assert missing.duplicates == [archive.items()[0].id]
 
 
 @pytest.mark.parametrize("name, mode, media_type", [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -114,3 +115,45 @@ def test_pool_threads_run_submitted_jobs(queue: JobQueue) -> None:
         pool.stop()
     assert sorted(job.id for job in finished) == ids
     assert all(queue.get(i).status == SUCCEEDED for i in ids)
+
+
+def test_the_worker_outlives_a_failing_queue_and_a_dead_thread_is_restarted(queue: JobQueue, monkeypatch) -> None:
+    from patina.batch import worker as worker_module
+
+    monkeypatch.setattr(worker_module, "SUPERVISE_EVERY", 0.05)
+    failures = {"left": 2}
+    claim = queue.claim
+
+    def flaky(name: str):  # noqa: ANN202 - the pool's claim, failing twice like an exhausted connection pool
+        if failures["left"]:
+            failures["left"] -= 1
+            raise TimeoutError("QueuePool limit reached")
+        return claim(name)
+
+    pool = WorkerPool(queue.archive, poll_seconds=0.05)
+    monkeypatch.setattr(pool.queue, "claim", flaky)
+    monkeypatch.setattr(worker_module, "MAX_BACKOFF", 0.1)
+    pool.start()
+    try:
+        job = pool.queue.submit(1, "restore", FAST)
+        pool.wake()
+        deadline = time.monotonic() + 60
+        while not pool.queue.get(job.id).finished:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert pool.queue.get(job.id).status == SUCCEEDED and failures["left"] == 0 and pool.alive() == 1
+        pool._threads[0] = threading.Thread(target=lambda: None)  # a worker thread that has died
+        pool._threads[0].start()
+        pool._threads[0].join()
+        while pool.restarts == 0:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert pool.alive() == 1
+        again = pool.queue.submit(2, "restore", FAST)
+        pool.wake()
+        while not pool.queue.get(again.id).finished:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert pool.queue.get(again.id).status == SUCCEEDED
+    finally:
+        pool.stop()

@@ -364,3 +364,40 @@ def test_damage_masks_are_detected_kept_and_used_by_restore(client: TestClient) 
     derivation = [e for e in client.get("/api/items/1", headers=AUTH).json()["events"]
                   if e["event_type"] == "derivation"][0]
     assert derivation["detail"]["parameters"]["mask"] == [kept.json()["sha256"]]
+
+
+def test_pages_check_the_login_before_any_work_and_bound_what_they_are_asked(client: TestClient,
+                                                                                monkeypatch) -> None:
+    from patina.archive import Archive
+
+    upload(client, ("pier.png", png_bytes(80))).raise_for_status()
+    searched = []
+    original = Archive.search
+    monkeypatch.setattr(Archive, "search", lambda self, *a, **k: searched.append(a) or original(self, *a, **k))
+    huge = " ".join(["word"] * 4000)  # 20 KB
+    anonymous = client.get("/", params={"q": huge}, follow_redirects=False)
+    assert anonymous.status_code == 303 and searched == []  # no login, no search
+    for path in ("/items/1", "/jobs", "/?page=1e20"):
+        assert client.get(path, follow_redirects=False).status_code == 303
+
+    assert client.get("/api/items", headers=AUTH, params={"q": huge}).status_code == 422
+    too_many = client.get("/api/items", headers=AUTH, params={"q": " ".join(f"w{i}" for i in range(13))})
+    assert too_many.status_code == 422 and "at most 12 words" in too_many.text
+    assert client.get("/api/items", headers=AUTH, params={"q": "pier"}).json()["total"] == 1
+    client.post("/login", data={"token": TOKEN})
+    page = client.get("/", params={"q": huge})
+    assert page.status_code == 200 and "a search is at most 500 characters" in page.text
+    assert client.get("/", params={"page": "1e20"}).status_code == 200
+    assert client.get("/items/1e23").status_code == 404 and client.get("/items/99999999999999999999").status_code == 404
+    for path in ("/api/items/99999999999999999999", "/api/items/1e23", "/api/jobs/99999999999999999999",
+                 "/api/items/99999999999999999999/thumbnail", "/api/items?offset=100000000000000000000",
+                 "/api/jobs?item_id=99999999999999999999"):
+        assert client.get(path, headers=AUTH).status_code == 422, path
+    job = client.post("/api/jobs", headers=AUTH, json={"item_id": 10**20})
+    assert job.status_code == 422
+
+
+def test_health_reports_the_workers_and_the_queue(client: TestClient) -> None:
+    health = client.get("/api/health").json()
+    assert health["status"] == "ok" and health["workers"]["configured"] == 1 and health["workers"]["alive"] == 1
+    assert health["queue"] == {"queued": 0, "running": 0, "oldest_queued_seconds": None}

@@ -33,7 +33,7 @@ from patina.archive.ingest import ImportReport
 from patina.archive.queries import Grouping, ItemRef, event_records, filtered, item_records, named
 from patina.archive.records import EventRecord, ItemRecord
 from patina.archive.schema import DUBLIN_CORE_FIELDS, Collection, Event, Item, Tag, item_collections, utcnow
-from patina.archive.search import reindex, search_ids
+from patina.archive.search import reindex, search_ids, search_slot
 from patina.archive.masks import add_mask
 from patina.archive.store import ObjectStore
 from patina.archive.withdraw import Withdrawal, withdraw
@@ -151,7 +151,7 @@ class Archive:
 
     def search(self, query: str, *, limit: int = 50) -> list[ItemRecord]:
         """Items whose description, names, tags or collections match ``query`` (see search.fts_query)."""
-        with self.session() as session:
+        with search_slot(), self.session() as session:
             ids = search_ids(session, query, limit=limit)
         by_id = {item.id: item for item in self.items(ids=ids)}
         return [by_id[i] for i in ids if i in by_id]

@@ -119,8 +119,10 @@ def derive(
     detail = {**request, "parameters": result.parameters, "models": result.models, "environment": environment,
               "input": {"sha256": source_sha}, "master": {"sha256": master_sha},
               "xmp": {"dublin_core": dc, "history": [*history, step]}}
-    if result.notes:
-        detail["notes"] = result.notes
+    notes = [*result.notes, *([f"the source has {image.source_frames} frames (pages); only the first was used"]
+                              if image.source_frames > 1 else [])]
+    if notes:
+        detail["notes"] = notes
     if result.findings:
         detail["findings"] = result.findings
     output = _store_output(context, result.image, detail)

@@ -53,8 +53,18 @@ def select_items(context: ArchiveContext, *, items: Sequence[ItemRef] | None = N
     return sorted(selected.values(), key=lambda record: record.id)
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""What makes a spreadsheet read a cell as a formula (CSV injection)."""
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A text cell that a spreadsheet would run as a formula gets a leading apostrophe (shown as text)."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+
+
 def write_csv(records: Sequence[ItemRecord], destination: str | Path) -> None:
-    """One row per item: identity, file facts, Dublin Core, collections, tags, original paths ('|'-joined)."""
+    """One row per item: identity, file facts, Dublin Core, collections, tags, original paths ('|'-joined);
+    text that a spreadsheet would take for a formula is written as text (:func:`spreadsheet_safe`)."""
     destination = Path(destination)
     temp = destination.with_name(f".{destination.name}.tmp")
     with open(temp, "w", newline="", encoding="utf-8") as fh:
@@ -65,7 +75,7 @@ def write_csv(records: Sequence[ItemRecord], destination: str | Path) -> None:
             row.update(record.metadata, created_at=record.created_at.isoformat(),
                        collections="|".join(record.collections), tags="|".join(record.tags),
                        origins="|".join(record.origins))
-            writer.writerow(row)
+            writer.writerow({name: spreadsheet_safe(value) for name, value in row.items()})
     os.replace(temp, destination)
 
 

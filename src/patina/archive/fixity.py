@@ -29,7 +29,9 @@ class FixityProblem:
 
 @dataclass
 class FixityReport:
-    """The audit's findings; ``ok`` when no file is missing or changed."""
+    """The audit's findings; ``ok`` when no file is missing or changed, ``clean`` when besides nothing in the
+    store is unaccounted for (``untracked``: objects the catalogue does not know, and stray files by their path
+    under objects/)."""
 
     checked: int = 0
     problems: list[FixityProblem] = field(default_factory=list)
@@ -41,6 +43,10 @@ class FixityReport:
     @property
     def ok(self) -> bool:
         return not self.of_kind("missing") and not self.of_kind("changed")
+
+    @property
+    def clean(self) -> bool:
+        return self.ok and not self.untracked
 
 
 def verify(context: ArchiveContext, *, items: Sequence[ItemRef] | None = None, record: bool = True,

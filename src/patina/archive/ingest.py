@@ -24,7 +24,7 @@ from patina.archive.schema import DUBLIN_CORE_FIELDS, MASTER, Collection, Item, 
 from patina.archive.search import reindex
 from patina.archive.store import StoredFile, sha256_file
 from patina.core.errors import ImageReadError, ParameterError, PatinaError
-from patina.imageio import DEFAULT_MAX_PIXELS, find_images, read_image
+from patina.imageio import DEFAULT_MAX_PIXELS, read_image, scan_images
 
 MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "TIFF": "image/tiff", "WEBP": "image/webp",
                "BMP": "image/bmp", "GIF": "image/gif"}
@@ -63,12 +63,14 @@ def import_paths(
         max_pixels: refuse images with more pixels than this.
         on_file: called as ``on_file(done, total, path)`` after each file.
 
-    A file that is not a readable image is reported in ``failed`` and the import goes on; source
-    files are only ever read.
+    A file that is not a readable image, and an input that cannot be used (missing, a symlink loop, a named
+    pipe, a name that is not UTF-8), is reported in ``failed`` and the import goes on; source files are only
+    ever read.
     """
     overrides = _checked_overrides(metadata)
-    files = find_images(paths)
-    report = ImportReport()
+    scan = scan_images(paths)
+    files = scan.found
+    report = ImportReport(failed=list(scan.problems))
     for done, (path, relative) in enumerate(files, start=1):
         try:
             folder = relative.parent.as_posix()
@@ -99,6 +101,7 @@ def import_file(context: ArchiveContext, path: Path, *, name: str, origin: str, 
         existing = session.scalar(select(Item).where(Item.sha256 == sha256_file(path)))
         if existing is not None:
             _add_origin(session, existing, source, collection, tags)
+            _repair(context, session, existing, path, source)
             return existing.id, False
     stored = context.store.add_file(path)
     facts, described = _describe(context, stored, name, max_pixels)
@@ -122,6 +125,15 @@ def import_file(context: ArchiveContext, path: Path, *, name: str, origin: str, 
                 raise
             _add_origin(session, existing, source, collection, tags)
             return existing.id, False
+
+
+def _repair(context: ArchiveContext, session: Any, item: Item, path: Path, source: _Origin) -> None:
+    """When the stored copy of ``item`` is missing or damaged, put the same bytes (``path``) back, with a
+    'repair' event: importing a good copy mends the archive."""
+    state = context.store.condition(item.sha256, item.size_bytes)
+    if state != "intact" and context.store.repair(item.sha256, path):
+        context.record(session, "repair", item=item, detail={
+            "was": state, "from": source.path, "message_digest_algorithm": "SHA-256", "message_digest": item.sha256})
 
 
 @dataclass(frozen=True)
@@ -157,6 +169,8 @@ def _describe(context: ArchiveContext, stored: StoredFile, name: str,
         "extension": EXTENSIONS.get(kind, Path(name).suffix.lower().lstrip(".") or "bin"),
         "width": image.width, "height": image.height, "embedded": embedded,
     }
+    if image.source_frames > 1:  # kept whole in the store; derivatives are made from its first frame
+        embedded["patina:frames"] = image.source_frames
     return facts, dublin_core(embedded)
 
 

@@ -8,13 +8,25 @@ index can never disagree with the catalogue after a crash.
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from sqlalchemy import and_, or_, select, text
 from sqlalchemy.orm import Session
 
 from patina.archive.schema import DUBLIN_CORE_FIELDS, Item
+from patina.core.errors import BusyError, ParameterError
 
 INDEXED_FIELDS = (*DUBLIN_CORE_FIELDS, "names", "tags", "collections")
+MAX_QUERY_CHARS = 500
+"""A longer query is refused (a person types a few words; a 20 KB query is an attack)."""
+MAX_TERMS = 12
+"""Words and phrases a query may hold (more is refused): its cost grows with them."""
+MAX_CONCURRENT = 4
+"""Searches at once; one more waits up to SEARCH_WAIT seconds, then is told the archive is busy."""
+SEARCH_WAIT = 5.0
+_SLOTS = threading.BoundedSemaphore(MAX_CONCURRENT)
 _TOKEN = re.compile(r'(?:(\w+):)?("[^"]*"|\S+)')
 
 
@@ -52,11 +64,33 @@ def name_words(names: str) -> str:
     return " ".join([names, *extra]) if extra else names
 
 
+def check_query(query: str) -> None:
+    """ParameterError for a query over :data:`MAX_QUERY_CHARS` characters or :data:`MAX_TERMS` terms."""
+    if len(query) > MAX_QUERY_CHARS:
+        raise ParameterError(f"a search is at most {MAX_QUERY_CHARS} characters, got {len(query)}")
+    terms = len(_TOKEN.findall(query))
+    if terms > MAX_TERMS:
+        raise ParameterError(f"a search is at most {MAX_TERMS} words or phrases, got {terms}")
+
+
+@contextmanager
+def search_slot() -> Iterator[None]:
+    """One of the :data:`MAX_CONCURRENT` search slots, waited for up to :data:`SEARCH_WAIT` seconds (BusyError
+    after that): a flood of searches cannot take every database connection."""
+    if not _SLOTS.acquire(timeout=SEARCH_WAIT):
+        raise BusyError(f"the archive is answering {MAX_CONCURRENT} searches already; try again in a moment")
+    try:
+        yield
+    finally:
+        _SLOTS.release()
+
+
 def fts_query(query: str) -> str:
     """A user's query -> an FTS5 query: each word must match (as a prefix), quoted phrases stay phrases,
     and ``field:word`` limits a word to one field (title, date, creator, place, subject, description,
     rights, source, names, tags, collections). FTS5 operators are not passed through, so no input
-    can be a syntax error."""
+    can be a syntax error. The query is checked first (:func:`check_query`)."""
+    check_query(query)
     terms = []
     for field, token in _TOKEN.findall(query):
         phrase = token.strip('"').replace('"', "")
@@ -71,7 +105,8 @@ def fts_query(query: str) -> str:
 
 
 def search_ids(session: Session, query: str, *, limit: int = 50) -> list[int]:
-    """Ids of the items matching ``query``, best match first."""
+    """Ids of the items matching ``query``, best match first (see :func:`check_query`, :func:`search_slot`)."""
+    check_query(query)
     if _uses_fts(session):
         match = fts_query(query)
         if not match:

@@ -14,6 +14,7 @@ import secrets
 import shutil
 import socket
 import stat
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,9 @@ from patina.core.errors import ArchiveError
 CHUNK = 1 << 20
 READ_ONLY = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
 _HOST = socket.gethostname().replace("~", "-")
+STALE_TEMPORARY = 3600.0
+"""A temporary file not named by this store (e.g. an encoder's ``.x.png.tmp`` of a killed job) is removed once
+it is older than this (seconds)."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,22 @@ class ObjectStore:
         with open(source, "rb") as fh:
             return self._add_stream(fh)
 
+    def condition(self, sha256: str, size: int) -> str:
+        """'intact', 'missing' or 'damaged' (another size, or bytes that no longer hash to the name)."""
+        target = self.path(sha256)
+        try:
+            if target.stat().st_size != size:
+                return "damaged"
+        except FileNotFoundError:
+            return "missing"
+        return "intact" if sha256_file(target) == sha256 else "damaged"
+
+    def repair(self, sha256: str, source: str | Path) -> bool:
+        """Put the bytes of ``source`` in place of the missing or damaged object ``sha256`` (they must hash to it);
+        True when they did and the object is whole again."""
+        with open(source, "rb") as fh:
+            return self._add_stream(fh, replace=sha256).sha256 == sha256
+
     def add_bytes(self, data: bytes) -> StoredFile:
         """Put ``data`` into the store."""
         temp = self.temp_path()
@@ -93,7 +113,7 @@ class ObjectStore:
         finally:
             temp.unlink(missing_ok=True)
 
-    def _add_stream(self, fh: BinaryIO) -> StoredFile:
+    def _add_stream(self, fh: BinaryIO, *, replace: str | None = None) -> StoredFile:
         temp = self.temp_path()
         digest = hashlib.sha256()
         size = 0
@@ -105,13 +125,19 @@ class ObjectStore:
                     size += len(chunk)
                 out.flush()
                 os.fsync(out.fileno())
-            return self._commit(temp, digest.hexdigest(), size)
+            return self._commit(temp, digest.hexdigest(), size, replace=replace)
         finally:
             temp.unlink(missing_ok=True)
 
-    def _commit(self, temp: Path, sha256: str, size: int) -> StoredFile:
-        """Rename a complete, synced temporary file into its place, unless an intact copy is there."""
+    def _commit(self, temp: Path, sha256: str, size: int, *, replace: str | None = None) -> StoredFile:
+        """Rename a complete, synced temporary file into its place, unless an intact copy is there (``replace``:
+        the hash of a damaged object these bytes may take the place of)."""
         target = self.path(sha256)
+        if target.is_file() and replace == sha256 and self.condition(sha256, size) == "damaged":
+            os.chmod(temp, READ_ONLY)
+            os.replace(temp, target)  # the damaged copy goes; the folder stays writable
+            _fsync_folder(target.parent)
+            return StoredFile(sha256, size, existed=False)
         if target.is_file():
             if target.stat().st_size == size and sha256_file(target) == sha256:
                 return StoredFile(sha256, size, existed=True)
@@ -154,10 +180,14 @@ class ObjectStore:
             shutil.copyfileobj(src, dst, CHUNK)
 
     def iter_objects(self) -> Iterator[str]:
-        """The hashes of every object file under objects/ (what is on disk, not what is catalogued)."""
-        for path in self.objects.glob("??/??/*"):
-            if path.is_file():
-                yield path.name
+        """Every file under objects/ (what is on disk, not what is catalogued): an object's sha256 when it sits
+        where its hash puts it, else its path relative to objects/ (a stray file)."""
+        for path in sorted(self.objects.rglob("*")):
+            if path.is_file() or path.is_symlink():
+                relative = path.relative_to(self.objects).as_posix()
+                name = path.name
+                placed = len(name) == 64 and relative == f"{name[:2]}/{name[2:4]}/{name}"
+                yield name if placed else relative
 
     def clean_temporaries(self) -> int:
         """Remove temporary files left by processes of this machine that no longer run (e.g. after a
@@ -166,12 +196,22 @@ class ObjectStore:
         for path in self.tmp.glob("*"):
             pid, _, rest = path.name.partition("@")
             host = rest.rpartition("~")[0]
-            if host != _HOST or not pid.isdigit() or process_alive(int(pid)):
+            if not pid.isdigit() or not host:  # not named by temp_path (an encoder's own temporary): by its age
+                if not _older_than(path, STALE_TEMPORARY):
+                    continue
+            elif host != _HOST or process_alive(int(pid)):
                 continue
             with contextlib.suppress(OSError):
                 path.unlink()
                 removed += 1
         return removed
+
+
+def _older_than(path: Path, seconds: float) -> bool:
+    try:
+        return time.time() - path.lstat().st_mtime > seconds
+    except OSError:
+        return False
 
 
 def process_alive(pid: int) -> bool:

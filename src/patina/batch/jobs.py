@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
 from patina.archive import Archive
@@ -112,6 +112,17 @@ class JobQueue:
             statement = statement.where(Job.item_id == item_id)
         with self.archive.session() as session:
             return [JobRecord.of(job) for job in session.scalars(statement)]
+
+    def stats(self) -> dict[str, Any]:
+        """How many jobs are queued and running, and how long the oldest queued one has waited (seconds)."""
+        with self.archive.session() as session:
+            statement = (select(Job.status, func.count(Job.id)).where(Job.status.in_((QUEUED, RUNNING)))
+                         .group_by(Job.status))
+            counts = {status: count for status, count in session.execute(statement)}
+            oldest = session.scalar(select(func.min(Job.created_at)).where(Job.status == QUEUED))
+        waited = None if oldest is None else round((utcnow() - as_utc(oldest)).total_seconds(), 1)
+        return {"queued": int(counts.get(QUEUED, 0)), "running": int(counts.get(RUNNING, 0)),
+                "oldest_queued_seconds": waited}
 
     def cancel(self, job_id: int) -> JobRecord:
         """Cancel a queued job at once; ask a running one to stop at its next progress report."""

@@ -13,6 +13,8 @@ from patina.core.errors import failure_reason
 from patina.batch.jobs import CANCELLED, FAILED, SUCCEEDED, JobCancelled, JobQueue, JobRecord, worker_name
 
 REPORT_EVERY = 0.25  # seconds between progress writes to the catalogue
+SUPERVISE_EVERY = 2.0  # seconds between the supervisor's looks at the worker threads
+MAX_BACKOFF = 30.0  # the longest wait after repeated failures to reach the queue
 
 log = logging.getLogger(__name__)
 
@@ -62,15 +64,35 @@ class WorkerPool:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._supervisor: threading.Thread | None = None
+        self.restarts = 0
+        """Worker threads the supervisor restarted."""
 
     def start(self) -> list[int]:
-        """Re-queue jobs abandoned by dead workers, then start the threads. Returns the re-queued job ids."""
+        """Re-queue jobs abandoned by dead workers, then start the threads and their supervisor (which restarts a
+        worker thread that died). Returns the re-queued job ids."""
         recovered = self.queue.recover()
-        for index in range(self.workers):
-            thread = threading.Thread(target=self._loop, name=f"patina-worker-{index}", daemon=True)
-            thread.start()
-            self._threads.append(thread)
+        self._threads = [self._spawn(index) for index in range(self.workers)]
+        self._supervisor = threading.Thread(target=self._supervise, name="patina-worker-supervisor", daemon=True)
+        self._supervisor.start()
         return recovered
+
+    def _spawn(self, index: int) -> threading.Thread:
+        thread = threading.Thread(target=self._loop, name=f"patina-worker-{index}", daemon=True)
+        thread.start()
+        return thread
+
+    def _supervise(self) -> None:
+        while not self._stop.wait(SUPERVISE_EVERY):
+            for index, thread in enumerate(self._threads):
+                if not thread.is_alive() and not self._stop.is_set():
+                    log.error("worker thread %s stopped; starting a new one", thread.name)
+                    self.restarts += 1
+                    self._threads[index] = self._spawn(index)
+
+    def alive(self) -> int:
+        """How many worker threads are running."""
+        return sum(thread.is_alive() for thread in self._threads)
 
     def wake(self) -> None:
         """Look at the queue now (call after submitting a job)."""
@@ -80,9 +102,10 @@ class WorkerPool:
         """Stop taking jobs; running ones are finished first (up to ``timeout`` seconds)."""
         self._stop.set()
         self._wake.set()
-        for thread in self._threads:
+        for thread in [*self._threads, *([self._supervisor] if self._supervisor else [])]:
             thread.join(timeout)
         self._threads.clear()
+        self._supervisor = None
 
     def run_until_empty(self) -> int:
         """Carry out queued jobs in this thread until none is left; returns how many were run."""
@@ -94,14 +117,28 @@ class WorkerPool:
         return done
 
     def _loop(self) -> None:
+        """Claim and run jobs until stopped. No exception ends it: a failure to reach the queue (a busy database)
+        is logged and retried after a growing pause; one around a job is logged and the next job is taken."""
         name = worker_name()
+        failures = 0
         while not self._stop.is_set():
-            job = self.queue.claim(name)
+            try:
+                job = self.queue.claim(name)
+            except Exception:  # noqa: BLE001 - the worker must outlive any failure of the catalogue
+                failures += 1
+                pause = min(MAX_BACKOFF, 0.5 * 2 ** failures)
+                log.exception("could not take a job (%d failures in a row); trying again in %.1f s", failures, pause)
+                self._stop.wait(pause)
+                continue
+            failures = 0
             if job is None:
                 self._wake.wait(self.poll_seconds)
                 self._wake.clear()
                 continue
-            self._finished(run_job(self.queue, job, device=self.device))
+            try:
+                self._finished(run_job(self.queue, job, device=self.device))
+            except Exception:  # noqa: BLE001 - e.g. the catalogue failed while recording the result
+                log.exception("job %s: recording its end failed; the worker goes on", job.id)
 
     def _finished(self, job: JobRecord) -> None:
         if self.on_job is not None:

@@ -329,7 +329,8 @@ def verify(
                                                          show_default=False)] = None,
     archive_dir: ArchiveDir = Path("."),
 ) -> None:
-    """Fixity audit: re-hash every stored file; report missing or changed files (exit 1) and untracked ones."""
+    """Fixity audit: re-hash every stored file; report missing or changed files and anything in the store the
+    catalogue does not account for (untracked objects, stray files); exit 1 on any of them."""
     with _open(archive_dir) as archive, _progress() as progress:
         task = progress.add_task("verifying", total=None)
         report = archive.verify(items=items or None,
@@ -338,12 +339,14 @@ def verify(
         colour = "yellow" if problem.problem == "writable" else "red"
         console.print(f"[{colour}]{problem.problem}[/{colour}] item {problem.item_id} "
                       f"({problem.sha256[:12]}): {escape(problem.detail)}")
-    for sha in report.untracked:
-        console.print(f"[yellow]untracked[/yellow] object {sha[:12]} is in the store but not catalogued")
+    for name in report.untracked:
+        what = f"object {name[:12]}" if len(name) == 64 and "/" not in name else f"file objects/{escape(name)}"
+        console.print(f"[yellow]untracked[/yellow] {what} is in the store but not catalogued")
     console.print(f"{report.checked} files checked: "
                   + ("all intact" if report.ok else f"{len(report.of_kind('missing'))} missing, "
-                                                     f"{len(report.of_kind('changed'))} changed"))
-    if not report.ok:
+                                                     f"{len(report.of_kind('changed'))} changed")
+                  + (f", {len(report.untracked)} untracked" if report.untracked else ""))
+    if not report.clean:
         raise typer.Exit(1)
 
 

@@ -111,24 +111,22 @@ def _report(label: str, file: object, text: str) -> None:
 
 
 def _collect(inputs: list[Path], output: Path, failed: list[Path]) -> list[tuple[Path, Path]]:
-    """(file, path relative to its input) for every image in ``inputs``, each file once, none inside ``output``."""
+    """(file, path relative to its input) for every image in ``inputs``, each file once, none inside ``output``;
+    what cannot be used (missing, a loop, a pipe, a name that is not UTF-8) is reported and counted as failed."""
     from rich.markup import escape
 
-    from patina.core.errors import PatinaError
-    from patina.imageio import find_images
+    from patina.imageio import scan_images
 
     jobs: list[tuple[Path, Path]] = []
     seen: set[Path] = set()
     for item in inputs:
-        try:
-            found = find_images([item])
-        except PatinaError as exc:
-            report_error(item, failure_reason(exc))
-            failed.append(item)
-            continue
-        if item.is_dir() and not found:
+        scan = scan_images([item])
+        for name, reason in scan.problems:
+            report_error(name, reason)
+            failed.append(Path(name))
+        if item.is_dir() and not scan.found and not scan.problems:
             error_console().print(f"[yellow]warning:[/yellow] {escape(str(item))}: no images found")
-        for file, relative in found:
+        for file, relative in scan.found:
             key = file.resolve()
             if key not in seen and not is_within(file, output):  # a file given twice is done once
                 seen.add(key)

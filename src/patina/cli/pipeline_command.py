@@ -140,6 +140,9 @@ def pipeline_command(pipeline: type[PhotoPipeline], *, verb: str, doc: str,
             raise typer.Exit(2) from None
 
         def process(image: Any, on_progress: Callable[[int, int], None], file: BatchFile) -> Any:
+            if image.source_frames > 1:
+                report_note(file.relative, f"the file has {image.source_frames} frames (pages); only the first is "
+                                           f"{verb}")
             result = extra.process(runner, image, lambda fraction: on_progress(round(fraction * 100), 100), file)
             for note in runner.notes:
                 report_note(file.relative, note)

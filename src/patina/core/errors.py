@@ -50,6 +50,10 @@ class ArchiveError(PatinaError):
     catalogue."""
 
 
+class BusyError(ArchiveError):
+    """The archive is at its limit of concurrent work of this kind (searches): try again in a moment."""
+
+
 class ItemNotFoundError(ArchiveError):
     """No catalogued item has that id or sha256 prefix."""
 

@@ -29,6 +29,8 @@ class Image:
     exif: bytes | None = None
     icc_profile: bytes | None = None
     source_format: str = ""
+    source_frames: int = 1
+    """Frames (pages) in the file it was read from; only the first is decoded (a multi-page TIFF, an animation)."""
 
     def __post_init__(self) -> None:
         if isinstance(self.pixels, np.ndarray) and self.pixels.ndim == 2:

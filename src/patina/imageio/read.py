@@ -130,7 +130,8 @@ def _decode(path: Path, im: ImageFile.ImageFile, max_pixels: int) -> Image:
             pixels = apply_orientation(pixels, orientation)
             alpha = None if alpha is None else apply_orientation(alpha, orientation)
         exif = None if exif is None else reset_orientation(exif)
-    return Image(pixels=pixels, alpha=alpha, exif=exif, icc_profile=icc_profile, source_format=source_format)
+    return Image(pixels=pixels, alpha=alpha, exif=exif, icc_profile=icc_profile, source_format=source_format,
+                 source_frames=max(1, int(getattr(im, "n_frames", 1) or 1)))
 
 
 def _rawmode(im: ImageFile.ImageFile) -> str:

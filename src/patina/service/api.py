@@ -8,17 +8,19 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile, status
+from fastapi import Path as PathParameter
 from fastapi.responses import FileResponse
 
 from patina.archive import MASTER, Archive, ItemRecord
 from patina.archive.csv_import import CsvPlan
 from patina.batch import JobQueue, JobRecord
-from patina.core.errors import ArchiveError, ImageReadError, ImageTooLargeError, ItemNotFoundError, ParameterError
+from patina.core.errors import (ArchiveError, BusyError, ImageReadError, ImageTooLargeError, ItemNotFoundError,
+                                ParameterError)
 from patina.core.options import OptionError
 from patina.pipelines.recipes import RECIPES
 from patina.service import masks, previews
 from patina.service.auth import require_token
-from patina.service.schemas import (BatchIn, BulkEdit, ItemDetail, ItemPage, JobIn, MetadataEdit, OptionOut,
+from patina.service.schemas import (MAX_ID, BatchIn, BulkEdit, ItemDetail, ItemPage, JobIn, MetadataEdit, OptionOut,
                                     PipelineOut, UploadFailure, UploadResult, WithdrawIn)
 from patina.service.uploads import safe_name, save_upload
 
@@ -30,6 +32,8 @@ def archive_of(request: Request) -> Archive:
 
 
 ArchiveDep = Annotated[Archive, Depends(archive_of)]
+ItemId = Annotated[int, PathParameter(ge=1, le=MAX_ID, description="An item's id.")]
+JobId = Annotated[int, PathParameter(ge=1, le=MAX_ID, description="A job's id.")]
 
 
 def _item(archive: Archive, item_id: int) -> ItemRecord:
@@ -43,24 +47,30 @@ def _item(archive: Archive, item_id: int) -> ItemRecord:
 @router.get("/items", response_model=ItemPage)
 def list_items(archive: ArchiveDep, q: str = "", collection: str | None = None, tag: str | None = None,
                role: str | None = "master", limit: Annotated[int, Query(ge=1, le=500)] = 60,
-               offset: Annotated[int, Query(ge=0)] = 0) -> ItemPage:
+               offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> ItemPage:
     """Items (masters by default), or search results for ``q`` (best first)."""
     if q.strip():
-        records = [r for r in archive.search(q, limit=offset + limit) if role is None or r.role == role]
+        try:
+            found = archive.search(q, limit=offset + limit)
+        except BusyError as exc:
+            raise HTTPException(503, str(exc), headers={"Retry-After": "2"}) from None
+        except ParameterError as exc:
+            raise HTTPException(422, str(exc)) from None
+        records = [r for r in found if role is None or r.role == role]
         return ItemPage(items=records[offset:], total=len(records))
     records = archive.items(role=role, collection=collection, tag=tag, limit=limit, offset=offset)
     return ItemPage(items=records, total=archive.count(role=role, collection=collection, tag=tag))
 
 
 @router.get("/items/{item_id}", response_model=ItemDetail)
-def get_item(archive: ArchiveDep, item_id: int) -> ItemDetail:
+def get_item(archive: ArchiveDep, item_id: ItemId) -> ItemDetail:
     record = _item(archive, item_id)
     return ItemDetail(**{f.name: getattr(record, f.name) for f in dataclasses.fields(record)},
                       events=archive.events(item_id))
 
 
 @router.patch("/items/{item_id}", response_model=ItemRecord)
-def edit_item(archive: ArchiveDep, item_id: int, edit: MetadataEdit) -> ItemRecord:
+def edit_item(archive: ArchiveDep, item_id: ItemId, edit: MetadataEdit) -> ItemRecord:
     """Change the description, tags and collections (recorded as a provenance event; the file is untouched)."""
     _item(archive, item_id)
     try:
@@ -104,7 +114,7 @@ def import_metadata_csv(archive: ArchiveDep, file: Annotated[UploadFile, File()]
 
 
 @router.post("/items/{item_id}/withdraw", response_model=ItemRecord)
-def withdraw_item(archive: ArchiveDep, item_id: int, body: WithdrawIn) -> ItemRecord:
+def withdraw_item(archive: ArchiveDep, item_id: ItemId, body: WithdrawIn) -> ItemRecord:
     """Withdraw (deaccession) an item: hidden from listings, search and exports, the file kept (``purge``: a
     derivative's file deleted); a deaccession event records the reason."""
     _item(archive, item_id)
@@ -115,7 +125,7 @@ def withdraw_item(archive: ArchiveDep, item_id: int, body: WithdrawIn) -> ItemRe
 
 
 @router.get("/items/{item_id}/derivatives", response_model=list[ItemRecord])
-def derivatives(archive: ArchiveDep, item_id: int) -> list[ItemRecord]:
+def derivatives(archive: ArchiveDep, item_id: ItemId) -> list[ItemRecord]:
     return archive.items(ids=_item(archive, item_id).derivative_ids)
 
 
@@ -153,7 +163,7 @@ def upload(request: Request, archive: ArchiveDep, files: Annotated[list[UploadFi
 
 
 @router.get("/items/{item_id}/file")
-def download(archive: ArchiveDep, item_id: int) -> FileResponse:
+def download(archive: ArchiveDep, item_id: ItemId) -> FileResponse:
     """The stored file itself, byte for byte, under its original name."""
     record = _item(archive, item_id)
     name = Path(record.original_name).stem + "." + record.extension
@@ -161,7 +171,7 @@ def download(archive: ArchiveDep, item_id: int) -> FileResponse:
 
 
 @router.get("/items/{item_id}/damage-mask")
-def damage_mask(archive: ArchiveDep, item_id: int) -> FileResponse:
+def damage_mask(archive: ArchiveDep, item_id: ItemId) -> FileResponse:
     """The damage mask restore detects in the item (8-bit gray PNG at its size, white = damage), to review."""
     record = _item(archive, item_id)
     try:
@@ -172,7 +182,7 @@ def damage_mask(archive: ArchiveDep, item_id: int) -> FileResponse:
 
 
 @router.post("/items/{item_id}/masks", response_model=ItemRecord, status_code=status.HTTP_201_CREATED)
-def add_mask(archive: ArchiveDep, item_id: int, file: Annotated[UploadFile, File()]) -> ItemRecord:
+def add_mask(archive: ArchiveDep, item_id: ItemId, file: Annotated[UploadFile, File()]) -> ItemRecord:
     """Keep a damage mask drawn for the item (white = damage, its size): an item of role 'mask' to give restore
     as ``mask: [id]``."""
     _item(archive, item_id)
@@ -190,7 +200,7 @@ def add_mask(archive: ArchiveDep, item_id: int, file: Annotated[UploadFile, File
 
 
 @router.get("/items/{item_id}/{kind}")
-def rendition(archive: ArchiveDep, item_id: int, kind: Literal["thumbnail", "preview"]) -> FileResponse:
+def rendition(archive: ArchiveDep, item_id: ItemId, kind: Literal["thumbnail", "preview"]) -> FileResponse:
     """A JPEG of the item for browsers: 'thumbnail' (320 px) or 'preview' (1600 px), made once and cached."""
     return _rendition(archive, item_id, kind)
 
@@ -257,13 +267,14 @@ def _option_error(exc: OptionError) -> list[dict[str, object]]:
 
 @router.get("/jobs", response_model=list[JobRecord])
 def list_jobs(archive: ArchiveDep, status_: Annotated[str | None, Query(alias="status")] = None,
-              item_id: int | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[JobRecord]:
+              item_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+              limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[JobRecord]:
     """Jobs, newest first."""
     return JobQueue(archive).list(status=status_, item_id=item_id, limit=limit)
 
 
 @router.get("/jobs/{job_id}", response_model=JobRecord)
-def get_job(archive: ArchiveDep, job_id: int) -> JobRecord:
+def get_job(archive: ArchiveDep, job_id: JobId) -> JobRecord:
     try:
         return JobQueue(archive).get(job_id)
     except ArchiveError:
@@ -271,7 +282,7 @@ def get_job(archive: ArchiveDep, job_id: int) -> JobRecord:
 
 
 @router.post("/jobs/{job_id}/cancel", response_model=JobRecord)
-def cancel_job(archive: ArchiveDep, job_id: int) -> JobRecord:
+def cancel_job(archive: ArchiveDep, job_id: JobId) -> JobRecord:
     """Cancel a queued job, or ask a running one to stop."""
     try:
         return JobQueue(archive).cancel(job_id)

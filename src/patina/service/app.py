@@ -10,16 +10,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi_offline import FastAPIOffline
 from fastapi.staticfiles import StaticFiles
 
 import patina
 from patina.archive import Archive
 from patina.archive.archive import CONFIG_NAME
-from patina.batch import WorkerPool
+from patina.batch import JobQueue, WorkerPool
 from patina.service import api, ui
+from patina.service.auth import PagesNeedLogin
 from patina.service.settings import Settings
 from patina.service.uploads import BodyLimit
 
@@ -55,13 +57,20 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
                               "archive. Every /api route needs the API token: `Authorization: Bearer TOKEN`.")
     app.state.settings = settings
     app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes, paths=("/api/items",))
+    app.add_middleware(PagesNeedLogin, token=settings.api_token, pages=ui.PAGES)
     app.include_router(api.router)
     app.include_router(ui.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/api/health", tags=["health"])
-    def health() -> dict[str, str]:
-        """Liveness check (no token needed)."""
-        return {"status": "ok", "version": patina.__version__}
+    def health(request: Request) -> dict[str, Any]:
+        """Liveness check (no token needed): the worker threads alive and the queue ('degraded' when a worker is
+        down and not yet restarted)."""
+        workers: WorkerPool = request.app.state.workers
+        alive = workers.alive()
+        return {"status": "ok" if alive == workers.workers or not start_workers else "degraded",
+                "version": patina.__version__,
+                "workers": {"configured": workers.workers, "alive": alive, "restarts": workers.restarts},
+                "queue": JobQueue(request.app.state.archive).stats()}
 
     return app

@@ -7,11 +7,16 @@ JobRecord), which FastAPI serialises directly.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
 from patina.archive import EventRecord, ItemRecord
+
+MAX_ID = 2**53
+"""The largest id, offset or seed a request may give (larger ones are 422, never a database overflow)."""
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+Seed = Annotated[int, Field(ge=0, le=2**31 - 1)]
 
 
 @dataclass(frozen=True)
@@ -39,7 +44,7 @@ class MetadataEdit(BaseModel):
 class BulkEdit(MetadataEdit):
     """The same edit for many items: those in ``ids`` and those the search ``q`` finds (up to ``limit``)."""
 
-    ids: list[int] = Field(default_factory=list)
+    ids: list[Id] = Field(default_factory=list, max_length=10_000)
     q: str = ""
     limit: int = Field(default=1000, ge=1, le=10_000)
 
@@ -63,10 +68,10 @@ class UploadResult(BaseModel):
 
 
 class JobIn(BaseModel):
-    item_id: int
+    item_id: Id
     pipeline: str = "restore"
     parameters: dict[str, Any] = Field(default_factory=dict)
-    seed: int = 0
+    seed: Seed = 0
     output_format: str = "png"
 
 
@@ -74,10 +79,10 @@ class BatchIn(BaseModel):
     """The same run on many items: the masters of ``collection`` and/or ``item_ids``."""
 
     collection: str | None = None
-    item_ids: list[int] = Field(default_factory=list)
+    item_ids: list[Id] = Field(default_factory=list, max_length=10_000)
     pipeline: str = "restore"
     parameters: dict[str, Any] = Field(default_factory=dict)
-    seed: int = 0
+    seed: Seed = 0
     output_format: str = "png"
 
 

@@ -18,14 +18,17 @@ from fastapi.templating import Jinja2Templates
 from patina.archive import DUBLIN_CORE_FIELDS
 from patina.archive.schema import MASTER
 from patina.batch import JobQueue
-from patina.core.errors import ItemNotFoundError
+from patina.core.errors import BusyError, ItemNotFoundError, ParameterError
 from patina.pipelines.recipes import RECIPES
 from patina.service.auth import COOKIE, presented_token, token_matches
 from patina.service.presets import EXPERT_OPTIONS, PRESETS
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+PAGES = ("/items/", "/jobs")
+"""Path prefixes of the pages (besides /) that need a login; checked first by ``auth.PagesNeedLogin``."""
 PAGE_SIZE = 60
+MAX_PAGE = 10_000
 PICKER_SIZE = 60
 """Archive photographs offered by a picture option's picker (style images, references)."""
 
@@ -35,9 +38,14 @@ def _logged_in(request: Request) -> bool:
     return token_matches(token, request.app.state.settings.api_token)
 
 
+def _login_first(request: Request) -> Response | None:
+    """The way to the login page when the request has no valid login (checked before a page does any work)."""
+    if _logged_in(request):
+        return None
+    return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+
 def _page(request: Request, name: str, **context: Any) -> Response:
-    if not _logged_in(request):
-        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
     return templates.TemplateResponse(request, name, context)
 
 
@@ -70,38 +78,51 @@ def logout() -> Response:
 
 
 @router.get("/", response_class=HTMLResponse)
-def gallery(request: Request, q: str = "", collection: str | None = None, page: int = 1) -> Response:
+def gallery(request: Request, q: str = "", collection: str | None = None, page: str = "1") -> Response:
+    if (login := _login_first(request)) is not None:
+        return login
     archive = request.app.state.archive
-    page = max(1, page)
+    page_number = min(MAX_PAGE, max(1, int(page))) if page.isdigit() else 1
+    problem = ""
     if q.strip():
-        items = [r for r in archive.search(q, limit=PAGE_SIZE * page) if r.role == MASTER][PAGE_SIZE * (page - 1):]
+        try:
+            found = archive.search(q, limit=PAGE_SIZE * page_number)
+        except (ParameterError, BusyError) as exc:
+            found, problem = [], str(exc)
+        items = [r for r in found if r.role == MASTER][PAGE_SIZE * (page_number - 1):]
         total = len(items)
     else:
         items = archive.items(role=MASTER, collection=collection or None, limit=PAGE_SIZE,
-                              offset=PAGE_SIZE * (page - 1))
+                              offset=PAGE_SIZE * (page_number - 1))
         total = archive.count(role=MASTER, collection=collection or None)
-    return _page(request, "gallery.html", items=items, q=q, page=page, total=total, collection=collection,
-                 collections=archive.collections(), more=PAGE_SIZE * page < total and not q.strip(), presets=PRESETS,
-                 fields=DUBLIN_CORE_FIELDS)
+    return _page(request, "gallery.html", items=items, q=q, page=page_number, total=total, collection=collection,
+                 collections=archive.collections(), more=PAGE_SIZE * page_number < total and not q.strip(),
+                 presets=PRESETS, fields=DUBLIN_CORE_FIELDS, problem=problem)
 
 
 @router.get("/items/{item_id}", response_class=HTMLResponse)
-def item_page(request: Request, item_id: int) -> Response:
+def item_page(request: Request, item_id: str) -> Response:
+    if (login := _login_first(request)) is not None:
+        return login
     archive = request.app.state.archive
     try:
-        item = archive.item(item_id)
+        if not item_id.isdigit() or len(item_id) > 12:
+            raise ItemNotFoundError(item_id)
+        item = archive.item(int(item_id))
     except ItemNotFoundError:
-        return templates.TemplateResponse(request, "missing.html", {"item_id": item_id}, status_code=404)
+        return templates.TemplateResponse(request, "missing.html", {"item_id": item_id[:20]}, status_code=404)
     derivatives = archive.items(ids=item.derivative_ids)
-    jobs = JobQueue(archive).list(item_id=item_id, limit=20)
+    jobs = JobQueue(archive).list(item_id=item.id, limit=20)
     pictures = archive.items(role=MASTER, limit=PICKER_SIZE)  # for the options that take archive pictures
-    return _page(request, "item.html", item=item, derivatives=derivatives, events=archive.events(item_id),
+    return _page(request, "item.html", item=item, derivatives=derivatives, events=archive.events(item.id),
                  jobs=jobs, pipelines=RECIPES, fields=DUBLIN_CORE_FIELDS, presets=PRESETS, pictures=pictures,
                  expert=EXPERT_OPTIONS)
 
 
 @router.get("/jobs", response_class=HTMLResponse)
 def jobs_page(request: Request) -> Response:
+    if (login := _login_first(request)) is not None:
+        return login
     archive = request.app.state.archive
     jobs = JobQueue(archive).list(limit=200)
     items = {record.id: record for record in archive.items(ids=sorted({job.item_id for job in jobs}),
