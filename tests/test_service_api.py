@@ -401,3 +401,25 @@ def test_health_reports_the_workers_and_the_queue(client: TestClient) -> None:
     health = client.get("/api/health").json()
     assert health["status"] == "ok" and health["workers"]["configured"] == 1 and health["workers"]["alive"] == 1
     assert health["queue"] == {"queued": 0, "running": 0, "oldest_queued_seconds": None}
+
+
+def test_security_headers_and_a_body_limit_on_every_route(tmp_path: Path) -> None:
+    with make_client(tmp_path, max_upload_bytes=200_000) as client:
+        page = client.get("/login")
+        assert page.headers["x-frame-options"] == "DENY" and "frame-ancestors 'none'" in page.headers[
+            "content-security-policy"]
+        assert page.headers["x-content-type-options"] == "nosniff" and page.headers["referrer-policy"] == "same-origin"
+        api = client.get("/api/health")
+        assert api.headers["x-content-type-options"] == "nosniff"
+        docs = client.get("/docs")
+        assert docs.status_code == 200 and "content-security-policy" not in docs.headers  # Swagger's inline script
+        upload(client, ("p.png", png_bytes(90))).raise_for_status()
+        huge_edit = client.patch("/api/items/1", headers={**AUTH, "Content-Type": "application/json"},
+                                 content=b'{"metadata": {"description": "' + b"x" * 2_000_000 + b'"}}')
+        assert huge_edit.status_code == 413 and "limit of 1000000 bytes" in huge_edit.text
+        huge_job = client.post("/api/jobs", headers={**AUTH, "Content-Type": "application/json"},
+                               content=b'{"item_id": 1, "pipeline": "' + b"r" * 1_500_000 + b'"}')
+        assert huge_job.status_code == 413
+        assert client.get("/api/items/1", headers=AUTH).json()["metadata"]["description"] == ""
+        big_upload = upload(client, ("big.png", png_bytes(91, size=(400, 400))))  # over 200 KB: the upload limit
+        assert big_upload.status_code == 413

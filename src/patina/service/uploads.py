@@ -38,23 +38,31 @@ class BodyTooLarge(HTTPException):
     """Raised while the body streams in; FastAPI turns it into a 413 response."""
 
     def __init__(self, max_bytes: int) -> None:
-        super().__init__(413, f"upload larger than the limit of {max_bytes} bytes")
+        super().__init__(413, f"request body larger than the limit of {max_bytes} bytes")
+
+
+UPLOAD_PATHS = re.compile(r"^/api/items(/\d+/masks|/metadata-csv)?$")
+"""The routes that take files (photos, masks, spreadsheets): they get the upload limit, every other route the
+small one for forms and JSON."""
+MAX_FORM_BYTES = 1_000_000
 
 
 class BodyLimit:
-    """ASGI middleware: requests to ``paths`` with a body over ``max_bytes`` get 413, checked against the
-    Content-Length header first and against the bytes actually received when it is absent or wrong."""
+    """ASGI middleware: a request whose body is over its route's limit gets 413 (``max_upload_bytes`` for
+    :data:`UPLOAD_PATHS`, ``max_form_bytes`` for every other route), checked against the Content-Length header
+    first and against the bytes actually received when it is absent or wrong."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int, paths: tuple[str, ...]) -> None:
-        self.app, self.max_bytes, self.paths = app, max_bytes, paths
+    def __init__(self, app: ASGIApp, *, max_upload_bytes: int, max_form_bytes: int = MAX_FORM_BYTES) -> None:
+        self.app, self.max_upload_bytes, self.max_form_bytes = app, max_upload_bytes, max_form_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or not scope["path"].startswith(self.paths):
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
+        limit = self.max_upload_bytes if UPLOAD_PATHS.match(scope["path"]) else self.max_form_bytes
         length = dict(scope["headers"]).get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await _too_large(send, self.max_bytes)
+        if length is not None and length.isdigit() and int(length) > limit:
+            await _too_large(send, limit)
             return
         received = 0
         started = False
@@ -64,8 +72,8 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise BodyTooLarge(self.max_bytes)
+                if received > limit:
+                    raise BodyTooLarge(limit)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -77,11 +85,11 @@ class BodyLimit:
             await self.app(scope, counting_receive, tracking_send)
         except BodyTooLarge:
             if not started:
-                await _too_large(send, self.max_bytes)
+                await _too_large(send, limit)
 
 
 async def _too_large(send: Send, max_bytes: int) -> None:
-    body = f'{{"detail":"upload larger than the limit of {max_bytes} bytes"}}'.encode()
+    body = f'{{"detail":"request body larger than the limit of {max_bytes} bytes"}}'.encode()
     await send({"type": "http.response.start", "status": 413,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                             (b"connection", b"close")]})

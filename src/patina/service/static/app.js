@@ -720,6 +720,7 @@ function setupJobs() {
   }
   filter.addEventListener("input", apply);
   statusFilter.addEventListener("change", apply);
+  document.getElementById("job-filters").addEventListener("submit", event => event.preventDefault());
 
   function typicalSeconds(jobs) {
     const spans = jobs.filter(j => j.status === "succeeded" && j.started_at && j.finished_at)
