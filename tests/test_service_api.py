@@ -423,3 +423,25 @@ def test_security_headers_and_a_body_limit_on_every_route(tmp_path: Path) -> Non
         assert client.get("/api/items/1", headers=AUTH).json()["metadata"]["description"] == ""
         big_upload = upload(client, ("big.png", png_bytes(91, size=(400, 400))))  # over 200 KB: the upload limit
         assert big_upload.status_code == 413
+
+
+def test_wrong_tokens_are_throttled_per_address(client: TestClient) -> None:
+    for _ in range(5):
+        assert client.post("/login", data={"token": "guess"}, follow_redirects=False).status_code == 401
+    blocked = client.post("/login", data={"token": TOKEN}, follow_redirects=False)  # even the right one, for now
+    assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) > 0
+    assert "Too many wrong tokens" in blocked.text
+    assert client.get("/login", params={"token": TOKEN}, follow_redirects=False).status_code == 429
+    assert client.get("/api/items", headers=AUTH).status_code == 200  # the API's token check is not affected
+
+
+def test_the_login_throttle_forgets_after_its_window() -> None:
+    from patina.service.auth import LoginThrottle
+
+    throttle = LoginThrottle(attempts=2, window=0.2)
+    throttle.failed("10.0.0.1")
+    assert throttle.retry_after("10.0.0.1") == 0
+    throttle.failed("10.0.0.1")
+    assert throttle.retry_after("10.0.0.1") >= 1 and throttle.retry_after("10.0.0.2") == 0
+    time.sleep(0.25)
+    assert throttle.retry_after("10.0.0.1") == 0

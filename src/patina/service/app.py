@@ -21,7 +21,7 @@ from patina.archive import Archive
 from patina.archive.archive import CONFIG_NAME
 from patina.batch import JobQueue, WorkerPool
 from patina.service import api, ui
-from patina.service.auth import PagesNeedLogin, SecurityHeaders
+from patina.service.auth import LoginThrottle, PagesNeedLogin, SecurityHeaders
 from patina.service.settings import Settings
 from patina.service.uploads import BodyLimit
 
@@ -56,6 +56,7 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
                   description="Restore, upscale, colorize and re-style old photographs, and keep them in an "
                               "archive. Every /api route needs the API token: `Authorization: Bearer TOKEN`.")
     app.state.settings = settings
+    app.state.login_throttle = LoginThrottle()
     app.add_middleware(BodyLimit, max_upload_bytes=settings.max_upload_bytes)
     app.add_middleware(PagesNeedLogin, token=settings.api_token, pages=ui.PAGES)
     app.add_middleware(SecurityHeaders)

@@ -7,6 +7,8 @@ A request authenticated by the cookie alone that changes something must also car
 from __future__ import annotations
 
 import secrets
+import threading
+import time
 from typing import Annotated
 
 from urllib.parse import quote
@@ -100,3 +102,33 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+class LoginThrottle:
+    """At most ``attempts`` wrong tokens per client address within ``window`` seconds; after that the address
+    is refused (429) until the window has passed. In memory, per server process."""
+
+    def __init__(self, attempts: int = 5, window: float = 60.0) -> None:
+        self.attempts, self.window = attempts, window
+        self._failures: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, client: str, now: float) -> list[float]:
+        recent = [moment for moment in self._failures.get(client, []) if now - moment < self.window]
+        self._failures[client] = recent
+        return recent
+
+    def retry_after(self, client: str) -> int:
+        """Seconds until ``client`` may try again (0: now)."""
+        now = time.monotonic()
+        with self._lock:
+            recent = self._recent(client, now)
+            return 0 if len(recent) < self.attempts else max(1, int(self.window - (now - recent[0])) + 1)
+
+    def failed(self, client: str) -> None:
+        """Count one wrong token from ``client``."""
+        now = time.monotonic()
+        with self._lock:
+            self._recent(client, now).append(now)
+            if len(self._failures) > 10_000:  # bounded memory under a flood from many addresses
+                self._failures = {key: value for key, value in self._failures.items() if value}

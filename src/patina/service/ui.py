@@ -58,16 +58,28 @@ def _login_response(token: str, next_page: str) -> Response:
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, token: str | None = None, next: str = "/") -> Response:
-    if token is not None and token_matches(token, request.app.state.settings.api_token):
-        return _login_response(token, next)  # the link `patina serve` prints
-    return templates.TemplateResponse(request, "login.html", {"next": next, "error": token is not None})
+    if token is None:
+        return templates.TemplateResponse(request, "login.html", {"next": next, "error": False})
+    return _try_login(request, token, next)  # the link `patina serve` prints
 
 
 @router.post("/login")
 def login(request: Request, token: Annotated[str, Form()], next: Annotated[str, Form()] = "/") -> Response:
+    return _try_login(request, token, next)
+
+
+def _try_login(request: Request, token: str, next_page: str) -> Response:
+    """Log in with ``token``, unless this address gave too many wrong ones lately (429, see LoginThrottle)."""
+    throttle = request.app.state.login_throttle
+    client = request.client.host if request.client else "?"
+    if wait := throttle.retry_after(client):
+        return templates.TemplateResponse(request, "login.html", {"next": next_page, "error": True, "wait": wait},
+                                          status_code=429, headers={"Retry-After": str(wait)})
     if not token_matches(token, request.app.state.settings.api_token):
-        return templates.TemplateResponse(request, "login.html", {"next": next, "error": True}, status_code=401)
-    return _login_response(token, next)
+        throttle.failed(client)
+        return templates.TemplateResponse(request, "login.html", {"next": next_page, "error": True},
+                                          status_code=401)
+    return _login_response(token, next_page)
 
 
 @router.post("/logout")
