@@ -147,3 +147,18 @@ def test_serve_without_the_service_extras_says_what_to_install(monkeypatch):
     with pytest.raises(SystemExit) as exited:
         main()
     assert exited.value.code == 2
+
+
+def test_a_bare_weights_name_is_found_in_the_models_folder(tmp_path, monkeypatch):
+    from patina.core.errors import ModelNotFoundError
+    from patina.weights.registry import MODELS_DIR_ENV, resolve
+
+    (tmp_path / "mine.safetensors").write_bytes(b"weights")
+    monkeypatch.chdir(tmp_path.parent)
+    monkeypatch.delenv(MODELS_DIR_ENV, raising=False)
+    with pytest.raises(ModelNotFoundError, match="not found"):
+        resolve("mine.safetensors")
+    monkeypatch.setenv(MODELS_DIR_ENV, str(tmp_path))
+    assert resolve("mine.safetensors") == tmp_path / "mine.safetensors"
+    with pytest.raises(ModelNotFoundError):
+        resolve("other.safetensors")

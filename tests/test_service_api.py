@@ -445,3 +445,28 @@ def test_the_login_throttle_forgets_after_its_window() -> None:
     assert throttle.retry_after("10.0.0.1") >= 1 and throttle.retry_after("10.0.0.2") == 0
     time.sleep(0.25)
     assert throttle.retry_after("10.0.0.1") == 0
+
+
+def test_a_job_names_only_registered_models_or_files_in_the_models_folder(client: TestClient, tmp_path: Path,
+                                                                          monkeypatch) -> None:
+    from patina.weights.registry import MODELS_DIR_ENV
+
+    upload(client, ("p.png", png_bytes(95))).raise_for_status()
+    monkeypatch.delenv(MODELS_DIR_ENV, raising=False)
+    for model in ("/etc/passwd", "../../secret.safetensors", "sub/mine.safetensors", "mine.safetensors"):
+        refused = client.post("/api/jobs", headers=AUTH, json={"item_id": 1, "parameters": {"model": model}})
+        assert refused.status_code == 422 and refused.json()["detail"][0]["field"] == "model", model
+        assert "models folder" in refused.text and str(tmp_path) not in refused.text
+    upscale = client.post("/api/jobs", headers=AUTH, json={"item_id": 1, "pipeline": "restore",
+                                                         "parameters": {"upscale": "/tmp/x.pth"}})
+    assert upscale.status_code == 422 and upscale.json()["detail"][0]["field"] == "upscale"
+    assert client.get("/api/jobs", headers=AUTH).json() == []
+    folder = tmp_path / "models"
+    folder.mkdir()
+    (folder / "mine.safetensors").write_bytes(b"weights")
+    monkeypatch.setenv(MODELS_DIR_ENV, str(folder))
+    accepted = client.post("/api/jobs", headers=AUTH, json={"item_id": 1, "parameters": {"model": "mine.safetensors",
+                                                                                        "upscale": 2}})
+    assert accepted.status_code == 202
+    registered = client.post("/api/jobs", headers=AUTH, json={"item_id": 1, "parameters": {"model": "restore"}})
+    assert registered.status_code == 202

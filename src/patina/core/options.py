@@ -58,15 +58,18 @@ class OptionSpec:
     """The command-line flag's name, when not the option's name with '-' for '_'."""
     cli_short: str = ""
     """A short command-line flag, e.g. '-s'."""
+    weights: bool = False
+    """The value may name a model: a registry name or a weights file (the service limits where such files lie)."""
 
 
 def option(default: Any, help: str, *, minimum: float | None = None, maximum: float | None = None,
            choices: tuple[Any, ...] = (), auto: bool = False, reference: bool = False,
-           max_items: int | None = None, required: bool = False, cli_name: str = "", cli_short: str = "") -> Any:
+           max_items: int | None = None, required: bool = False, cli_name: str = "", cli_short: str = "",
+           weights: bool = False) -> Any:
     """A dataclass field holding an option: its default and its :class:`OptionSpec`."""
     spec = OptionSpec(help=help, minimum=minimum, maximum=maximum, choices=tuple(choices), auto=auto,
                       reference=reference, max_items=max_items, required=required, cli_name=cli_name,
-                      cli_short=cli_short)
+                      cli_short=cli_short, weights=weights)
     return dataclasses.field(default=default, metadata={"option": spec})
 
 

@@ -72,7 +72,7 @@ def check_tile(tile: int | str | None, overlap: int) -> None:
 
 def model_option(default: str, what: str) -> Any:
     """The ``model`` option: a registry name or a weights file."""
-    return option(default, f"{what}: registry name or .safetensors path.")
+    return option(default, f"{what}: registry name or .safetensors path.", weights=True)
 
 
 def parse_tile(tile: TileArg) -> int | str | None:

@@ -71,6 +71,11 @@ class Recipe:
         return [info.describe() for info in option_specs(self.options)]
 
     @property
+    def weights_options(self) -> tuple[str, ...]:
+        """Parameters whose values may name a model (a registry name or a weights file)."""
+        return tuple(info.name for info in option_specs(self.options) if info.spec.weights)
+
+    @property
     def references(self) -> tuple[str, ...]:
         """Parameters whose values name further input images (archive items: ids or sha256, one or a list);
         the archive records them as full sha256 lists and hands their images to :meth:`execute`."""

@@ -77,9 +77,11 @@ class RestoreOptions(Options):
 
     model: str = model_option("restore", "Restore model")
     mask_model: str | None = option(
-        None, "Damage-mask model; default: damage-mask.safetensors beside --model, else the registered one.")
+        None, "Damage-mask model; default: damage-mask.safetensors beside --model, else the registered one.",
+        weights=True)
     tone_model: str | None = option(
-        None, "Tone-correction model; default: restore-tone.safetensors beside --model, else the registered one.")
+        None, "Tone-correction model; default: restore-tone.safetensors beside --model, else the registered one.",
+        weights=True)
     tone: str = option("keep", "A toned black-and-white print: 'keep' its tone (sepia, selenium...) or make it "
                                "'neutral' gray. Yellowing, stains, fading and casts are corrected either way.",
                        choices=TONES)
@@ -106,7 +108,7 @@ class RestoreOptions(Options):
     colorize: bool = option(False, "Then colorize the restored photo (see colorize; its defaults).")
     upscale: int | str | None = option(
         None, "Also upscale, in the same pass over each tile: 2 or 4 (the registered GAN upscaler of that scale) "
-              "or an upscaler's registry name or weights file.")
+              "or an upscaler's registry name or weights file.", weights=True)
 
     def check(self) -> None:
         check_tile(self.tile, self.overlap)

@@ -55,7 +55,7 @@ class UpscaleOptions(Options):
         minimum=0.01, maximum=MAX_OUTSCALE)
     model: str | None = option(
         None, "Registry name (upscale-x4, upscale-x4-fidelity, ...) or a weights file: a Patina .safetensors, "
-              "or a Real-ESRGAN/ESRGAN RRDBNet or SRVGGNetCompact .pth/.safetensors.")
+              "or a Real-ESRGAN/ESRGAN RRDBNet or SRVGGNetCompact .pth/.safetensors.", weights=True)
     fidelity: bool = option(False, "Use the fidelity model (L1: most faithful, softer), not the default distilled one.")
     denoise: float | None = option(
         None, "Denoise strength, 0..1 (default 1): the weights of upscale-xS (1: noise and JPEG artefacts "

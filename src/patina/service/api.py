@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile, status
@@ -228,6 +228,7 @@ def submit_job(request: Request, archive: ArchiveDep, job: JobIn) -> JobRecord:
     """Queue a pipeline run on an item; the result becomes a derivative of it."""
     _item(archive, job.item_id)
     try:
+        check_models(job.pipeline, job.parameters)
         record = JobQueue(archive).submit(job.item_id, job.pipeline, job.parameters, seed=job.seed,
                                           output_format=job.output_format)
     except OptionError as exc:  # a bad value: refused before anything is queued, naming the field
@@ -247,6 +248,7 @@ def submit_batch(request: Request, archive: ArchiveDep, batch: BatchIn) -> list[
     if not items:
         raise HTTPException(422, "no items: give a collection with photographs, or item ids")
     try:
+        check_models(batch.pipeline, batch.parameters)
         records = JobQueue(archive).submit_many(items, batch.pipeline, batch.parameters, seed=batch.seed,
                                                 output_format=batch.output_format)
     except OptionError as exc:
@@ -257,6 +259,24 @@ def submit_batch(request: Request, archive: ArchiveDep, batch: BatchIn) -> list[
         raise HTTPException(422, str(exc)) from None
     request.app.state.workers.wake()
     return records
+
+
+def check_models(pipeline: str, parameters: dict[str, object]) -> None:
+    """An OptionError unless every model a job names is a registered one or a bare file name in the server's
+    models folder (:data:`patina.weights.registry.MODELS_DIR_ENV`): a request cannot load, nor probe for, any
+    other file on the server, and the message names no server path."""
+    from patina.pipelines.recipes import get_recipe
+    from patina.weights.registry import REGISTRY, models_dir
+
+    for name in get_recipe(pipeline).weights_options:
+        value = parameters.get(name)
+        if not isinstance(value, str) or value in REGISTRY or value.strip().isdigit():
+            continue
+        folder = models_dir()
+        bare = PurePath(value).name == value and value not in (".", "..") and "\\" not in value
+        if not bare or folder is None or not (folder / value).is_file():
+            raise OptionError(name, f"{value[:80]!r} is neither a registered model ({', '.join(sorted(REGISTRY))}) "
+                                    "nor a weights file in the server's models folder")
 
 
 def _option_error(exc: OptionError) -> list[dict[str, object]]:

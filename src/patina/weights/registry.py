@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,14 +64,29 @@ REGISTRY: dict[str, RegistryEntry] = {
 }
 
 
+MODELS_DIR_ENV = "PATINA_MODELS_DIR"
+"""A folder of your own weights files: a bare file name (``mine.safetensors``) not found in the working folder is
+looked up there (the service accepts only registry names and such names)."""
+
+
+def models_dir() -> Path | None:
+    """The folder of :data:`MODELS_DIR_ENV`, or None when it is not set."""
+    folder = os.environ.get(MODELS_DIR_ENV, "").strip()
+    return Path(folder) if folder else None
+
+
 def resolve(name_or_path: str) -> Path:
-    """A registry name or a path to a weights file (.safetensors; .pth / .pt for outside upscalers) -> its path."""
+    """A registry name or a path to a weights file (.safetensors; .pth / .pt for outside upscalers) -> its path
+    (a bare file name is also looked for in :func:`models_dir`)."""
     if name_or_path in REGISTRY:
         return REGISTRY[name_or_path].path
     path = Path(name_or_path)
     if path.suffix.lower() in EXTERNAL_SUFFIXES or path.parent != Path():
         if path.is_file():
             return path
+        folder = models_dir()
+        if folder is not None and path.parent == Path() and (folder / path).is_file():
+            return folder / path
         what = "is not a file" if path.exists() else "not found"
         raise ModelNotFoundError(f"model file {name_or_path} {what} (a model is a registered name or a weights "
                                  f"file: {', '.join(sorted(EXTERNAL_SUFFIXES))})")
