@@ -157,3 +157,30 @@ def test_the_worker_outlives_a_failing_queue_and_a_dead_thread_is_restarted(queu
         assert pool.queue.get(again.id).status == SUCCEEDED
     finally:
         pool.stop()
+
+
+def test_two_workers_given_the_same_request_make_one_derivative(queue: JobQueue, monkeypatch) -> None:
+    from patina.pipelines import recipes
+
+    execute = recipes.Recipe.execute
+
+    def slow(self, *args, **kwargs):  # noqa: ANN001, ANN202 - long enough for both workers to start the same run
+        time.sleep(0.4)
+        return execute(self, *args, **kwargs)
+
+    monkeypatch.setattr(recipes.Recipe, "execute", slow)
+    jobs = [queue.submit(1, "restore", {**FAST, "strength": 0.6}) for _ in range(5)]
+    pool = WorkerPool(queue.archive, workers=2, poll_seconds=0.05)
+    pool.start()
+    try:
+        deadline = time.monotonic() + 120
+        while not all(queue.get(job.id).finished for job in jobs):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        pool.stop()
+    finished = [queue.get(job.id) for job in jobs]
+    assert {job.status for job in finished} == {SUCCEEDED}
+    assert len({job.derivative_id for job in finished}) == 1
+    assert queue.archive.count(role="derivative") == 1
+    assert len(queue.archive.events(1, event_type="derivation")) == 1

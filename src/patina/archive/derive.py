@@ -10,9 +10,14 @@ reproduction that computes the same pixels writes the same bytes.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
+import os
 import platform
 import random
-from collections.abc import Iterator
+import socket
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -20,16 +25,17 @@ from typing import Any
 
 import numpy as np
 import torch
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 import patina
 from patina.archive.context import ArchiveContext
 from patina.archive.metadata import derivative_xmp, embed_xmp
 from patina.archive.queries import ItemRef
 from patina.archive.records import EventRecord, ItemRecord
-from patina.archive.schema import DERIVATIVE, DUBLIN_CORE_FIELDS, Event, Item, utcnow
+from patina.archive.schema import DERIVATIVE, DUBLIN_CORE_FIELDS, DerivationClaim, Event, Item, as_utc, utcnow
 from patina.archive.search import reindex
-from patina.archive.store import sha256_file
+from patina.archive.store import process_alive, sha256_file
 from patina.core.errors import ArchiveError, ParameterError
 from patina.imageio import Image, read_image, write_image
 from patina.ops.metrics import psnr
@@ -102,48 +108,55 @@ def derive(
                    "quality": int(quality)}
         if not again and (earlier := _earlier_derivation(session, source, request)) is not None:
             return DeriveResult(ItemRecord.of(earlier[1]), EventRecord.of(earlier[0]), reused=True)
-        source_sha, source_name = source.sha256, source.original_name
+        source_sha, source_name, source_id = source.sha256, source.original_name, source.id
         dc = {name: getattr(source, name) for name in DUBLIN_CORE_FIELDS}
         master_sha, history = _lineage(session, source)
 
-    threads = torch.get_num_threads()
-    environment = {"device": device, "threads": threads, "torch": torch.__version__,
-                   "numpy": np.__version__, "python": platform.python_version(), "machine": platform.machine(),
-                   "patina": patina.__version__}
-    image, references = _read_source(context, source_sha), _read_references(context, recipe, requested)
-    with _deterministic(seed, threads):
-        result = recipe.execute(image, dict(requested), device, on_progress, references)
-    event_uuid, occurred_at = _new_event_identity()
-    step = {"uuid": event_uuid, "when": occurred_at.isoformat().replace("+00:00", "Z"), "pipeline": pipeline,
-            "parameters": result.parameters}
-    detail = {**request, "parameters": result.parameters, "models": result.models, "environment": environment,
-              "input": {"sha256": source_sha}, "master": {"sha256": master_sha},
-              "xmp": {"dublin_core": dc, "history": [*history, step]}}
-    notes = [*result.notes, *([f"the source has {image.source_frames} frames (pages); only the first was used"]
-                              if image.source_frames > 1 else [])]
-    if notes:
-        detail["notes"] = notes
-    if result.findings:
-        detail["findings"] = result.findings
-    output = _store_output(context, result.image, detail)
-    detail["output"] = {"sha256": output[0], "size_bytes": output[1]}
+    def make() -> DeriveResult:
+        threads = torch.get_num_threads()
+        environment = {"device": device, "threads": threads, "torch": torch.__version__,
+                       "numpy": np.__version__, "python": platform.python_version(), "machine": platform.machine(),
+                       "patina": patina.__version__}
+        image, references = _read_source(context, source_sha), _read_references(context, recipe, requested)
+        with _deterministic(seed, threads):
+            result = recipe.execute(image, dict(requested), device, on_progress, references)
+        event_uuid, occurred_at = _new_event_identity()
+        step = {"uuid": event_uuid, "when": occurred_at.isoformat().replace("+00:00", "Z"), "pipeline": pipeline,
+                "parameters": result.parameters}
+        detail = {**request, "parameters": result.parameters, "models": result.models, "environment": environment,
+                  "input": {"sha256": source_sha}, "master": {"sha256": master_sha},
+                  "xmp": {"dublin_core": dc, "history": [*history, step]}}
+        notes = [*result.notes, *([f"the source has {image.source_frames} frames (pages); only the first was used"]
+                                  if image.source_frames > 1 else [])]
+        if notes:
+            detail["notes"] = notes
+        if result.findings:
+            detail["findings"] = result.findings
+        output = _store_output(context, result.image, detail)
+        detail["output"] = {"sha256": output[0], "size_bytes": output[1]}
 
-    extension, media_type = OUTPUT_FORMATS[output_format]
-    with context.session() as session:
-        source = context.find(session, source_sha)
-        item = session.scalar(select(Item).where(Item.sha256 == output[0]))
-        if item is None:
-            item = Item(sha256=output[0], role=DERIVATIVE, parent_id=source.id, size_bytes=output[1],
-                        media_type=media_type, extension=extension, width=result.image.width,
-                        height=result.image.height, original_name=f"{Path(source_name).stem}.{pipeline}.{extension}",
-                        embedded={}, **dc)
-            session.add(item)
+        extension, media_type = OUTPUT_FORMATS[output_format]
+        with context.session() as session:
+            source = context.find(session, source_sha)
+            item = session.scalar(select(Item).where(Item.sha256 == output[0]))
+            if item is None:
+                name = f"{Path(source_name).stem}.{pipeline}.{extension}"
+                item = Item(sha256=output[0], role=DERIVATIVE, parent_id=source.id, size_bytes=output[1],
+                            media_type=media_type, extension=extension, width=result.image.width,
+                            height=result.image.height, original_name=name, embedded={}, **dc)
+                session.add(item)
+                session.flush()
+            event = context.record(session, DERIVATION, item=source, output=item, detail=detail, event_uuid=event_uuid,
+                                   occurred_at=occurred_at)
             session.flush()
-        event = context.record(session, DERIVATION, item=source, output=item, detail=detail, event_uuid=event_uuid,
-                               occurred_at=occurred_at)
-        session.flush()
-        reindex(session, item)
-        return DeriveResult(ItemRecord.of(item), EventRecord.of(event), reused=False)
+            reindex(session, item)
+            return DeriveResult(ItemRecord.of(item), EventRecord.of(event), reused=False)
+
+    if again:
+        return make()
+    with _claimed(context, _request_key(source_sha, request), source_id,
+                  lambda: _reused(context, source_sha, request)) as done:
+        return done if done is not None else make()
 
 
 def reproduce(context: ArchiveContext, ref: ItemRef, *, device: str | None = None,
@@ -192,6 +205,62 @@ def reproduce(context: ArchiveContext, ref: ItemRef, *, device: str | None = Non
 
 
 # -- helpers ---------------------------------------------------------------------------------------
+CLAIM_POLL = 0.5
+"""Seconds between looks at a derivation another process is making."""
+CLAIM_STALE = 3600.0
+"""A claim older than this (seconds) is taken over whoever made it (a crashed process on another machine)."""
+
+
+def _request_key(source_sha: str, request: dict[str, Any]) -> str:
+    """The identity of a derivation request: its source's sha256 and the request, canonical JSON, hashed."""
+    text = json.dumps({"source": source_sha, **request}, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _reused(context: ArchiveContext, source_sha: str, request: dict[str, Any]) -> DeriveResult | None:
+    """The derivative an earlier run of ``request`` made from the source, if any (as a reused result)."""
+    with context.session() as session:
+        earlier = _earlier_derivation(session, context.find(session, source_sha), request)
+        return None if earlier is None else DeriveResult(ItemRecord.of(earlier[1]), EventRecord.of(earlier[0]),
+                                                         reused=True)
+
+
+@contextlib.contextmanager
+def _claimed(context: ArchiveContext, key: str, source_id: int,
+             done: Callable[[], DeriveResult | None]) -> Iterator[DeriveResult | None]:
+    """Hold the claim on derivation ``key`` while the block makes it (yields None), or, when another process
+    holds it, wait and yield what that process made (``done()``). A claim of a dead process on this machine, or
+    older than :data:`CLAIM_STALE`, is taken over; a claim released without a result is taken too."""
+    owner = f"{socket.gethostname()}:{os.getpid()}"
+    while True:
+        try:
+            with context.session() as session:
+                session.add(DerivationClaim(key=key, source_item_id=source_id, owner=owner, claimed_at=utcnow()))
+            break
+        except IntegrityError:
+            if (result := done()) is not None:
+                yield result
+                return
+            with context.session() as session:
+                claim = session.get(DerivationClaim, key)
+                if claim is not None and _stale(claim):
+                    session.delete(claim)
+                    continue
+            time.sleep(CLAIM_POLL)
+    try:
+        yield done()  # made by another process between the first look and the claim: reuse it
+    finally:
+        with context.session() as session:
+            session.execute(delete(DerivationClaim).where(DerivationClaim.key == key))
+
+
+def _stale(claim: DerivationClaim) -> bool:
+    host, _, pid = claim.owner.rpartition(":")
+    if host == socket.gethostname() and pid.isdigit() and not process_alive(int(pid)):
+        return True
+    return (utcnow() - as_utc(claim.claimed_at)).total_seconds() > CLAIM_STALE
+
+
 def _earlier_derivation(session: Any, source: Item, request: dict[str, Any]) -> tuple[Event, Item] | None:
     events = session.scalars(select(Event).where(Event.event_type == DERIVATION, Event.item_id == source.id))
     for event in events:

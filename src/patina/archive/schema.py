@@ -153,6 +153,19 @@ class Event(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+class DerivationClaim(Base):
+    """A derivation being made now: the request's key (sha256 of the source and the request) is unique, so two
+    workers given the same request make one derivative (the second waits for the first's result)."""
+
+    __tablename__ = "derivation_claims"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source_item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    owner: Mapped[str] = mapped_column(String(200))
+    """host:pid of the process making it (a claim of a dead process is taken over)."""
+    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class Job(Base):
     """A durable request to run a pipeline on an item, carried out by a worker (see patina.batch).
 
