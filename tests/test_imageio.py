@@ -559,3 +559,35 @@ def test_find_images_on_nested_folders(tmp_path: Path) -> None:
     ]
     with pytest.raises(ImageReadError, match="no such file or folder"):
         find_images([tmp_path / "missing"])
+
+
+def test_large_decodes_take_turns_within_the_budget() -> None:
+    import threading
+    import time
+
+    from patina.imageio.budget import SMALL, DecodeBudget
+
+    budget = DecodeBudget(3 * SMALL)
+    lock = threading.Lock()
+    state = {"large": 0, "most_large": 0, "small": 0, "most_small": 0}
+
+    def decode(pixels: int) -> None:
+        kind = "large" if pixels >= SMALL else "small"
+        with budget.decoding(pixels):
+            with lock:
+                state[kind] += 1
+                state[f"most_{kind}"] = max(state[f"most_{kind}"], state[kind])
+            time.sleep(0.05)
+            with lock:
+                state[kind] -= 1
+
+    threads = [threading.Thread(target=decode, args=(2 * SMALL,)) for _ in range(4)]  # two would be over budget
+    threads += [threading.Thread(target=decode, args=(10 * SMALL,))]  # larger than the budget: runs alone
+    threads += [threading.Thread(target=decode, args=(SMALL // 2,)) for _ in range(3)]  # small: never waits
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert not any(thread.is_alive() for thread in threads) and budget.in_flight == 0
+    assert state["most_large"] == 1  # the large decodes took turns
+    assert state["most_small"] == 3  # the small ones did not wait

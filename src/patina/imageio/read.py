@@ -18,6 +18,7 @@ from PIL import Image as PILImage
 from PIL import ImageFile, TiffImagePlugin, UnidentifiedImageError
 
 from patina.core.errors import ImageReadError, ImageTooLargeError, ParameterError
+from patina.imageio.budget import DECODES
 from patina.imageio.exif import (
     ORIENTATION,
     apply_orientation,
@@ -104,6 +105,11 @@ def _decode(path: Path, im: ImageFile.ImageFile, max_pixels: int) -> Image:
     width, height = im.size
     if width * height > max_pixels:
         raise ImageTooLargeError(path, f"image has {width * height} pixels, more than the limit of {max_pixels}")
+    with DECODES.decoding(width * height):  # large decodes take turns (see imageio.budget)
+        return _decode_pixels(path, im, width, height)
+
+
+def _decode_pixels(path: Path, im: ImageFile.ImageFile, width: int, height: int) -> Image:
     source_format = _FORMAT_NAMES.get(im.format or "", im.format or "UNKNOWN")
     if source_format == "TIFF":  # read the tags first: Pillow drops the orientation tag once it loads
         tags = im.getexif()  # a TIFF's own directory; reading it decodes no pixels
