@@ -5,11 +5,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from pathlib import Path, PurePath
-from typing import Annotated, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile, status
 from fastapi import Path as PathParameter
 from fastapi.responses import FileResponse
+from pydantic import BaseModel
 
 from patina.archive import MASTER, Archive, ItemRecord
 from patina.archive.csv_import import CsvPlan
@@ -24,7 +25,20 @@ from patina.service.schemas import (MAX_ID, BatchIn, BulkEdit, ItemDetail, ItemP
                                     PipelineOut, UploadFailure, UploadResult, WithdrawIn)
 from patina.service.uploads import safe_name, save_upload
 
-router = APIRouter(prefix="/api", dependencies=[Depends(require_token)])
+class ErrorOut(BaseModel):
+    """An error: ``detail`` is a message, or a list of {loc, msg, ...} naming the fields at fault."""
+
+    detail: Any
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorOut, "description": text} for code, text in (
+    (400, "A body that cannot be parsed."), (401, "Missing or wrong API token."),
+    (403, "A cookie-authenticated change without the X-Patina-UI header."),
+    (404, "No such item or job."), (413, "The request body, or an image's pixel count, is over the limit."),
+    (422, "A bad parameter, named in the detail."), (503, "Busy (too many searches at once): retry later."))}
+"""The error answers every route may give, documented once for the OpenAPI document."""
+
+router = APIRouter(prefix="/api", dependencies=[Depends(require_token)], responses=ERRORS)
 
 
 def archive_of(request: Request) -> Archive:
@@ -45,8 +59,8 @@ def _item(archive: Archive, item_id: int) -> ItemRecord:
 
 # -- items -----------------------------------------------------------------------------------------
 @router.get("/items", response_model=ItemPage)
-def list_items(archive: ArchiveDep, q: str = "", collection: str | None = None, tag: str | None = None,
-               role: str | None = "master", limit: Annotated[int, Query(ge=1, le=500)] = 60,
+def list_items(archive: ArchiveDep, q: Annotated[str, Query(max_length=500)] = "", collection: str | None = None,
+               tag: str | None = None, role: str | None = "master", limit: Annotated[int, Query(ge=1, le=500)] = 60,
                offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> ItemPage:
     """Items (masters by default), or search results for ``q`` (best first)."""
     if q.strip():
@@ -199,10 +213,16 @@ def add_mask(archive: ArchiveDep, item_id: ItemId, file: Annotated[UploadFile, F
             temp.unlink()
 
 
-@router.get("/items/{item_id}/{kind}")
-def rendition(archive: ArchiveDep, item_id: ItemId, kind: Literal["thumbnail", "preview"]) -> FileResponse:
-    """A JPEG of the item for browsers: 'thumbnail' (320 px) or 'preview' (1600 px), made once and cached."""
-    return _rendition(archive, item_id, kind)
+@router.get("/items/{item_id}/thumbnail")
+def thumbnail(archive: ArchiveDep, item_id: ItemId) -> FileResponse:
+    """A JPEG of the item for browsers, 320 px on its long side, made once and cached."""
+    return _rendition(archive, item_id, "thumbnail")
+
+
+@router.get("/items/{item_id}/preview")
+def preview(archive: ArchiveDep, item_id: ItemId) -> FileResponse:
+    """A JPEG of the item for browsers, 1600 px on its long side, made once and cached."""
+    return _rendition(archive, item_id, "preview")
 
 
 def _rendition(archive: Archive, item_id: int, kind: str) -> FileResponse:

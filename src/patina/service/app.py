@@ -13,6 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from starlette.routing import Match
 from fastapi_offline import FastAPIOffline
 from fastapi.staticfiles import StaticFiles
 
@@ -63,6 +66,13 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
     app.include_router(api.router)
     app.include_router(ui.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.exception_handler(405)
+    async def method_not_allowed(request: Request, _exc: Exception) -> JSONResponse:
+        """405 with every method the path takes in ``Allow`` (one route per method: Starlette names one)."""
+        allowed = sorted({method for route in app.routes if isinstance(route, APIRoute)
+                          and route.matches(request.scope)[0] != Match.NONE for method in route.methods or ()})
+        return JSONResponse({"detail": "Method Not Allowed"}, status_code=405, headers={"Allow": ", ".join(allowed)})
 
     @app.get("/api/health", tags=["health"])
     def health(request: Request) -> dict[str, Any]:
