@@ -186,7 +186,11 @@ def test_ui_login_cookie_and_csrf_guard(client: TestClient) -> None:
     assert client.get("/", follow_redirects=False).headers["location"] == "/login?next=/"
     assert client.post("/login", data={"token": "nope"}).status_code == 401
     logged_in = client.post("/login", data={"token": TOKEN, "next": "/items/1"}, follow_redirects=False)
-    assert logged_in.headers["location"] == "/items/1" and "patina_token" in logged_in.cookies
+    assert logged_in.headers["location"] == "/items/1"
+    session = logged_in.cookies["patina_session"]
+    assert session != TOKEN and len(session) >= 40  # a random id, never the token
+    flags = logged_in.headers["set-cookie"].lower()
+    assert "httponly" in flags and "samesite=strict" in flags and "max-age=604800" in flags and "secure" not in flags
     page = client.get("/items/1")
     assert page.status_code == 200 and 'id="run-button"' in page.text and 'id="restore-strength"' in page.text
     upload(client, ("q.png", png_bytes(51)), collection="Holidays")
@@ -197,6 +201,11 @@ def test_ui_login_cookie_and_csrf_guard(client: TestClient) -> None:
     assert edited.status_code == 200
     assert client.post("/login", data={"token": TOKEN, "next": "//evil.example"}, follow_redirects=False
                        ).headers["location"] == "/"
+    current = client.cookies["patina_session"]
+    client.post("/logout")  # the session ends: the same cookie no longer works
+    client.cookies.set("patina_session", current)
+    assert client.get("/", follow_redirects=False).status_code == 303
+    assert client.get("/api/items").status_code == 401
 
 
 @pytest.mark.slow
@@ -219,12 +228,12 @@ def test_jobs_resume_after_the_server_is_killed(tmp_path: Path) -> None:
                 time.sleep(0.2)
             assert state["status"] == "succeeded" and state["attempts"] == 2
             assert http.get("/api/items", params={"role": "derivative"}).json()["total"] == 1
-            httpx.get(f"{base}/login", params={"token": TOKEN})
+            httpx.get(f"{base}/login", params={"code": "a-made-up-login-code"})
         log = server.log_path.read_text()  # both servers' logs, one after the other
         assert '"POST /api/jobs HTTP/1.1" 202' in log  # request lines
         assert log.count(f"job {job['id']} (restore on item 1) started") == 2
         assert re.search(rf"job {job['id']} \(restore on item 1\) done in [0-9.]+ s: derivative \d+", log)
-        assert "GET /login?token=*** HTTP/1.1" in log and TOKEN not in log
+        assert "GET /login?code=*** HTTP/1.1" in log and "a-made-up-login-code" not in log and TOKEN not in log
     finally:
         server.kill()
         server.wait()
@@ -431,7 +440,6 @@ def test_wrong_tokens_are_throttled_per_address(client: TestClient) -> None:
     blocked = client.post("/login", data={"token": TOKEN}, follow_redirects=False)  # even the right one, for now
     assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) > 0
     assert "Too many wrong tokens" in blocked.text
-    assert client.get("/login", params={"token": TOKEN}, follow_redirects=False).status_code == 429
     assert client.get("/api/items", headers=AUTH).status_code == 200  # the API's token check is not affected
 
 
@@ -470,3 +478,18 @@ def test_a_job_names_only_registered_models_or_files_in_the_models_folder(client
     assert accepted.status_code == 202
     registered = client.post("/api/jobs", headers=AUTH, json={"item_id": 1, "parameters": {"model": "restore"}})
     assert registered.status_code == 202
+
+
+def test_the_one_time_login_link_works_once_and_sessions_are_secure_over_https(tmp_path: Path) -> None:
+    with make_client(tmp_path) as client:
+        code = client.app.state.sessions.login_code()
+        first = client.get("/login", params={"code": code, "next": "/jobs"}, follow_redirects=False)
+        assert first.status_code == 303 and first.headers["location"] == "/jobs"
+        assert "patina_session" in first.cookies
+        again = client.get("/login", params={"code": code}, follow_redirects=False)
+        assert again.status_code == 401 and "used already" in again.text
+        assert client.get("/login", params={"token": TOKEN}, follow_redirects=False).status_code == 200  # no login
+    with make_client(tmp_path) as secure:
+        secure.base_url = httpx.URL("https://testserver")
+        logged_in = secure.post("/login", data={"token": TOKEN}, follow_redirects=False)
+        assert "secure" in logged_in.headers["set-cookie"].lower()

@@ -78,9 +78,12 @@ def browser(server: str) -> Iterator[Any]:
 
 
 def _page(browser: Any, server: str, viewport: dict[str, int] = DESKTOP) -> Any:
-    """A new logged-in page (the one-time login link sets the session cookie)."""
+    """A new logged-in page (the login form with the token; the browser gets a session cookie)."""
     page = browser.new_context(viewport=viewport).new_page()
-    page.goto(f"{server}/login?token={TOKEN}")
+    page.goto(f"{server}/login")
+    page.fill("#token", TOKEN)
+    page.click("#login")
+    page.wait_for_url(f"{server}/")
     return page
 
 

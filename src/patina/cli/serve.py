@@ -24,8 +24,9 @@ def serve(
 ) -> None:
     """Start the service: REST API (OpenAPI at /docs), web UI at /, durable jobs run by a worker pool.
 
-    The API token comes from $PATINA_API_TOKEN; without it a token is made up and a login link is
-    printed. Limits: $PATINA_MAX_UPLOAD_MB (200) per upload request, $PATINA_MAX_PIXELS (200 M) per image.
+    The API token comes from $PATINA_API_TOKEN; without it a token is made up and printed. A one-time login
+    link is printed either way. Limits: $PATINA_MAX_UPLOAD_MB (200) per upload request, $PATINA_MAX_PIXELS
+    (200 M) per image.
     """
     from rich.console import Console
 
@@ -50,21 +51,23 @@ def serve(
 
         with open_archive(settings.data_dir) as archive:
             archive.import_paths([sample_photo()], collection="Samples")
+    app = create_app(settings)
     console = Console(highlight=False)
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host
     console.print(f"Patina archive in [bold]{settings.data_dir}[/bold]; open "
-                  f"http://{shown}:{port}/login" + (f"?token={settings.api_token}" if settings.token_generated else ""))
+                  f"http://{shown}:{port}/login?code={app.state.sessions.login_code()} (works once, for 15 "
+                  "minutes; then log in with the API token)")
     if settings.token_generated:
         console.print(f"API token (set PATINA_API_TOKEN to choose one): {settings.api_token}")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level.lower(), log_config=None)
+    uvicorn.run(app, host=host, port=port, log_level=log_level.lower(), log_config=None)
 
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 def configure_logging(level: str) -> None:
-    """One format for Patina's own log (jobs), uvicorn's (requests, errors) and the rest, on stderr; a token in
-    a request's URL (the one-time login link) is shown as ***."""
+    """One format for Patina's own log (jobs), uvicorn's (requests, errors) and the rest, on stderr; a token or a
+    login code in a request's URL is shown as ***."""
     import logging
 
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
@@ -73,10 +76,11 @@ def configure_logging(level: str) -> None:
 
 
 def _hide_tokens(record: Any) -> bool:
-    """A logging filter: ``token=...`` in the record's arguments (a request line's URL) becomes ``token=***``."""
+    """A logging filter: ``token=...`` or ``code=...`` in the record's arguments (a request line's URL) becomes
+    ``token=***`` / ``code=***``."""
     if isinstance(record.args, tuple):
         record.args = tuple(_TOKEN_IN_URL.sub(r"\1***", arg) if isinstance(arg, str) else arg for arg in record.args)
     return True
 
 
-_TOKEN_IN_URL = re.compile(r"((?:^|[?&])token=)[^&\s]*")
+_TOKEN_IN_URL = re.compile(r"((?:^|[?&])(?:token|code)=)[^&\s]*")

@@ -31,6 +31,8 @@ class ErrorOut(BaseModel):
     detail: Any
 
 
+IMAGE_FILE: dict[int | str, dict[str, Any]] = {200: {"content": {"image/*": {}}, "description": "The image file."}}
+"""How routes that answer with an image file document it."""
 ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorOut, "description": text} for code, text in (
     (400, "A body that cannot be parsed."), (401, "Missing or wrong API token."),
     (403, "A cookie-authenticated change without the X-Patina-UI header."),
@@ -176,7 +178,7 @@ def upload(request: Request, archive: ArchiveDep, files: Annotated[list[UploadFi
     return UploadResult(items=records, new=new, failed=too_large + failed)
 
 
-@router.get("/items/{item_id}/file")
+@router.get("/items/{item_id}/file", response_class=FileResponse, responses=IMAGE_FILE)
 def download(archive: ArchiveDep, item_id: ItemId) -> FileResponse:
     """The stored file itself, byte for byte, under its original name."""
     record = _item(archive, item_id)
@@ -184,7 +186,7 @@ def download(archive: ArchiveDep, item_id: ItemId) -> FileResponse:
     return FileResponse(archive.store.path(record.sha256), media_type=record.media_type, filename=name)
 
 
-@router.get("/items/{item_id}/damage-mask")
+@router.get("/items/{item_id}/damage-mask", response_class=FileResponse, responses=IMAGE_FILE)
 def damage_mask(archive: ArchiveDep, item_id: ItemId) -> FileResponse:
     """The damage mask restore detects in the item (8-bit gray PNG at its size, white = damage), to review."""
     record = _item(archive, item_id)
@@ -213,13 +215,13 @@ def add_mask(archive: ArchiveDep, item_id: ItemId, file: Annotated[UploadFile, F
             temp.unlink()
 
 
-@router.get("/items/{item_id}/thumbnail")
+@router.get("/items/{item_id}/thumbnail", response_class=FileResponse, responses=IMAGE_FILE)
 def thumbnail(archive: ArchiveDep, item_id: ItemId) -> FileResponse:
     """A JPEG of the item for browsers, 320 px on its long side, made once and cached."""
     return _rendition(archive, item_id, "thumbnail")
 
 
-@router.get("/items/{item_id}/preview")
+@router.get("/items/{item_id}/preview", response_class=FileResponse, responses=IMAGE_FILE)
 def preview(archive: ArchiveDep, item_id: ItemId) -> FileResponse:
     """A JPEG of the item for browsers, 1600 px on its long side, made once and cached."""
     return _rendition(archive, item_id, "preview")
@@ -288,9 +290,11 @@ def check_models(pipeline: str, parameters: dict[str, object]) -> None:
     from patina.pipelines.recipes import get_recipe
     from patina.weights.registry import REGISTRY, models_dir
 
-    for name in get_recipe(pipeline).weights_options:
+    recipe = get_recipe(pipeline)
+    for name in recipe.weights_options:
         value = parameters.get(name)
-        if not isinstance(value, str) or value in REGISTRY or value.strip().isdigit():
+        if not isinstance(value, str) or value in REGISTRY or value == recipe.defaults.get(name) \
+                or value.strip().isdigit():
             continue
         folder = models_dir()
         bare = PurePath(value).name == value and value not in (".", "..") and "\\" not in value

@@ -24,7 +24,7 @@ from patina.archive import Archive
 from patina.archive.archive import CONFIG_NAME
 from patina.batch import JobQueue, WorkerPool
 from patina.service import api, ui
-from patina.service.auth import LoginThrottle, PagesNeedLogin, SecurityHeaders
+from patina.service.auth import LoginThrottle, PagesNeedLogin, SecurityHeaders, Sessions
 from patina.service.settings import Settings
 from patina.service.uploads import BodyLimit
 
@@ -60,8 +60,9 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
                               "archive. Every /api route needs the API token: `Authorization: Bearer TOKEN`.")
     app.state.settings = settings
     app.state.login_throttle = LoginThrottle()
+    app.state.sessions = Sessions()
     app.add_middleware(BodyLimit, max_upload_bytes=settings.max_upload_bytes)
-    app.add_middleware(PagesNeedLogin, token=settings.api_token, pages=ui.PAGES)
+    app.add_middleware(PagesNeedLogin, pages=ui.PAGES)
     app.add_middleware(SecurityHeaders)
     app.include_router(api.router)
     app.include_router(ui.router)

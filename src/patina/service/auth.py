@@ -1,7 +1,10 @@
-"""API token check: `Authorization: Bearer TOKEN`, `X-API-Token: TOKEN`, or the web UI's login cookie.
+"""Who may ask: the API token (`Authorization: Bearer TOKEN` or `X-API-Token: TOKEN`), or the web UI's session.
 
-A request authenticated by the cookie alone that changes something must also carry the header
-`X-Patina-UI: 1` (set by the UI's script), which another site's page cannot send: no CSRF.
+Logging in with the token (the login form), or once with the one-time code of the link `patina serve` prints,
+gives the browser a session cookie: a random id (never the token), HttpOnly, SameSite=Strict, Secure when
+served over HTTPS, valid for :data:`SESSION_SECONDS`. A request authenticated by the cookie alone that changes
+something must also carry the header `X-Patina-UI: 1` (set by the UI's script), which another site's page
+cannot send: no CSRF.
 """
 
 from __future__ import annotations
@@ -18,23 +21,79 @@ from fastapi.responses import RedirectResponse
 from fastapi.security import APIKeyHeader, HTTPBearer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-COOKIE = "patina_token"
+COOKIE = "patina_session"
 UI_HEADER = "X-Patina-UI"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SESSION_SECONDS = 7 * 24 * 3600
+LOGIN_CODE_SECONDS = 15 * 60
+MAX_SESSIONS = 10_000
 
 
-def presented_token(request: Request) -> tuple[str | None, bool]:
-    """The token a request carries and whether it came from the cookie."""
+class Sessions:
+    """The web UI's sessions (random ids with an expiry) and one-time login codes, in this server's memory: a
+    restart logs everyone out."""
+
+    def __init__(self) -> None:
+        self._expiry: dict[str, float] = {}
+        self._codes: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def start(self) -> str:
+        """A new session's id."""
+        session = secrets.token_urlsafe(32)
+        now = time.time()
+        with self._lock:
+            if len(self._expiry) >= MAX_SESSIONS:
+                self._expiry = {key: until for key, until in self._expiry.items() if until > now}
+            self._expiry[session] = now + SESSION_SECONDS
+        return session
+
+    def valid(self, session: str | None) -> bool:
+        """Whether ``session`` is a live session's id."""
+        if not session:
+            return False
+        with self._lock:
+            until = self._expiry.get(session)
+        return until is not None and until > time.time()
+
+    def end(self, session: str | None) -> None:
+        with self._lock:
+            self._expiry.pop(session or "", None)
+
+    def login_code(self) -> str:
+        """A code that logs in once, within :data:`LOGIN_CODE_SECONDS` (the link `patina serve` prints)."""
+        code = secrets.token_urlsafe(24)
+        with self._lock:
+            self._codes[code] = time.time() + LOGIN_CODE_SECONDS
+        return code
+
+    def redeem(self, code: str) -> bool:
+        """Use a login code up: True the first time, within its time."""
+        with self._lock:
+            until = self._codes.pop(code, None)
+        return until is not None and until > time.time()
+
+
+def presented_token(request: Request) -> str | None:
+    """The API token a request carries in a header, if any."""
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
-        return header[7:].strip(), False
+        return header[7:].strip()
     if token := request.headers.get("x-api-token"):
-        return token.strip(), False
-    return request.cookies.get(COOKIE), True
+        return token.strip()
+    return None
 
 
 def token_matches(given: str | None, expected: str) -> bool:
     return given is not None and secrets.compare_digest(given.encode(), expected.encode())
+
+
+def authenticated(request: Request) -> tuple[bool, bool]:
+    """(whether the request may act, whether only by its session cookie)."""
+    token = presented_token(request)
+    if token is not None:
+        return token_matches(token, request.app.state.settings.api_token), False
+    return request.app.state.sessions.valid(request.cookies.get(COOKIE)), True
 
 
 _bearer = HTTPBearer(auto_error=False, description="The service's API token")
@@ -45,8 +104,8 @@ def require_token(request: Request, _bearer_credentials: Annotated[object, Depen
                   _header_credentials: Annotated[object, Depends(_header)] = None) -> None:
     """FastAPI dependency: 401 unless the request carries the service's token (the two security
     parameters only declare the schemes in OpenAPI, so /docs offers an Authorize button)."""
-    token, from_cookie = presented_token(request)
-    if not token_matches(token, request.app.state.settings.api_token):
+    allowed, from_cookie = authenticated(request)
+    if not allowed:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing or wrong API token",
                             headers={"WWW-Authenticate": "Bearer"})
     if from_cookie and request.method not in SAFE_METHODS and request.headers.get(UI_HEADER) != "1":
@@ -57,14 +116,13 @@ class PagesNeedLogin:
     """ASGI middleware: a request for a web page (``pages``: path prefixes) without a valid login is sent to the
     login page at once, on the event loop: no worker thread, no database, no search runs for it."""
 
-    def __init__(self, app: ASGIApp, *, token: str, pages: tuple[str, ...]) -> None:
-        self.app, self.token, self.pages = app, token, pages
+    def __init__(self, app: ASGIApp, *, pages: tuple[str, ...]) -> None:
+        self.app, self.pages = app, pages
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "") if scope["type"] == "http" else ""
         if path and (path == "/" or path.startswith(self.pages)):
-            token, _ = presented_token(Request(scope))
-            if not token_matches(token, self.token):
+            if not authenticated(Request(scope))[0]:
                 await RedirectResponse(f"/login?next={quote(path[:200])}", status_code=303)(scope, receive, send)
                 return
         await self.app(scope, receive, send)

@@ -20,7 +20,7 @@ from patina.archive.schema import MASTER
 from patina.batch import JobQueue
 from patina.core.errors import BusyError, ItemNotFoundError, ParameterError
 from patina.pipelines.recipes import RECIPES
-from patina.service.auth import COOKIE, presented_token, token_matches
+from patina.service.auth import COOKIE, SESSION_SECONDS, authenticated, token_matches
 from patina.service.presets import EXPERT_OPTIONS, PRESETS
 
 router = APIRouter(include_in_schema=False)
@@ -34,8 +34,7 @@ PICKER_SIZE = 60
 
 
 def _logged_in(request: Request) -> bool:
-    token, _ = presented_token(request)
-    return token_matches(token, request.app.state.settings.api_token)
+    return authenticated(request)[0]
 
 
 def _login_first(request: Request) -> Response | None:
@@ -49,18 +48,23 @@ def _page(request: Request, name: str, **context: Any) -> Response:
     return templates.TemplateResponse(request, name, context)
 
 
-def _login_response(token: str, next_page: str) -> Response:
+def _login_response(request: Request, next_page: str) -> Response:
+    """Start a session: its random id in a cookie (never the token), then on to ``next_page`` on this site."""
     target = next_page if next_page.startswith("/") and not next_page.startswith("//") else "/"
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(COOKIE, token, httponly=True, samesite="strict", max_age=30 * 24 * 3600)
+    response.set_cookie(COOKIE, request.app.state.sessions.start(), httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https", max_age=SESSION_SECONDS)
     return response
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, token: str | None = None, next: str = "/") -> Response:
-    if token is None:
+def login_page(request: Request, code: str | None = None, next: str = "/") -> Response:
+    if code is None:
         return templates.TemplateResponse(request, "login.html", {"next": next, "error": False})
-    return _try_login(request, token, next)  # the link `patina serve` prints
+    if request.app.state.sessions.redeem(code):  # the one-time link `patina serve` prints
+        return _login_response(request, next)
+    return templates.TemplateResponse(request, "login.html", {"next": next, "error": False, "expired": True},
+                                      status_code=401)
 
 
 @router.post("/login")
@@ -79,11 +83,12 @@ def _try_login(request: Request, token: str, next_page: str) -> Response:
         throttle.failed(client)
         return templates.TemplateResponse(request, "login.html", {"next": next_page, "error": True},
                                           status_code=401)
-    return _login_response(token, next_page)
+    return _login_response(request, next_page)
 
 
 @router.post("/logout")
-def logout() -> Response:
+def logout(request: Request) -> Response:
+    request.app.state.sessions.end(request.cookies.get(COOKIE))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE)
     return response
