@@ -212,3 +212,23 @@ def test_search_input_is_bounded_and_searches_at_once_are_capped(archive: Archiv
     finally:
         slots.release()
     assert _found(archive, "mill") == ["IMG_0042_mill.jpg"]
+
+
+def test_users_are_managed_from_the_cli_and_only_their_token_hash_is_kept(archive: Archive) -> None:
+    runner, where = CliRunner(), ["-A", str(archive.root)]
+    added = runner.invoke(app, ["archive", "user", "add", "anna", "--role", "viewer", *where])
+    assert added.exit_code == 0, added.output
+    token = added.output.strip().rsplit(" ", 1)[-1]
+    assert archive.user_with_token(token).name == "anna"
+    assert token.encode() not in (archive.root / "catalogue.sqlite").read_bytes()
+    listed = runner.invoke(app, ["archive", "user", "list", *where])
+    assert "anna" in listed.output and "viewer" in listed.output
+    twice = runner.invoke(app, ["archive", "user", "add", "anna", *where])  # main() makes these exit status 2
+    assert isinstance(twice.exception, ParameterError) and "already" in str(twice.exception)
+    boss = runner.invoke(app, ["archive", "user", "add", "x", "--role", "boss", *where])
+    assert isinstance(boss.exception, ParameterError) and "role must be one of" in str(boss.exception)
+    renewed = runner.invoke(app, ["archive", "user", "token", "anna", *where])
+    assert archive.user_with_token(token) is None
+    assert archive.user_with_token(renewed.output.strip().rsplit(" ", 1)[-1]).role == "viewer"
+    assert runner.invoke(app, ["archive", "user", "remove", "anna", *where]).exit_code == 0
+    assert archive.users() == []

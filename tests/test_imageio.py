@@ -591,3 +591,11 @@ def test_large_decodes_take_turns_within_the_budget() -> None:
     assert not any(thread.is_alive() for thread in threads) and budget.in_flight == 0
     assert state["most_large"] == 1  # the large decodes took turns
     assert state["most_small"] == 3  # the small ones did not wait
+
+
+def test_a_file_name_of_254_bytes_can_be_written(tmp_path) -> None:
+    name = "é" * 125 + ".png"  # 254 bytes in UTF-8: the atomic write's temporary name must not be longer than 255
+    assert len(name.encode()) == 254
+    write_image(tmp_path / name, Image(pixels=np.full((8, 8, 3), 90, np.uint8)))
+    assert read_image(tmp_path / name).pixels.shape == (8, 8, 3)
+    assert [path.name for path in tmp_path.iterdir()] == [name]  # no temporary left

@@ -493,3 +493,33 @@ def test_the_one_time_login_link_works_once_and_sessions_are_secure_over_https(t
         secure.base_url = httpx.URL("https://testserver")
         logged_in = secure.post("/login", data={"token": TOKEN}, follow_redirects=False)
         assert "secure" in logged_in.headers["set-cookie"].lower()
+
+
+def test_users_have_roles_and_tokens_of_their_own(client: TestClient) -> None:
+    from patina.archive import Archive
+
+    archive: Archive = client.app.state.archive
+    upload(client, ("p.png", png_bytes(97))).raise_for_status()
+    viewer_record, viewer_token = archive.add_user("vera", "viewer")
+    _, editor_token = archive.add_user("eddy", "editor")
+    _, admin_token = archive.add_user("ada", "admin")
+    assert viewer_record.role == "viewer" and viewer_token not in str(archive.engine.url)
+    as_viewer, as_editor, as_admin = ({"Authorization": f"Bearer {token}"}
+                                      for token in (viewer_token, editor_token, admin_token))
+    assert client.get("/api/items", headers=as_viewer).status_code == 200
+    refused = client.post("/api/jobs", headers=as_viewer, json={"item_id": 1, "parameters": FAST})
+    assert refused.status_code == 403 and "vera is a viewer" in refused.text
+    assert client.patch("/api/items/1", headers=as_viewer, json={"metadata": {"title": "x"}}).status_code == 403
+    assert client.patch("/api/items/1", headers=as_editor, json={"metadata": {"title": "x"}}).status_code == 200
+    assert client.post("/api/items/1/withdraw", headers=as_editor, json={"reason": "dup"}).status_code == 403
+    assert client.post("/api/items/1/withdraw", headers=as_admin, json={"reason": "dup"}).status_code == 200
+
+    logged_in = client.post("/login", data={"token": viewer_token}, follow_redirects=False)  # a session as vera
+    assert logged_in.status_code == 303 and client.get("/jobs").status_code == 200
+    assert client.patch("/api/items/1", json={"metadata": {"title": "y"}}, headers={"X-Patina-UI": "1"}
+                        ).status_code == 403
+    new = archive.new_user_token("vera")
+    assert client.get("/api/items", headers=as_viewer).status_code == 401  # the old token stopped working
+    assert client.get("/api/items", headers={"Authorization": f"Bearer {new}"}).status_code == 200
+    archive.remove_user("vera")
+    assert client.get("/api/items", headers={"Authorization": f"Bearer {new}"}).status_code == 401

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from patina.archive import catalogue, derive, export, fixity, ingest
+from patina.archive import catalogue, derive, export, fixity, ingest, users
 from patina.archive.context import AGENT, ArchiveContext
 from patina.archive.csv_import import CsvPlan, plan_csv_metadata
 from patina.archive.derive import DeriveResult, ReproduceReport
@@ -36,6 +36,7 @@ from patina.archive.schema import DUBLIN_CORE_FIELDS, Collection, Event, Item, T
 from patina.archive.search import reindex, search_ids, search_slot
 from patina.archive.masks import add_mask
 from patina.archive.store import ObjectStore
+from patina.archive.users import UserRecord
 from patina.archive.withdraw import Withdrawal, withdraw
 from patina.core.errors import ArchiveError, ParameterError
 
@@ -165,6 +166,24 @@ class Archive:
     def add_mask(self, photo: ItemRef, path: str | Path) -> ItemRecord:
         """Keep a damage mask drawn for ``photo``; see :func:`patina.archive.masks.add_mask`."""
         return add_mask(self.context, photo, path)
+
+    # -- users of the service ------------------------------------------------------------------------
+    def add_user(self, name: str, role: str) -> tuple[UserRecord, str]:
+        """A new user of the service and their token (shown once); see :mod:`patina.archive.users`."""
+        return users.add_user(self.context, name, role)
+
+    def users(self) -> list[UserRecord]:
+        return users.users(self.context)
+
+    def remove_user(self, name: str) -> None:
+        users.remove_user(self.context, name)
+
+    def new_user_token(self, name: str) -> str:
+        """A new token for ``name``; the old one stops working."""
+        return users.new_token(self.context, name)
+
+    def user_with_token(self, token: str) -> UserRecord | None:
+        return users.user_with_token(self.context, token)
 
     def withdraw(self, ref: ItemRef, reason: str, *, purge: bool = False) -> Withdrawal:
         """Withdraw (deaccession) an item; see :func:`patina.archive.withdraw.withdraw`."""

@@ -23,6 +23,7 @@ from patina.archive.queries import ItemRef, event_records, item_records
 from patina.archive.records import ItemRecord
 from patina.archive.schema import DUBLIN_CORE_FIELDS, MASTER
 from patina.core.errors import ArchiveError
+from patina.imageio.write import temporary_name
 
 CSV_COLUMNS = ("id", "role", "parent_id", "sha256", "size_bytes", "media_type", "width", "height",
                "original_name", "created_at", *DUBLIN_CORE_FIELDS, "collections", "tags", "origins")
@@ -66,7 +67,7 @@ def write_csv(records: Sequence[ItemRecord], destination: str | Path) -> None:
     """One row per item: identity, file facts, Dublin Core, collections, tags, original paths ('|'-joined);
     text that a spreadsheet would take for a formula is written as text (:func:`spreadsheet_safe`)."""
     destination = Path(destination)
-    temp = destination.with_name(f".{destination.name}.tmp")
+    temp = destination.with_name(temporary_name(destination.name))
     with open(temp, "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=CSV_COLUMNS)
         writer.writeheader()
@@ -140,7 +141,7 @@ def export_bagit(context: ArchiveContext, destination: str | Path, *, items: Seq
     records = select_items(context, items=items, collection=collection, derivatives=derivatives)
     if not records:
         raise ArchiveError("nothing to export: no items match")
-    staging = destination.with_name(f".{destination.name}.partial-{os.getpid()}")
+    staging = destination.with_name(temporary_name(destination.name))
     shutil.rmtree(staging, ignore_errors=True)
     (staging / "objects").mkdir(parents=True)
     (staging / "metadata").mkdir()

@@ -153,6 +153,18 @@ class Event(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+class User(Base):
+    """Someone who may use the service: a role and the sha256 of their token (see patina.archive.users)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class DerivationClaim(Base):
     """A derivation being made now: the request's key (sha256 of the source and the request) is unique, so two
     workers given the same request make one derivative (the second waits for the first's result)."""

@@ -419,3 +419,45 @@ def worker(
                 time.sleep(1)
         except KeyboardInterrupt:
             pool.stop()
+
+
+users_app = typer.Typer(help="Who may use the service (`patina serve`): users with a role and a token of their own.",
+                        no_args_is_help=True)
+app.add_typer(users_app, name="user")
+RoleOption = Annotated[str, typer.Option(help="viewer (look, search, download), editor (+ upload, describe, run "
+                                              "pipelines) or admin (+ withdraw items).")]
+
+
+@users_app.command("add")
+def add_user(name: Annotated[str, typer.Argument(help="The user's name.")], role: RoleOption = "editor",
+             archive_dir: ArchiveDir = Path(".")) -> None:
+    """Add a user; their token is printed once (only its sha256 is kept): give it to them."""
+    with _open(archive_dir) as archive:
+        user, token = archive.add_user(name, role)
+    typer.echo(f"user {user.name} ({user.role}) added; their token (shown once): {token}")
+
+
+@users_app.command("list")
+def list_users(archive_dir: ArchiveDir = Path(".")) -> None:
+    """The users, their roles and since when."""
+    with _open(archive_dir) as archive:
+        for user in archive.users():
+            console.print(f"{escape(user.name):30} {user.role:7} since {user.created_at:%Y-%m-%d}")
+
+
+@users_app.command("token")
+def new_token(name: Annotated[str, typer.Argument(help="The user's name.")],
+              archive_dir: ArchiveDir = Path(".")) -> None:
+    """Give a user a new token (printed once); the old one stops working."""
+    with _open(archive_dir) as archive:
+        token = archive.new_user_token(name)
+    typer.echo(f"new token for {name} (shown once): {token}")
+
+
+@users_app.command("remove")
+def remove_user(name: Annotated[str, typer.Argument(help="The user's name.")],
+                archive_dir: ArchiveDir = Path(".")) -> None:
+    """Remove a user: their token stops working."""
+    with _open(archive_dir) as archive:
+        archive.remove_user(name)
+    say().print(f"user {escape(name)} removed")

@@ -29,6 +29,7 @@ FORMATS_BY_EXTENSION = {
     ".webp": "WEBP",
 }
 _JPEG_MAX_EXIF = 65533  # one APP1 segment
+MAX_NAME_BYTES = 255  # a file name's limit on common file systems
 
 
 def write_image(path: str | Path, image: Image, *, quality: int = 95, text_metadata: TextMetadata | None = None
@@ -57,7 +58,7 @@ def write_image(path: str | Path, image: Image, *, quality: int = 95, text_metad
     if not path.parent.is_dir():
         raise ImageWriteError(path, f"no such folder: {path.parent}")
 
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    temp = path.with_name(temporary_name(path.name))
     try:
         with _create_new_file(temp) as fp:
             _encode(fp, image, file_format, quality)
@@ -73,6 +74,17 @@ def write_image(path: str | Path, image: Image, *, quality: int = 95, text_metad
     finally:
         with contextlib.suppress(OSError):
             temp.unlink(missing_ok=True)
+
+
+def temporary_name(name: str) -> str:
+    """A hidden temporary name beside ``name``: ``.name.1a2b3c4d.tmp``, or, when that would be longer than a file
+    name may be (255 bytes), ``.<start of name>….tmp`` cut to fit."""
+    suffix = f".{secrets.token_hex(4)}.tmp"
+    encoded = name.encode()
+    room = MAX_NAME_BYTES - len(suffix) - 1
+    if len(encoded) > room:
+        name = encoded[:room].decode("utf-8", "ignore")
+    return f".{name}{suffix}"
 
 
 def _add_text_metadata(temp: Path, path: Path, text_metadata: TextMetadata) -> None:

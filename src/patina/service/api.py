@@ -20,7 +20,7 @@ from patina.core.errors import (ArchiveError, BusyError, ImageReadError, ImageTo
 from patina.core.options import OptionError
 from patina.pipelines.recipes import RECIPES
 from patina.service import masks, previews
-from patina.service.auth import require_token
+from patina.service.auth import require_admin, require_token
 from patina.service.schemas import (MAX_ID, BatchIn, BulkEdit, ItemDetail, ItemPage, JobIn, MetadataEdit, OptionOut,
                                     PipelineOut, UploadFailure, UploadResult, WithdrawIn)
 from patina.service.uploads import safe_name, save_upload
@@ -129,7 +129,7 @@ def import_metadata_csv(archive: ArchiveDep, file: Annotated[UploadFile, File()]
             temp.unlink()
 
 
-@router.post("/items/{item_id}/withdraw", response_model=ItemRecord)
+@router.post("/items/{item_id}/withdraw", response_model=ItemRecord, dependencies=[Depends(require_admin)])
 def withdraw_item(archive: ArchiveDep, item_id: ItemId, body: WithdrawIn) -> ItemRecord:
     """Withdraw (deaccession) an item: hidden from listings, search and exports, the file kept (``purge``: a
     derivative's file deleted); a deaccession event records the reason."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
+from dataclasses import dataclass
 from typing import Annotated
 
 from urllib.parse import quote
@@ -29,36 +30,58 @@ LOGIN_CODE_SECONDS = 15 * 60
 MAX_SESSIONS = 10_000
 
 
+ROLES = ("viewer", "editor", "admin")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a request acts for: a user's name and role (the service's own API token acts as ``admin``)."""
+
+    name: str
+    role: str
+
+    def may(self, role: str) -> bool:
+        """Whether this principal has the rights of ``role`` (viewer < editor < admin)."""
+        return ROLES.index(self.role) >= ROLES.index(role)
+
+
+SERVICE_ADMIN = Principal("admin (the service's API token)", "admin")
+
+
 class Sessions:
-    """The web UI's sessions (random ids with an expiry) and one-time login codes, in this server's memory: a
-    restart logs everyone out."""
+    """The web UI's sessions (random ids with an expiry and who logged in) and one-time login codes, in this
+    server's memory: a restart logs everyone out."""
 
     def __init__(self) -> None:
-        self._expiry: dict[str, float] = {}
+        self._sessions: dict[str, tuple[float, Principal]] = {}
         self._codes: dict[str, float] = {}
         self._lock = threading.Lock()
 
-    def start(self) -> str:
-        """A new session's id."""
+    def start(self, principal: Principal) -> str:
+        """A new session's id, for ``principal``."""
         session = secrets.token_urlsafe(32)
         now = time.time()
         with self._lock:
-            if len(self._expiry) >= MAX_SESSIONS:
-                self._expiry = {key: until for key, until in self._expiry.items() if until > now}
-            self._expiry[session] = now + SESSION_SECONDS
+            if len(self._sessions) >= MAX_SESSIONS:
+                self._sessions = {key: value for key, value in self._sessions.items() if value[0] > now}
+            self._sessions[session] = (now + SESSION_SECONDS, principal)
         return session
+
+    def principal(self, session: str | None) -> Principal | None:
+        """Who a live session is for, or None."""
+        if not session:
+            return None
+        with self._lock:
+            found = self._sessions.get(session)
+        return found[1] if found is not None and found[0] > time.time() else None
 
     def valid(self, session: str | None) -> bool:
         """Whether ``session`` is a live session's id."""
-        if not session:
-            return False
-        with self._lock:
-            until = self._expiry.get(session)
-        return until is not None and until > time.time()
+        return self.principal(session) is not None
 
     def end(self, session: str | None) -> None:
         with self._lock:
-            self._expiry.pop(session or "", None)
+            self._sessions.pop(session or "", None)
 
     def login_code(self) -> str:
         """A code that logs in once, within :data:`LOGIN_CODE_SECONDS` (the link `patina serve` prints)."""
@@ -88,12 +111,26 @@ def token_matches(given: str | None, expected: str) -> bool:
     return given is not None and secrets.compare_digest(given.encode(), expected.encode())
 
 
-def authenticated(request: Request) -> tuple[bool, bool]:
-    """(whether the request may act, whether only by its session cookie)."""
+def principal_of_token(request: Request, token: str) -> Principal | None:
+    """Who ``token`` is: the service's API token (admin), a user's own token (their role), or nobody."""
+    if token_matches(token, request.app.state.settings.api_token):
+        return SERVICE_ADMIN
+    user = request.app.state.archive.user_with_token(token)
+    return None if user is None else Principal(user.name, user.role)
+
+
+def principal(request: Request) -> tuple[Principal | None, bool]:
+    """(who the request acts for, or None; whether only by its session cookie)."""
     token = presented_token(request)
     if token is not None:
-        return token_matches(token, request.app.state.settings.api_token), False
-    return request.app.state.sessions.valid(request.cookies.get(COOKIE)), True
+        return principal_of_token(request, token), False
+    return request.app.state.sessions.principal(request.cookies.get(COOKIE)), True
+
+
+def authenticated(request: Request) -> tuple[bool, bool]:
+    """(whether the request may act, whether only by its session cookie)."""
+    who, from_cookie = principal(request)
+    return who is not None, from_cookie
 
 
 _bearer = HTTPBearer(auto_error=False, description="The service's API token")
@@ -104,10 +141,13 @@ def require_token(request: Request, _bearer_credentials: Annotated[object, Depen
                   _header_credentials: Annotated[object, Depends(_header)] = None) -> None:
     """FastAPI dependency: 401 unless the request carries the service's token (the two security
     parameters only declare the schemes in OpenAPI, so /docs offers an Authorize button)."""
-    allowed, from_cookie = authenticated(request)
-    if not allowed:
+    who, from_cookie = principal(request)
+    if who is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing or wrong API token",
                             headers={"WWW-Authenticate": "Bearer"})
+    if request.method not in SAFE_METHODS and not who.may("editor"):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"{who.name} is a {who.role}: changes need an editor")
+    request.state.principal = who
     if from_cookie and request.method not in SAFE_METHODS and request.headers.get(UI_HEADER) != "1":
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"cookie-authenticated changes need the {UI_HEADER} header")
 
@@ -122,7 +162,10 @@ class PagesNeedLogin:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "") if scope["type"] == "http" else ""
         if path and (path == "/" or path.startswith(self.pages)):
-            if not authenticated(Request(scope))[0]:
+            request = Request(scope)
+            token = presented_token(request)
+            # a session or the service's token is checked here; another token (a user's) by the page itself
+            if token is None and not request.app.state.sessions.valid(request.cookies.get(COOKIE)):
                 await RedirectResponse(f"/login?next={quote(path[:200])}", status_code=303)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
@@ -190,3 +233,10 @@ class LoginThrottle:
             self._recent(client, now).append(now)
             if len(self._failures) > 10_000:  # bounded memory under a flood from many addresses
                 self._failures = {key: value for key, value in self._failures.items() if value}
+
+
+def require_admin(request: Request) -> None:
+    """FastAPI dependency (after :func:`require_token`): 403 unless the request acts for an admin."""
+    who = getattr(request.state, "principal", None)
+    if who is None or not who.may("admin"):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this needs an admin")
