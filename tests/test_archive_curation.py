@@ -168,6 +168,7 @@ def test_bulk_edit_of_search_results(archive: Archive, items: dict[str, int]) ->
     assert archive.item(items["oma.png"]).metadata["rights"] == ""  # all refs are checked before any edit
 
 
+@pytest.mark.slow
 def test_the_cli_withdraws_imports_metadata_and_bulk_edits(archive: Archive, items: dict[str, int],
                                                          tmp_path: Path) -> None:
     runner, where = CliRunner(), ["-A", str(archive.root)]
@@ -214,6 +215,7 @@ def test_search_input_is_bounded_and_searches_at_once_are_capped(archive: Archiv
     assert _found(archive, "mill") == ["IMG_0042_mill.jpg"]
 
 
+@pytest.mark.slow
 def test_users_are_managed_from_the_cli_and_only_their_token_hash_is_kept(archive: Archive) -> None:
     runner, where = CliRunner(), ["-A", str(archive.root)]
     added = runner.invoke(app, ["archive", "user", "add", "anna", "--role", "viewer", *where])

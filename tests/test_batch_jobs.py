@@ -117,6 +117,7 @@ def test_pool_threads_run_submitted_jobs(queue: JobQueue) -> None:
     assert all(queue.get(i).status == SUCCEEDED for i in ids)
 
 
+@pytest.mark.slow
 def test_the_worker_outlives_a_failing_queue_and_a_dead_thread_is_restarted(queue: JobQueue, monkeypatch) -> None:
     from patina.batch import worker as worker_module
 
@@ -159,6 +160,7 @@ def test_the_worker_outlives_a_failing_queue_and_a_dead_thread_is_restarted(queu
         pool.stop()
 
 
+@pytest.mark.slow
 def test_two_workers_given_the_same_request_make_one_derivative(queue: JobQueue, monkeypatch) -> None:
     from patina.pipelines import recipes
 

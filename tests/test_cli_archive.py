@@ -79,6 +79,7 @@ def test_cli_reports_problems_with_exit_codes(tmp_path: Path) -> None:
     assert runner.invoke(app, ["archive", "export", "-A", root]).exit_code == 2
 
 
+@pytest.mark.slow
 def test_worker_command_runs_the_queued_jobs(tmp_path: Path) -> None:
     from patina.archive import Archive
     from patina.batch import JobQueue

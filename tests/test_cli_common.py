@@ -36,7 +36,13 @@ def test_the_tree_is_found():
     assert {"", "restore", "archive import", "train restore", "eval upscale", "serve"} <= names
 
 
-@pytest.mark.parametrize("path", ALL_COMMANDS, ids=lambda path: " ".join(path) or "patina")
+SAMPLE_COMMANDS = [(), ("restore",), ("archive", "import"), ("train", "restore"), ("eval", "restore"), ("serve",)]
+"""A few of the tree, for the fast lane; the full suite walks every command (rendering each help takes time)."""
+
+
+@pytest.mark.parametrize("path", [
+    pytest.param(path, marks=() if path in SAMPLE_COMMANDS else pytest.mark.slow) for path in ALL_COMMANDS
+], ids=lambda path: " ".join(path) or "patina")
 def test_every_command_takes_version_help_and_quiet(path):
     version = runner.invoke(app, [*path, "--version"])
     assert version.exit_code == 0, version.output
@@ -68,6 +74,7 @@ def photo(tmp_path) -> Path:
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", [["restore"], ["upscale", "--scale", "2"], ["colorize", "--force"]])
 def test_xmp_iptc_and_exif_are_carried_into_the_outputs(photo, tmp_path, command):
     out = tmp_path / "out"
@@ -84,6 +91,7 @@ def test_xmp_iptc_and_exif_are_carried_into_the_outputs(photo, tmp_path, command
     assert exif["Exif.Image.Artist"] == "A. Photographer"
 
 
+@pytest.mark.slow
 def test_format_suffix_and_quality_name_and_encode_the_outputs(photo, tmp_path):
     out = tmp_path / "out"
     for quality, folder in ((30, "low"), (95, "high")):
@@ -105,6 +113,7 @@ def test_bad_format_and_quality_are_refused_before_any_work(photo, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_off_a_terminal_each_file_is_one_line_and_quiet_prints_nothing(photo, tmp_path):
     second = photo.with_name("second.png")
     write_image(second, Image(pixels=np.full((40, 40, 3), 120, np.uint8)))
@@ -128,6 +137,7 @@ def test_errors_are_printed_even_with_quiet(tmp_path):
     assert result.output.strip() == f"error: {tmp_path / 'missing.jpg'}: no such file or folder"
 
 
+@pytest.mark.slow
 def test_a_missing_model_file_is_not_an_unknown_model(photo, tmp_path):
     missing = tmp_path / "nothere.safetensors"
     result = runner.invoke(app, ["upscale", str(photo), "-o", str(tmp_path / "out"), "--model", str(missing)])

@@ -340,6 +340,7 @@ def test_a_batch_on_a_collection_is_checked_once_and_queued_whole(client: TestCl
     assert sorted(job["item_id"] for job in queued.json()) == [1, 2, 3]
 
 
+@pytest.mark.slow
 def test_damage_masks_are_detected_kept_and_used_by_restore(client: TestClient) -> None:
     upload(client, ("scan.png", png_bytes(70, size=(64, 48)))).raise_for_status()
     detected = client.get("/api/items/1/damage-mask", headers=AUTH)
@@ -455,6 +456,7 @@ def test_the_login_throttle_forgets_after_its_window() -> None:
     assert throttle.retry_after("10.0.0.1") == 0
 
 
+@pytest.mark.slow
 def test_a_job_names_only_registered_models_or_files_in_the_models_folder(client: TestClient, tmp_path: Path,
                                                                           monkeypatch) -> None:
     from patina.weights.registry import MODELS_DIR_ENV
@@ -495,6 +497,7 @@ def test_the_one_time_login_link_works_once_and_sessions_are_secure_over_https(t
         assert "secure" in logged_in.headers["set-cookie"].lower()
 
 
+@pytest.mark.slow
 def test_users_have_roles_and_tokens_of_their_own(client: TestClient) -> None:
     from patina.archive import Archive
 

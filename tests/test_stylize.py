@@ -172,6 +172,7 @@ def test_style_objective_in_bf16_agrees_with_float32():
     assert all(layer.grad.dtype == torch.bfloat16 for layer in reduced)
 
 
+@pytest.mark.slow
 def test_lbfgs_sizes_its_first_step_converges_and_returns_the_best_point():
     torch.manual_seed(0)
     curvature = torch.logspace(0, 2, 4096)  # an ill-conditioned quadratic, minimum 0 at 0

@@ -159,6 +159,7 @@ def test_the_gate_leaves_small_corrections_out_and_applies_large_ones_in_full():
     assert torch.allclose(applied.mean(dim=(1, 2, 3)), 0.5 + amount * params[:, -1], atol=1e-5)
 
 
+@pytest.mark.slow
 def test_corrector_learns_to_undo_a_cast():
     """A few hundred steps on thumbnails of one cast: the error falls well below the input's."""
     torch.manual_seed(0)

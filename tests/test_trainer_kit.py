@@ -73,6 +73,7 @@ def linear_adversary(**loss) -> Adversary:
                      backprop=backprop)
 
 
+@pytest.mark.slow
 def test_adversary_adds_lazy_r1_every_n_steps_and_the_gradient_penalty():
     adversary = linear_adversary(gan="wgan", r1=0.5, r1_every=4, gradient_penalty=2.0)
     weight = adversary.discriminator[1].weight.detach().clone()

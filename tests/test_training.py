@@ -190,6 +190,7 @@ def test_mask_only_fine_tune_trains_the_mask_net_behind_a_tone_model(clean_image
     assert all(torch.equal(v, stage1.state_dict()[k]) for k, v in exported.state_dict().items())
 
 
+@pytest.mark.slow
 def test_cli_train_restore_tone(clean_images, tmp_path):
     from patina.cli.app import app
 
