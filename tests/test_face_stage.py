@@ -179,6 +179,7 @@ def test_a_bad_face_strength_is_refused_before_anything_runs() -> None:
         RestoreOptions.from_mapping({"faces": True, "face_strength": 1.5})
 
 
+@pytest.mark.slow
 def test_the_faces_eval_scores_the_held_out_faces_and_the_detector(face_models, tmp_path, monkeypatch) -> None:
     from patina.evaluation import faces_eval
     from patina.evaluation.face_teacher import PhotoFaces

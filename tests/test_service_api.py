@@ -288,6 +288,8 @@ def test_withdraw_bulk_edit_and_csv_metadata_through_the_api(client: TestClient)
     assert all(item["metadata"]["rights"] == "CC BY 4.0" and item["tags"] == ["x"] for item in edited.json())
     assert client.post("/api/items/bulk-edit", headers=AUTH, json={"q": "nothing-matches"}).status_code == 422
     assert client.post("/api/items/bulk-edit", headers=AUTH, json={"ids": [99]}).status_code == 404
+    too_many_words = client.post("/api/items/bulk-edit", headers=AUTH, json={"q": "mill " * 13})
+    assert too_many_words.status_code == 422 and "at most 12 words" in too_many_words.text  # was a 500
 
     csv_text = b"original_name,title,tags\noma.png,Grandmother,family\nnope.png,No,\n"
     dry = client.post("/api/items/metadata-csv", headers=AUTH, data={"dry_run": "true"},

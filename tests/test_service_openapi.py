@@ -11,10 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 import pytest
-import schemathesis
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import positive_data_acceptance
 
 from patina.service.app import create_app
 from patina.service.settings import Settings
@@ -47,6 +44,10 @@ def _png() -> bytes:
 
 
 def test_the_api_answers_as_its_openapi_document_says(served: object) -> None:
+    import schemathesis  # here, not at collection: it takes seconds to import, and the fast lane skips this test
+    from hypothesis import HealthCheck, given, settings
+    from schemathesis.checks import positive_data_acceptance
+
     schema = schemathesis.openapi.from_asgi("/openapi.json", served)
     failures, operations = [], 0
     for result in schema.get_all_operations():

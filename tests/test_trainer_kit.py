@@ -92,6 +92,7 @@ def test_adversary_adds_lazy_r1_every_n_steps_and_the_gradient_penalty():
     assert "d/r1" not in losses and "d/gp" in losses
 
 
+@pytest.mark.slow
 def test_adversary_switches_on_at_gan_start_and_its_generator_term_leaves_d_frozen():
     adversary = linear_adversary(gan="hinge", gan_start=3, adversarial=0.1)
     assert not adversary.active(2) and adversary.active(3)

@@ -161,6 +161,7 @@ def test_fine_tune_adds_the_context_branch_to_exported_weights(clean_images, tmp
         RestoreTrainer(cfg, progress=False)
 
 
+@pytest.mark.slow
 def test_mask_only_fine_tune_trains_the_mask_net_behind_a_tone_model(clean_images, tmp_path):
     """train_generator off: G stays as initialised, the mask net learns, no D; a tone model travels with the
     export (the pipeline finds it beside the generator)."""

@@ -223,11 +223,15 @@ class Archive:
                 reindex(session, item)
             return ItemRecord.of(item)
 
-    def edit_many(self, refs: Sequence[ItemRef], **changes: Any) -> list[ItemRecord]:
-        """:meth:`edit` each of ``refs`` with the same changes (bulk edit of a selection or of search results),
-        each item in its own transaction and event; all refs are checked to exist first."""
+    def edit_many(self, refs: Sequence[ItemRef] = (), *, query: str = "", limit: int = 1000,
+                  **changes: Any) -> list[ItemRecord]:
+        """:meth:`edit` each of ``refs`` and each item the search ``query`` finds (up to ``limit``) with the same
+        changes (bulk edit), each item in its own transaction and event; all are checked to exist first."""
+        found = [record.id for record in self.search(query, limit=limit)] if query.strip() else []
+        if not refs and not found:
+            raise ParameterError("give item ids or a search that finds some")
         with self.session() as session:
-            ids = [self.find(session, ref).id for ref in refs]
+            ids = [self.find(session, ref).id for ref in [*refs, *found]]
         return [self.edit(item_id, **changes) for item_id in dict.fromkeys(ids)]
 
     def import_metadata_csv(self, path: str | Path, *, dry_run: bool = False) -> CsvPlan:

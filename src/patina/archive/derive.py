@@ -106,8 +106,8 @@ def derive(
                           for name in recipe.references})
         request = {"pipeline": pipeline, "requested": requested, "seed": int(seed), "format": output_format,
                    "quality": int(quality)}
-        if not again and (earlier := _earlier_derivation(session, source, request)) is not None:
-            return DeriveResult(ItemRecord.of(earlier[1]), EventRecord.of(earlier[0]), reused=True)
+        if not again and (earlier := _reused(session, source, request)) is not None:
+            return earlier
         source_sha, source_name, source_id = source.sha256, source.original_name, source.id
         dc = {name: getattr(source, name) for name in DUBLIN_CORE_FIELDS}
         master_sha, history = _lineage(session, source)
@@ -155,7 +155,7 @@ def derive(
     if again:
         return make()
     with _claimed(context, _request_key(source_sha, request), source_id,
-                  lambda: _reused(context, source_sha, request)) as done:
+                  lambda: _reused_now(context, source_sha, request)) as done:
         return done if done is not None else make()
 
 
@@ -217,12 +217,17 @@ def _request_key(source_sha: str, request: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _reused(context: ArchiveContext, source_sha: str, request: dict[str, Any]) -> DeriveResult | None:
-    """The derivative an earlier run of ``request`` made from the source, if any (as a reused result)."""
+def _reused(session: Any, source: Item, request: dict[str, Any]) -> DeriveResult | None:
+    """The derivative an earlier run of ``request`` made from ``source``, if any (as a reused result)."""
+    earlier = _earlier_derivation(session, source, request)
+    return None if earlier is None else DeriveResult(ItemRecord.of(earlier[1]), EventRecord.of(earlier[0]),
+                                                     reused=True)
+
+
+def _reused_now(context: ArchiveContext, source_sha: str, request: dict[str, Any]) -> DeriveResult | None:
+    """:func:`_reused`, looked up afresh (while another process may be making it)."""
     with context.session() as session:
-        earlier = _earlier_derivation(session, context.find(session, source_sha), request)
-        return None if earlier is None else DeriveResult(ItemRecord.of(earlier[1]), EventRecord.of(earlier[0]),
-                                                         reused=True)
+        return _reused(session, context.find(session, source_sha), request)
 
 
 @contextlib.contextmanager

@@ -89,8 +89,7 @@ def fts_query(query: str) -> str:
     """A user's query -> an FTS5 query: each word must match (as a prefix), quoted phrases stay phrases,
     and ``field:word`` limits a word to one field (title, date, creator, place, subject, description,
     rights, source, names, tags, collections). FTS5 operators are not passed through, so no input
-    can be a syntax error. The query is checked first (:func:`check_query`)."""
-    check_query(query)
+    can be a syntax error. (:func:`search_ids` checks the query's size first.)"""
     terms = []
     for field, token in _TOKEN.findall(query):
         phrase = token.strip('"').replace('"', "")

@@ -32,7 +32,12 @@ class UserRecord:
 
     def may(self, role: str) -> bool:
         """Whether this user has the rights of ``role``."""
-        return ROLES.index(self.role) >= ROLES.index(role)
+        return has_rights_of(self.role, role)
+
+
+def has_rights_of(role: str, needed: str) -> bool:
+    """Whether ``role`` has the rights of ``needed`` (each role has those of the ones before it in ROLES)."""
+    return ROLES.index(role) >= ROLES.index(needed)
 
 
 def token_digest(token: str) -> str:
@@ -99,5 +104,5 @@ def _record(user: User) -> UserRecord:
     return UserRecord(name=user.name, role=user.role, created_at=as_utc(user.created_at))
 
 
-__all__ = ["ROLES", "UserRecord", "add_user", "new_token", "remove_user", "token_digest", "user_with_token",
-           "users"]
+__all__ = ["ROLES", "UserRecord", "add_user", "has_rights_of", "new_token", "remove_user", "token_digest",
+           "user_with_token", "users"]

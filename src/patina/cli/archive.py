@@ -181,11 +181,8 @@ def edit(
 
     Example: patina archive edit --search "mill 1923" --set rights="CC BY 4.0" --add-tag mill"""
     with _open(archive_dir) as archive:
-        refs: list[str | int] = [*(items or []), *(r.id for r in archive.search(query, limit=limit))] if query \
-            else list(items or [])
-        if not refs:
-            raise typer.BadParameter("give item ids or a --search that finds some")
-        records = archive.edit_many(refs, metadata=_settings(settings), add_tags=add_tag or [],
+        records = archive.edit_many(items or [], query=query or "", limit=limit, metadata=_settings(settings),
+                                    add_tags=add_tag or [],
                                     remove_tags=remove_tag or [], add_collections=add_to or [],
                                     remove_collections=remove_from or [])
     for record in records:

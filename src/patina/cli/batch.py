@@ -58,16 +58,21 @@ class OutputNaming:
     def __post_init__(self) -> None:
         from patina.core.errors import ParameterError
 
-        if self.format is not None and f".{self.format.lower().lstrip('.')}" not in WRITABLE_EXTENSIONS:
+        if self.format is not None and self.extension not in WRITABLE_EXTENSIONS:
             raise ParameterError(f"--format must be one of png, jpg, tif, webp; got {self.format!r}")
         if any(separator in self.suffix for separator in ("/", "\\", "\0")):
             raise ParameterError(f"--suffix must be part of a file name, got {self.suffix!r}")
         if not 1 <= self.quality <= 100:
             raise ParameterError(f"--quality must be between 1 and 100, got {self.quality}")
 
+    @property
+    def extension(self) -> str | None:
+        """The extension of ``format`` ('.jpg' for 'JPG' or '.jpg'), or None to keep the input's."""
+        return f".{self.format.lower().lstrip('.')}" if self.format else None
+
     def target(self, output: Path, relative: Path) -> Path:
         """The output path of the input at ``relative`` (inside ``output``)."""
-        extension = f".{self.format.lower().lstrip('.')}" if self.format else relative.suffix
+        extension = self.extension or relative.suffix
         if extension.lower() not in WRITABLE_EXTENSIONS:
             extension = ".png"
         return output / relative.with_name(f"{relative.stem}{self.suffix}{extension}")

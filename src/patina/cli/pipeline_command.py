@@ -23,6 +23,7 @@ from patina.cli.batch import (BatchFile, CompareOption, DeviceOption, FormatOpti
 from patina.core.options import OptionInfo, Options, option_specs
 from patina.imageio import Image
 from patina.pipelines.base import PhotoPipeline, ProgressFn
+from patina.pipelines.calls import reference_images
 
 _KEYWORD = inspect.Parameter.KEYWORD_ONLY
 
@@ -94,26 +95,6 @@ class CommandExtension:
         return runner.process(image, on_progress)
 
 
-def _read_references(pipeline: type[PhotoPipeline], values: dict[str, Any],
-                     unread: Collection[str] = ()) -> dict[str, list[Any]]:
-    """The images named by the reference options (files), read (but ``unread`` ones); missing required ones are
-    an error."""
-    from patina.core.errors import ParameterError
-    from patina.imageio import read_image
-
-    images: dict[str, list[Any]] = {}
-    for info in option_specs(pipeline.Options):
-        if not info.spec.reference:
-            continue
-        given = values.get(info.name)
-        paths = [] if given is None else given if isinstance(given, list) else [given]
-        if info.spec.required and not paths:
-            raise ParameterError(f"give at least one {flag_name(info)} image")
-        values[info.name] = [str(path) for path in paths]
-        images[info.name] = [] if info.name in unread else [read_image(path) for path in paths]
-    return images
-
-
 def pipeline_command(pipeline: type[PhotoPipeline], *, verb: str, doc: str,
                      extension: type[CommandExtension] = CommandExtension) -> Callable[..., None]:
     """The Typer command running ``pipeline`` over files and folders, its flags derived from its options (and
@@ -133,7 +114,7 @@ def pipeline_command(pipeline: type[PhotoPipeline], *, verb: str, doc: str,
         try:  # every value checked before a model is loaded
             naming = OutputNaming(format=file_format, suffix=suffix, quality=quality)
             extra = extension(own, given)
-            references = _read_references(pipeline, given, extra.unread_references())
+            references = reference_images(pipeline, given, unread=extra.unread_references(), label=flag_name)
             runner = pipeline.create(pipeline.Options.from_mapping(given), device=device, references=references)
         except PatinaError as exc:
             report_error(pipeline.name, str(exc))

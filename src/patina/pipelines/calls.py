@@ -9,11 +9,12 @@ for many photos, build the pipeline once (``RestorePipeline(...)``) and call its
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
-from patina.core.options import option_specs
+from patina.core.errors import ParameterError
+from patina.core.options import OptionInfo, option_specs
 from patina.imageio import Image
 from patina.imageio.interop import like_given, to_image
 from patina.pipelines.base import PhotoPipeline
@@ -21,15 +22,27 @@ from patina.pipelines.base import PhotoPipeline
 
 def run_pipeline(pipeline: type[PhotoPipeline], photo: Any, *, device: str = "auto", **values: Any) -> Any:
     """``pipeline`` with the options ``values`` (references as pictures) run on ``photo``; see the module."""
-    references: dict[str, list[Image]] = {}
-    for info in option_specs(pipeline.Options):
-        given = values.get(info.name)
-        if info.spec.reference and given is not None:
-            pictures = list(given) if isinstance(given, Sequence) and not isinstance(given, str) else [given]
-            references[info.name] = [to_image(picture) for picture in pictures]
-            values[info.name] = [_reference_name(picture) for picture in pictures]
+    references = reference_images(pipeline, values)
     runner = pipeline.create(pipeline.Options.from_mapping(values), device=device, references=references)
     return like_given(runner.process(to_image(photo)), photo)
+
+
+def reference_images(pipeline: type[PhotoPipeline], values: dict[str, Any], *, unread: Collection[str] = (),
+                     label: Callable[[OptionInfo], str] = lambda info: info.name) -> dict[str, list[Image]]:
+    """The pictures ``values`` gives its reference options (each one picture or a list: paths, Pillow images,
+    arrays, Images), read, except the ``unread`` options'; ``values`` keeps their names (paths, or what they were).
+    A required one missing is a ParameterError naming it by ``label`` (the CLI: its flag)."""
+    images: dict[str, list[Image]] = {}
+    for info in option_specs(pipeline.Options):
+        if not info.spec.reference:
+            continue
+        given = values.get(info.name)
+        pictures = [] if given is None else list(given) if isinstance(given, list | tuple) else [given]
+        if info.spec.required and not pictures:
+            raise ParameterError(f"give at least one {label(info)} image")
+        values[info.name] = [_reference_name(picture) for picture in pictures]
+        images[info.name] = [] if info.name in unread else [to_image(picture) for picture in pictures]
+    return images
 
 
 def _reference_name(picture: Any) -> str:
@@ -72,4 +85,4 @@ def stylize(photo: Any, style: Any, **options: Any) -> Any:
     return run_pipeline(StylizePipeline, photo, style=style, **options)
 
 
-__all__ = ["colorize", "restore", "retro", "run_pipeline", "stylize", "upscale"]
+__all__ = ["colorize", "reference_images", "restore", "retro", "run_pipeline", "stylize", "upscale"]

@@ -23,6 +23,7 @@ import patina
 from patina.archive import Archive
 from patina.archive.archive import CONFIG_NAME
 from patina.batch import JobQueue, WorkerPool
+from patina.core.errors import BusyError, ParameterError
 from patina.service import api, ui
 from patina.service.auth import LoginThrottle, PagesNeedLogin, SecurityHeaders, Sessions
 from patina.service.settings import Settings
@@ -67,6 +68,16 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
     app.include_router(api.router)
     app.include_router(ui.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.exception_handler(ParameterError)
+    async def bad_parameter(_request: Request, exc: Exception) -> JSONResponse:
+        """A bad parameter a route did not answer itself: 422 with the reason."""
+        return JSONResponse({"detail": str(exc)}, status_code=422)
+
+    @app.exception_handler(BusyError)
+    async def busy(_request: Request, exc: Exception) -> JSONResponse:
+        """Too many searches at once: 503, try again shortly."""
+        return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "2"})
 
     @app.exception_handler(405)
     async def method_not_allowed(request: Request, _exc: Exception) -> JSONResponse:

@@ -22,15 +22,14 @@ from fastapi.responses import RedirectResponse
 from fastapi.security import APIKeyHeader, HTTPBearer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from patina.archive.users import has_rights_of
+
 COOKIE = "patina_session"
 UI_HEADER = "X-Patina-UI"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SESSION_SECONDS = 7 * 24 * 3600
 LOGIN_CODE_SECONDS = 15 * 60
 MAX_SESSIONS = 10_000
-
-
-ROLES = ("viewer", "editor", "admin")
 
 
 @dataclass(frozen=True)
@@ -42,7 +41,7 @@ class Principal:
 
     def may(self, role: str) -> bool:
         """Whether this principal has the rights of ``role`` (viewer < editor < admin)."""
-        return ROLES.index(self.role) >= ROLES.index(role)
+        return has_rights_of(self.role, role)
 
 
 SERVICE_ADMIN = Principal("admin (the service's API token)", "admin")
