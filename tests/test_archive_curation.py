@@ -215,6 +215,25 @@ def test_search_input_is_bounded_and_searches_at_once_are_capped(archive: Archiv
     assert _found(archive, "mill") == ["IMG_0042_mill.jpg"]
 
 
+def test_a_search_that_runs_too_long_is_stopped_and_the_archive_goes_on(archive: Archive,
+                                                                        items: dict[str, int]) -> None:
+    """The query's time limit: a statement still running at the deadline is interrupted (BusyError, the
+    connection usable again); the next search, and searches after the limit is lifted, work."""
+    from sqlalchemy import text
+
+    from patina.archive.search import time_limit
+    from patina.core.errors import BusyError
+
+    slow = text("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000000) "
+                "SELECT count(*) FROM n")
+    with archive.session() as session:
+        with pytest.raises(BusyError, match="longer than 0.2 s"), time_limit(session, 0.2):
+            session.execute(slow).scalar()
+        with time_limit(session, 5.0):
+            assert session.execute(text("SELECT 1")).scalar() == 1
+    assert _found(archive, "mill") == ["IMG_0042_mill.jpg"]
+
+
 @pytest.mark.slow
 def test_users_are_managed_from_the_cli_and_only_their_token_hash_is_kept(archive: Archive) -> None:
     runner, where = CliRunner(), ["-A", str(archive.root)]

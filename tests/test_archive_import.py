@@ -22,12 +22,12 @@ def test_create_makes_catalogue_at_newest_migration_and_store(tmp_path: Path) ->
     with Archive.create(tmp_path / "arch") as archive:
         assert (tmp_path / "arch" / "archive.json").is_file()
         assert (tmp_path / "arch" / "objects").is_dir()
-        assert catalogue.current_revision(archive.engine) == catalogue.head_revision() == "0005"
+        assert catalogue.current_revision(archive.engine) == catalogue.head_revision() == "0006"
     connection = sqlite3.connect(tmp_path / "arch" / "catalogue.sqlite")
     assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"items", "item_origins", "collections", "tags", "events", "items_fts", "jobs", "derivation_claims",
-            "users", "alembic_version"} <= tables
+            "users", "login_sessions", "alembic_version"} <= tables
 
 
 def test_create_refuses_an_existing_archive_and_open_refuses_a_plain_folder(tmp_path: Path) -> None:
@@ -193,6 +193,7 @@ def test_opening_an_older_catalogue_upgrades_it_and_keeps_its_items(tmp_path: Pa
             connection.exec_driver_sql("DROP TABLE jobs")
             connection.exec_driver_sql("DROP TABLE derivation_claims")
             connection.exec_driver_sql("DROP TABLE users")
+            connection.exec_driver_sql("DROP TABLE login_sessions")
             connection.exec_driver_sql("DROP INDEX ix_items_withdrawn_at")
             connection.exec_driver_sql("ALTER TABLE items DROP COLUMN withdrawn_at")
             connection.exec_driver_sql("ALTER TABLE items DROP COLUMN purged_at")

@@ -260,6 +260,20 @@ def test_jpeg_orientation_6_is_applied_and_reset(tmp_path: Path) -> None:
     assert exif[ORIENTATION] == 1 and exif[MAKE] == "Zeiss"
 
 
+def test_a_preview_of_a_large_jpeg_is_decoded_reduced_and_upright(tmp_path: Path) -> None:
+    """``at_least``: a JPEG is decoded reduced in the DCT (never at full size) as long as both sides stay at
+    least that long; the orientation is still applied; a PNG is decoded whole."""
+    pixels = np.zeros((400, 800, 3), np.uint8)
+    pixels[:, :400] = (255, 255, 255)  # left half white
+    PILImage.fromarray(pixels).save(tmp_path / "o.jpg", exif=_exif(orientation=6), quality=95)
+    PILImage.fromarray(pixels).save(tmp_path / "o.png")
+    reduced = read_image(tmp_path / "o.jpg", at_least=90)
+    assert reduced.pixels.shape == (200, 100, 3)  # 1/4 of 800 x 400, then turned upright
+    assert reduced.pixels[20, 50].mean() > 200 and reduced.pixels[180, 50].mean() < 50
+    assert read_image(tmp_path / "o.jpg", at_least=300).pixels.shape == (800, 400, 3)  # 1/2 would be too small
+    assert read_image(tmp_path / "o.png", at_least=90).pixels.shape == (400, 800, 3)
+
+
 @pytest.mark.parametrize("orientation", range(1, 9))
 def test_every_orientation_matches_pillow(tmp_path: Path, orientation: int) -> None:
     pixels = _random((5, 7, 3), np.uint8)
@@ -591,6 +605,40 @@ def test_large_decodes_take_turns_within_the_budget() -> None:
     assert not any(thread.is_alive() for thread in threads) and budget.in_flight == 0
     assert state["most_large"] == 1  # the large decodes took turns
     assert state["most_small"] == 3  # the small ones did not wait
+
+
+def test_a_large_decode_that_waits_too_long_is_refused_as_busy(tmp_path, monkeypatch) -> None:
+    """Past the budget's wait a decode is refused (BusyError: the service's 503), not queued for ever; an
+    import reports that file, keeps no uncatalogued copy of it, and goes on."""
+    from patina.archive import Archive
+    from patina.core.errors import BusyError
+    import patina.imageio.read as read_module
+    from patina.imageio.budget import SMALL, DecodeBudget
+
+    budget = DecodeBudget(2 * SMALL, wait=0.05)
+    with budget.decoding(2 * SMALL):
+        with pytest.raises(BusyError, match="try again"):
+            with budget.decoding(SMALL):
+                pass
+        with budget.decoding(SMALL // 2):  # a small image never waits
+            pass
+    with budget.decoding(SMALL):  # free again
+        assert budget.in_flight == SMALL
+
+    big = tmp_path / "in" / "big.png"
+    big.parent.mkdir()
+    PILImage.new("L", (5000, 4000)).save(big)  # 20 MP: asks the budget
+    PILImage.fromarray(_random((8, 8, 3), np.uint8)).save(tmp_path / "in" / "small.png")
+    archive = Archive.create(tmp_path / "archive")
+    busy = DecodeBudget(SMALL, wait=0.05)
+    monkeypatch.setattr(read_module, "DECODES", busy)
+    with busy.decoding(SMALL):  # someone else is decoding a large image all along
+        report = archive.import_paths([tmp_path / "in"])
+    assert len(report.imported) == 1 and [Path(path).name for path, _ in report.failed] == ["big.png"]
+    assert "try again" in report.failed[0][1]
+    stored = [path for path in (tmp_path / "archive" / "objects").rglob("*") if path.is_file()]
+    assert len(stored) == 1  # only the small photo is stored
+    archive.close()
 
 
 def test_a_file_name_of_254_bytes_can_be_written(tmp_path) -> None:

@@ -486,7 +486,7 @@ def test_a_job_names_only_registered_models_or_files_in_the_models_folder(client
 
 def test_the_one_time_login_link_works_once_and_sessions_are_secure_over_https(tmp_path: Path) -> None:
     with make_client(tmp_path) as client:
-        code = client.app.state.sessions.login_code()
+        code = client.app.state.login_codes.new()
         first = client.get("/login", params={"code": code, "next": "/jobs"}, follow_redirects=False)
         assert first.status_code == 303 and first.headers["location"] == "/jobs"
         assert "patina_session" in first.cookies
@@ -497,6 +497,36 @@ def test_the_one_time_login_link_works_once_and_sessions_are_secure_over_https(t
         secure.base_url = httpx.URL("https://testserver")
         logged_in = secure.post("/login", data={"token": TOKEN}, follow_redirects=False)
         assert "secure" in logged_in.headers["set-cookie"].lower()
+
+
+def test_sessions_outlive_a_restart_and_end_with_the_token_that_opened_them(tmp_path: Path) -> None:
+    """Sessions are kept in the catalogue: the same cookie works after the server restarts; a session opened with
+    a user's token ends when the user gets a new token or is removed; one opened with the service's token ends
+    when the service is started with another; an expired one is refused. Only sha256s are stored."""
+    with make_client(tmp_path) as client:
+        archive = client.app.state.archive
+        _, vera_token = archive.add_user("vera", "viewer")
+        as_admin = client.post("/login", data={"token": TOKEN}, follow_redirects=False).cookies["patina_session"]
+        as_vera = client.post("/login", data={"token": vera_token}, follow_redirects=False).cookies["patina_session"]
+    stored = (tmp_path / "data" / "catalogue.sqlite").read_bytes()
+    assert as_admin.encode() not in stored and as_vera.encode() not in stored
+
+    def works(client: TestClient, session: str) -> bool:
+        client.cookies.set("patina_session", session)
+        return client.get("/api/items").status_code == 200
+
+    with make_client(tmp_path) as restarted:
+        assert works(restarted, as_admin) and works(restarted, as_vera)
+        restarted.app.state.archive.new_user_token("vera")
+        assert not works(restarted, as_vera) and works(restarted, as_admin)
+        _, again = restarted.app.state.archive.add_user("vera2", "editor")
+        as_vera2 = restarted.post("/login", data={"token": again}, follow_redirects=False).cookies["patina_session"]
+        restarted.app.state.archive.remove_user("vera2")
+        assert not works(restarted, as_vera2)
+        expired = restarted.app.state.archive.start_session(TOKEN, seconds=-1)
+        assert not works(restarted, expired) and not works(restarted, "x" * 500)
+    with make_client(tmp_path, api_token="another-token-for-the-service") as other:
+        assert not works(other, as_admin)
 
 
 @pytest.mark.slow

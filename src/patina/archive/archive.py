@@ -185,6 +185,19 @@ class Archive:
     def user_with_token(self, token: str) -> UserRecord | None:
         return users.user_with_token(self.context, token)
 
+    def user_with_token_digest(self, digest: str) -> UserRecord | None:
+        return users.user_with_token_digest(self.context, digest)
+
+    def start_session(self, token: str, seconds: float) -> str:
+        """A web UI login session opened with ``token``; see :func:`patina.archive.users.start_session`."""
+        return users.start_session(self.context, token, seconds)
+
+    def session_token_digest(self, session_id: str) -> str | None:
+        return users.session_token_digest(self.context, session_id)
+
+    def end_session(self, session_id: str) -> None:
+        users.end_session(self.context, session_id)
+
     def withdraw(self, ref: ItemRef, reason: str, *, purge: bool = False) -> Withdrawal:
         """Withdraw (deaccession) an item; see :func:`patina.archive.withdraw.withdraw`."""
         return withdraw(self.context, ref, reason, purge=purge)

@@ -23,7 +23,7 @@ from patina.archive.queries import named
 from patina.archive.schema import DUBLIN_CORE_FIELDS, MASTER, Collection, Item, ItemOrigin, Tag
 from patina.archive.search import reindex
 from patina.archive.store import StoredFile, sha256_file
-from patina.core.errors import ImageReadError, ParameterError, PatinaError
+from patina.core.errors import BusyError, ImageReadError, ParameterError, PatinaError
 from patina.imageio import DEFAULT_MAX_PIXELS, read_image, scan_images
 
 MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "TIFF": "image/tiff", "WEBP": "image/webp",
@@ -158,9 +158,11 @@ def _describe(context: ArchiveContext, stored: StoredFile, name: str,
     object_path = context.store.path(stored.sha256)
     try:
         image = read_image(object_path, max_pixels=max_pixels)
-    except ImageReadError as exc:
+    except (ImageReadError, BusyError) as exc:
         if not stored.existed:
             object_path.unlink(missing_ok=True)
+        if isinstance(exc, BusyError):
+            raise
         raise type(exc)(name, exc.reason) from None
     embedded = read_embedded(object_path)
     kind = image.source_format

@@ -165,6 +165,17 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class LoginSession(Base):
+    """A web UI login: the sha256 of its random id and of the token that opened it, and its expiry. It is valid
+    only while that token is (a user removed or given a new token is logged out everywhere)."""
+
+    __tablename__ = "login_sessions"
+
+    id_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
 class DerivationClaim(Base):
     """A derivation being made now: the request's key (sha256 of the source and the request) is unique, so two
     workers given the same request make one derivative (the second waits for the first's result)."""

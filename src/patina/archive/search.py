@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import and_, or_, select, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from patina.archive.schema import DUBLIN_CORE_FIELDS, Item
@@ -26,6 +29,9 @@ MAX_TERMS = 12
 MAX_CONCURRENT = 4
 """Searches at once; one more waits up to SEARCH_WAIT seconds, then is told the archive is busy."""
 SEARCH_WAIT = 5.0
+SEARCH_SECONDS = 5.0
+"""The longest one search's query may run; then it is stopped and the caller told the archive is busy
+(SQLite: a progress handler interrupts it; PostgreSQL: ``statement_timeout``)."""
 _SLOTS = threading.BoundedSemaphore(MAX_CONCURRENT)
 _TOKEN = re.compile(r'(?:(\w+):)?("[^"]*"|\S+)')
 
@@ -103,19 +109,48 @@ def fts_query(query: str) -> str:
     return " AND ".join(terms)
 
 
+@contextmanager
+def time_limit(session: Session, seconds: float) -> Iterator[None]:
+    """Stop the statements ``session`` runs in the block once they have taken ``seconds`` in all (BusyError):
+    one slow query cannot hold a connection and a search slot for long."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        connection.execute(text(f"SET LOCAL statement_timeout = {int(seconds * 1000)}"))
+        try:
+            yield
+        except OperationalError as exc:
+            if "statement timeout" in str(exc.orig):
+                raise BusyError(f"the search took longer than {seconds:g} s and was stopped; narrow it") from None
+            raise
+        return
+    raw: Any = connection.connection.driver_connection  # the sqlite3 connection
+    deadline = time.monotonic() + seconds
+    raw.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
+    try:
+        yield
+    except OperationalError as exc:
+        if "interrupted" in str(exc.orig):
+            raise BusyError(f"the search took longer than {seconds:g} s and was stopped; narrow it") from None
+        raise
+    finally:
+        raw.set_progress_handler(None, 0)
+
+
 def search_ids(session: Session, query: str, *, limit: int = 50) -> list[int]:
-    """Ids of the items matching ``query``, best match first (see :func:`check_query`, :func:`search_slot`)."""
+    """Ids of the items matching ``query``, best match first (see :func:`check_query`, :func:`search_slot`),
+    within :data:`SEARCH_SECONDS` (:func:`time_limit`)."""
     check_query(query)
-    if _uses_fts(session):
-        match = fts_query(query)
-        if not match:
-            return []
-        rows = session.execute(
-            text("SELECT rowid FROM items_fts WHERE items_fts MATCH :q ORDER BY bm25(items_fts) LIMIT :n"),
-            {"q": match, "n": limit},
-        )
-        return [row[0] for row in rows]
-    return _like_search(session, query, limit)
+    with time_limit(session, SEARCH_SECONDS):
+        if _uses_fts(session):
+            match = fts_query(query)
+            if not match:
+                return []
+            rows = session.execute(
+                text("SELECT rowid FROM items_fts WHERE items_fts MATCH :q ORDER BY bm25(items_fts) LIMIT :n"),
+                {"q": match, "n": limit},
+            )
+            return [row[0] for row in rows]
+        return _like_search(session, query, limit)
 
 
 def _like_search(session: Session, query: str, limit: int) -> list[int]:

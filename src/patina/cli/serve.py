@@ -55,7 +55,7 @@ def serve(
     console = Console(highlight=False)
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host
     console.print(f"Patina archive in [bold]{settings.data_dir}[/bold]; open "
-                  f"http://{shown}:{port}/login?code={app.state.sessions.login_code()} (works once, for 15 "
+                  f"http://{shown}:{port}/login?code={app.state.login_codes.new()} (works once, for 15 "
                   "minutes; then log in with the API token)")
     if settings.token_generated:
         console.print(f"API token (set PATINA_API_TOKEN to choose one): {settings.api_token}")

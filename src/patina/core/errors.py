@@ -51,7 +51,8 @@ class ArchiveError(PatinaError):
 
 
 class BusyError(ArchiveError):
-    """The archive is at its limit of concurrent work of this kind (searches): try again in a moment."""
+    """The archive or the process is at its limit of concurrent work of this kind (searches, large decodes):
+    try again in a moment."""
 
 
 class ItemNotFoundError(ArchiveError):

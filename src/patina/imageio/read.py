@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image as PILImage
 from PIL import ImageFile, TiffImagePlugin, UnidentifiedImageError
 
-from patina.core.errors import ImageReadError, ImageTooLargeError, ParameterError
+from patina.core.errors import BusyError, ImageReadError, ImageTooLargeError, ParameterError
 from patina.imageio.budget import DECODES
 from patina.imageio.exif import (
     ORIENTATION,
@@ -53,15 +53,20 @@ _JPEG_END = b"\xff\xd9"
 _pillow_limit_lock = threading.Lock()
 
 
-def read_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image:
+def read_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS, at_least: int | None = None) -> Image:
     """Decode an image file (PNG, JPEG, TIFF, WebP, BMP, ...) into an upright :class:`Image`.
 
     The pixel count in the header is checked against ``max_pixels`` before any pixel is decoded.
     Palette images become RGB (RGBA if transparent), CMYK becomes RGB, 16-bit stays 16-bit, EXIF
     orientation is applied to the pixels and reset to 1 in the EXIF kept on the result.
 
+    ``at_least`` (for previews): a JPEG may be decoded reduced by 2, 4 or 8 in the DCT itself, as long as
+    both sides stay at least ``at_least`` pixels; it then never holds its full-size pixels in memory (a 100 MP
+    scan's 320-px thumbnail takes 1/64 of the memory and time). Other formats decode whole.
+
     Raises:
         ImageReadError: missing, unreadable, corrupt, truncated, unsupported or too large a file.
+        BusyError: a large image that waited too long for the decode budget (:mod:`patina.imageio.budget`).
     """
     if max_pixels < 1:
         raise ParameterError(f"max_pixels must be at least 1, got {max_pixels}")
@@ -70,8 +75,10 @@ def read_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Ima
         raise ImageReadError(path, "is a folder, not an image file")
     try:
         with _open_header(path) as header:
+            if at_least is not None and header.format in ("JPEG", "MPO"):
+                header.draft(header.mode, (at_least, at_least))
             return _decode(path, header, max_pixels)
-    except ImageReadError:
+    except (ImageReadError, BusyError):
         raise
     except FileNotFoundError:
         raise ImageReadError(path, "no such file") from None
@@ -102,7 +109,7 @@ def _open_header(path: Path) -> Iterator[ImageFile.ImageFile]:
 
 
 def _decode(path: Path, im: ImageFile.ImageFile, max_pixels: int) -> Image:
-    width, height = im.size
+    width, height = im.size  # after a draft: the reduced size, what is decoded
     if width * height > max_pixels:
         raise ImageTooLargeError(path, f"image has {width * height} pixels, more than the limit of {max_pixels}")
     with DECODES.decoding(width * height):  # large decodes take turns (see imageio.budget)

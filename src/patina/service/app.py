@@ -25,7 +25,7 @@ from patina.archive.archive import CONFIG_NAME
 from patina.batch import JobQueue, WorkerPool
 from patina.core.errors import BusyError, ParameterError
 from patina.service import api, ui
-from patina.service.auth import LoginThrottle, PagesNeedLogin, SecurityHeaders, Sessions
+from patina.service.auth import LoginCodes, LoginThrottle, PagesNeedLogin, SecurityHeaders, Sessions
 from patina.service.settings import Settings
 from patina.service.uploads import BodyLimit
 
@@ -48,6 +48,7 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
         archive = open_archive(settings.data_dir)
         workers = WorkerPool(archive, workers=settings.workers, device=settings.device)
         app.state.archive, app.state.workers = archive, workers
+        app.state.sessions = Sessions(archive, settings.api_token)
         if start_workers:
             workers.start()
         try:
@@ -61,7 +62,7 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
                               "archive. Every /api route needs the API token: `Authorization: Bearer TOKEN`.")
     app.state.settings = settings
     app.state.login_throttle = LoginThrottle()
-    app.state.sessions = Sessions()
+    app.state.login_codes = LoginCodes()
     app.add_middleware(BodyLimit, max_upload_bytes=settings.max_upload_bytes)
     app.add_middleware(PagesNeedLogin, pages=ui.PAGES)
     app.add_middleware(SecurityHeaders)
@@ -76,7 +77,7 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
 
     @app.exception_handler(BusyError)
     async def busy(_request: Request, exc: Exception) -> JSONResponse:
-        """Too many searches at once: 503, try again shortly."""
+        """Too many searches or large decodes at once: 503, try again shortly."""
         return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "2"})
 
     @app.exception_handler(405)

@@ -22,14 +22,14 @@ from fastapi.responses import RedirectResponse
 from fastapi.security import APIKeyHeader, HTTPBearer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from patina.archive.users import has_rights_of
+from patina.archive import Archive
+from patina.archive.users import has_rights_of, token_digest
 
 COOKIE = "patina_session"
 UI_HEADER = "X-Patina-UI"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SESSION_SECONDS = 7 * 24 * 3600
 LOGIN_CODE_SECONDS = 15 * 60
-MAX_SESSIONS = 10_000
 
 
 @dataclass(frozen=True)
@@ -48,41 +48,45 @@ SERVICE_ADMIN = Principal("admin (the service's API token)", "admin")
 
 
 class Sessions:
-    """The web UI's sessions (random ids with an expiry and who logged in) and one-time login codes, in this
-    server's memory: a restart logs everyone out."""
+    """The web UI's sessions, kept in the archive's catalogue (:func:`patina.archive.users.start_session`): a
+    restart logs nobody out, and a session lasts only as long as the token that opened it."""
 
-    def __init__(self) -> None:
-        self._sessions: dict[str, tuple[float, Principal]] = {}
-        self._codes: dict[str, float] = {}
-        self._lock = threading.Lock()
+    def __init__(self, archive: Archive, service_token: str) -> None:
+        self.archive, self._service_digest = archive, token_digest(service_token)
 
-    def start(self, principal: Principal) -> str:
-        """A new session's id, for ``principal``."""
-        session = secrets.token_urlsafe(32)
-        now = time.time()
-        with self._lock:
-            if len(self._sessions) >= MAX_SESSIONS:
-                self._sessions = {key: value for key, value in self._sessions.items() if value[0] > now}
-            self._sessions[session] = (now + SESSION_SECONDS, principal)
-        return session
+    def start(self, token: str) -> str:
+        """A new session's id, opened with ``token`` (the service's API token or a user's)."""
+        return self.archive.start_session(token, SESSION_SECONDS)
 
     def principal(self, session: str | None) -> Principal | None:
-        """Who a live session is for, or None."""
-        if not session:
+        """Who a live session is for (as their token stands now), or None."""
+        if not session or len(session) > 100:
             return None
-        with self._lock:
-            found = self._sessions.get(session)
-        return found[1] if found is not None and found[0] > time.time() else None
+        digest = self.archive.session_token_digest(session)
+        if digest is None:
+            return None
+        if secrets.compare_digest(digest, self._service_digest):
+            return SERVICE_ADMIN
+        user = self.archive.user_with_token_digest(digest)
+        return None if user is None else Principal(user.name, user.role)
 
     def valid(self, session: str | None) -> bool:
         """Whether ``session`` is a live session's id."""
         return self.principal(session) is not None
 
     def end(self, session: str | None) -> None:
-        with self._lock:
-            self._sessions.pop(session or "", None)
+        if session and len(session) <= 100:
+            self.archive.end_session(session)
 
-    def login_code(self) -> str:
+
+class LoginCodes:
+    """The one-time login codes of the links `patina serve` prints, in this server's memory."""
+
+    def __init__(self) -> None:
+        self._codes: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def new(self) -> str:
         """A code that logs in once, within :data:`LOGIN_CODE_SECONDS` (the link `patina serve` prints)."""
         code = secrets.token_urlsafe(24)
         with self._lock:

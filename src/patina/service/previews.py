@@ -27,7 +27,7 @@ def rendition(archive: Archive, sha256: str, kind: str) -> Path:
     with _LOCKS[int(sha256[:8], 16) % len(_LOCKS)]:
         if not target.is_file():
             target.parent.mkdir(parents=True, exist_ok=True)
-            image = read_image(archive.store.path(sha256))
+            image = read_image(archive.store.path(sha256), at_least=side)
             write_image(target, _flatten(to_8bit(make_thumbnail(image, side))), quality=88)
     return target
 

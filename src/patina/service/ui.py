@@ -20,7 +20,7 @@ from patina.archive.schema import MASTER
 from patina.batch import JobQueue
 from patina.core.errors import BusyError, ItemNotFoundError, ParameterError
 from patina.pipelines.recipes import RECIPES
-from patina.service.auth import COOKIE, SERVICE_ADMIN, SESSION_SECONDS, Principal, authenticated, principal_of_token
+from patina.service.auth import COOKIE, SESSION_SECONDS, authenticated, principal_of_token
 from patina.service.presets import EXPERT_OPTIONS, PRESETS
 
 router = APIRouter(include_in_schema=False)
@@ -48,11 +48,12 @@ def _page(request: Request, name: str, **context: Any) -> Response:
     return templates.TemplateResponse(request, name, context)
 
 
-def _login_response(request: Request, next_page: str, who: Principal) -> Response:
-    """Start ``who``'s session: its random id in a cookie (never the token), then on to ``next_page`` here."""
+def _login_response(request: Request, next_page: str, token: str) -> Response:
+    """Start a session opened with ``token`` (a valid one): its random id in a cookie (never the token), then on
+    to ``next_page`` here."""
     target = next_page if next_page.startswith("/") and not next_page.startswith("//") else "/"
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(COOKIE, request.app.state.sessions.start(who), httponly=True, samesite="strict",
+    response.set_cookie(COOKIE, request.app.state.sessions.start(token), httponly=True, samesite="strict",
                         secure=request.url.scheme == "https", max_age=SESSION_SECONDS)
     return response
 
@@ -61,8 +62,8 @@ def _login_response(request: Request, next_page: str, who: Principal) -> Respons
 def login_page(request: Request, code: str | None = None, next: str = "/") -> Response:
     if code is None:
         return templates.TemplateResponse(request, "login.html", {"next": next, "error": False})
-    if request.app.state.sessions.redeem(code):  # the one-time link `patina serve` prints
-        return _login_response(request, next, SERVICE_ADMIN)
+    if request.app.state.login_codes.redeem(code):  # the one-time link `patina serve` prints
+        return _login_response(request, next, request.app.state.settings.api_token)
     return templates.TemplateResponse(request, "login.html", {"next": next, "error": False, "expired": True},
                                       status_code=401)
 
@@ -79,12 +80,11 @@ def _try_login(request: Request, token: str, next_page: str) -> Response:
     if wait := throttle.retry_after(client):
         return templates.TemplateResponse(request, "login.html", {"next": next_page, "error": True, "wait": wait},
                                           status_code=429, headers={"Retry-After": str(wait)})
-    who = principal_of_token(request, token)
-    if who is None:
+    if principal_of_token(request, token) is None:
         throttle.failed(client)
         return templates.TemplateResponse(request, "login.html", {"next": next_page, "error": True},
                                           status_code=401)
-    return _login_response(request, next_page, who)
+    return _login_response(request, next_page, token)
 
 
 @router.post("/logout")
