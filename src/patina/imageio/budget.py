@@ -4,8 +4,9 @@ arriving together (uploads, jobs, a batch) cannot together exhaust the memory.
 A decode of ``n`` pixels takes ``n`` from the budget (``PATINA_DECODE_BUDGET_MP``, default 250 million pixels)
 until it is done; small images (under :data:`SMALL`) never wait; an image larger than the whole budget runs
 alone. A decode that has waited ``PATINA_DECODE_WAIT`` seconds (default 120) is refused with a BusyError (the
-service answers 503 with Retry-After; an import reports the file and goes on), so requests do not pile up. Decoding a 196 MP RGB PNG (and checking it on import) takes the server to about 2.4 GiB at its peak,
-so the default lets one such image, or many ordinary scans, decode at a time (`benchmarks/service_bombs.py`).
+service answers 503 with Retry-After; an import reports the file and goes on), so requests do not pile up.
+Decoding a 196 MP RGB PNG (and checking it on import) takes the server to about 2.4 GiB at its peak, so the
+default lets one such image, or many ordinary scans, decode at a time (`benchmarks/service_bombs.py`).
 """
 
 from __future__ import annotations
