@@ -59,11 +59,51 @@ def test_some_damage_is_very_strong_yet_stays_a_picture():
     damaged = [plan for plan in (sample_tone_plan(rng, gray=False) for _ in range(600)) if not plan["untouched"]]
     very_strong = sum(plan["strength"] > 1.0 for plan in damaged) / len(damaged)
     assert abs(very_strong - P_VERY_STRONG) < 0.07
-    lifts, drops = (np.array([plan["dye"][key] for plan in damaged]) for key in ("lift", "drop"))
+    curves = [plan["dye"] for plan in damaged if "dye" in plan]
+    lifts, drops = (np.array([dye[key] for dye in curves]) for key in ("lift", "drop"))
     assert lifts.max() > 0.5 and lifts.max() <= 0.6 and (lifts + drops).max() <= 0.85 + 1e-4
-    assert min(min(plan["dye"]["gamma"]) for plan in damaged) < 0.5  # washed-out mid-tones
+    assert min(min(dye["gamma"]) for dye in curves) < 0.5  # washed-out mid-tones
+    remaining = np.array([plan["density"]["remaining"] for plan in damaged if "density" in plan])
+    assert remaining.min() >= 0.06 - 1e-6 and remaining.min() < 0.15  # a dye can be almost gone, never all
     faded = tone_shift(photo(), max(damaged, key=lambda plan: plan["strength"]))
     assert np.ptp(faded.mean(axis=2)) > 0.05
+
+
+def test_density_fading_is_as_often_as_curves_and_mostly_turns_prints_red():
+    """Half the damaged colour prints fade in dye density; the cyan dye is most often the one that fades
+    first, and a print whose cyan has faded gets redder, its dark tones most (they hold the most dye)."""
+    from patina.degradations.tone import P_DENSITY
+
+    rng = np.random.default_rng(4)
+    damaged = [plan for plan in (sample_tone_plan(rng, gray=False) for _ in range(600)) if not plan["untouched"]]
+    density = [plan["density"] for plan in damaged if "density" in plan]
+    assert abs(len(density) / len(damaged) - P_DENSITY) < 0.07
+    fastest = np.argmin([fading["remaining"] for fading in density], axis=1)
+    assert np.bincount(fastest, minlength=3).argmax() == 0  # cyan (red channel)
+    gray_ramp = np.repeat(np.linspace(0.05, 0.95, 64, dtype=np.float32)[None, :, None], 3, axis=2)
+    faded = tone_shift(gray_ramp, {"untouched": False, "strength": 1.0,
+                                   "density": {"remaining": [0.4, 1.0, 1.0], "stain": [0, 0, 0], "flare": 0.0}})
+    redness = faded[0, :, 0] - faded[0, :, 1]
+    assert (redness > 0).all() and redness[:8].mean() > redness[-8:].mean()
+    untouched = tone_shift(gray_ramp, {"untouched": False, "strength": 1.0,
+                                       "density": {"remaining": [1.0, 1.0, 1.0], "stain": [0, 0, 0], "flare": 0.0}})
+    np.testing.assert_allclose(untouched, gray_ramp, atol=1e-5)  # no fading, no stain: the print as it was
+
+
+def test_black_and_white_prints_are_scored_on_brightness_only():
+    """The pipeline turns a black-and-white print's restoration gray, so the corrector is not taught to drain
+    colour from it: a tinted correction of a gray target costs nothing if its brightness is right; the same
+    tint on a colour photo costs in pixels and in chroma."""
+    from patina.training.tone_trainer import tone_losses
+
+    target = torch.full((2, 3, 8, 8), 0.5)
+    tinted = target + torch.tensor([0.1, 0.0, -0.1]).view(1, 3, 1, 1)
+    pixel, chroma_error = tone_losses(tinted, target, torch.tensor([1.0, 1.0]))
+    assert float(pixel) < 1e-6 and float(chroma_error) == 0.0
+    pixel, chroma_error = tone_losses(tinted, target, torch.tensor([0.0, 1.0]))
+    assert float(pixel) == pytest.approx(0.2 / 3 / 2) and float(chroma_error) == pytest.approx(0.2 / 3)
+    darker = target - 0.1
+    assert float(tone_losses(darker, target, torch.tensor([1.0, 1.0]))[0]) == pytest.approx(0.1)
 
 
 def test_tone_thumbnails_show_many_views_of_each_photo(tmp_path):

@@ -2,10 +2,12 @@
 
 The chain's own tone ops (:mod:`.color`) cover fading and warm casts in the narrow ranges seen on most
 prints. A correction that must generalise is trained on far more: dye fading with its own curve per
-channel (so any hue), casts of any hue up to very strong, paper yellowing of any warmth, loss or gain of
-saturation, wrong exposure, uneven fading over the picture and toning of black-and-white prints, up to
-very strong (:data:`P_VERY_STRONG`). A share of photos is left untouched, so that the correction learns to
-leave a good photo alone.
+channel (so any hue) or, as often, fading of the print's three dyes in optical density (:func:`_dye_density`:
+one dye fades first, most often the cyan, which turns a print red; the paper's base stains yellow), casts of
+any hue (warm ones four times in five, as on real prints) up to very strong, paper yellowing of any warmth, loss
+of saturation (fading never adds colour), wrong exposure, uneven fading over the picture and toning of
+black-and-white prints, up to very strong (:data:`P_VERY_STRONG`). A share of photos is left untouched, so
+that the correction learns to leave a good photo alone.
 
 ``sample_tone_plan(rng, gray=...)`` draws the parameters (plain JSON types), ``tone_shift(image, plan)``
 applies them; the same plan always gives the same bytes.
@@ -27,6 +29,14 @@ P_UNTOUCHED = 0.15
 """Share of photos with no tone damage at all (the default of :func:`sample_tone_plan`)."""
 P_VERY_STRONG = 0.3
 """Share of damaged photos whose damage is very strong (strength 1-1.6: a print faded almost to the paper)."""
+P_DENSITY = 0.5
+"""Share of damaged colour photos faded in dye density (:func:`_dye_density`) rather than by per-channel curves."""
+FASTEST_DYE = {"cyan": 0.55, "magenta": 0.25, "yellow": 0.2}
+"""How often each dye is the one that fades first: cyan in dark storage (most prints of the 1960s-80s turn
+red), magenta or yellow in light."""
+DYE_CROSSTALK = np.array([[1.0, 0.12, 0.04], [0.10, 1.0, 0.14], [0.03, 0.18, 1.0]], np.float32)
+"""Density each dye (columns: cyan, magenta, yellow) adds to each channel (rows: R, G, B): real dyes also
+absorb a little outside their own band, so one dye's fading shifts the other channels too."""
 
 
 def sample_tone_plan(rng: np.random.Generator, *, gray: bool, p_untouched: float = P_UNTOUCHED) -> dict[str, Any]:
@@ -40,6 +50,14 @@ def sample_tone_plan(rng: np.random.Generator, *, gray: bool, p_untouched: float
         if rng.random() < 0.75:
             plan["tone"] = {"hue": round(float(rng.uniform(0, 360) if rng.random() < 0.3 else rng.uniform(15, 50)), 2),
                             "amount": round(float(rng.uniform(0.05, 0.35)), 4)}
+    elif rng.random() < P_DENSITY:
+        fastest = int(rng.choice(3, p=list(FASTEST_DYE.values())))
+        loss = rng.uniform(0.0, 0.45, 3)
+        loss[fastest] = rng.uniform(0.45, 0.95)
+        plan["density"] = {"remaining": [round(float(v), 4) for v in np.clip(1 - loss * min(strength, 1.0), 0.06, 1)],
+                           "stain": [round(float(v), 4) for v in rng.uniform(0, [0.04, 0.08, 0.3]) * strength],
+                           "flare": round(float(rng.uniform(0, 0.08) * strength), 4)}
+        plan["saturation"] = round(float(rng.uniform(0.5, 1.0)), 4)
     else:
         # dye fading: black lifted, white lowered, a power curve, each channel its own; a washed-out print's
         # mid-tones are lifted in every channel (a common gamma below 1)
@@ -49,12 +67,13 @@ def sample_tone_plan(rng: np.random.Generator, *, gray: bool, p_untouched: float
         gamma = np.exp(rng.normal(0, 0.35, 3) * strength - washed)
         plan["dye"] = {"lift": [round(float(v), 4) for v in lift], "drop": [round(float(v), 4) for v in drop],
                        "gamma": [round(float(v), 4) for v in gamma]}
-        plan["saturation"] = round(float(rng.uniform(0.2, 1.0) if rng.random() < 0.8 else rng.uniform(1.0, 1.35)), 4)
+        plan["saturation"] = round(float(rng.uniform(0.2, 1.0)), 4)  # fading only takes colour away
     if rng.random() < 0.5:
         plan["paper"] = {"hue": round(float(rng.normal(40, 12) if rng.random() < 0.85 else rng.uniform(0, 360)), 2),
                          "amount": round(float(min(rng.uniform(0.05, 0.6) * strength, 0.8)), 4)}
     if rng.random() < 0.6:
-        plan["cast"] = {"hue": round(float(rng.uniform(0, 360)), 2),
+        hue = rng.uniform(-40, 70) % 360 if rng.random() < 0.8 else rng.uniform(0, 360)  # warm: magenta-red-yellow
+        plan["cast"] = {"hue": round(float(hue), 2),
                         "amount": round(float(min(rng.uniform(0.02, 0.45) * strength, 0.6)), 4)}
     if rng.random() < 0.5:
         plan["exposure"] = {"gain": round(float(np.exp(rng.normal(0, 0.2))), 4),
@@ -71,6 +90,18 @@ def _smooth_field(shape: tuple[int, int], grid: int, seed: int) -> np.ndarray:
     return np.asarray(np.clip(field, 0, 1), dtype=np.float32)
 
 
+def _dye_density(photo: np.ndarray, fading: dict[str, Any]) -> np.ndarray:
+    """Fade a colour print in optical density: each channel's density is split into the three dyes'
+    (:data:`DYE_CROSSTALK`), each dye keeps its ``remaining`` share, the paper base gains ``stain`` density per
+    channel (yellowing: mostly blue), and ``flare`` (scanner or copy-stand light) lifts every channel."""
+    density = -np.log10(np.clip(photo, 10**-2.5, 1))
+    dyes = density @ np.linalg.inv(DYE_CROSSTALK).T
+    faded = (dyes * np.asarray(fading["remaining"], np.float32)) @ DYE_CROSSTALK.T
+    faded = np.maximum(faded, 0) + np.asarray(fading["stain"], np.float32)
+    flare = fading["flare"]
+    return np.asarray(flare + (1 - flare) * np.power(10.0, -faded), dtype=np.float32)
+
+
 def tone_shift(image: np.ndarray, plan: dict[str, Any]) -> np.ndarray:
     """Apply a :func:`sample_tone_plan` plan to ``image`` ((H, W, 3) float32 in [0, 1])."""
     photo = check_image(image).astype(np.float32, copy=True)
@@ -85,6 +116,8 @@ def tone_shift(image: np.ndarray, plan: dict[str, Any]) -> np.ndarray:
         dye = plan["dye"]
         lift, drop, gamma = (np.asarray(dye[k], np.float32) for k in ("lift", "drop", "gamma"))
         photo = lift + (1 - lift - drop) * np.power(np.clip(photo, 1e-6, 1), gamma)
+    if "density" in plan:
+        photo = _dye_density(photo, plan["density"])
     if "saturation" in plan:
         y = (photo @ LUMA)[..., None]
         photo = y + plan["saturation"] * (photo - y)
@@ -109,6 +142,6 @@ def describe_plan(plan: dict[str, Any]) -> str:
     """The plan's steps in a few words (for sheets and logs)."""
     if plan.get("untouched", True):
         return "untouched"
-    return ", ".join(key for key in ("tone", "dye", "saturation", "paper", "cast", "exposure", "uneven")
+    return ", ".join(key for key in ("tone", "dye", "density", "saturation", "paper", "cast", "exposure", "uneven")
                      if key in plan) + f" (strength {plan['strength']:.2f})"
 

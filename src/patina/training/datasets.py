@@ -226,7 +226,8 @@ def _worn_thumbnail(rng: np.random.Generator, thumb: np.ndarray) -> np.ndarray:
 
 class ToneThumbnails(Dataset):
     """Whole photos or parts of them squeezed to ``size`` x ``size`` (decoded once), each given wide tone damage
-    (:mod:`patina.degradations.tone`): items hold ``degraded`` and ``target`` (3, size, size) float tensors.
+    (:mod:`patina.degradations.tone`): items hold ``degraded`` and ``target`` (3, size, size) float tensors and
+    ``gray`` (1.0 for a black-and-white print, else 0.0).
 
     A share ``p_grayscale`` of samples is made black-and-white first (the target too), a share ``p_untouched``
     gets no tone damage (the correction must leave it alone), flips vary; stains, specks and noise are left
@@ -272,4 +273,5 @@ class ToneThumbnails(Dataset):
         plan = sample_tone_plan(rng, gray=gray, p_untouched=self.p_untouched)
         degraded = _worn_thumbnail(rng, tone_shift(np.ascontiguousarray(clean), plan))
         return {"degraded": torch.from_numpy(np.ascontiguousarray(degraded.transpose(2, 0, 1), np.float32)),
-                "target": torch.from_numpy(np.ascontiguousarray(clean.transpose(2, 0, 1)))}
+                "target": torch.from_numpy(np.ascontiguousarray(clean.transpose(2, 0, 1))),
+                "gray": torch.tensor(float(gray))}

@@ -3,7 +3,10 @@
 The correction is global (a few dozen numbers per photo), so it is learnt on thumbnails of whole photos
 with wide synthetic tone damage (:mod:`patina.degradations.tone`): thousands of steps a minute on a CPU.
 A regression, not a GAN: L1 of the corrected thumbnail to the clean one, of its chroma alone and (``passthrough``)
-of the clean thumbnail put through the correction to itself.
+of the clean thumbnail put through the correction to itself. A black-and-white print is scored on its brightness
+(the mean of its channels) alone: the pipeline turns its restoration gray (and re-tones it) anyway, so the
+correction is never taught to drain colour, which would also drain the colour of colour photos it cannot tell
+from toned prints.
 """
 
 from __future__ import annotations
@@ -28,6 +31,18 @@ def chroma(image: torch.Tensor) -> torch.Tensor:
     return image - image.mean(dim=1, keepdim=True)
 
 
+def tone_losses(corrected: torch.Tensor, target: torch.Tensor, gray: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pixel and chroma L1 of corrected thumbnails (N, 3, H, W) to their targets; ``gray`` (N,) marks
+    black-and-white prints, scored on their mean over channels only (and not at all on chroma)."""
+    colour = (1 - gray.float()).view(-1, 1, 1, 1)
+    full = (corrected - target).abs().mean(dim=1, keepdim=True)
+    brightness = (corrected.mean(dim=1, keepdim=True) - target.mean(dim=1, keepdim=True)).abs()
+    pixel = (colour * full + (1 - colour) * brightness).mean()
+    pixels = 3 * corrected[0, 0].numel()
+    chroma_error = (colour * (chroma(corrected) - chroma(target)).abs()).sum() / (pixels * colour.sum()).clamp_min(1)
+    return pixel, chroma_error
+
+
 class ToneTrainer(Trainer):
     """The tone corrector, with an EMA; no adversary."""
 
@@ -47,11 +62,12 @@ class ToneTrainer(Trainer):
                               p_untouched=cfg.p_untouched, seed=cfg.seed)
 
     def generate(self, batch: dict[str, torch.Tensor], rng: np.random.Generator) -> Generated:
-        degraded, target = (batch[k].to(self.device) for k in ("degraded", "target"))
+        degraded, target, gray = (batch[k].to(self.device) for k in ("degraded", "target", "gray"))
         corrected = self.corrector(degraded, F.adaptive_avg_pool2d(degraded, THUMBNAIL_SIZE))
+        pixel, chroma_error = tone_losses(corrected, target, gray)
         terms: dict[str, LossTerm] = {
-            "pixel": lambda: F.l1_loss(corrected, target),
-            "chroma": lambda: F.l1_loss(chroma(corrected), chroma(target)),
+            "pixel": lambda: pixel,
+            "chroma": lambda: chroma_error,
             "passthrough": lambda: F.l1_loss(self.corrector(target, F.adaptive_avg_pool2d(target, THUMBNAIL_SIZE)),
                                              target),
         }
@@ -61,7 +77,8 @@ class ToneTrainer(Trainer):
     @torch.no_grad()
     def validate(self, limit: int = 256) -> dict[str, float]:
         """Mean absolute error of held-out thumbnails before and after the EMA correction (fixed damage
-        draws), and PSNR of clean thumbnails through it (over the whole set: some damage draws are none)."""
+        draws; black-and-white prints on brightness, as trained), and PSNR of clean thumbnails through it (over
+        the whole set: some damage draws are none)."""
         if not self.val_files:
             return {}
         cfg = self.config
@@ -70,12 +87,13 @@ class ToneTrainer(Trainer):
         items = [dataset[index] for index in range(limit)]
         degraded = torch.stack([item["degraded"] for item in items]).to(self.device)
         target = torch.stack([item["target"] for item in items]).to(self.device)
+        gray = torch.stack([item["gray"] for item in items]).to(self.device)
         net = self.ema_corrector.shadow
         corrected = net(degraded, F.adaptive_avg_pool2d(degraded, THUMBNAIL_SIZE)).clamp(0, 1)
         untouched = net(target, F.adaptive_avg_pool2d(target, THUMBNAIL_SIZE)).clamp(0, 1)
         passthrough = 10 * torch.log10(1 / F.mse_loss(untouched, target).clamp_min(1e-10))
-        return {"val/l1_input": F.l1_loss(degraded, target).item(),
-                "val/l1_corrected": F.l1_loss(corrected, target).item(),
+        return {"val/l1_input": tone_losses(degraded, target, gray)[0].item(),
+                "val/l1_corrected": tone_losses(corrected, target, gray)[0].item(),
                 "val/psnr_clean_passthrough": passthrough.item()}
 
     def export(self, folder: str | Path) -> list[ModelCard]:
