@@ -106,6 +106,26 @@ def test_black_and_white_prints_are_scored_on_brightness_only():
     assert float(tone_losses(darker, target, torch.tensor([1.0, 1.0]))[0]) == pytest.approx(0.1)
 
 
+def test_untouched_photos_can_be_shown_close_up(tmp_path):
+    """``p_close_untouched``: an untouched colour photo shown as a close view (at most half of each side), where
+    one colour often fills the picture, as it does in a photo of a red door; the target is that view itself."""
+    from PIL import Image as PILImage
+
+    from patina.training.datasets import ToneThumbnails
+
+    ramp = np.repeat(np.linspace(0, 255, 128)[None, :, None], 96, axis=0).repeat(3, axis=2).astype(np.uint8)
+    PILImage.fromarray(ramp).save(tmp_path / "ramp.png")
+
+    def spans(p_close: float) -> list[float]:
+        dataset = ToneThumbnails([tmp_path / "ramp.png"], size=32, p_grayscale=0.0, p_untouched=1.0, seed=1,
+                                 p_close_untouched=p_close)
+        items = [dataset[index] for index in range(16)]
+        assert all("gray" in item and float(item["gray"]) == 0.0 for item in items)
+        return [float(np.ptp(item["target"][0].numpy())) for item in items]
+
+    assert max(spans(1.0)) <= 0.55 and min(spans(0.0)) >= 0.45  # a close view spans at most half the ramp
+
+
 def test_tone_thumbnails_show_many_views_of_each_photo(tmp_path):
     """One photo gives many different clean targets (parts of it, flips), so the corrector cannot memorise
     the corpus; damaged thumbnails are its tone-damaged, worn copies."""

@@ -126,6 +126,8 @@ class ToneTrainConfig(RunConfig):
     data: DataConfig = field(default_factory=lambda: DataConfig(crop=128, batch_size=64, workers=0))
     p_grayscale: float = 0.4  # share of photos made black-and-white first (the target too)
     p_untouched: float = 0.15  # share of photos given no tone damage: the correction must leave them alone
+    p_close_untouched: float = 0.0  # share of those shown as a close view (a quarter to half of each side): often
+    # one colour fills it, as a red door fills a photo, and the correction must leave that alone too
     loss: ToneLossConfig = field(default_factory=ToneLossConfig)
 
 

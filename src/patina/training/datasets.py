@@ -234,23 +234,27 @@ class ToneThumbnails(Dataset):
     in the damaged thumbnail (:func:`_worn_thumbnail`), not in the target.
     """
 
-    def __init__(self, files: list[Path], *, size: int, p_grayscale: float, p_untouched: float, seed: int) -> None:
+    def __init__(self, files: list[Path], *, size: int, p_grayscale: float, p_untouched: float, seed: int,
+                 p_close_untouched: float = 0.0) -> None:
         if not files:
             raise ConfigError("no training images found")
         self.size, self.p_grayscale, self.p_untouched, self.seed = size, p_grayscale, p_untouched, seed
+        self.p_close_untouched = p_close_untouched
         self.photos = np.stack([self._thumbnail(path) for path in files])
 
     def _thumbnail(self, path: Path) -> np.ndarray:
         side = 2 * self.size  # room for the crops of _view
         return cv2.resize(read_rgb_uint8(path), (side, side), interpolation=cv2.INTER_AREA)
 
-    def _view(self, rng: np.random.Generator, photo: np.ndarray) -> np.ndarray:
-        """The whole photo (a third of the time) or a random part of it (half of each side or more), squeezed
-        to ``size``: so many views of each photo that the correction learns what photos look like, not
-        what these photos look like (it otherwise memorises the corpus and generalises worse)."""
+    def _view(self, rng: np.random.Generator, photo: np.ndarray, *, close: bool = False) -> np.ndarray:
+        """The whole photo (a third of the time) or a random part of it (half of each side or more; with
+        ``close`` always a part, a quarter to half of each side), squeezed to ``size``: so many views of each
+        photo that the correction learns what photos look like, not what these photos look like (it otherwise
+        memorises the corpus and generalises worse)."""
         side = photo.shape[0]
-        if rng.random() >= 1 / 3:
-            height, width = (int(side * rng.uniform(0.5, 1.0)) for _ in range(2))
+        if close or rng.random() >= 1 / 3:
+            low, high = (0.25, 0.5) if close else (0.5, 1.0)
+            height, width = (int(side * rng.uniform(low, high)) for _ in range(2))
             top, left = int(rng.integers(0, side - height + 1)), int(rng.integers(0, side - width + 1))
             photo = photo[top : top + height, left : left + width]
         view = cv2.resize(photo, (self.size, self.size), interpolation=cv2.INTER_AREA)
@@ -264,13 +268,16 @@ class ToneThumbnails(Dataset):
         from patina.degradations.tone import sample_tone_plan, tone_shift
 
         rng = np.random.default_rng(sample_seed(self.seed, index))
-        clean = self._view(rng, self.photos[int(rng.integers(len(self.photos)))])
+        photo = self.photos[int(rng.integers(len(self.photos)))]
+        clean = self._view(rng, photo)
         if rng.random() < 0.5:
             clean = clean[:, ::-1]
         gray = bool(rng.random() < self.p_grayscale)
         if gray:
             clean = grayscale(clean)
         plan = sample_tone_plan(rng, gray=gray, p_untouched=self.p_untouched)
+        if plan["untouched"] and not gray and self.p_close_untouched and rng.random() < self.p_close_untouched:
+            clean = self._view(rng, photo, close=True)
         degraded = _worn_thumbnail(rng, tone_shift(np.ascontiguousarray(clean), plan))
         return {"degraded": torch.from_numpy(np.ascontiguousarray(degraded.transpose(2, 0, 1), np.float32)),
                 "target": torch.from_numpy(np.ascontiguousarray(clean.transpose(2, 0, 1))),

@@ -59,7 +59,7 @@ class ToneTrainer(Trainer):
     def training_set(self) -> ToneThumbnails:
         cfg = self.config
         return ToneThumbnails(self.train_files, size=cfg.data.crop, p_grayscale=cfg.p_grayscale,
-                              p_untouched=cfg.p_untouched, seed=cfg.seed)
+                              p_untouched=cfg.p_untouched, seed=cfg.seed, p_close_untouched=cfg.p_close_untouched)
 
     def generate(self, batch: dict[str, torch.Tensor], rng: np.random.Generator) -> Generated:
         degraded, target, gray = (batch[k].to(self.device) for k in ("degraded", "target", "gray"))
