@@ -20,6 +20,7 @@ from urllib.parse import quote
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.responses import RedirectResponse
 from fastapi.security import APIKeyHeader, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from patina.archive import Archive
@@ -157,7 +158,8 @@ def require_token(request: Request, _bearer_credentials: Annotated[object, Depen
 
 class PagesNeedLogin:
     """ASGI middleware: a request for a web page (``pages``: path prefixes) without a valid login is sent to the
-    login page at once, on the event loop: no worker thread, no database, no search runs for it."""
+    login page at once: without a session cookie on the event loop (no thread, no database); with one, after
+    one lookup of the session by its primary key in a worker thread. No page's own work runs for it."""
 
     def __init__(self, app: ASGIApp, *, pages: tuple[str, ...]) -> None:
         self.app, self.pages = app, pages
@@ -168,7 +170,8 @@ class PagesNeedLogin:
             request = Request(scope)
             token = presented_token(request)
             # a session or the service's token is checked here; another token (a user's) by the page itself
-            if token is None and not request.app.state.sessions.valid(request.cookies.get(COOKIE)):
+            session = request.cookies.get(COOKIE)
+            if token is None and not (session and await run_in_threadpool(request.app.state.sessions.valid, session)):
                 await RedirectResponse(f"/login?next={quote(path[:200])}", status_code=303)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
