@@ -114,26 +114,24 @@ def time_limit(session: Session, seconds: float) -> Iterator[None]:
     """Stop the statements ``session`` runs in the block once they have taken ``seconds`` in all (BusyError):
     one slow query cannot hold a connection and a search slot for long."""
     connection = session.connection()
-    if connection.dialect.name != "sqlite":
+    raw: Any = connection.connection.driver_connection
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        deadline = time.monotonic() + seconds
+        raw.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
+        stopped = "interrupted"
+    else:  # PostgreSQL; the setting ends with the transaction
         connection.execute(text(f"SET LOCAL statement_timeout = {int(seconds * 1000)}"))
-        try:
-            yield
-        except OperationalError as exc:
-            if "statement timeout" in str(exc.orig):
-                raise BusyError(f"the search took longer than {seconds:g} s and was stopped; narrow it") from None
-            raise
-        return
-    raw: Any = connection.connection.driver_connection  # the sqlite3 connection
-    deadline = time.monotonic() + seconds
-    raw.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
+        stopped = "statement timeout"
     try:
         yield
     except OperationalError as exc:
-        if "interrupted" in str(exc.orig):
+        if stopped in str(exc.orig):
             raise BusyError(f"the search took longer than {seconds:g} s and was stopped; narrow it") from None
         raise
     finally:
-        raw.set_progress_handler(None, 0)
+        if sqlite:
+            raw.set_progress_handler(None, 0)
 
 
 def search_ids(session: Session, query: str, *, limit: int = 50) -> list[int]:

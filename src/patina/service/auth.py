@@ -71,10 +71,6 @@ class Sessions:
         user = self.archive.user_with_token_digest(digest)
         return None if user is None else Principal(user.name, user.role)
 
-    def valid(self, session: str | None) -> bool:
-        """Whether ``session`` is a live session's id."""
-        return self.principal(session) is not None
-
     def end(self, session: str | None) -> None:
         if session and len(session) <= 100:
             self.archive.end_session(session)
@@ -128,7 +124,8 @@ def principal(request: Request) -> tuple[Principal | None, bool]:
     token = presented_token(request)
     if token is not None:
         return principal_of_token(request, token), False
-    return request.app.state.sessions.principal(request.cookies.get(COOKIE)), True
+    checked = getattr(request.state, "session_principal", None)  # a page's session, looked up by PagesNeedLogin
+    return checked or request.app.state.sessions.principal(request.cookies.get(COOKIE)), True
 
 
 def authenticated(request: Request) -> tuple[bool, bool]:
@@ -171,9 +168,12 @@ class PagesNeedLogin:
             token = presented_token(request)
             # a session or the service's token is checked here; another token (a user's) by the page itself
             session = request.cookies.get(COOKIE)
-            if token is None and not (session and await run_in_threadpool(request.app.state.sessions.valid, session)):
-                await RedirectResponse(f"/login?next={quote(path[:200])}", status_code=303)(scope, receive, send)
-                return
+            if token is None:
+                who = session and await run_in_threadpool(request.app.state.sessions.principal, session)
+                if not who:
+                    await RedirectResponse(f"/login?next={quote(path[:200])}", status_code=303)(scope, receive, send)
+                    return
+                request.state.session_principal = who  # the page's own check reuses it: one lookup a request
         await self.app(scope, receive, send)
 
 
