@@ -221,3 +221,69 @@ def test_degradation_overrides_change_one_run_s_preset():
         degradation_preset("train", {"p_nonsense": 1.0})
     with pytest.raises(ConfigError, match="degradation_overrides"):
         degradation_preset("train", {"p_cracks": 3.0})
+
+
+def test_hard_negatives_are_mined_listed_and_read_back_as_training_photos_only(clean_images, tmp_path):
+    from patina.training.hard_negatives import mine, read_list, write_list
+
+    files = list_images([clean_images])
+    train, held_out = files[1:], files[:1]
+    shares = {path: 0.002 * i for i, path in enumerate(files)}  # img0 (held out) 0, img5 the most flagged
+    negatives = mine(train, shares.__getitem__, min_flagged=0.005)
+    assert [path.name for path, _ in negatives] == ["img5.png", "img4.png", "img3.png"]
+    listed = tmp_path / "lists/hard.txt"
+    write_list(listed, [*negatives, (held_out[0], 0.5)], [clean_images], header="mined\nfor a test")
+    text = listed.read_text()
+    assert text.startswith("# mined\n# for a test\n") and "img5.png\t0.0100" in text
+    assert [train[i].name for i in read_list(listed, train, [clean_images])] == ["img3.png", "img4.png", "img5.png"]
+    with pytest.raises(ConfigError, match="names none"):
+        read_list(listed, [train[0]], [clean_images])
+    with pytest.raises(ConfigError, match="does not exist"):
+        read_list(tmp_path / "missing.txt", train, [clean_images])
+
+
+def test_a_share_of_samples_comes_from_the_hard_negatives_and_the_rest_stays_as_it_was(clean_images):
+    from patina.degradations.chain import TRAIN_CONFIG
+
+    files = list_images([clean_images])
+    args = {"crop": 64, "scale_range": (0.6, 1.0), "degradation": TRAIN_CONFIG, "seed": 3}
+    plain, none_hard = DegradationPairs(files, **args), DegradationPairs(files, **args, hard=[2], p_hard=0.0)
+    assert all(torch.equal(plain[i]["degraded"], none_hard[i]["degraded"]) for i in range(4))
+    only_hard = DegradationPairs(files, **args, hard=[2], p_hard=1.0)
+    reference = DegradationPairs([files[2]] * len(files), **args)  # the same draws, always from img2
+    assert all(torch.equal(only_hard[i]["target"], reference[i]["target"]) for i in range(4))
+    half = DegradationPairs(files, **args, hard=[2], p_hard=0.5)
+    from_hard = [torch.equal(half[i]["target"], reference[i]["target"]) for i in range(40)]
+    assert 8 <= sum(from_hard) <= 32
+    with pytest.raises(ConfigError, match="needs a list"):
+        DegradationPairs(files, **args, p_hard=0.5)
+    with pytest.raises(ConfigError, match="needs hard_negatives"):
+        from_dict(RestoreTrainConfig, {"data": {"p_hard_negative": 0.3}})
+
+
+@pytest.mark.slow
+def test_cli_mine_negatives_lists_training_photos_the_mask_net_flags(clean_images, tmp_path):
+    """A training photo with scratch-like lines is listed first; a held-out one with the same lines never."""
+    from patina.cli.app import app
+    from patina.data import split_holdout
+    from patina.training.hard_negatives import read_list
+
+    for name in ("img0.png", "img4.png"):  # img0 is held out (every 3rd), img4 is a training photo
+        photo = np.asarray(Image.open(clean_images / name)).copy()
+        for offset in (10, 30, 50):
+            rows = np.arange(offset, 96)
+            photo[rows, np.clip(rows - offset, 0, 79)] = photo[rows, np.clip(rows - offset + 1, 0, 79)] = 255
+        Image.fromarray(photo).save(clean_images / name)
+    config = tmp_path / "mine.yaml"
+    config.write_text(f"name: restore\ndata:\n  roots: [{clean_images}]\n  holdout_every: 3\n")
+    out = tmp_path / "hard.txt"
+    result = CliRunner().invoke(app, ["train", "mine-negatives", "--config", str(config), "--out", str(out),
+                                      "--min-flagged", "0.005", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    train, held_out = split_holdout(list_images([clean_images]), 3)
+    assert f"of {len(train)} training photos" in result.output
+    rows = [line.split("\t") for line in out.read_text().splitlines() if not line.startswith("#")]
+    assert rows and rows[0][0] == "img4.png" and float(rows[0][1]) > 0.005
+    assert "img0.png" not in {name for name, _ in rows} and held_out[0].name == "img0.png"
+    assert [float(share) for _, share in rows] == sorted((float(share) for _, share in rows), reverse=True)
+    assert [train[i].name for i in read_list(out, train, [clean_images])] == sorted(name for name, _ in rows)

@@ -222,3 +222,41 @@ def calibrate_face_detector(
     card.training["calibration"] = {"photos": len(photos), "every": CALIBRATION_EVERY, "rows": rows}
     card.write(card_path(model))
     typer.echo(f"threshold {best['threshold']} written to {card_path(model)}")
+
+
+@app.command("mine-negatives")
+def mine_negatives(
+    config: ConfigOption,
+    out: Annotated[Path, typer.Option(help="The list file to write (give it to data.hard_negatives).")],
+    mask_model: Annotated[str, typer.Option(help="Damage-mask model to mine with (registry name or file).")] = (
+        "damage-mask"),
+    min_flagged: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of a photo's pixels the net must "
+                                                                      "flag for the photo to be listed.")] = 0.01,
+) -> None:
+    """List the run's TRAINING photos (never its held-out ones) on which the damage-mask net flags damage
+    that is not there: each clean photo, as it is, through the net; those with more than ``--min-flagged`` of
+    their pixels above 0.5 are written, most flagged first. A restore run given the list (``data.hard_negatives``,
+    ``data.p_hard_negative``) shows them more often."""
+    import torch
+    from rich.progress import track
+
+    from patina.data import list_images, read_rgb_uint8, split_holdout
+    from patina.pipelines import RestorePipeline
+    from patina.training.config import RestoreTrainConfig
+    from patina.training.hard_negatives import mine, write_list
+
+    cfg = load_yaml(RestoreTrainConfig, config)
+    train_files, _ = split_holdout(list_images(cfg.data.roots), cfg.data.holdout_every)
+    pipeline = RestorePipeline(mask_model=mask_model, device="cpu")
+
+    def flagged_share(path: Path) -> float:
+        photo = torch.from_numpy(read_rgb_uint8(path).transpose(2, 0, 1))[None].float() / 255
+        with torch.inference_mode():
+            return float((pipeline.detect_damage(photo) > 0.5).float().mean())
+
+    shown = track(train_files, description="mining", disable=not show_progress(), transient=True)
+    negatives = mine(shown, flagged_share, min_flagged=min_flagged)
+    write_list(out, negatives, cfg.data.roots,
+               header=f"patina train mine-negatives --config {config} --mask-model {mask_model} "
+                      f"--min-flagged {min_flagged}\n{len(negatives)} of {len(train_files)} training photos")
+    typer.echo(f"{len(negatives)} of {len(train_files)} training photos flagged above {min_flagged:.1%}: {out}")

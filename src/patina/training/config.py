@@ -22,12 +22,18 @@ class DataConfig:
     holdout_every: int = 40  # every n-th file is kept out of training and used for validation
     degradation: str = "train"  # a preset name from patina.degradations ("train" or "eval")
     degradation_overrides: dict[str, Any] = field(default_factory=dict)  # preset fields changed for this run
+    hard_negatives: str | None = None  # a list of training photos to show more often (training.hard_negatives)
+    p_hard_negative: float = 0.0  # share of samples cropped from those photos
 
     def __post_init__(self) -> None:
         if self.crop < 32 or self.crop % 16:
             raise ValueError(f"crop must be a multiple of 16 and >= 32, got {self.crop}")
         if self.batch_size < 1:
             raise ValueError("batch_size must be >= 1")
+        if not 0.0 <= self.p_hard_negative <= 1.0:
+            raise ValueError(f"p_hard_negative must be in [0, 1], got {self.p_hard_negative}")
+        if self.p_hard_negative and not self.hard_negatives:
+            raise ValueError("p_hard_negative > 0 needs hard_negatives (a list file)")
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -81,20 +82,29 @@ class PhotoCrops:
         return self.crop_of(int(rng.integers(len(self.pictures))), rng)
 
 
+HARD_STREAM = 0x4A2D
+"""Seed stream of the draw that picks a hard negative (apart from a sample's other draws, which stay as they were)."""
+
+
 class CleanCrops(Dataset):
     """Sample ``i`` is a deterministic function of (seed, i): image choice, scale, crop, flip and rotation.
 
     Indices grow without bound (one per training sample), so a resumed run sees exactly the samples it would have.
-    Items are dicts with ``target``: the clean (3, S, S) float crop.
+    Items are dicts with ``target``: the clean (3, S, S) float crop. With ``hard`` (indices into ``files``), a
+    share ``p_hard`` of samples is cropped from those photos (:mod:`patina.training.hard_negatives`).
     """
 
-    def __init__(self, files: list[Path], *, crop: int, scale_range: tuple[float, float], seed: int) -> None:
+    def __init__(self, files: list[Path], *, crop: int, scale_range: tuple[float, float], seed: int,
+                 hard: Sequence[int] = (), p_hard: float = 0.0) -> None:
         if not files:
             raise ConfigError("no training images found")
+        if p_hard and not hard:
+            raise ConfigError("p_hard_negative > 0 needs a list of hard negatives")
         self.files = files
         self.crop = crop
         self.scale_range = scale_range
         self.seed = seed
+        self.hard, self.p_hard = list(hard), p_hard
         self._cache: dict[int, np.ndarray] = {}
         self._cached_bytes = 0
 
@@ -114,7 +124,12 @@ class CleanCrops(Dataset):
     def clean_crop(self, index: int) -> np.ndarray:
         """The clean (target) crop for sample ``index``."""
         rng = np.random.default_rng(sample_seed(self.seed, index))
-        image: np.ndarray = self._decoded(int(rng.integers(len(self.files)))).astype(np.float32) * np.float32(1 / 255)
+        file_index = int(rng.integers(len(self.files)))
+        if self.p_hard:
+            hard_rng = np.random.default_rng(sample_seed(self.seed, index, HARD_STREAM))
+            if hard_rng.random() < self.p_hard:
+                file_index = self.hard[int(hard_rng.integers(len(self.hard)))]
+        image: np.ndarray = self._decoded(file_index).astype(np.float32) * np.float32(1 / 255)
         scale = float(rng.uniform(*self.scale_range))
         height, width = image.shape[:2]
         scale = max(scale, self.crop / min(height, width))
@@ -139,8 +154,8 @@ class DegradationPairs(CleanCrops):
     (3, S, S) and ``mask`` (1, S, S) float tensors."""
 
     def __init__(self, files: list[Path], *, crop: int, scale_range: tuple[float, float],
-                 degradation: DegradationConfig, seed: int) -> None:
-        super().__init__(files, crop=crop, scale_range=scale_range, seed=seed)
+                 degradation: DegradationConfig, seed: int, hard: Sequence[int] = (), p_hard: float = 0.0) -> None:
+        super().__init__(files, crop=crop, scale_range=scale_range, seed=seed, hard=hard, p_hard=p_hard)
         self.degradation = degradation
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:

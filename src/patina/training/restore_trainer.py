@@ -19,6 +19,7 @@ from patina.networks.restore import THUMBNAIL_SIZE
 from patina.ops.metrics import psnr
 from patina.training.config import RestoreTrainConfig
 from patina.training.datasets import DEGRADATION_PRESETS, DegradationPairs, degradation_preset
+from patina.training.hard_negatives import read_list
 from patina.training.loss_terms import LossTerm
 from patina.training.trainer import Generated, Trainer, init_source, kwargs_of
 from patina.weights import ModelCard
@@ -87,9 +88,10 @@ class RestoreTrainer(Trainer):
     def training_set(self) -> DegradationPairs:
         """Degraded/clean pairs of the training images."""
         data = self.config.data
+        hard = read_list(data.hard_negatives, self.train_files, data.roots) if data.hard_negatives else []
         return DegradationPairs(self.train_files, crop=data.crop, scale_range=data.scale_range,
                                 degradation=degradation_preset(data.degradation, data.degradation_overrides),
-                                seed=self.config.seed)
+                                seed=self.config.seed, hard=hard, p_hard=data.p_hard_negative)
 
     def generate(self, batch: dict[str, torch.Tensor], rng: np.random.Generator) -> Generated:
         """Mask net, then G on the degraded photo and the predicted mask (dropped for some samples)."""
