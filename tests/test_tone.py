@@ -90,6 +90,31 @@ def test_density_fading_is_as_often_as_curves_and_mostly_turns_prints_red():
     np.testing.assert_allclose(untouched, gray_ramp, atol=1e-5)  # no fading, no stain: the print as it was
 
 
+def test_half_the_curve_fades_follow_the_dyes_order_and_most_turn_prints_red():
+    """In an ordered curve fade the channel whose dye fades first is lifted most and lightened most; the cyan
+    (red channel) is most often that dye; uneven fading and loss of saturation are drawn as often as set."""
+    from patina.degradations.tone import P_DYE_ORDER, P_UNEVEN, _dye_order_curves
+
+    rng = np.random.default_rng(7)
+    fades = [_dye_order_curves(rng, float(rng.uniform(0.15, 1.6))) for _ in range(400)]
+    for lift, gamma in fades:
+        assert np.argmax(lift) == np.argmin(gamma) and (gamma <= 1).all() and lift.max() <= 0.6
+    first = np.bincount([int(np.argmax(lift)) for lift, _ in fades], minlength=3) / len(fades)
+    assert first[0] > 0.45 and first[1] > 0.15 and first[2] > 0.1
+    rng = np.random.default_rng(8)
+    damaged = [plan for plan in (sample_tone_plan(rng, gray=False) for _ in range(1500)) if not plan["untouched"]]
+    curves = [plan for plan in damaged if "dye" in plan]
+    ordered = [plan for plan in curves if np.argmax(plan["dye"]["lift"]) == np.argmin(plan["dye"]["gamma"])]
+    assert len(ordered) / len(curves) > P_DYE_ORDER  # the ordered ones, and the unordered that happen to be
+    assert abs(sum("saturation" in plan for plan in curves) / len(curves) - 0.5) < 0.07
+    assert abs(sum("uneven" in plan for plan in damaged) / len(damaged) - P_UNEVEN) < 0.05
+    ramp = np.repeat(np.linspace(0.05, 0.95, 64, dtype=np.float32)[None, :, None], 3, axis=2)
+    lift, gamma = _dye_order_curves(np.random.default_rng(3), 1.0)
+    faded = tone_shift(ramp, {"untouched": False, "strength": 1.0,
+                              "dye": {"lift": lift.tolist(), "drop": [0.0] * 3, "gamma": gamma.tolist()}})
+    assert (faded[0, :, int(np.argmax(lift))] >= faded[0, :, int(np.argmin(lift))] - 1e-6).all()
+
+
 def test_black_and_white_prints_are_scored_on_brightness_only():
     """The pipeline turns a black-and-white print's restoration gray, so the corrector is not taught to drain
     colour from it: a tinted correction of a gray target costs nothing if its brightness is right; the same
@@ -315,6 +340,32 @@ def test_each_photo_of_a_batch_gets_its_own_tone_gate(tmp_path):
     dark, bright = 0.3 * image, 0.4 + 0.5 * image
     alone = torch.cat([pipe(dark), pipe(bright)])
     assert torch.allclose(pipe(torch.cat([dark, bright])), alone, atol=1e-5)
+
+
+def test_a_correction_that_drains_a_colour_photo_does_not_make_it_black_and_white(tmp_path):
+    """A colour photo whose tone correction takes its colour away is still restored as a colour photo (not
+    gray, not re-toned); a toned print through the same correction is still made gray."""
+    from patina.pipelines.restore import MONOCHROME_CHROMA, _colour_variation
+
+    pipe = RestorePipeline(model=models_with_tone(tmp_path, ToneCorrector(knots=8, width=16)), device="cpu",
+                           scratches=False, tone="neutral")
+    net = pipe.tone_corrector
+
+    def drain(thumb: torch.Tensor) -> torch.Tensor:  # a matrix that maps every pixel to its channel mean
+        params = torch.zeros(thumb.shape[0], net.parameter_count)
+        params[:, 3 * (net.knots + 1): 3 * (net.knots + 1) + 9] = torch.full((3, 3), 1 / 3).flatten() - torch.eye(
+            3).flatten()
+        return params
+
+    net.predict = drain  # type: ignore[method-assign]
+    colour = torch.from_numpy(photo().transpose(2, 0, 1))[None].float()
+    assert _colour_variation(thumbnail(colour)) > MONOCHROME_CHROMA
+    drained = net.correct(colour, drain(thumbnail(colour))).clamp(0, 1)
+    assert _colour_variation(thumbnail(drained)) < MONOCHROME_CHROMA  # the correction alone would say gray
+    restored = pipe(colour)
+    assert (restored[:, 0] - restored[:, 2]).abs().max() > 0.05  # restored in colour (drained, but not gray)
+    toned = pipe(toned_print())
+    assert torch.equal(toned[:, 0], toned[:, 1]) and torch.equal(toned[:, 1], toned[:, 2])
 
 
 def test_colour_photos_are_the_same_with_keep_and_neutral(tmp_path):

@@ -1,13 +1,14 @@
 """Wide global tone and colour damage: what the tone-correction branch of restoration learns to undo.
 
-The chain's own tone ops (:mod:`.color`) cover fading and warm casts in the narrow ranges seen on most
-prints. A correction that must generalise is trained on far more: dye fading with its own curve per
-channel (so any hue) or, as often, fading of the print's three dyes in optical density (:func:`_dye_density`:
-one dye fades first, most often the cyan, which turns a print red; the paper's base stains yellow), casts of
-any hue (warm ones four times in five, as on real prints) up to very strong, paper yellowing of any warmth, loss
-of saturation (fading never adds colour), wrong exposure, uneven fading over the picture and toning of
-black-and-white prints, up to very strong (:data:`P_VERY_STRONG`). A share of photos is left untouched, so
-that the correction learns to leave a good photo alone.
+The chain's own tone ops (:mod:`.color`) cover fading and warm casts in the narrow ranges seen on most prints. A
+correction that must generalise is trained on far more: dye fading with its own curve per channel (so any hue;
+half of these in step with the dyes' order, the first dye's channel lifted and lightened most:
+:func:`_dye_order_curves`) or, as often, fading of the print's three dyes in optical density
+(:func:`_dye_density`: one dye fades first, most often the cyan, which turns a print red; the paper's base
+stains yellow), casts of any hue (warm ones four times in five, as on real prints) up to very strong, paper
+yellowing of any warmth, loss of saturation (half the curve fades; fading never adds colour), wrong exposure,
+uneven fading over the picture and toning of black-and-white prints, up to very strong (:data:`P_VERY_STRONG`).
+A share of photos is left untouched, so that the correction learns to leave a good photo alone.
 
 ``sample_tone_plan(rng, gray=...)`` draws the parameters (plain JSON types), ``tone_shift(image, plan)``
 applies them; the same plan always gives the same bytes.
@@ -34,6 +35,10 @@ P_DENSITY = 0.5
 FASTEST_DYE = {"cyan": 0.55, "magenta": 0.25, "yellow": 0.2}
 """How often each dye is the one that fades first: cyan in dark storage (most prints of the 1960s-80s turn
 red), magenta or yellow in light."""
+P_DYE_ORDER = 0.5
+"""Share of curve-faded colour photos whose channels fade in step with the dyes' order (:func:`_dye_order_curves`)."""
+P_UNEVEN = 0.7
+"""Share of damaged photos whose fading varies smoothly over the picture."""
 DYE_CROSSTALK = np.array([[1.0, 0.12, 0.04], [0.10, 1.0, 0.14], [0.03, 0.18, 1.0]], np.float32)
 """Density each dye (columns: cyan, magenta, yellow) adds to each channel (rows: R, G, B): real dyes also
 absorb a little outside their own band, so one dye's fading shifts the other channels too."""
@@ -59,15 +64,20 @@ def sample_tone_plan(rng: np.random.Generator, *, gray: bool, p_untouched: float
                            "flare": round(float(rng.uniform(0, 0.08) * strength), 4)}
         plan["saturation"] = round(float(rng.uniform(0.5, 1.0)), 4)
     else:
-        # dye fading: black lifted, white lowered, a power curve, each channel its own; a washed-out print's
-        # mid-tones are lifted in every channel (a common gamma below 1)
-        lift = np.minimum(rng.uniform(0, 0.45, 3) * strength, 0.6)
-        drop = np.minimum(rng.uniform(0, 0.3, 3) * strength, 0.85 - lift)
-        washed = rng.uniform(0, 0.6) * strength if rng.random() < 0.5 else 0.0
-        gamma = np.exp(rng.normal(0, 0.35, 3) * strength - washed)
+        if rng.random() < P_DYE_ORDER:
+            lift, gamma = _dye_order_curves(rng, strength)
+            drop = np.minimum(rng.uniform(0, 0.3, 3) * strength, 0.85 - lift)
+        else:
+            # dye fading: black lifted, white lowered, a power curve, each channel its own; a washed-out print's
+            # mid-tones are lifted in every channel (a common gamma below 1)
+            lift = np.minimum(rng.uniform(0, 0.45, 3) * strength, 0.6)
+            drop = np.minimum(rng.uniform(0, 0.3, 3) * strength, 0.85 - lift)
+            washed = rng.uniform(0, 0.6) * strength if rng.random() < 0.5 else 0.0
+            gamma = np.exp(rng.normal(0, 0.35, 3) * strength - washed)
         plan["dye"] = {"lift": [round(float(v), 4) for v in lift], "drop": [round(float(v), 4) for v in drop],
                        "gamma": [round(float(v), 4) for v in gamma]}
-        plan["saturation"] = round(float(rng.uniform(0.2, 1.0)), 4)  # fading only takes colour away
+        if rng.random() < 0.5:
+            plan["saturation"] = round(float(rng.uniform(0.2, 1.0)), 4)  # fading only takes colour away
     if rng.random() < 0.5:
         plan["paper"] = {"hue": round(float(rng.normal(40, 12) if rng.random() < 0.85 else rng.uniform(0, 360)), 2),
                          "amount": round(float(min(rng.uniform(0.05, 0.6) * strength, 0.8)), 4)}
@@ -78,10 +88,24 @@ def sample_tone_plan(rng: np.random.Generator, *, gray: bool, p_untouched: float
     if rng.random() < 0.5:
         plan["exposure"] = {"gain": round(float(np.exp(rng.normal(0, 0.2))), 4),
                             "gamma": round(float(np.exp(rng.normal(0, 0.25))), 4)}
-    if rng.random() < 0.5:
+    if rng.random() < P_UNEVEN:
         plan["uneven"] = {"grid": int(rng.integers(2, 5)), "seed": int(rng.integers(0, 2**31 - 1)),
                           "amount": round(float(rng.uniform(0.2, 0.8)), 4)}
     return plan
+
+
+def _dye_order_curves(rng: np.random.Generator, strength: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel lift and gamma of a print whose dyes fade at their own rates: the channel of the dye that fades
+    first (:data:`FASTEST_DYE`: cyan -> red, magenta -> green, yellow -> blue) is lifted most and its mid-tones
+    lightened most, the others in proportion to their own, slower, losses."""
+    fastest = int(rng.choice(3, p=list(FASTEST_DYE.values())))
+    slower = [channel for channel in range(3) if channel != fastest]
+    loss = np.empty(3)
+    loss[fastest] = rng.uniform(0.6, 1.0)
+    loss[slower] = loss[fastest] * np.sort(rng.uniform(0.1, 0.8, 2))[rng.permutation(2)]
+    lift = np.minimum(rng.uniform(0.25, 0.45) * strength * loss, 0.6)
+    gamma = np.exp(-rng.uniform(0.2, 0.8) * strength * loss)
+    return lift, gamma
 
 
 def _smooth_field(shape: tuple[int, int], grid: int, seed: int) -> np.ndarray:

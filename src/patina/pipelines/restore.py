@@ -36,7 +36,8 @@ if TYPE_CHECKING:
 TONES = ("keep", "neutral")
 MONOCHROME_CHROMA = 0.012
 """A photo whose colour, once the mean colour of each brightness is taken away, varies less than this on
-average is a (toned, faded or cast) black-and-white print."""
+average, both as it came and once its tone is corrected, is a (toned, faded or cast) black-and-white print (a
+correction that drains a colour photo's colour does not make it one)."""
 MASK_WITHOUT_SCRATCHES = "a damage mask and no-scratches contradict each other: give one or the other"
 
 
@@ -245,7 +246,8 @@ class RestorePipeline(PhotoPipeline):
             proposed = self.tone_corrector.propose(thumb)
             tone = proposed if bool((proposed[1] > 0.0).any()) else None
             corrected = thumb if tone is None else self.tone_corrector.blend(thumb, *tone)
-        monochrome = image.shape[0] == 1 and _colour_variation(corrected) < MONOCHROME_CHROMA
+        monochrome = image.shape[0] == 1 and max(_colour_variation(thumb),
+                                                 _colour_variation(corrected)) < MONOCHROME_CHROMA
         tint = _tint(thumb) if monochrome and self.options.tone == "keep" else None
         if not self.generator.uses_context:
             return PhotoContext(tone, None, None, monochrome, tint)
