@@ -12,6 +12,7 @@ import typer
 
 from patina.cli.terminal import show_progress
 from patina.core.config import load_yaml
+from patina.training.hard_negatives import MIN_FLAGGED
 
 app = typer.Typer(help="Train GANs on your own images.", no_args_is_help=True)
 
@@ -230,8 +231,8 @@ def mine_negatives(
     out: Annotated[Path, typer.Option(help="The list file to write (give it to data.hard_negatives).")],
     mask_model: Annotated[str, typer.Option(help="Damage-mask model to mine with (registry name or file).")] = (
         "damage-mask"),
-    min_flagged: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of a photo's pixels the net must "
-                                                                      "flag for the photo to be listed.")] = 0.01,
+    min_flagged: Annotated[float, typer.Option(
+        min=0.0, max=1.0, help="Share of its pixels the net must flag for a photo to be listed.")] = MIN_FLAGGED,
 ) -> None:
     """List the run's TRAINING photos (never its held-out ones) on which the damage-mask net flags damage
     that is not there: each clean photo, as it is, through the net; those with more than ``--min-flagged`` of
