@@ -131,6 +131,23 @@ def test_black_and_white_prints_are_scored_on_brightness_only():
     assert float(tone_losses(darker, target, torch.tensor([1.0, 1.0]))[0]) == pytest.approx(0.1)
 
 
+def test_squared_tone_losses_weigh_large_errors_more_and_keep_gray_prints_on_brightness():
+    """``loss.norm: l2``: an error of 0.2 costs four times one of 0.1 (L1: twice), so a partial correction of an
+    ambiguous fade beats none; a black-and-white print is still scored on its brightness only."""
+    from patina.training.tone_trainer import tone_losses
+
+    target = torch.full((1, 3, 8, 8), 0.5)
+    colour = torch.tensor([0.0])
+    small, large = (float(tone_losses(target - e, target, colour, "l2")[0]) for e in (0.1, 0.2))
+    assert small == pytest.approx(0.01) and large == pytest.approx(4 * small)
+    assert float(tone_losses(target - 0.2, target, colour)[0]) == pytest.approx(2 * float(
+        tone_losses(target - 0.1, target, colour)[0]))
+    tinted = target + torch.tensor([0.1, 0.0, -0.1]).view(1, 3, 1, 1)
+    pixel, chroma_error = tone_losses(tinted, target, torch.tensor([1.0]), "l2")
+    assert float(pixel) < 1e-9 and float(chroma_error) == 0.0
+    assert float(tone_losses(tinted, target, colour, "l2")[1]) == pytest.approx(0.02 / 3)
+
+
 def test_untouched_photos_can_be_shown_close_up(tmp_path):
     """``p_close_untouched``: an untouched colour photo shown as a close view (at most half of each side), where
     one colour often fills the picture, as it does in a photo of a red door; the target is that view itself."""

@@ -422,10 +422,10 @@ def test_shipped_upscale_configs_validate():
     from patina.training.config import UpscaleTrainConfig
 
     configs = sorted(ROOT.glob("configs/upscale-*.yaml"))
-    assert len(configs) == 8
+    assert len(configs) == 10
     for path in configs:
         cfg = load_yaml(UpscaleTrainConfig, path)
-        assert cfg.name == path.stem and cfg.arch in ARCHITECTURES
+        assert path.stem.startswith(cfg.name) and cfg.arch in ARCHITECTURES
         distilled = cfg.teachers is not None
         assert (cfg.loss.adversarial == 0) == (cfg.degradation == "bicubic" or cfg.name.endswith("-net") or distilled)
         assert (cfg.loss.teacher_pixel > 0) == distilled

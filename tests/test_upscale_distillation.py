@@ -120,6 +120,20 @@ def test_distillation_crops_turn_input_teacher_and_target_together(photos, tmp_p
     assert torch.equal(crops[5]["input"], crops[5]["input"])
 
 
+def test_the_perceptual_terms_see_one_random_square_of_each_sample():
+    """``loss.perceptual_crop``: the same square of student and teacher, inside the image, varying with the
+    step's draws; 0, or a side as large as the image, means all of it."""
+    from patina.training.upscale_trainer import _random_square
+
+    image = torch.arange(2 * 3 * 12 * 10, dtype=torch.float32).view(2, 3, 12, 10)
+    rng = np.random.default_rng(0)
+    windows = [_random_square(image.shape[-2:], 4, rng) for _ in range(20)]
+    assert all(image[window].shape == (2, 3, 4, 4) for window in windows)
+    assert len({(window[1].start, window[2].start) for window in windows}) > 5
+    for side in (0, 10):
+        assert image[_random_square(image.shape[-2:], side, rng)].shape == image.shape
+
+
 def test_a_distillation_run_learns_the_teacher_and_names_it(photos, tmp_path):
     from patina.training.config import DistillConfig, UpscaleTrainConfig
     from patina.training.upscale_trainer import UpscaleTrainer
@@ -131,15 +145,17 @@ def test_a_distillation_run_learns_the_teacher_and_names_it(photos, tmp_path):
     cfg.teachers = DistillConfig(files=[str(teacher)], cache=str(tmp_path / "cache"), crops=16, val_crops=4,
                                  input_size=16, real_share=0.25)
     cfg.loss.teacher_pixel, cfg.loss.pixel, cfg.loss.perceptual, cfg.loss.adversarial = 1.0, 0.1, 0.0, 0.0
+    cfg.loss.teacher_ssim = 0.5
     cfg.optim.steps, cfg.optim.lr_g, cfg.optim.ema_decay, cfg.data.batch_size = 40, 3e-3, 0.5, 4
     cfg.log_every = cfg.validate_every = cfg.image_every = 1000
     trainer = UpscaleTrainer(cfg, progress=False)
     before = trainer.validate()
     assert set(before) == {"val/psnr_y_model", "val/psnr_y_teacher", "val/psnr_y_bicubic",
-                           "val/psnr_y_model_to_teacher"}
+                           "val/psnr_y_model_to_teacher", "val/ssim_y_model_to_teacher"}
     trainer.fit()
     after = trainer.validate()
     assert after["val/psnr_y_model_to_teacher"] > before["val/psnr_y_model_to_teacher"] + 1.0
+    assert after["val/ssim_y_model_to_teacher"] > before["val/ssim_y_model_to_teacher"] + 0.05
     card = json.loads((tmp_path / "run/export/upscale-tiny.json").read_text())
     import hashlib
 

@@ -2,11 +2,11 @@
 
 The correction is global (a few dozen numbers per photo), so it is learnt on thumbnails of whole photos
 with wide synthetic tone damage (:mod:`patina.degradations.tone`): thousands of steps a minute on a CPU.
-A regression, not a GAN: L1 of the corrected thumbnail to the clean one, of its chroma alone and (``passthrough``)
-of the clean thumbnail put through the correction to itself. A black-and-white print is scored on its brightness
-(the mean of its channels) alone: the pipeline turns its restoration gray (and re-tones it) anyway, so the
-correction is never taught to drain colour, which would also drain the colour of colour photos it cannot tell
-from toned prints.
+A regression, not a GAN: the error (L1, or squared with ``loss.norm: l2``) of the corrected thumbnail to the
+clean one, of its chroma alone and (``passthrough``) of the clean thumbnail put through the correction to itself.
+A black-and-white print is scored on its brightness (the mean of its channels) alone: the pipeline turns its
+restoration gray (and re-tones it) anyway, so the correction is never taught to drain colour, which would also
+drain the colour of colour photos it cannot tell from toned prints.
 """
 
 from __future__ import annotations
@@ -31,15 +31,21 @@ def chroma(image: torch.Tensor) -> torch.Tensor:
     return image - image.mean(dim=1, keepdim=True)
 
 
-def tone_losses(corrected: torch.Tensor, target: torch.Tensor, gray: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Pixel and chroma L1 of corrected thumbnails (N, 3, H, W) to their targets; ``gray`` (N,) marks
-    black-and-white prints, scored on their mean over channels only (and not at all on chroma)."""
+NORMS = {"l1": torch.abs, "l2": torch.square}
+"""How a tone loss measures each error (:attr:`~patina.training.config.ToneLossConfig.norm`)."""
+
+
+def tone_losses(corrected: torch.Tensor, target: torch.Tensor, gray: torch.Tensor,
+                norm: str = "l1") -> tuple[torch.Tensor, torch.Tensor]:
+    """Pixel and chroma errors (:data:`NORMS`) of corrected thumbnails (N, 3, H, W) to their targets; ``gray`` (N,)
+    marks black-and-white prints, scored on their mean over channels only (and not at all on chroma)."""
+    error = NORMS[norm]
     colour = (1 - gray.float()).view(-1, 1, 1, 1)
-    full = (corrected - target).abs().mean(dim=1, keepdim=True)
-    brightness = (corrected.mean(dim=1, keepdim=True) - target.mean(dim=1, keepdim=True)).abs()
+    full = error(corrected - target).mean(dim=1, keepdim=True)
+    brightness = error(corrected.mean(dim=1, keepdim=True) - target.mean(dim=1, keepdim=True))
     pixel = (colour * full + (1 - colour) * brightness).mean()
     pixels = 3 * corrected[0, 0].numel()
-    chroma_error = (colour * (chroma(corrected) - chroma(target)).abs()).sum() / (pixels * colour.sum()).clamp_min(1)
+    chroma_error = (colour * error(chroma(corrected) - chroma(target))).sum() / (pixels * colour.sum()).clamp_min(1)
     return pixel, chroma_error
 
 
@@ -64,12 +70,13 @@ class ToneTrainer(Trainer):
     def generate(self, batch: dict[str, torch.Tensor], rng: np.random.Generator) -> Generated:
         degraded, target, gray = (batch[k].to(self.device) for k in ("degraded", "target", "gray"))
         corrected = self.corrector(degraded, F.adaptive_avg_pool2d(degraded, THUMBNAIL_SIZE))
-        pixel, chroma_error = tone_losses(corrected, target, gray)
+        norm = self.config.loss.norm
+        pixel, chroma_error = tone_losses(corrected, target, gray, norm)
         terms: dict[str, LossTerm] = {
             "pixel": lambda: pixel,
             "chroma": lambda: chroma_error,
-            "passthrough": lambda: F.l1_loss(self.corrector(target, F.adaptive_avg_pool2d(target, THUMBNAIL_SIZE)),
-                                             target),
+            "passthrough": lambda: NORMS[norm](
+                self.corrector(target, F.adaptive_avg_pool2d(target, THUMBNAIL_SIZE)) - target).mean(),
         }
         return Generated(terms=terms, images=[degraded, corrected.detach().clamp(0, 1), target],
                          label="train/degraded|corrected|target")

@@ -6,22 +6,25 @@ degraded pairs, L1 and perceptual losses on the unsharp-masked target, and a U-N
 spectral norm judging every pixel, switched on after ``loss.gan_start`` steps of L1 only (the
 "Real-ESRNet" warm start). Distillation (a ``teachers`` section): cached samples of
 :mod:`patina.training.teacher_cache`; L1 and perceptual distance to the teachers' output
-(``loss.teacher_pixel``, ``loss.teacher_perceptual``), L1 to the ground truth where it exists
+(``loss.teacher_pixel``, ``loss.teacher_perceptual``) and their SSIM (``loss.teacher_ssim``: an L1 student is
+smoother than its teacher), L1 to the ground truth where it exists
 (``loss.pixel``), and D judging the student against the teachers' output (``loss.adversarial``).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from torch.nn import functional as F
 
 from patina.core.errors import ConfigError
+from patina.losses import ssim_loss
 from patina.networks import ARCHITECTURES, UNetDiscriminator
 from patina.networks.upscale import CompactUpscaler, fold_unshuffle
-from patina.ops.metrics import psnr_y
+from patina.ops.metrics import psnr_y, ssim_y
 from patina.ops.resize import imresize
 from patina.training.config import UpscaleTrainConfig
 from patina.training.datasets import UpscalePairs
@@ -114,7 +117,7 @@ class UpscaleTrainer(Trainer):
         """The upscaled input; L1 and perceptual losses against the (sharpened) target, D sees the plain one
         (for distillation, :meth:`distill`)."""
         if "teacher" in batch:
-            return self.distill(batch)
+            return self.distill(batch, rng)
         low, target = (batch[k].to(self.device, non_blocking=True) for k in ("input", "target"))
         sharp = batch["sharp"].to(self.device, non_blocking=True) if "sharp" in batch else target
         with self.autocast():
@@ -129,9 +132,9 @@ class UpscaleTrainer(Trainer):
                          label="train/input|upscaled|target", real=target, fake=upscaled,
                          discriminate=lambda image: self.gan.discriminator(image))
 
-    def distill(self, batch: dict[str, torch.Tensor]) -> Generated:
-        """The student's output against the teachers' (L1, perceptual; D's real samples) and the ground truth
-        where a sample has one."""
+    def distill(self, batch: dict[str, torch.Tensor], rng: np.random.Generator) -> Generated:
+        """The student's output against the teachers' (L1, SSIM, perceptual, the last on a random square of
+        ``loss.perceptual_crop``; D's real samples) and the ground truth where a sample has one."""
         low, target, teacher = (batch[k].to(self.device, non_blocking=True) for k in ("input", "target", "teacher"))
         has_target = batch["has_target"].to(self.device).float().view(-1, 1, 1, 1)
         with self.autocast():
@@ -139,12 +142,14 @@ class UpscaleTrainer(Trainer):
         upscaled_f = upscaled.float()
         terms: dict[str, LossTerm] = {
             "teacher_pixel": lambda: F.l1_loss(upscaled_f, teacher),
+            "teacher_ssim": lambda: ssim_loss(upscaled_f, teacher),
             "pixel": lambda: ((upscaled_f - target).abs() * has_target).sum()
             / (has_target.sum() * upscaled_f[0].numel()).clamp_min(1.0),
         }
         perceptual = self.perceptual
         if perceptual is not None and self.config.loss.teacher_perceptual:
-            terms["teacher_perceptual"] = lambda: perceptual(upscaled_f, teacher)
+            window = _random_square(upscaled_f.shape[-2:], self.config.loss.perceptual_crop, rng)
+            terms["teacher_perceptual"] = lambda: perceptual(upscaled_f[window], teacher[window])
         nearest = F.interpolate(low, scale_factor=self.config.scale, mode="nearest")
         return Generated(terms=terms, images=[nearest, upscaled_f.detach(), teacher],
                          label="train/input|student|teacher", real=teacher, fake=upscaled,
@@ -172,16 +177,19 @@ class UpscaleTrainer(Trainer):
     def _validate_distillation(self) -> dict[str, float]:
         scale, dataset = self.config.scale, self._distillation_set("val")
         scores: dict[str, list[float]] = {"model": [], "teacher": [], "bicubic": [], "model_to_teacher": []}
+        structure: list[float] = []
         for index in range(len(dataset.inputs)):
             sample = {key: value[None].to(self.device) for key, value in dataset.sample(index).items()}
             low, teacher, target = sample["input"], sample["teacher"], sample["target"]
             student = self.ema_generator.shadow(low).float().clamp(0, 1)
             scores["model_to_teacher"].append(psnr_y(student, teacher, border=scale))
+            structure.append(ssim_y(student, teacher, border=scale))
             if bool(sample["has_target"]):
                 scores["model"].append(psnr_y(student, target, border=scale))
                 scores["teacher"].append(psnr_y(teacher, target, border=scale))
                 scores["bicubic"].append(psnr_y(imresize(low, float(scale)), target, border=scale))
-        return {f"val/psnr_y_{key}": float(np.mean(values)) for key, values in scores.items() if values}
+        return {**{f"val/psnr_y_{key}": float(np.mean(values)) for key, values in scores.items() if values},
+                "val/ssim_y_model_to_teacher": float(np.mean(structure))}
 
     def export(self, folder: str | Path) -> list[ModelCard]:
         """Write the EMA generator as safetensors + model card."""
@@ -190,3 +198,13 @@ class UpscaleTrainer(Trainer):
                                   kwargs=kwargs_of(self.generator, {**cfg.generator, "scale": cfg.scale}),
                                   train_images=len(self.train_files), val_images=len(self.val_files),
                                   degradation=cfg.degradation)]
+
+
+def _random_square(size: torch.Size, side: int, rng: np.random.Generator) -> tuple[Any, ...]:
+    """Index of a random ``side`` x ``side`` square of images of ``size`` (height, width): all of them when
+    ``side`` is 0 or not smaller."""
+    height, width = size
+    if not side or side >= min(height, width):
+        return (Ellipsis,)
+    top, left = int(rng.integers(0, height - side + 1)), int(rng.integers(0, width - side + 1))
+    return (Ellipsis, slice(top, top + side), slice(left, left + side))
