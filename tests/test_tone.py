@@ -235,6 +235,24 @@ def test_a_new_corrector_with_levels_stretches_each_channel_between_its_thumbnai
         assert torch.allclose(out, torch.full_like(out, 0.5), atol=1e-4)
 
 
+def test_band_features_give_the_colour_of_the_shadows_and_of_the_highlights():
+    """A print whose shadows are red-shifted and highlights neutral has per-channel levels a neutral photo with a
+    red patch could have too; the band features tell them apart, and a corrector with them starts as the identity."""
+    gray = torch.linspace(0, 1, 64).repeat(64, 1)[None, None].expand(1, 3, 64, 64).clone()
+    faded = gray.clone()
+    faded[:, 0] += 0.2 * (1 - gray[:, 0])  # red lifted most in the shadows, as a cyan dye's fade does
+    net = ToneCorrector(knots=8, width=16, bands=4)
+    with torch.no_grad():
+        features = net.band_colours(faded).view(4, 4)  # rows: luma, R, G, B chroma; columns: darkest to lightest
+        assert torch.all(features[0, 1:] > features[0, :-1])  # ranked by luma
+        red = features[1]
+        assert red[0] > 0.08 and red[-1] < 0.03 and torch.all(red[1:] < red[:-1])
+        assert torch.allclose(net.band_colours(gray).view(4, 4)[1:], torch.zeros(3, 4), atol=1e-6)
+        params = net.predict(faded)
+        assert params.shape == (1, net.parameter_count)
+        assert torch.allclose(net.correct(faded, params), faded, atol=1e-5)
+
+
 def test_curves_are_monotone_and_the_matrix_mixes_channels():
     net = ToneCorrector(knots=4, width=8)
     params = torch.zeros(1, net.parameter_count)

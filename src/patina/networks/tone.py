@@ -51,19 +51,21 @@ class ToneCorrector(nn.Module):
     identity, or with ``levels`` automatic levels: each channel is first stretched between its darkest and
     lightest value in the thumbnail (which alone undoes most of a fade's lifted blacks and lowered whites), the network
     sees the stretched thumbnail and its curve and matrix refine from there (or undo the stretch for a photo
-    that needs none). The two stretch numbers per channel lead the parameters, so tiles share them.
+    that needs none). The two stretch numbers per channel lead the parameters, so tiles share them. With
+    ``bands`` the predictor also reads the colour of the thumbnail's shadows, mid-tones and highlights
+    (:meth:`band_colours`).
     """
 
-    def __init__(self, *, knots: int = 16, width: int = 96, levels: bool = False) -> None:
+    def __init__(self, *, knots: int = 16, width: int = 96, levels: bool = False, bands: int = 0) -> None:
         super().__init__()
-        self.knots, self.levels = knots, levels
+        self.knots, self.levels, self.bands = knots, levels, bands
         layers: list[nn.Module] = []
         for c_in, c_out in itertools.pairwise((3, 24, 48, width, width)):
             layers += [nn.Conv2d(c_in, c_out, 3, stride=2, padding=1), nn.LeakyReLU(0.2, inplace=True)]
         self.encoder = nn.Sequential(*layers)
         self.stretch_count = 6 if levels else 0
         self.parameter_count = self.stretch_count + 3 * (knots + 1) + 12
-        statistics = 3 * len(QUANTILES) + 6  # levels, channel means, mean chroma per channel
+        statistics = 3 * len(QUANTILES) + 6 + 4 * bands  # levels, channel means, mean chroma, band colours
         self.mlp = nn.Sequential(nn.Linear(2 * width + statistics, 192), nn.LeakyReLU(0.2, inplace=True),
                                  nn.Linear(192, 192), nn.LeakyReLU(0.2, inplace=True),
                                  nn.Linear(192, self.parameter_count - self.stretch_count))
@@ -77,6 +79,7 @@ class ToneCorrector(nn.Module):
         means = flat.mean(dim=2)
         gray = (flat * flat.new_tensor(LUMA)[None, :, None]).sum(dim=1, keepdim=True)
         chroma = (flat - gray).mean(dim=2)
+        band_colours = self.band_colours(thumb)
         stretch = thumb.new_zeros(thumb.shape[0], 0)
         if self.levels:
             darkest, lightest = flat.amin(dim=2), flat.amax(dim=2)
@@ -87,8 +90,21 @@ class ToneCorrector(nn.Module):
             thumb = self._stretched(thumb, stretch)
         features = self.encoder(thumb)
         pooled = torch.cat([features.mean(dim=(2, 3)), features.amax(dim=(2, 3))], dim=1)
-        learnt = self.mlp(torch.cat([pooled, quantiles.flatten(1), means, chroma], dim=1))
+        learnt = self.mlp(torch.cat([pooled, quantiles.flatten(1), means, chroma, band_colours], dim=1))
         return torch.cat([stretch, learnt], dim=1)
+
+    def band_colours(self, thumb: torch.Tensor) -> torch.Tensor:
+        """(N, 4 * bands): the thumbnail's pixels ranked by luma and cut into ``bands`` equal shares, each share's
+        mean luma, then each channel's mean chroma (R, G, B minus luma), darkest share first: the colour of the
+        shadows, mid-tones and highlights, which tells a dye fade (each dye's channel lifted in the shadows by its
+        own amount) from a scene's own colour. Empty without ``bands``."""
+        flat = thumb.float().flatten(2)
+        if not self.bands:
+            return flat.new_zeros(len(flat), 0)
+        gray = (flat * flat.new_tensor(LUMA)[None, :, None]).sum(dim=1, keepdim=True)
+        ranked = torch.cat([gray, flat - gray], dim=1).gather(2, gray.argsort(dim=2).expand(-1, 4, -1))
+        usable = ranked.shape[2] // self.bands * self.bands
+        return ranked[..., :usable].unflatten(2, (self.bands, -1)).mean(dim=3).flatten(1)
 
     @staticmethod
     def _stretched(image: torch.Tensor, stretch: torch.Tensor) -> torch.Tensor:
