@@ -94,10 +94,10 @@ class ToneCorrector(nn.Module):
         return torch.cat([stretch, learnt], dim=1)
 
     def band_colours(self, thumb: torch.Tensor) -> torch.Tensor:
-        """(N, 4 * bands): the thumbnail's pixels ranked by luma and cut into ``bands`` equal shares, each share's
-        mean luma, then each channel's mean chroma (R, G, B minus luma), darkest share first: the colour of the
-        shadows, mid-tones and highlights, which tells a dye fade (each dye's channel lifted in the shadows by its
-        own amount) from a scene's own colour. Empty without ``bands``."""
+        """(N, 4 * bands), flattened from (N, 4, bands): the thumbnail's pixels ranked by luma and cut into
+        ``bands`` equal shares (darkest first), and per share the mean luma, then the mean chroma of R, G and B
+        (each minus luma): the colour of the shadows, mid-tones and highlights, which tells a dye fade (each dye's
+        channel lifted in the shadows by its own amount) from a scene's own colour. Empty without ``bands``."""
         flat = thumb.float().flatten(2)
         if not self.bands:
             return flat.new_zeros(len(flat), 0)
