@@ -42,6 +42,11 @@ than the second in full, in between in part: a photo that needs no correction is
 nudged (set on held-out training photos, ``benchmarks/tone_gate.py``)."""
 
 
+def _luma(flat: torch.Tensor) -> torch.Tensor:
+    """(N, 1, P) luma of pixels ``flat`` (N, 3, P)."""
+    return (flat * flat.new_tensor(LUMA)[None, :, None]).sum(dim=1, keepdim=True)
+
+
 class ToneCorrector(nn.Module):
     """Thumbnail (N, 3, 64, 64) -> correction parameters; :meth:`correct` corrects an image with them.
 
@@ -77,9 +82,9 @@ class ToneCorrector(nn.Module):
         flat = thumb.flatten(2)
         quantiles = torch.quantile(flat, flat.new_tensor(QUANTILES), dim=2).permute(1, 0, 2)  # (N, levels, 3)
         means = flat.mean(dim=2)
-        gray = (flat * flat.new_tensor(LUMA)[None, :, None]).sum(dim=1, keepdim=True)
+        gray = _luma(flat)
         chroma = (flat - gray).mean(dim=2)
-        band_colours = self.band_colours(thumb)
+        band_colours = self._band_means(flat, gray)
         stretch = thumb.new_zeros(thumb.shape[0], 0)
         if self.levels:
             darkest, lightest = flat.amin(dim=2), flat.amax(dim=2)
@@ -99,9 +104,12 @@ class ToneCorrector(nn.Module):
         (each minus luma): the colour of the shadows, mid-tones and highlights, which tells a dye fade (each dye's
         channel lifted in the shadows by its own amount) from a scene's own colour. Empty without ``bands``."""
         flat = thumb.float().flatten(2)
+        return self._band_means(flat, _luma(flat))
+
+    def _band_means(self, flat: torch.Tensor, gray: torch.Tensor) -> torch.Tensor:
+        """:meth:`band_colours` of pixels ``flat`` (N, 3, P) with their luma ``gray`` (N, 1, P)."""
         if not self.bands:
             return flat.new_zeros(len(flat), 0)
-        gray = (flat * flat.new_tensor(LUMA)[None, :, None]).sum(dim=1, keepdim=True)
         ranked = torch.cat([gray, flat - gray], dim=1).gather(2, gray.argsort(dim=2).expand(-1, 4, -1))
         usable = ranked.shape[2] // self.bands * self.bands
         return ranked[..., :usable].unflatten(2, (self.bands, -1)).mean(dim=3).flatten(1)
