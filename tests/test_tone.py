@@ -253,6 +253,31 @@ def test_band_features_give_the_colour_of_the_shadows_and_of_the_highlights():
         assert torch.allclose(net.correct(faded, params), faded, atol=1e-5)
 
 
+def test_a_gridded_corrector_starts_as_the_whole_photo_correction_and_then_varies_over_the_photo():
+    """With ``grid`` each cell of a lattice over the photo gets its own change to the photo's correction: a new
+    one is the whole photo's correction; once the cells differ, the left of the photo is corrected differently
+    from the right, smoothly, and a tile told where it lies is corrected as that part of the whole."""
+    torch.manual_seed(0)
+    flat, gridded = ToneCorrector(knots=8, width=16), ToneCorrector(knots=8, width=16, grid=3)
+    torch.nn.init.normal_(flat.mlp[-1].weight, std=0.3)
+    gridded.load_state_dict({**gridded.state_dict(), **flat.state_dict()})
+    image = torch.from_numpy(photo(60, 90).transpose(2, 0, 1))[None]
+    with torch.no_grad():
+        params = gridded.predict(thumbnail(image))
+        assert params.shape == (1, gridded.parameter_count) == (1, 10 * flat.parameter_count)
+        whole = gridded.correct(image, params)
+        assert torch.allclose(whole, flat.correct(image, flat.predict(thumbnail(image))), atol=1e-5)
+        cells = params[:, flat.parameter_count:].view(1, -1, 3, 3)
+        cells[:, -3:] = torch.linspace(-0.2, 0.2, 3).view(1, 1, 1, 3)  # offsets from dark (left) to light (right)
+        varied = gridded.correct(image, params)
+        change = (varied - whole).mean(dim=(0, 1, 2))  # per column
+        assert change[0] < -0.15 and change[-1] > 0.15 and torch.all(change.diff() > -1e-5)
+        assert change.diff().abs().max() < 0.02  # no steps between cells
+        tile = gridded.correct(image[..., 20:50, 30:80], params, box=(20, 30, 60, 90))
+        assert torch.allclose(tile, varied[..., 20:50, 30:80], atol=1e-5)
+        assert not torch.allclose(gridded.correct(image[..., 20:50, 30:80], params), tile, atol=1e-2)
+
+
 def test_curves_are_monotone_and_the_matrix_mixes_channels():
     net = ToneCorrector(knots=4, width=8)
     params = torch.zeros(1, net.parameter_count)
@@ -355,6 +380,25 @@ def test_kept_toning_leaves_the_paper_white_and_a_yellowed_or_untoned_print_gray
     model = models_with_tone(tmp_path, ToneCorrector(knots=8, width=16))
     plain = RestorePipeline(model=model, device="cpu", tone="keep", scratches=False)(gray)
     assert torch.equal(plain[:, 0], plain[:, 2])  # nothing to keep: gray
+
+
+def test_a_tone_correction_that_varies_over_the_photo_is_the_same_in_tiles(tmp_path):
+    """The pipeline tells each tile where it lies: tiled and untiled restorations agree with a gridded corrector."""
+    torch.manual_seed(1)
+    tone = ToneCorrector(knots=8, width=16, grid=3)
+    torch.nn.init.normal_(tone.cells[-1].weight, std=0.3)
+    torch.nn.init.normal_(tone.mlp[-1].weight, std=0.1)
+    folder = tmp_path / "models"
+    folder.mkdir()
+    model = str(make_models(folder))
+    save_model(tone, folder / "restore-tone.safetensors",
+               ModelCard(name="restore-tone", arch="ToneCorrector", kwargs={"knots": 8, "width": 16, "grid": 3},
+                         version="0.0.0-test", dtype="float32"))
+    image = torch.from_numpy(photo(200, 232).transpose(2, 0, 1))[None]
+    untiled = RestorePipeline(model=model, device="cpu", scratches=False, tile=0)
+    assert untiled.tone_corrector.propose(thumbnail(image))[1].item() > 0  # a correction is applied
+    tiled = RestorePipeline(model=model, device="cpu", scratches=False, tile=64, overlap=16)
+    assert (tiled(image) - untiled(image)).abs().max() < 1 / 255
 
 
 def test_each_photo_of_a_batch_gets_its_own_tone_gate(tmp_path):

@@ -208,6 +208,29 @@ def test_cli_train_restore_tone(clean_images, tmp_path):
     assert model(torch.rand(1, 3, 32, 32), torch.rand(1, 3, 64, 64)).shape == (1, 3, 32, 32)
 
 
+@pytest.mark.slow
+def test_a_gridded_tone_run_starts_from_a_corrector_without_the_grid(clean_images, tmp_path):
+    """init_from a flat tone corrector: the gridded one corrects as it did at step 0 (its cells start unchanged)."""
+    from patina.networks import ToneCorrector
+    from patina.training.config import ToneTrainConfig
+    from patina.training.tone_trainer import ToneTrainer
+    from patina.weights import ModelCard, save_model
+
+    flat = ToneCorrector(knots=8, width=16)
+    torch.nn.init.normal_(flat.mlp[-1].weight, std=0.3)
+    save_model(flat, tmp_path / "flat/restore-tone.safetensors",
+               ModelCard(name="restore-tone", arch="ToneCorrector", kwargs={"knots": 8, "width": 16},
+                         version="0.0.0-test", dtype="float32"))
+    cfg = load_yaml(ToneTrainConfig, ROOT / "configs/restore-tone-tiny.yaml")
+    cfg.data.roots, cfg.data.holdout_every, cfg.out_dir = [str(clean_images)], 3, str(tmp_path / "gridded")
+    cfg.init_from, cfg.generator = str(tmp_path / "flat/restore-tone.safetensors"), {"knots": 8, "width": 16, "grid": 2}
+    gridded = ToneTrainer(cfg, progress=False).corrector
+    image, thumb = torch.rand(1, 3, 40, 48), torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.allclose(gridded(image, thumb), flat(image, thumb), atol=1e-5)
+        assert not torch.allclose(flat(image, thumb), image, atol=1e-2)  # a correction, not the identity
+
+
 def test_degradation_overrides_change_one_run_s_preset():
     from patina.degradations.chain import TRAIN_CONFIG
     from patina.training.datasets import degradation_preset

@@ -7,6 +7,9 @@ applied to every pixel at full resolution: cheap, and identical across the tiles
     corrected = net.correct(tile, params)           # any tile of the photo, any size
     params, amount = net.propose(thumbnail(photo))  # with the gate: how much of it to apply, per photo
     corrected = net.blend(tile, params, amount)
+
+With ``grid`` the correction also varies smoothly over the photo (uneven fading): the tiles of a large scan then
+say where they lie in it (``box``).
 """
 
 from __future__ import annotations
@@ -36,10 +39,28 @@ thumbnail's extremes undid held-out photos' fades better than to its 0.2 % or 1 
 MIN_SPAN = 0.05
 """The smallest level range a channel is stretched from, about its middle (a flat channel is not blown up)."""
 
+ROWS_PER_PASS = 128
+"""A gridded correction works on bands of this many rows (bounding the memory its per-pixel curves take)."""
+
+Box = tuple[int, int, int, int]
+"""Where an image lies in a photo: the row and column of its first pixel in the photo, the photo's height and
+width (all in the image's pixels)."""
+
 GATE = (0.02, 0.04)
 """A correction that changes a photo's thumbnail by less than the first mean amount is not applied, by more
 than the second in full, in between in part: a photo that needs no correction is left alone rather than
 nudged (set on held-out training photos, ``benchmarks/tone_gate.py``)."""
+
+
+def _bilinear_weights(start: int, length: int, total: int, cells: int, device: torch.device) -> torch.Tensor:
+    """(length, cells) weights that interpolate values at the centres of ``cells`` equal cells over ``total``
+    pixels linearly to the centres of pixels ``start`` .. ``start + length - 1`` (held flat beyond the first
+    and last centre)."""
+    position = ((start + torch.arange(length, device=device) + 0.5) * (cells / total) - 0.5).clamp(0, cells - 1)
+    below = position.floor().clamp(max=max(cells - 2, 0))
+    above_share = (position - below)[:, None]
+    index = torch.arange(cells, device=device)[None, :]
+    return (index == below[:, None]) * (1 - above_share) + (index == below[:, None] + 1) * above_share
 
 
 def _luma(flat: torch.Tensor) -> torch.Tensor:
@@ -58,23 +79,31 @@ class ToneCorrector(nn.Module):
     sees the stretched thumbnail and its curve and matrix refine from there (or undo the stretch for a photo
     that needs none). The two stretch numbers per channel lead the parameters, so tiles share them. With
     ``bands`` the predictor also reads the colour of the thumbnail's shadows, mid-tones and highlights
-    (:meth:`band_colours`).
+    (:meth:`band_colours`). With ``grid`` the curve, matrix and offset are those of the whole photo plus a
+    learnt change for each cell of a ``grid`` x ``grid`` lattice over it, interpolated bilinearly between the
+    cells' centres (the head of that change starts at zero: a new lattice is the whole photo's correction).
     """
 
-    def __init__(self, *, knots: int = 16, width: int = 96, levels: bool = False, bands: int = 0) -> None:
+    def __init__(self, *, knots: int = 16, width: int = 96, levels: bool = False, bands: int = 0,
+                 grid: int = 0) -> None:
         super().__init__()
-        self.knots, self.levels, self.bands = knots, levels, bands
+        self.knots, self.levels, self.bands, self.grid = knots, levels, bands, grid
         layers: list[nn.Module] = []
         for c_in, c_out in itertools.pairwise((3, 24, 48, width, width)):
             layers += [nn.Conv2d(c_in, c_out, 3, stride=2, padding=1), nn.LeakyReLU(0.2, inplace=True)]
         self.encoder = nn.Sequential(*layers)
         self.stretch_count = 6 if levels else 0
-        self.parameter_count = self.stretch_count + 3 * (knots + 1) + 12
+        self.curve_count = 3 * (knots + 1) + 12  # the curves, then the matrix and offset
+        self.parameter_count = self.stretch_count + self.curve_count * (1 + grid * grid)
         statistics = 3 * len(QUANTILES) + 6 + 4 * bands  # levels, channel means, mean chroma, band colours
         self.mlp = nn.Sequential(nn.Linear(2 * width + statistics, 192), nn.LeakyReLU(0.2, inplace=True),
                                  nn.Linear(192, 192), nn.LeakyReLU(0.2, inplace=True),
-                                 nn.Linear(192, self.parameter_count - self.stretch_count))
+                                 nn.Linear(192, self.curve_count))
         zero_init(self.mlp[-1])
+        if grid:  # each cell's features and the whole photo's -> the cell's change
+            self.cells = nn.Sequential(nn.Conv2d(2 * width, 96, 1), nn.LeakyReLU(0.2, inplace=True),
+                                       nn.Conv2d(96, self.curve_count, 1))
+            zero_init(self.cells[-1])
 
     def predict(self, thumb: torch.Tensor) -> torch.Tensor:
         """Correction parameters (N, parameter_count) for whole photos from their thumbnails (N, 3, h, w)."""
@@ -96,7 +125,12 @@ class ToneCorrector(nn.Module):
         features = self.encoder(thumb)
         pooled = torch.cat([features.mean(dim=(2, 3)), features.amax(dim=(2, 3))], dim=1)
         learnt = self.mlp(torch.cat([pooled, quantiles.flatten(1), means, chroma, band_colours], dim=1))
-        return torch.cat([stretch, learnt], dim=1)
+        if not self.grid:
+            return torch.cat([stretch, learnt], dim=1)
+        local = F.adaptive_avg_pool2d(features, self.grid)
+        whole = features.mean(dim=(2, 3), keepdim=True).expand_as(local)
+        cells = self.cells(torch.cat([local, whole], dim=1))  # (N, curve_count, grid, grid)
+        return torch.cat([stretch, learnt, cells.flatten(1)], dim=1)
 
     def band_colours(self, thumb: torch.Tensor) -> torch.Tensor:
         """(N, 4 * bands), flattened from (N, 4, bands): the thumbnail's pixels ranked by luma and cut into
@@ -120,29 +154,64 @@ class ToneCorrector(nn.Module):
         low, span = stretch[:, :3, None, None], stretch[:, 3:6, None, None]
         return ((image.float() - low) / span).clamp(0.0, 1.0)
 
-    def correct(self, image: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
-        """``image`` (N, 3, H, W) in [0, 1] corrected by ``params`` from :meth:`predict` (float32 result)."""
-        knots = self.knots
+    def correct(self, image: torch.Tensor, params: torch.Tensor, box: Box | None = None) -> torch.Tensor:
+        """``image`` (N, 3, H, W) in [0, 1] corrected by ``params`` from :meth:`predict` (float32 result).
+        ``box``: where ``image`` lies in the photo the parameters were predicted for (:data:`Box`); default:
+        it is the whole photo. Only a corrector with a ``grid`` needs it."""
         if self.levels:
             image = self._stretched(image, params[:, :6].float())
-        params = params[:, self.stretch_count :]
-        curves = params[:, : 3 * (knots + 1)].float().view(-1, 3, knots + 1)
-        start = curves[..., :1]
-        steps = F.softplus(curves[..., 1:] + _IDENTITY_INCREMENT) / knots
-        values = torch.cat([start, start + steps.cumsum(dim=-1)], dim=-1)  # (N, 3, knots + 1)
-        rest = params[:, 3 * (knots + 1):].float()
-        matrix = torch.eye(3, device=params.device) + rest[:, :9].view(-1, 3, 3)
-        offset = rest[:, 9:12]
+        params = params[:, self.stretch_count :].float()
+        whole = params[:, : self.curve_count]
+        if not self.grid:
+            values, matrix, offset = self._decode(whole)
+            n, c, h, w = image.shape
+            table = values[:, :, None, :].expand(n, c, h, self.knots + 1)
+            return self._curve_and_mix(image, table, 3, "nij,njhw->nihw", matrix) + offset[:, :, None, None]
+        cells = whole[:, :, None, None] + params[:, self.curve_count :].unflatten(1, (-1, self.grid, self.grid))
+        values, matrix, offset = self._decode(cells)  # per cell; then interpolated to every pixel
+        packed = torch.cat([values.flatten(1, 2), matrix.flatten(1, 2), offset], dim=1)
+        n, _, h, w = image.shape
+        top, left, height, width = box if box is not None else (0, 0, h, w)
+        cols = _bilinear_weights(left, w, width, self.grid, packed.device)
+        table_size = 3 * (self.knots + 1)
+        bands = []
+        for first in range(0, h, ROWS_PER_PASS):  # a band of rows at a time: each pixel holds its own curves
+            band = image[..., first : first + ROWS_PER_PASS, :]
+            rows = _bilinear_weights(top + first, band.shape[-2], height, self.grid, packed.device)
+            at_pixels = torch.einsum("hy,ncyx,wx->nchw", rows, packed, cols)
+            table = at_pixels[:, :table_size].unflatten(1, (3, self.knots + 1))
+            matrix = at_pixels[:, table_size : table_size + 9].unflatten(1, (3, 3))
+            bands.append(self._curve_and_mix(band, table, 2, "nijhw,njhw->nihw", matrix)
+                         + at_pixels[:, table_size + 9 :])
+        return torch.cat(bands, dim=2)
+
+    def _decode(self, raw: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Raw correction parameters (N, curve_count, ...) -> each channel's curve values at the knots
+        (N, 3, knots + 1, ...), the colour matrix (N, 3, 3, ...) and offset (N, 3, ...)."""
+        knots = self.knots
+        curves = raw[:, : 3 * (knots + 1)].unflatten(1, (3, knots + 1))
+        start = curves[:, :, :1]
+        steps = F.softplus(curves[:, :, 1:] + _IDENTITY_INCREMENT) / knots
+        values = torch.cat([start, start + steps.cumsum(dim=2)], dim=2)
+        rest = raw[:, 3 * (knots + 1) :]
+        identity = torch.eye(3, device=raw.device).view(1, 3, 3, *[1] * (raw.ndim - 2))
+        return values, identity + rest[:, :9].unflatten(1, (3, 3)), rest[:, 9:12]
+
+    def _curve_and_mix(self, image: torch.Tensor, table: torch.Tensor, knot_dim: int, mixing: str,
+               matrix: torch.Tensor) -> torch.Tensor:
+        """The curves whose values at the knots ``table`` holds along ``knot_dim`` (one table per photo, or
+        one per pixel), then the colour ``matrix`` (by the einsum ``mixing``), applied to ``image``."""
+        knots = self.knots
         x = image.float().clamp(0, 1) * knots
         index = x.floor().clamp_(max=knots - 1)
         fraction = x - index
         index = index.long()
-        n, c, h, w = image.shape
-        table = values[:, :, None, :].expand(n, c, h, knots + 1)
-        low = torch.gather(table, 3, index)
-        high = torch.gather(table, 3, index + 1)
-        curved = low + fraction * (high - low)
-        return torch.einsum("nij,njhw->nihw", matrix, curved) + offset[:, :, None, None]
+        if knot_dim == 2:
+            index, fraction = index.unsqueeze(2), fraction.unsqueeze(2)
+        low = torch.gather(table, knot_dim, index)
+        high = torch.gather(table, knot_dim, index + 1)
+        curved = (low + fraction * (high - low)).squeeze(2) if knot_dim == 2 else low + fraction * (high - low)
+        return torch.einsum(mixing, matrix, curved)
 
     def propose(self, thumb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Correction parameters for photos from their thumbnails (N, 3, h, w), and how much of each correction
@@ -151,9 +220,11 @@ class ToneCorrector(nn.Module):
         change = (self.correct(thumb, params).clamp(0.0, 1.0) - thumb.float()).abs().mean(dim=(1, 2, 3))
         return params, ((change - GATE[0]) / (GATE[1] - GATE[0])).clamp(0.0, 1.0)
 
-    def blend(self, image: torch.Tensor, params: torch.Tensor, amount: torch.Tensor) -> torch.Tensor:
-        """``image`` (N, 3, H, W) moved ``amount`` (N,) of the way to its correction by ``params``, in [0, 1]."""
-        corrected = self.correct(image, params).clamp_(0.0, 1.0)
+    def blend(self, image: torch.Tensor, params: torch.Tensor, amount: torch.Tensor,
+              box: Box | None = None) -> torch.Tensor:
+        """``image`` (N, 3, H, W) moved ``amount`` (N,) of the way to its correction by ``params``, in [0, 1]
+        (``box``: as for :meth:`correct`)."""
+        corrected = self.correct(image, params, box).clamp_(0.0, 1.0)
         return image.float() + amount.float().view(-1, 1, 1, 1) * (corrected - image.float())
 
     def forward(self, image: torch.Tensor, thumb: torch.Tensor) -> torch.Tensor:

@@ -198,32 +198,35 @@ class TiledPipeline:
         tile = auto_tile_size(self.device, self.bytes_per_pixel, context=context, multiple=self.multiple)
         return max(tile, round_up(self.overlap + self.multiple, self.multiple))
 
-    def run_tiled(self, fn: Callable[[torch.Tensor], torch.Tensor], image: torch.Tensor,
+    def run_tiled(self, fn: Callable[..., torch.Tensor], image: torch.Tensor,
                   on_tile: Callable[[int, int], None] | None = None, scale: int | None = None,
-                  extra: torch.Tensor | None = None) -> torch.Tensor:
+                  extra: torch.Tensor | None = None, placed: bool = False) -> torch.Tensor:
         """Run ``fn`` (one float32 tile on the device -> its result, ``scale`` times larger: default
         ``self.scale``) over ``image`` (CPU, float or uint8/uint16, (N, C, H, W)) and return the blended
-        float32 CPU result. ``extra``: more channels cut into the same tiles and appended to each (a mask)."""
-        result = self.run_tiled_into(fn, image, on_tile=on_tile, scale=scale, extra=extra)
+        float32 CPU result. ``extra``: more channels cut into the same tiles and appended to each (a mask);
+        ``placed``: ``fn`` also gets where each tile lies (:func:`~patina.pipelines.tiling.tiled_apply`)."""
+        result = self.run_tiled_into(fn, image, on_tile=on_tile, scale=scale, extra=extra, placed=placed)
         assert result is not None
         return result
 
-    def run_tiled_into(self, fn: Callable[[torch.Tensor], torch.Tensor], image: torch.Tensor,
+    def run_tiled_into(self, fn: Callable[..., torch.Tensor], image: torch.Tensor,
                        on_tile: Callable[[int, int], None] | None = None, sink: RowSink | None = None,
-                       scale: int | None = None, extra: torch.Tensor | None = None) -> torch.Tensor | None:
+                       scale: int | None = None, extra: torch.Tensor | None = None,
+                       placed: bool = False) -> torch.Tensor | None:
         """:meth:`run_tiled`, feeding the result's rows to ``sink`` when given (then returning None)."""
         with self.inference():
             return tiled_apply(fn, image, tile=self.tile_size(), overlap=self.overlap, multiple=self.multiple,
                                scale=self.scale if scale is None else scale, context=self.context,
-                               device=self.device, on_tile=on_tile, sink=sink, extra=extra)
+                               device=self.device, on_tile=on_tile, sink=sink, extra=extra, placed=placed)
 
-    def run_to_image(self, fn: Callable[[torch.Tensor], torch.Tensor], image: Image,
-                     on_tile: Callable[[int, int], None] | None = None, extra: torch.Tensor | None = None) -> Image:
+    def run_to_image(self, fn: Callable[..., torch.Tensor], image: Image,
+                     on_tile: Callable[[int, int], None] | None = None, extra: torch.Tensor | None = None,
+                     placed: bool = False) -> Image:
         """Run ``fn`` over an :class:`Image` straight to an :class:`Image` like it (see :class:`PixelSink`):
         tiles are read from its pixels and results stored as pixels, with no full-size float buffer. ``extra``:
-        (1, C, H, W) more channels appended to each tile (e.g. a mask)."""
+        (1, C, H, W) more channels appended to each tile (e.g. a mask); ``placed``: as for :meth:`run_tiled`."""
         sink = PixelSink(image, image.height * self.scale, image.width * self.scale)
-        self.run_tiled_into(fn, image_view(image.pixels), on_tile=on_tile, sink=sink, extra=extra)
+        self.run_tiled_into(fn, image_view(image.pixels), on_tile=on_tile, sink=sink, extra=extra, placed=placed)
         return sink.image()
 
 

@@ -64,6 +64,8 @@ class PhotoContext:
     mirrored_context: torch.Tensor | None
     monochrome: bool = False
     tint: torch.Tensor | None = None
+    size: tuple[int, int] = (0, 0)
+    """The photo's height and width: a tone correction that varies over the photo places each tile in it."""
 
 
 _NO_PHOTO = PhotoContext(None, None, None)
@@ -192,14 +194,14 @@ class RestorePipeline(PhotoPipeline):
     def _mask(self, tile: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(self._load_mask_net()(tile).float())
 
-    def _restore_tile(self, tile: torch.Tensor) -> torch.Tensor:
-        restored = self._restore(tile)
+    def _restore_tile(self, tile: torch.Tensor, origin: tuple[int, int]) -> torch.Tensor:
+        restored = self._restore(tile, origin)
         if self.upscaler is None:
             return restored
         upscaled: torch.Tensor = self.upscaler(self.to_model_input(restored))
         return upscaled.float().clamp_(0.0, 1.0)
 
-    def _restore(self, window: torch.Tensor) -> torch.Tensor:
+    def _restore(self, window: torch.Tensor, origin: tuple[int, int]) -> torch.Tensor:
         tile, given_mask = window[:, :3], window[:, 3:]  # the photo, and the given damage mask when there is one
         if self.strength == 0.0:
             return tile.clamp(0.0, 1.0)
@@ -211,7 +213,11 @@ class RestorePipeline(PhotoPipeline):
         else:
             mask = tile.new_zeros((tile.shape[0], 1, *tile.shape[-2:]))
         photo = self._photo
-        corrected = tile if photo.tone is None else self.tone_corrector.blend(tile, *photo.tone).to(tile.dtype)
+        if photo.tone is not None:
+            box = (*origin, *photo.size)
+            corrected = self.tone_corrector.blend(tile, *photo.tone, box=box).to(tile.dtype)
+        else:
+            corrected = tile
         corrected = self.to_model_input(corrected)
         out: torch.Tensor = self.generator(corrected, mask, photo.context).float()
         if self.ensemble:
@@ -232,7 +238,7 @@ class RestorePipeline(PhotoPipeline):
         extra = self._mask_channel(image.shape[-2], image.shape[-1], None)
         self._photo = self._describe(image)
         try:
-            return self.run_tiled(self._restore_tile, image, on_tile=on_tile,
+            return self.run_tiled(self._restore_tile, image, on_tile=on_tile, placed=True,
                                   extra=None if extra is None else extra.expand(image.shape[0], -1, -1, -1))
         finally:
             self._photo = _NO_PHOTO
@@ -249,11 +255,12 @@ class RestorePipeline(PhotoPipeline):
         monochrome = image.shape[0] == 1 and max(_colour_variation(thumb),
                                                  _colour_variation(corrected)) < MONOCHROME_CHROMA
         tint = _tint(thumb) if monochrome and self.options.tone == "keep" else None
+        size = (image.shape[-2], image.shape[-1])
         if not self.generator.uses_context:
-            return PhotoContext(tone, None, None, monochrome, tint)
+            return PhotoContext(tone, None, None, monochrome, tint, size)
         with self.inference():
             context, mirrored = self.generator.describe(corrected), self.generator.describe(corrected.flip(-1))
-        return PhotoContext(tone, context, mirrored, monochrome, tint)
+        return PhotoContext(tone, context, mirrored, monochrome, tint, size)
 
     def detect_damage(self, image: torch.Tensor, on_tile: Callable[[int, int], None] | None = None) -> torch.Tensor:
         """Probability of damage (scratch, dust, crease) per pixel: (N, 3, H, W) -> (N, 1, H, W) in [0, 1]."""
@@ -298,7 +305,7 @@ class RestorePipeline(PhotoPipeline):
         extra = self._mask_channel(image.height, image.width, mask)
         self._photo = self._describe(image_view(image.pixels))
         try:
-            restored = self.run_to_image(self._restore_tile, image, on_tile=on_tile, extra=extra)
+            restored = self.run_to_image(self._restore_tile, image, on_tile=on_tile, extra=extra, placed=True)
         finally:
             self._photo = _NO_PHOTO
         self.findings, self.notes = {}, []

@@ -149,7 +149,7 @@ RowSink = Callable[[int, torch.Tensor], None]
 
 
 def tiled_apply(
-    fn: Callable[[torch.Tensor], torch.Tensor],
+    fn: Callable[..., torch.Tensor],
     image: torch.Tensor,
     *,
     tile: int | None,
@@ -161,12 +161,14 @@ def tiled_apply(
     on_tile: Callable[[int, int], None] | None = None,
     sink: RowSink | None = None,
     extra: torch.Tensor | None = None,
+    placed: bool = False,
 ) -> torch.Tensor | None:
     """Apply ``fn`` to ``image`` tile by tile and return the blended result as a CPU float32 tensor.
 
     Args:
         fn: maps a float32 (N, C, h, w) tensor in [0, 1], h and w multiples of ``multiple``, on
-            ``device`` to (N, C', h * scale, w * scale). It must not depend on the absolute position.
+            ``device`` to (N, C', h * scale, w * scale). It must not depend on the absolute position,
+            unless it is told it (``placed``).
         image: (N, C, H, W) on the CPU; float in [0, 1], or uint8 / uint16 (scaled per tile).
         tile: largest tile side in pixels, before context is added; None or 0 processes the whole
             image at once (still padded to ``multiple`` and cropped), as does an image no larger than
@@ -183,13 +185,15 @@ def tiled_apply(
             scan too large for a full-size float result is processed.
         extra: (N, C2, H, W) more channels (float, uint8 or uint16, e.g. a mask) read with the same
             windows and appended to each tile's channels, so ``fn`` gets ``C + C2`` channels.
+        placed: call ``fn(window, (top, left))`` with the row and column of the window's first pixel in the
+            image (for a correction that varies smoothly over the whole photo).
 
     Returns:
         (N, C', H * scale, W * scale) float32 CPU tensor, or None when ``sink`` is given.
     """
     if sink is not None:
         _run_tiles(fn, image, tile=tile, overlap=overlap, multiple=multiple, scale=scale, context=context,
-                   device=device, on_tile=on_tile, sink=sink, extra=extra)
+                   device=device, on_tile=on_tile, sink=sink, extra=extra, placed=placed)
         return None
     output: list[torch.Tensor] = []
 
@@ -200,12 +204,12 @@ def tiled_apply(
         output[0][..., top:top + rows.shape[-2], :] = rows
 
     _run_tiles(fn, image, tile=tile, overlap=overlap, multiple=multiple, scale=scale, context=context,
-               device=device, on_tile=on_tile, sink=collect, extra=extra)
+               device=device, on_tile=on_tile, sink=collect, extra=extra, placed=placed)
     return output[0]
 
 
 def _run_tiles(
-    fn: Callable[[torch.Tensor], torch.Tensor],
+    fn: Callable[..., torch.Tensor],
     image: torch.Tensor,
     *,
     tile: int | None,
@@ -217,6 +221,7 @@ def _run_tiles(
     on_tile: Callable[[int, int], None] | None,
     sink: RowSink,
     extra: torch.Tensor | None = None,
+    placed: bool = False,
 ) -> None:
     """``tiled_apply``'s loop: rows of tiles blended into a band; rows no later tile touches go to ``sink``."""
     if image.ndim != 4:
@@ -238,7 +243,7 @@ def _run_tiles(
     if not tile or (padded_h <= tile + 2 * tile_context and padded_w <= tile + 2 * tile_context):
         # one window no larger than a tile with its context: the whole image, no seams at all
         window = _read_tile(image, extra, 0, padded_h, 0, padded_w).to(device)
-        result = fn(window)
+        result = fn(window, (0, 0)) if placed else fn(window)
         _check_result(result, window, scale)
         sink(0, crop(result, height * scale, width * scale).to("cpu", torch.float32).contiguous())
         if on_tile is not None:
@@ -262,7 +267,7 @@ def _run_tiles(
             y0, y1 = max(0, top - context), min(padded_h, bottom + context)
             x0, x1 = max(0, left - context), min(padded_w, right + context)
             window = _read_tile(image, extra, y0, y1, x0, x1).to(device)
-            result = fn(window)
+            result = fn(window, (y0, x0)) if placed else fn(window)
             _check_result(result, window, scale)
             oy, ox = (top - y0) * scale, (left - x0) * scale
             core = result[..., oy:oy + keep_h * scale, ox:ox + keep_w * scale].to("cpu", torch.float32)

@@ -60,7 +60,11 @@ class ToneTrainer(Trainer):
         (self.ema_corrector,) = self.train_generator({"corrector": self.corrector})
 
     def initialise_from(self, path: Path) -> None:
-        load_init_state(self.corrector, init_source(path, "ToneCorrector").state_dict(), path, "corrector")
+        """Start from ``path``'s corrector; one without a ``grid`` gives a gridded one its whole-photo part (the
+        cells' head starts where a new one does: no change per cell)."""
+        state = init_source(path, "ToneCorrector").state_dict()
+        fresh_cells = {key: value for key, value in self.corrector.state_dict().items() if key.startswith("cells.")}
+        load_init_state(self.corrector, {**fresh_cells, **state}, path, "corrector")
 
     def training_set(self) -> ToneThumbnails:
         cfg = self.config
