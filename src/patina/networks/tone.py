@@ -165,8 +165,8 @@ class ToneCorrector(nn.Module):
         if not self.grid:
             values, matrix, offset = self._decode(whole)
             n, c, h, w = image.shape
-            table = values[:, :, None, :].expand(n, c, h, self.knots + 1)
-            return self._curve_and_mix(image, table, 3, "nij,njhw->nihw", matrix) + offset[:, :, None, None]
+            table = values[..., None, None].expand(n, c, self.knots + 1, h, w)  # the photo's curves at every pixel
+            return self._curve_and_mix(image, table, "nij,njhw->nihw", matrix) + offset[:, :, None, None]
         cells = whole[:, :, None, None] + params[:, self.curve_count :].unflatten(1, (-1, self.grid, self.grid))
         values, matrix, offset = self._decode(cells)  # per cell; then interpolated to every pixel
         packed = torch.cat([values.flatten(1, 2), matrix.flatten(1, 2), offset], dim=1)
@@ -181,8 +181,7 @@ class ToneCorrector(nn.Module):
             at_pixels = torch.einsum("hy,ncyx,wx->nchw", rows, packed, cols)
             table = at_pixels[:, :table_size].unflatten(1, (3, self.knots + 1))
             matrix = at_pixels[:, table_size : table_size + 9].unflatten(1, (3, 3))
-            bands.append(self._curve_and_mix(band, table, 2, "nijhw,njhw->nihw", matrix)
-                         + at_pixels[:, table_size + 9 :])
+            bands.append(self._curve_and_mix(band, table, "nijhw,njhw->nihw", matrix) + at_pixels[:, table_size + 9 :])
         return torch.cat(bands, dim=2)
 
     def _decode(self, raw: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -197,21 +196,18 @@ class ToneCorrector(nn.Module):
         identity = torch.eye(3, device=raw.device).view(1, 3, 3, *[1] * (raw.ndim - 2))
         return values, identity + rest[:, :9].unflatten(1, (3, 3)), rest[:, 9:12]
 
-    def _curve_and_mix(self, image: torch.Tensor, table: torch.Tensor, knot_dim: int, mixing: str,
-               matrix: torch.Tensor) -> torch.Tensor:
-        """The curves whose values at the knots ``table`` holds along ``knot_dim`` (one table per photo, or
-        one per pixel), then the colour ``matrix`` (by the einsum ``mixing``), applied to ``image``."""
+    def _curve_and_mix(self, image: torch.Tensor, table: torch.Tensor, mixing: str,
+                       matrix: torch.Tensor) -> torch.Tensor:
+        """``image`` (N, 3, H, W) through the curves whose values at the knots ``table`` (N, 3, knots + 1, H, W)
+        holds for each pixel, then the colour ``matrix`` (one per photo or per pixel, by the einsum ``mixing``)."""
         knots = self.knots
-        x = image.float().clamp(0, 1) * knots
+        x = image.float().clamp(0, 1).unsqueeze(2) * knots
         index = x.floor().clamp_(max=knots - 1)
         fraction = x - index
         index = index.long()
-        if knot_dim == 2:
-            index, fraction = index.unsqueeze(2), fraction.unsqueeze(2)
-        low = torch.gather(table, knot_dim, index)
-        high = torch.gather(table, knot_dim, index + 1)
-        curved = (low + fraction * (high - low)).squeeze(2) if knot_dim == 2 else low + fraction * (high - low)
-        return torch.einsum(mixing, matrix, curved)
+        low = torch.gather(table, 2, index)
+        high = torch.gather(table, 2, index + 1)
+        return torch.einsum(mixing, matrix, (low + fraction * (high - low)).squeeze(2))
 
     def propose(self, thumb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Correction parameters for photos from their thumbnails (N, 3, h, w), and how much of each correction
