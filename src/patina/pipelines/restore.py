@@ -212,12 +212,8 @@ class RestorePipeline(PhotoPipeline):
             mask = self._mask(tile)
         else:
             mask = tile.new_zeros((tile.shape[0], 1, *tile.shape[-2:]))
-        photo = self._photo
-        if photo.tone is not None:
-            box = (*origin, *photo.size)
-            corrected = self.tone_corrector.blend(tile, *photo.tone, box=box).to(tile.dtype)
-        else:
-            corrected = tile
+        photo, box = self._photo, (*origin, *self._photo.size)  # box: where the tile lies in the photo
+        corrected = tile if photo.tone is None else self.tone_corrector.blend(tile, *photo.tone, box).to(tile.dtype)
         corrected = self.to_model_input(corrected)
         out: torch.Tensor = self.generator(corrected, mask, photo.context).float()
         if self.ensemble:
