@@ -93,7 +93,8 @@ class ToneCorrector(nn.Module):
             layers += [nn.Conv2d(c_in, c_out, 3, stride=2, padding=1), nn.LeakyReLU(0.2, inplace=True)]
         self.encoder = nn.Sequential(*layers)
         self.stretch_count = 6 if levels else 0
-        self.curve_count = 3 * (knots + 1) + 12  # the curves, then the matrix and offset
+        self.table_size = 3 * (knots + 1)  # each channel's curve values at the knots
+        self.curve_count = self.table_size + 12  # the curves, then the matrix and offset
         self.parameter_count = self.stretch_count + self.curve_count * (1 + grid * grid)
         statistics = 3 * len(QUANTILES) + 6 + 4 * bands  # levels, channel means, mean chroma, band colours
         self.mlp = nn.Sequential(nn.Linear(2 * width + statistics, 192), nn.LeakyReLU(0.2, inplace=True),
@@ -162,18 +163,17 @@ class ToneCorrector(nn.Module):
             image = self._stretched(image, params[:, :6].float())
         params = params[:, self.stretch_count :].float()
         whole = params[:, : self.curve_count]
+        n, c, h, w = image.shape
         if not self.grid:
             values, matrix, offset = self._decode(whole)
-            n, c, h, w = image.shape
             table = values[..., None, None].expand(n, c, self.knots + 1, h, w)  # the photo's curves at every pixel
             return self._curve_and_mix(image, table, "nij,njhw->nihw", matrix) + offset[:, :, None, None]
         cells = whole[:, :, None, None] + params[:, self.curve_count :].unflatten(1, (-1, self.grid, self.grid))
         values, matrix, offset = self._decode(cells)  # per cell; then interpolated to every pixel
         packed = torch.cat([values.flatten(1, 2), matrix.flatten(1, 2), offset], dim=1)
-        n, _, h, w = image.shape
         top, left, height, width = box if box is not None else (0, 0, h, w)
         cols = _bilinear_weights(left, w, width, self.grid, packed.device)
-        table_size = 3 * (self.knots + 1)
+        table_size = self.table_size
         bands = []
         for first in range(0, h, ROWS_PER_PASS):  # a band of rows at a time: each pixel holds its own curves
             band = image[..., first : first + ROWS_PER_PASS, :]
@@ -188,11 +188,11 @@ class ToneCorrector(nn.Module):
         """Raw correction parameters (N, curve_count, ...) -> each channel's curve values at the knots
         (N, 3, knots + 1, ...), the colour matrix (N, 3, 3, ...) and offset (N, 3, ...)."""
         knots = self.knots
-        curves = raw[:, : 3 * (knots + 1)].unflatten(1, (3, knots + 1))
+        curves = raw[:, : self.table_size].unflatten(1, (3, knots + 1))
         start = curves[:, :, :1]
         steps = F.softplus(curves[:, :, 1:] + _IDENTITY_INCREMENT) / knots
         values = torch.cat([start, start + steps.cumsum(dim=2)], dim=2)
-        rest = raw[:, 3 * (knots + 1) :]
+        rest = raw[:, self.table_size :]
         identity = torch.eye(3, device=raw.device).view(1, 3, 3, *[1] * (raw.ndim - 2))
         return values, identity + rest[:, :9].unflatten(1, (3, 3)), rest[:, 9:12]
 
