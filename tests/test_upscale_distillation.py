@@ -134,21 +134,27 @@ def test_the_perceptual_terms_see_one_random_square_of_each_sample():
         assert image[_random_square(image.shape[-2:], side, rng)].shape == image.shape
 
 
-def test_a_distillation_run_learns_the_teacher_and_names_it(photos, tmp_path):
+def tiny_distillation(photos: list[Path], tmp_path: Path, teacher: Path, **loss: float):
+    """A distillation trainer of a tiny student on ``photos``, with the loss weights ``loss`` (others 0)."""
     from patina.training.config import DistillConfig, UpscaleTrainConfig
     from patina.training.upscale_trainer import UpscaleTrainer
 
-    teacher = outside_teacher(tmp_path)
     cfg = load_yaml(UpscaleTrainConfig, ROOT / "configs/upscale-tiny.yaml")
     cfg.data.roots, cfg.data.holdout_every, cfg.out_dir = [str(photos[0].parent)], 3, str(tmp_path / "run")
     cfg.generator = {"channels": 8, "convs": 2}
     cfg.teachers = DistillConfig(files=[str(teacher)], cache=str(tmp_path / "cache"), crops=16, val_crops=4,
                                  input_size=16, real_share=0.25)
-    cfg.loss.teacher_pixel, cfg.loss.pixel, cfg.loss.perceptual, cfg.loss.adversarial = 1.0, 0.1, 0.0, 0.0
-    cfg.loss.teacher_ssim = 0.5
+    cfg.loss.pixel = cfg.loss.perceptual = cfg.loss.adversarial = 0.0
+    for name, weight in loss.items():
+        setattr(cfg.loss, name, weight)
     cfg.optim.steps, cfg.optim.lr_g, cfg.optim.ema_decay, cfg.data.batch_size = 40, 3e-3, 0.5, 4
     cfg.log_every = cfg.validate_every = cfg.image_every = 1000
-    trainer = UpscaleTrainer(cfg, progress=False)
+    return UpscaleTrainer(cfg, progress=False)
+
+
+def test_a_distillation_run_learns_the_teacher_and_names_it(photos, tmp_path):
+    teacher = outside_teacher(tmp_path)
+    trainer = tiny_distillation(photos, tmp_path, teacher, teacher_pixel=1.0, pixel=0.1, teacher_ssim=0.5)
     before = trainer.validate()
     assert set(before) == {"val/psnr_y_model", "val/psnr_y_teacher", "val/psnr_y_bicubic",
                            "val/psnr_y_model_to_teacher", "val/ssim_y_model_to_teacher"}
@@ -160,6 +166,43 @@ def test_a_distillation_run_learns_the_teacher_and_names_it(photos, tmp_path):
     import hashlib
 
     assert [t["sha256"] for t in card["teachers"]] == [hashlib.sha256(teacher.read_bytes()).hexdigest()]
+
+
+def test_a_fine_tuned_student_names_the_teachers_of_the_weights_it_started_from(photos, tmp_path):
+    from patina.training.teachers import teacher_entry
+    from patina.weights import ModelCard, save_model
+
+    teacher = outside_teacher(tmp_path)
+    trainer = tiny_distillation(photos, tmp_path, teacher, teacher_pixel=1.0)
+    earlier = {"name": "an earlier teacher", "licence": "MIT", "sha256": "ab" * 32, "file": "earlier.pth"}
+    start = tmp_path / "start.safetensors"
+    save_model(CompactUpscaler(channels=8, convs=2), start,
+               ModelCard(name="start", arch="CompactUpscaler", kwargs={"channels": 8, "convs": 2}, version="0",
+                         teachers=[earlier, teacher_entry(teacher)]))
+    own = teacher_entry(teacher)["sha256"]
+    assert [entry["sha256"] for entry in trainer.teachers()] == [own]
+    trainer.config.init_from = str(start)
+    assert [entry["sha256"] for entry in trainer.teachers()] == [own, earlier["sha256"]]
+
+
+def test_the_ground_truth_terms_see_only_the_samples_that_have_one(photos, tmp_path):
+    """``loss.ssim`` and ``loss.perceptual`` compare the student with the ground truth of the samples that have
+    one (the real photos have none), on the perceptual terms' square; without any, the terms are left out."""
+    trainer = tiny_distillation(photos, tmp_path, outside_teacher(tmp_path), teacher_pixel=1.0, ssim=0.5,
+                                perceptual=0.1, perceptual_crop=32)
+    trainer.perceptual = lambda image, reference: (image - reference).abs().mean()  # a stand-in for VGG
+    batch = torch.utils.data.default_collate([trainer.training_set()[index] for index in range(4)])
+    batch["has_target"] = torch.tensor([True, False, True, False])
+    batch["target"][1::2] = float("nan")  # what has no ground truth must not reach a loss
+    terms = trainer.distill(batch, np.random.default_rng(0)).terms
+    values = {name: float(term().detach()) for name, term in terms.items()}  # type: ignore[operator]
+    assert np.isfinite(values["ssim"]) and np.isfinite(values["perceptual"])
+    student = trainer.generator(batch["input"]).float().detach()
+    from patina.losses import ssim_loss
+
+    assert values["ssim"] == pytest.approx(float(ssim_loss(student[0::2], batch["target"][0::2])), rel=1e-4)
+    batch["has_target"][:] = False
+    assert {"ssim", "perceptual"}.isdisjoint(trainer.distill(batch, np.random.default_rng(0)).terms)
 
 
 def test_degraded_inputs_are_seeded_and_really_degraded():

@@ -180,7 +180,9 @@ class ColorizeTrainConfig(RunConfig):
 class UpscaleLossConfig(GanLossConfig):
     """Weights of the super-resolution objective: L1 (on the sharpened target), perceptual, adversarial.
 
-    A fidelity model sets ``perceptual`` and ``adversarial`` to 0 and trains on L1 alone, without a D.
+    A fidelity model sets ``perceptual`` and ``adversarial`` to 0 and trains on L1 alone, without a D. In a
+    distillation run ``pixel``, ``ssim`` and ``perceptual`` compare with the ground truth of the samples that have
+    one, the ``teacher_*`` terms with the teachers' output.
     """
 
     perceptual: float = 0.05
@@ -188,6 +190,7 @@ class UpscaleLossConfig(GanLossConfig):
     teacher_pixel: float = 0.0  # L1 to the teachers' output (distillation, with a ``teachers`` section)
     teacher_perceptual: float = 0.0  # the VGG perceptual distance to the teachers' output
     teacher_ssim: float = 0.0  # SSIM loss to the teachers' output (their local contrast and structure; cheap)
+    ssim: float = 0.0  # distillation: SSIM loss to the ground truth, for the samples that have one
     perceptual_crop: int = 0  # distillation: the perceptual terms see one random square of this side per sample
     # (0: all of it); VGG over whole 192 px outputs costs about 6 s a step on a 2-core CPU, over 96 px a quarter
 

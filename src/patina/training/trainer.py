@@ -38,7 +38,7 @@ from patina.training.ema import EMA
 from patina.training.loss_terms import LossTerm, LossTerms, loss_weights
 from patina.training.teachers import teacher_entry
 from patina.training.tracking import TrainingLog, progress_bar
-from patina.weights import ModelCard, load_model, save_model
+from patina.weights import ModelCard, card_path, load_model, save_model
 
 CHECKPOINT_NAME = "checkpoint.pt"
 
@@ -259,8 +259,20 @@ class Trainer:
         autocast dtype the run used, since ``optim.amp`` alone does not say whether this CPU had bf16)."""
         device_name = torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else "cpu"
         return dict(version=__version__, task=task, data=list(data), steps=self.step, device=device_name,
-                    teachers=[teacher_entry(path) for path in self.teacher_files()],
+                    teachers=self.teachers(),
                     training={"config": to_dict(self.config), "precision": precision_name(self.amp_dtype), **training})
+
+    def teachers(self) -> list[dict[str, str]]:
+        """The card entries of this run's teachers, then those of the ``init_from`` weights' card (what a
+        fine-tuned network learnt before this run), each teacher once."""
+        entries = [teacher_entry(path) for path in self.teacher_files()]
+        init_from = self.config.init_from
+        if init_from and card_path(init_from).is_file():
+            entries += ModelCard.read(card_path(init_from)).teachers
+        unique: dict[str, dict[str, str]] = {}
+        for entry in entries:
+            unique.setdefault(entry["sha256"], entry)
+        return list(unique.values())
 
     def teacher_files(self) -> list[Path]:
         """The teacher networks' files this run learns from (its perceptual loss's teacher, when it has one);

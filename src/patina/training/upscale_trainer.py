@@ -7,8 +7,9 @@ spectral norm judging every pixel, switched on after ``loss.gan_start`` steps of
 "Real-ESRNet" warm start). Distillation (a ``teachers`` section): cached samples of
 :mod:`patina.training.teacher_cache`; L1 and perceptual distance to the teachers' output
 (``loss.teacher_pixel``, ``loss.teacher_perceptual``) and their SSIM (``loss.teacher_ssim``: an L1 student is
-smoother than its teacher), L1 to the ground truth where it exists
-(``loss.pixel``), and D judging the student against the teachers' output (``loss.adversarial``).
+smoother than its teacher), L1, SSIM and perceptual distance to the ground truth where it exists
+(``loss.pixel``, ``loss.ssim``, ``loss.perceptual``), and D judging the student against the teachers' output
+(``loss.adversarial``).
 """
 
 from __future__ import annotations
@@ -134,7 +135,8 @@ class UpscaleTrainer(Trainer):
 
     def distill(self, batch: dict[str, torch.Tensor], rng: np.random.Generator) -> Generated:
         """The student's output against the teachers' (L1, SSIM, perceptual, the last on a random square of
-        ``loss.perceptual_crop``; D's real samples) and the ground truth where a sample has one."""
+        ``loss.perceptual_crop``; D's real samples) and against the ground truth where a sample has one (L1,
+        SSIM, perceptual on the same square)."""
         low, target, teacher = (batch[k].to(self.device, non_blocking=True) for k in ("input", "target", "teacher"))
         has_target = batch["has_target"].to(self.device).float().view(-1, 1, 1, 1)
         with self.autocast():
@@ -146,14 +148,27 @@ class UpscaleTrainer(Trainer):
             "pixel": lambda: ((upscaled_f - target).abs() * has_target).sum()
             / (has_target.sum() * upscaled_f[0].numel()).clamp_min(1.0),
         }
+        with_target = batch["has_target"].to(self.device).bool()
+        if bool(with_target.any()):
+            terms["ssim"] = lambda: ssim_loss(upscaled_f[with_target], target[with_target])
         perceptual = self.perceptual
-        if perceptual is not None and self.config.loss.teacher_perceptual:
+        if perceptual is not None:
             window = _random_square(upscaled_f.shape[-2:], self.config.loss.perceptual_crop, rng)
-            terms["teacher_perceptual"] = lambda: perceptual(upscaled_f[window], teacher[window])
+            terms["teacher_perceptual"] = lambda: self._perceptual_in_autocast(perceptual, upscaled_f[window],
+                                                                               teacher[window])
+            if bool(with_target.any()):
+                terms["perceptual"] = lambda: self._perceptual_in_autocast(
+                    perceptual, upscaled_f[with_target][window], target[with_target][window])
         nearest = F.interpolate(low, scale_factor=self.config.scale, mode="nearest")
         return Generated(terms=terms, images=[nearest, upscaled_f.detach(), teacher],
                          label="train/input|student|teacher", real=teacher, fake=upscaled,
                          discriminate=lambda image: self.gan.discriminator(image))
+
+    def _perceptual_in_autocast(self, perceptual: torch.nn.Module, image: torch.Tensor,
+                                reference: torch.Tensor) -> torch.Tensor:
+        """The VGG distance under the run's autocast (with ``optim.amp``, bf16: twice as fast on a CPU that has it)."""
+        with self.autocast():
+            return perceptual(image, reference).float()
 
     @torch.no_grad()
     def validate(self, limit: int = 8) -> dict[str, float]:
