@@ -196,13 +196,13 @@ def test_the_ground_truth_terms_see_only_the_samples_that_have_one(photos, tmp_p
     batch["target"][1::2] = float("nan")  # what has no ground truth must not reach a loss
     terms = trainer.distill(batch, np.random.default_rng(0)).terms
     values = {name: float(term().detach()) for name, term in terms.items()}  # type: ignore[operator]
-    assert np.isfinite(values["ssim"]) and np.isfinite(values["perceptual"])
+    assert np.isfinite(values["pixel"]) and np.isfinite(values["ssim"]) and np.isfinite(values["perceptual"])
     student = trainer.generator(batch["input"]).float().detach()
     from patina.losses import ssim_loss
 
     assert values["ssim"] == pytest.approx(float(ssim_loss(student[0::2], batch["target"][0::2])), rel=1e-4)
     batch["has_target"][:] = False
-    assert {"ssim", "perceptual"}.isdisjoint(trainer.distill(batch, np.random.default_rng(0)).terms)
+    assert {"pixel", "ssim", "perceptual"}.isdisjoint(trainer.distill(batch, np.random.default_rng(0)).terms)
 
 
 def test_degraded_inputs_are_seeded_and_really_degraded():

@@ -138,27 +138,25 @@ class UpscaleTrainer(Trainer):
         ``loss.perceptual_crop``; D's real samples) and against the ground truth where a sample has one (L1,
         SSIM, perceptual on the same square)."""
         low, target, teacher = (batch[k].to(self.device, non_blocking=True) for k in ("input", "target", "teacher"))
-        has_target = batch["has_target"].to(self.device).float().view(-1, 1, 1, 1)
+        with_target = batch["has_target"].to(self.device).bool()
         with self.autocast():
             upscaled = self.generator(low)
         upscaled_f = upscaled.float()
         terms: dict[str, LossTerm] = {
             "teacher_pixel": lambda: F.l1_loss(upscaled_f, teacher),
             "teacher_ssim": lambda: ssim_loss(upscaled_f, teacher),
-            "pixel": lambda: ((upscaled_f - target).abs() * has_target).sum()
-            / (has_target.sum() * upscaled_f[0].numel()).clamp_min(1.0),
         }
-        with_target = batch["has_target"].to(self.device).bool()
-        if bool(with_target.any()):
-            terms["ssim"] = lambda: ssim_loss(upscaled_f[with_target], target[with_target])
         perceptual = self.perceptual
+        window = _random_square(upscaled_f.shape[-2:], self.config.loss.perceptual_crop, rng)
         if perceptual is not None:
-            window = _random_square(upscaled_f.shape[-2:], self.config.loss.perceptual_crop, rng)
             terms["teacher_perceptual"] = lambda: self._perceptual_in_autocast(perceptual, upscaled_f[window],
                                                                                teacher[window])
-            if bool(with_target.any()):
-                terms["perceptual"] = lambda: self._perceptual_in_autocast(
-                    perceptual, upscaled_f[with_target][window], target[with_target][window])
+        if bool(with_target.any()):
+            student, truth = upscaled_f[with_target], target[with_target]
+            terms["pixel"] = lambda: F.l1_loss(student, truth)
+            terms["ssim"] = lambda: ssim_loss(student, truth)
+            if perceptual is not None:
+                terms["perceptual"] = lambda: self._perceptual_in_autocast(perceptual, student[window], truth[window])
         nearest = F.interpolate(low, scale_factor=self.config.scale, mode="nearest")
         return Generated(terms=terms, images=[nearest, upscaled_f.detach(), teacher],
                          label="train/input|student|teacher", real=teacher, fake=upscaled,
