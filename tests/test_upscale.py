@@ -18,7 +18,7 @@ from patina.core.config import load_yaml
 from patina.core.errors import ConfigError, ModelNotFoundError, ParameterError
 from patina.imageio import Image, read_image, write_image
 from patina.networks import ARCHITECTURES, UNetDiscriminator
-from patina.networks.upscale import CompactUpscaler, ResidualUpscaler, RRDBNet, fold_unshuffle
+from patina.networks.upscale import CompactUpscaler, ResidualUpscaler, RRDBNet, divide_scale, fold_unshuffle
 from patina.ops.resize import imresize
 from patina.pipelines.tiling import tiled_apply
 from patina.pipelines.upscale import UpscalePipeline
@@ -96,6 +96,19 @@ def test_folding_a_x2_net_gives_the_same_x4_function():
         assert torch.allclose(x4(low), expected, atol=1e-5)
     with pytest.raises(ValueError, match="unshuffle"):
         fold_unshuffle(x4)
+
+
+def test_dividing_a_x4_net_gives_its_output_averaged_in_2x2_blocks():
+    torch.manual_seed(2)
+    x4 = CompactUpscaler(channels=8, convs=2, scale=4, activation="leakyrelu").eval()
+    x2 = divide_scale(x4, 2).eval()
+    low = torch.rand(1, 3, 9, 13)
+    with torch.no_grad():
+        assert x2.scale == 2 and torch.allclose(x2(low), F.avg_pool2d(x4(low), 2), atol=1e-5)
+    with pytest.raises(ValueError, match="cannot divide"):
+        divide_scale(x4, 3)
+    with pytest.raises(ValueError, match="unshuffle"):
+        divide_scale(CompactUpscaler(channels=8, convs=2, scale=2, unshuffle=2), 2)
 
 
 # -- outside checkpoints -------------------------------------------------------------------------------
@@ -262,6 +275,21 @@ def test_x4_training_can_start_from_a_folded_x2_net(clean_images, tmp_path):
         assert torch.allclose(trainer.generator(low), x2(F.interpolate(low, scale_factor=2)), atol=1e-5)
 
 
+def test_x2_training_can_start_from_a_x4_net(clean_images, tmp_path):
+    from patina.training.config import UpscaleTrainConfig
+    from patina.training.upscale_trainer import UpscaleTrainer
+
+    cfg = load_yaml(UpscaleTrainConfig, ROOT / "configs/upscale-tiny.yaml")
+    cfg.data.roots, cfg.out_dir, cfg.scale = [str(clean_images)], str(tmp_path / "run"), 2
+    cfg.generator = {"channels": 8, "convs": 2}
+    cfg.init_from = str(random_compact(tmp_path, scale=4))
+    trainer = UpscaleTrainer(cfg, progress=False)
+    x4 = load(cfg.init_from).network
+    low = torch.rand(1, 3, 8, 8)
+    with torch.no_grad():
+        assert torch.allclose(trainer.generator(low), F.avg_pool2d(x4(low), 2), atol=1e-5)
+
+
 # -- pipeline ------------------------------------------------------------------------------------------
 
 def test_sixteen_bit_gray_with_alpha_and_exif(tmp_path):
@@ -422,7 +450,7 @@ def test_shipped_upscale_configs_validate():
     from patina.training.config import UpscaleTrainConfig
 
     configs = sorted(ROOT.glob("configs/upscale-*.yaml"))
-    assert len(configs) == 16
+    assert len(configs) == 18
     for path in configs:
         cfg = load_yaml(UpscaleTrainConfig, path)
         assert path.stem.startswith(cfg.name) and cfg.arch in ARCHITECTURES

@@ -79,16 +79,44 @@ def fold_unshuffle(model: CompactUpscaler) -> CompactUpscaler:
     assert isinstance(first, nn.Conv2d)
     groups = model.unshuffle**2
     in_channels = first.in_channels // groups
-    activation = next(kind for kind, cls in zip(ACTIVATIONS, (nn.PReLU, nn.LeakyReLU, nn.ReLU), strict=True)
-                      if isinstance(model.body[1], cls))
     folded = CompactUpscaler(channels=first.out_channels, convs=(len(model.body) - 3) // 2,
-                             scale=model.scale * model.unshuffle, activation=activation,
+                             scale=model.scale * model.unshuffle, activation=_activation_kind(model),
                              in_channels=in_channels)
     state = dict(model.state_dict())
     weight = state["body.0.weight"]
     state["body.0.weight"] = weight.reshape(weight.shape[0], in_channels, groups, 3, 3).sum(2)
     folded.load_state_dict(state)
     return folded
+
+
+@torch.no_grad()
+def divide_scale(model: CompactUpscaler, factor: int) -> CompactUpscaler:
+    """The same network at ``factor`` times less scale: a x4 net becomes a x2 net that computes exactly
+    ``avg_pool2d(model(x), factor)``, at the same cost. Used to start a x2 training from a x4 one.
+
+    Every output pixel of the new net is the mean of the ``factor`` x ``factor`` sub-pixels it covers, so the
+    last conv's output channels are averaged in those groups; the nearest-upsampled input stays as it was.
+    """
+    if model.unshuffle != 1 or factor < 2 or model.scale % factor:
+        raise ValueError(f"cannot divide scale {model.scale} (unshuffle {model.unshuffle}) by {factor}")
+    last = model.body[-1]
+    assert isinstance(last, nn.Conv2d)
+    channels = last.out_channels // model.scale**2
+    scale = model.scale // factor
+    divided = CompactUpscaler(channels=last.in_channels, convs=(len(model.body) - 3) // 2, scale=scale,
+                              activation=_activation_kind(model), in_channels=channels)
+    state = dict(model.state_dict())
+    name = f"body.{len(model.body) - 1}"
+    for key in (f"{name}.weight", f"{name}.bias"):
+        grouped = state[key].reshape(channels, scale, factor, scale, factor, *state[key].shape[1:])
+        state[key] = grouped.mean((2, 4)).reshape(channels * scale**2, *state[key].shape[1:])
+    divided.load_state_dict(state)
+    return divided
+
+
+def _activation_kind(model: CompactUpscaler) -> str:
+    return next(kind for kind, cls in zip(ACTIVATIONS, (nn.PReLU, nn.LeakyReLU, nn.ReLU), strict=True)
+                if isinstance(model.body[1], cls))
 
 
 class ResidualUpscaler(nn.Module):

@@ -24,7 +24,7 @@ from torch.nn import functional as F
 from patina.core.errors import ConfigError
 from patina.losses import ssim_loss
 from patina.networks import ARCHITECTURES, UNetDiscriminator
-from patina.networks.upscale import CompactUpscaler, fold_unshuffle
+from patina.networks.upscale import CompactUpscaler, divide_scale, fold_unshuffle
 from patina.ops.metrics import psnr_y, ssim_y
 from patina.ops.resize import imresize
 from patina.training.config import UpscaleTrainConfig
@@ -89,13 +89,16 @@ class UpscaleTrainer(Trainer):
         return super().teacher_files() + teachers
 
     def initialise_from(self, path: Path) -> None:
-        """Start from a trained generator of the same arch; a CompactUpscaler with a pixel-unshuffle at a
-        lower scale (x2, unshuffle 2) is folded into the plain x4 layout first (see `fold_unshuffle`)."""
+        """Start from a trained generator of the same arch. A plain CompactUpscaler (no unshuffle) at another
+        scale is converted first: a x2 net with a pixel-unshuffle is folded into the x4 layout (see
+        `fold_unshuffle`), a x4 net becomes a x2 one that averages its output's 2x2 blocks (`divide_scale`)."""
         source = init_source(path, self.config.arch)
-        if (isinstance(source, CompactUpscaler) and source.unshuffle > 1
-                and self.config.generator.get("unshuffle", 1) == 1
-                and source.scale * source.unshuffle == self.config.scale):  # folds
-            source = fold_unshuffle(source)
+        plain = self.config.generator.get("unshuffle", 1) == 1
+        if isinstance(source, CompactUpscaler) and plain and source.scale != self.config.scale:
+            if source.unshuffle > 1 and source.scale * source.unshuffle == self.config.scale:
+                source = fold_unshuffle(source)
+            elif source.unshuffle == 1 and source.scale % self.config.scale == 0:
+                source = divide_scale(source, source.scale // self.config.scale)
         load_init_state(self.generator, source.state_dict(), path, "generator")
 
     def _pairs(self, files: list[Path], *, crop: int, scale_range: tuple[float, float], seed: int) -> UpscalePairs:
