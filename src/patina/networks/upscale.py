@@ -115,6 +115,7 @@ def divide_scale(model: CompactUpscaler, factor: int) -> CompactUpscaler:
 
 
 def _activation_kind(model: CompactUpscaler) -> str:
+    """The ``activation`` argument ``model`` was built with."""
     return next(kind for kind, cls in zip(ACTIVATIONS, (nn.PReLU, nn.LeakyReLU, nn.ReLU), strict=True)
                 if isinstance(model.body[1], cls))
 

@@ -89,9 +89,9 @@ class UpscaleTrainer(Trainer):
         return super().teacher_files() + teachers
 
     def initialise_from(self, path: Path) -> None:
-        """Start from a trained generator of the same arch. A plain CompactUpscaler (no unshuffle) at another
-        scale is converted first: a x2 net with a pixel-unshuffle is folded into the x4 layout (see
-        `fold_unshuffle`), a x4 net becomes a x2 one that averages its output's 2x2 blocks (`divide_scale`)."""
+        """Start from a trained generator of the same arch. For a configured CompactUpscaler without unshuffle, a
+        source at another scale is converted first: a x2 net with a pixel-unshuffle is folded into the x4 layout
+        (see `fold_unshuffle`), a x4 net becomes a x2 one that averages its output's 2x2 blocks (`divide_scale`)."""
         source = init_source(path, self.config.arch)
         plain = self.config.generator.get("unshuffle", 1) == 1
         if isinstance(source, CompactUpscaler) and plain and source.scale != self.config.scale:
