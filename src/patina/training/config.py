@@ -69,7 +69,7 @@ class OptimConfig:
     lr_g: float = 2e-4
     lr_d: float = 2e-4
     betas: tuple[float, float] = (0.9, 0.99)
-    steps: int = 1000
+    steps: int = 1000  # 0 exports the initial weights (init_from, converted where its scale differs)
     warmup: int = 100
     grad_clip: float = 1.0
     ema_decay: float = 0.999
