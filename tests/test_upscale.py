@@ -288,6 +288,11 @@ def test_x2_training_can_start_from_a_x4_net(clean_images, tmp_path):
     low = torch.rand(1, 3, 8, 8)
     with torch.no_grad():
         assert torch.allclose(trainer.generator(low), F.avg_pool2d(x4(low), 2), atol=1e-5)
+    cfg.optim.steps = 0  # a run of no steps exports the conversion as it is
+    trainer.fit()
+    exported = load(tmp_path / "run" / "export" / f"{cfg.name}.safetensors").network.float()
+    with torch.no_grad():
+        assert exported.scale == 2 and torch.allclose(exported(low), F.avg_pool2d(x4(low), 2), atol=3e-3)
 
 
 # -- pipeline ------------------------------------------------------------------------------------------
