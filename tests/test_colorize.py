@@ -583,7 +583,7 @@ def test_gray_only_training_data_is_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("head, settings, tried", [("", ["chroma_gain"], 11),
-                                                   (", bin_step: 10", ["rebalance", "temperature"], 16)])
+                                                   (", bin_step: 10", ["rebalance", "temperature"], 28)])
 @pytest.mark.slow
 def test_cli_trains_and_calibrates_the_output(colour_photos: Path, tmp_path: Path, head: str, settings: list[str],
                                               tried: int) -> None:

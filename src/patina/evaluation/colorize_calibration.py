@@ -18,7 +18,7 @@ from patina.ops.color import AB_SCALE, chroma_error, colourfulness, gray_rgb, jo
 
 GAINS = tuple(round(1 + 0.1 * i, 1) for i in range(11))
 """Output gains tried for a regression colorizer."""
-REBALANCING = (0.0, 0.5, 1.0, 1.5)
+REBALANCING = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5)
 TEMPERATURES = (1.0, 0.7, 0.5, 0.38)
 """Rebalancing strengths x annealed-mean temperatures tried for a classification colorizer."""
 
