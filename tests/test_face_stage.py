@@ -74,6 +74,28 @@ def test_strength_zero_changes_nothing_and_a_face_model_given_the_restoration_it
     assert np.abs(again - restored).mean() < 0.002 and np.abs(again - restored).max() < 0.05  # resampling only
 
 
+def test_a_conditioned_face_model_starts_as_the_restoration_and_reads_it_in_the_face_stage() -> None:
+    network = FaceRestorer(**{key: tuple(value) for key, value in SMALL_RESTORER.items()}, conditioned=True).eval()
+    crop, restored_crop = torch.rand(1, 3, 64, 64), torch.rand(1, 3, 64, 64)
+    assert torch.equal(network(crop, restored_crop), restored_crop)  # untrained: the restoration as it is
+    with pytest.raises(ValueError, match="conditioned"):
+        network(crop)
+    with pytest.raises(ValueError, match="conditioned"):
+        identity_restorer()(crop, restored_crop)
+    restored = smooth_photo(200, 260)
+    rng = np.random.default_rng(1)
+    source = np.clip(restored * 0.7 + rng.normal(0, 0.08, restored.shape).astype(np.float32), 0, 1)
+    face = frontal_face(100, 80, 40)
+    result = restored.copy()
+    detector = FaceDetector(**{key: tuple(v) if isinstance(v, list) else v for key, v in SMALL_DETECTOR.items()})
+    FaceRefiner(FaceFinder(detector.eval()), network).refine(result, source, faces=[face])
+    assert np.abs(result - restored).mean() < 0.002  # it got the restored crop, not the grainy source's
+    torch.nn.init.normal_(network.tail.weight, std=0.05)
+    changed = restored.copy()
+    FaceRefiner(FaceFinder(detector.eval()), network).refine(changed, source, faces=[face])
+    assert np.abs(changed - restored).mean() > 0.002
+
+
 def test_a_large_face_keeps_the_restoration_s_fine_detail() -> None:
     rng = np.random.default_rng(2)
     restored = np.clip(smooth_photo(700, 700) + rng.normal(0, 0.05, (700, 700, 3)).astype(np.float32), 0, 1)

@@ -143,10 +143,82 @@ def test_the_teacher_labels_a_face_photo_once_and_caches_it(tmp_path: Path) -> N
     assert sum(len(labels.faces) for labels in again.values()) < sum(len(labels.faces) for labels in first.values())
 
 
+@pytest.mark.skipif(not YUNET.is_file(), reason="../shared/weights/teachers is not on this machine")
+def test_the_dense_teacher_s_best_cell_is_the_face_opencv_finds() -> None:
+    import cv2
+
+    from patina.data import read_rgb_uint8
+    from patina.evaluation.face_teacher import TEACHER_STRIDES, DenseFaceTeacher
+
+    photo = read_rgb_uint8(sorted((SHARED / "data/train/faces_web").glob("*"))[0])
+    photo = np.ascontiguousarray(photo[:photo.shape[0] // 32 * 32, :photo.shape[1] // 32 * 32])
+    opencv = cv2.FaceDetectorYN.create(str(YUNET), "", (photo.shape[1], photo.shape[0]), 0.5, 0.3, 10)
+    _, rows = opencv.detect(np.ascontiguousarray(photo[..., ::-1]))
+    levels = DenseFaceTeacher(YUNET).levels(photo)
+    assert [level.stride for level in levels] == list(TEACHER_STRIDES)
+    for level in levels:
+        cells = (photo.shape[0] // level.stride) * (photo.shape[1] // level.stride)
+        assert level.scores.shape == (cells,) and level.boxes.shape == (cells, 4)
+        assert level.landmarks.shape == (cells, 10)
+    best = max(levels, key=lambda level: level.scores.max())
+    cell = int(best.scores.argmax())
+    x, y, w, h = rows[0, :4]
+    assert np.allclose(best.boxes[cell], [x, y, x + w, y + h], atol=0.5)
+    assert np.allclose(best.landmarks[cell], rows[0, 4:14], atol=0.5)
+    assert abs(float(best.scores[cell]) - float(rows[0, 14])) < 0.01
+    with pytest.raises(ValueError, match="multiples of 32"):
+        DenseFaceTeacher(YUNET).levels(photo[:100])
+
+
+class _OneFaceTeacher:
+    """A stand-in dense teacher: one sure face at the stride-16 cell (2, 3), nothing elsewhere."""
+
+    def __init__(self, path: object = None) -> None:
+        pass
+
+    def levels(self, photo: np.ndarray) -> list:
+        from patina.evaluation.face_teacher import TEACHER_STRIDES, DenseFaces
+
+        levels = []
+        for stride in TEACHER_STRIDES:
+            rows, cols = photo.shape[0] // stride, photo.shape[1] // stride
+            scores = np.zeros(rows * cols, np.float32)
+            boxes = np.zeros((rows * cols, 4), np.float32)
+            if stride == 16:
+                scores[2 * cols + 3] = 0.9
+                boxes[2 * cols + 3] = (40, 24, 72, 56)
+            levels.append(DenseFaces(stride, scores, boxes, np.zeros((rows * cols, 10), np.float32)))
+        return levels
+
+
+def test_dense_targets_put_the_teacher_s_answers_on_the_detector_s_cells() -> None:
+    from patina.training.face_data import dense_targets
+
+    targets = dense_targets(_OneFaceTeacher(), np.zeros((128, 128, 3), np.uint8))  # type: ignore[arg-type]
+    per_level = [(128 // stride) ** 2 for stride in STRIDES]
+    assert targets.shape == (sum(per_level), OUTPUTS)
+    (sure,) = torch.nonzero(targets[:, 0]).flatten().tolist()
+    assert sure == per_level[0] + 2 * (128 // 16) + 3  # stride 16 comes after stride 8's cells, row by row
+    assert targets[sure, 1:5].tolist() == [40, 24, 72, 56]
+    assert float(targets[-per_level[-1]:].abs().sum()) == 0  # stride 64: no teacher level, no face
+
+
+def test_quality_focal_loss_is_least_at_the_teacher_s_score() -> None:
+    from patina.training.face_detector_trainer import quality_focal_loss
+
+    target = torch.tensor([0.0, 0.3, 0.9])
+    at_target = torch.logit(target.clamp(1e-4, 1 - 1e-4))
+    assert float(quality_focal_loss(at_target, target)) < 1e-3
+    for direction in (-1.0, 1.0):
+        near, far = (float(quality_focal_loss(at_target + direction * shift, target)) for shift in (1.0, 2.0))
+        assert 0.01 < near < far
+
+
 @pytest.mark.slow
-def test_a_short_training_run_exports_a_detector_the_finder_loads(tmp_path: Path, monkeypatch) -> None:
+@pytest.mark.parametrize("distil", [False, True])
+def test_a_short_training_run_exports_a_detector_the_finder_loads(tmp_path: Path, monkeypatch, distil: bool) -> None:
     from patina.pipelines.faces import FaceFinder
-    from patina.training import face_detector_trainer
+    from patina.training import face_data, face_detector_trainer
     from patina.training.config import FaceDetectorTrainConfig
     from patina.core.config import from_dict
 
@@ -158,9 +230,18 @@ def test_a_short_training_run_exports_a_detector_the_finder_loads(tmp_path: Path
         "out_dir": str(tmp_path / "run"), "device": "cpu", "teacher": str(tmp_path / "teacher.onnx"),
         "data": {"roots": [str(tmp_path / "photos")], "crop": 64, "batch_size": 2, "workers": 0, "holdout_every": 3},
         "optim": {"steps": 3, "warmup": 1, "amp": False}, "validate_photos": 2,
-        "log_every": 1, "validate_every": 3, "checkpoint_every": 3, "image_every": 100})
+        "log_every": 1, "validate_every": 3, "checkpoint_every": 3, "image_every": 100,
+        "loss": {"score": 0.0, "box": 0.0, "landmarks": 0.0, "soft_score": 1.0, "soft_box": 2.0,
+                 "soft_landmarks": 1.0} if distil else {}})
     (tmp_path / "teacher.onnx").write_bytes(b"stand-in teacher")
+    monkeypatch.setattr(face_data, "DenseFaceTeacher", _OneFaceTeacher)
     trainer = face_detector_trainer.FaceDetectorTrainer(config, progress=False)
+    assert ("teacher" in trainer.training_set()[0]) == distil
+    losses: dict[str, float] = {}
+    generated = trainer.generate(next(iter(trainer.data_loader())), np.random.default_rng(0))
+    trainer.loss_terms.total(generated.terms, losses)
+    assert set(losses) == ({"g/soft_score", "g/soft_box", "g/soft_landmarks"} if distil
+                           else {"g/score", "g/box", "g/landmarks"})
     trainer.fit()
     metrics = trainer.validate()
     assert set(metrics) == {"val/precision_clean", "val/recall_clean", "val/precision_aged", "val/recall_aged"}
@@ -241,9 +322,43 @@ def test_aligned_face_pairs_are_aged_crops_of_the_faces(tmp_path: Path) -> None:
         AlignedFacePairs([photo], labels, crop=64, min_face=500, jitter=0.0, degradation=TRAIN_CONFIG, seed=1)
 
 
+def test_restored_face_crops_cut_the_aged_restored_and_clean_photos_at_each_face_and_are_cached(
+        tmp_path: Path) -> None:
+    from patina.degradations.chain import TRAIN_CONFIG
+    from patina.training.face_data import RestoredFaceCrops, restored_face_crops
+
+    photos = [write_photo(tmp_path / f"p{index}.png", seed=index, size=(240, 200)) for index in range(2)]
+    labels = {photos[0]: PhotoFaces(faces=(face(40, 30, 160, 150), face(200, 10, 230, 40))),
+              photos[1]: PhotoFaces(faces=(face(20, 20, 140, 140),))}
+    calls = []
+
+    def halve(image: torch.Tensor) -> torch.Tensor:
+        calls.append(tuple(image.shape))
+        return image * 0.5
+
+    made = lambda restore: restored_face_crops(  # noqa: E731
+        photos, labels, restore=restore, restore_key="halve", crop=64, min_face=96, jitter=0.02, variants=2,
+        degradation=TRAIN_CONFIG, seed=5, cache=tmp_path / "cache")
+    crops = made(halve)
+    assert calls == [(1, 3, 200, 240)] * 4  # each photo restored whole, once per aging
+    for name in ("degraded", "restored", "target"):
+        assert crops[name].shape == (4, 64, 64, 3) and crops[name].dtype == np.uint8  # the 30 px face left out
+    halved = crops["degraded"].astype(float) * 0.5
+    assert np.abs(crops["restored"] - halved).mean() < 1.5  # the restored crop is the aged one restored
+    assert np.abs(crops["degraded"].astype(float) - crops["target"]).mean() > 1.0
+    again = made(lambda image: pytest.fail("restored again instead of read from the cache"))
+    assert all(np.array_equal(crops[name], again[name]) for name in crops)
+    dataset = RestoredFaceCrops(crops, seed=0)
+    item = dataset[3]
+    assert set(item) == {"degraded", "restored", "target"} and item["target"].shape == (3, 64, 64)
+    assert torch.equal(dataset.item(1, mirrored=True)["target"], dataset.item(1)["target"].flip(-1))
+
+
 @pytest.mark.slow
-def test_a_short_face_restore_run_exports_a_restorer(tmp_path: Path, monkeypatch) -> None:
+@pytest.mark.parametrize("conditioned", [False, True])
+def test_a_short_face_restore_run_exports_a_restorer(tmp_path: Path, monkeypatch, conditioned: bool) -> None:
     from patina.core.config import from_dict
+    from patina.core.errors import ConfigError
     from patina.training import face_restore_trainer
     from patina.training.config import FaceRestoreTrainConfig
     from patina.weights import load_model
@@ -253,20 +368,27 @@ def test_a_short_face_restore_run_exports_a_restorer(tmp_path: Path, monkeypatch
     monkeypatch.setattr(face_restore_trainer, "teacher_faces",
                         lambda files, **_: {Path(p): labels[Path(p)] for p in files})
     (tmp_path / "teacher.onnx").write_bytes(b"stand-in teacher")
-    config = from_dict(FaceRestoreTrainConfig, {
+    settings = {
         "out_dir": str(tmp_path / "run"), "device": "cpu", "teacher": str(tmp_path / "teacher.onnx"),
         "data": {"roots": [str(tmp_path / "photos")], "crop": 64, "batch_size": 2, "workers": 0, "holdout_every": 3},
-        "generator": {"widths": [8, 16, 16, 16], "blocks": [1, 1, 1, 1]}, "discriminator": {"in_channels": 6,
-                                                                                           "width": 8},
-        "loss": {"perceptual": 0.0, "gan_start": 1, "teacher": None},
+        "generator": {"widths": [8, 16, 16, 16], "blocks": [1, 1, 1, 1], "conditioned": conditioned},
+        "discriminator": {"in_channels": 6, "width": 8}, "loss": {"perceptual": 0.0, "gan_start": 1, "teacher": None},
         "optim": {"steps": 3, "warmup": 1, "amp": False},
-        "log_every": 1, "validate_every": 3, "checkpoint_every": 3, "image_every": 100})
-    trainer = face_restore_trainer.FaceRestoreTrainer(config, progress=False)
+        "log_every": 1, "validate_every": 3, "checkpoint_every": 3, "image_every": 100}
+    if conditioned:  # it corrects the registered restore model's output, on crops made once and cached
+        with pytest.raises(ConfigError, match="conditioned"):
+            face_restore_trainer.FaceRestoreTrainer(from_dict(FaceRestoreTrainConfig, settings), progress=False)
+        settings |= {"condition": "restore", "variants": 1, "crops_cache": str(tmp_path / "crops")}
+    trainer = face_restore_trainer.FaceRestoreTrainer(from_dict(FaceRestoreTrainConfig, settings), progress=False)
     trainer.fit()
-    assert set(trainer.validate(limit=2)) == {"val/psnr_input", "val/psnr_restored"}
+    assert set(trainer.validate(limit=2)) == {"val/psnr_input", "val/psnr_restored"} | (
+        {"val/psnr_restore"} if conditioned else set())
     network, card = load_model(tmp_path / "run/export/face-restore.safetensors")
     assert card.arch == "FaceRestorer" and card.steps == 3 and card.teachers[0]["file"] == "teacher.onnx"
-    assert network(torch.rand(1, 3, 64, 64)).shape == (1, 3, 64, 64)
+    assert card.kwargs["conditioned"] is conditioned
+    crop = torch.rand(1, 3, 64, 64)
+    assert network(crop, *([crop] if conditioned else [])).shape == (1, 3, 64, 64)
+    assert len(list((tmp_path / "crops").glob("face-crops-*.npz"))) == (2 if conditioned else 0)  # train, validation
 
 
 def test_folding_the_batch_norms_keeps_the_detector_s_outputs() -> None:

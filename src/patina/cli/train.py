@@ -209,7 +209,7 @@ def calibrate_face_detector(
     train_files, _ = split_holdout(list_images(cfg.data.roots), cfg.data.holdout_every)
     photos = train_files[::CALIBRATION_EVERY]
     labels = teacher_faces(photos, teacher=cfg.teacher, cache=cfg.teacher_cache)
-    thresholds = [round(0.1 + 0.025 * step, 3) for step in range(25)]
+    thresholds = [round(0.1 + 0.025 * step, 3) for step in range(33)]  # 0.1 to 0.9
     rows = threshold_sweep(FaceFinder.load(str(model), threshold=thresholds[0]), photos, labels, thresholds)
     best = max(rows, key=lambda row: row["worst"])
     table = Table(title=f"{len(photos)} training photos (faces >= 48 px)")

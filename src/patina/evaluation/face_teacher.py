@@ -74,6 +74,55 @@ class FaceTeacher:
                           tuple(f for f in found if f.score < FACE_SCORE))
 
 
+TEACHER_STRIDES = (8, 16, 32)
+"""The teacher's output levels: one prior per cell at each of these strides."""
+
+
+@dataclass(frozen=True)
+class DenseFaces:
+    """The teacher's raw answer for every cell of one level of a picture (cells row by row): ``scores`` (C,) in
+    [0, 1], ``boxes`` (C, 4) corners and ``landmarks`` (C, 10) x, y, in the picture's pixels."""
+
+    stride: int
+    scores: np.ndarray
+    boxes: np.ndarray
+    landmarks: np.ndarray
+
+
+class DenseFaceTeacher:
+    """YuNet's score, box and landmarks at every cell of its three levels (before thresholds and suppression),
+    run by OpenCV's DNN module: soft targets for distilling it into a student with cells on the same strides."""
+
+    def __init__(self, path: str | Path = DEFAULT_TEACHER) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise ConfigError(f"face teacher not found: {self.path} (see ../shared/weights/teachers/README.md)")
+        self.net = cv2.dnn.readNet(str(self.path))
+        names = [f"{kind}_{stride}" for kind in ("cls", "obj", "bbox", "kps") for stride in TEACHER_STRIDES]
+        self.names = names
+
+    def levels(self, photo: np.ndarray) -> list[DenseFaces]:
+        """Every cell's answer for ``photo`` ((H, W, 3) uint8 RGB, H and W multiples of 32), one entry a level."""
+        height, width = photo.shape[:2]
+        if height % 32 or width % 32:
+            raise ValueError(f"the dense teacher needs sides that are multiples of 32, got {width}x{height}")
+        self.net.setInput(cv2.dnn.blobFromImage(np.ascontiguousarray(photo[..., ::-1])))
+        outputs = dict(zip(self.names, self.net.forward(self.names), strict=True))
+        levels = []
+        for stride in TEACHER_STRIDES:
+            rows, cols = height // stride, width // stride
+            cls, obj = (np.clip(outputs[f"{kind}_{stride}"].reshape(-1), 0, 1) for kind in ("cls", "obj"))
+            bbox, kps = outputs[f"bbox_{stride}"].reshape(-1, 4), outputs[f"kps_{stride}"].reshape(-1, 5, 2)
+            ys, xs = np.divmod(np.arange(rows * cols), cols)
+            cell = np.stack([xs, ys], axis=1).astype(np.float32)
+            centre = (cell + bbox[:, :2]) * stride
+            size = np.exp(np.minimum(bbox[:, 2:], 10.0)) * stride
+            boxes = np.concatenate([centre - size / 2, centre + size / 2], axis=1)
+            points = ((kps + cell[:, None, :]) * stride).reshape(-1, 10)
+            levels.append(DenseFaces(stride, np.sqrt(cls * obj), boxes.astype(np.float32), points.astype(np.float32)))
+        return levels
+
+
 def _face(row: np.ndarray, factor: float) -> Face:
     x, y, w, h = (float(v) * factor for v in row[:4])
     points = row[4:14].reshape(5, 2) * factor
@@ -108,5 +157,5 @@ def teacher_faces(files: Sequence[Path], *, teacher: str | Path = DEFAULT_TEACHE
     return labels
 
 
-__all__ = ["DEFAULT_CACHE", "DEFAULT_TEACHER", "DOUBT_SCORE", "FACE_SCORE", "FaceTeacher", "PhotoFaces",
-           "teacher_faces"]
+__all__ = ["DEFAULT_CACHE", "DEFAULT_TEACHER", "DOUBT_SCORE", "FACE_SCORE", "TEACHER_STRIDES", "DenseFaceTeacher",
+           "DenseFaces", "FaceTeacher", "PhotoFaces", "teacher_faces"]

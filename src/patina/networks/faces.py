@@ -3,8 +3,9 @@ and, at strides 8, 16, 32 and 64, gives per cell a face score, the box (distance
 its four sides) and five landmarks (offsets from the cell's centre), all in units of the cell's stride.
 
 Luminance only, so gray, sepia and colour photos look alike to it. A small feature pyramid (top-down sums)
-feeds one head shared by the levels; each face is the job of the level that matches its size
-(:data:`LEVEL_SIZES`)."""
+feeds one head shared by the levels. Trained from labelled faces, each face is the job of the level that
+matches its size (:data:`LEVEL_SIZES`); distilled from the teacher (YuNet), the levels at strides 8-32 answer
+as the teacher's do and the stride-64 level learns to find nothing."""
 
 from __future__ import annotations
 

@@ -128,11 +128,12 @@ class Region:
 class FaceRefiner:
     """The face stage of restoration: ``refine(restored, source)`` finds the faces in the restored photo, aligns
     each by its landmarks to a :data:`~patina.networks.face_restore.CROP` px crop of the *source* (the photo as it
-    was given: the face model was trained on aged faces), restores it, gives it the tone and colour of the
-    restored photo there (:func:`~patina.ops.face_align.match_tone`), and pastes it back into the restored photo
-    with a feathered mask times ``strength``. A face larger than the crop keeps the restored photo's detail
-    finer than the crop can hold. Only the pixels around each face are read and written, so a large scan is
-    fine: the faces are found on a shrunk copy and restored from the full-resolution pixels.
+    was given: the face model was trained on aged faces), restores it (a conditioned face model also reads the
+    restored photo's same crop and corrects that), gives it the tone and colour of the restored photo there
+    (:func:`~patina.ops.face_align.match_tone`), and pastes it back into the restored photo with a feathered mask
+    times ``strength``. A face larger than the crop keeps the restored photo's detail finer than the crop can
+    hold. Only the pixels around each face are read and written, so a large scan is fine: the faces are found
+    on a shrunk copy and restored from the full-resolution pixels.
     """
 
     def __init__(self, finder: FaceFinder, restorer: FaceRestorer, *, strength: float = 1.0) -> None:
@@ -151,8 +152,8 @@ class FaceRefiner:
             descriptor = load(restorer, device=device, task="face-restore")
         except ModelNotFoundError as error:
             raise ModelNotFoundError(f"{error}. No face model is registered yet: give the face model and the face "
-                                     "detector as .safetensors files (experiments/faces-stage1/ in the source "
-                                     "tree has the first ones)") from None
+                                     "detector as .safetensors files (experiments/faces-stage3/ in the source "
+                                     "tree has the latest ones)") from None
         assert finder.descriptor is not None
         return cls(finder, descriptor.network_as(FaceRestorer), strength=strength), [finder.descriptor, descriptor]
 
@@ -176,9 +177,9 @@ class FaceRefiner:
         (restored_pixels, region, local), (source_pixels, _, source_face) = around, given
         aligned_restored = align_face(restored_pixels, local, CROP)
         with torch.inference_mode():
-            crop = align_face(source_pixels, source_face, CROP).crop
-            batch = torch.from_numpy(crop.transpose(2, 0, 1).copy())[None].to(self.device)
-            out = self.restorer(batch).float().clamp(0, 1)[0].permute(1, 2, 0).cpu().numpy()
+            crop = _batch(align_face(source_pixels, source_face, CROP).crop, self.device)
+            condition = _batch(aligned_restored.crop, self.device) if self.restorer.conditioned else None
+            out = self.restorer(crop, condition).float().clamp(0, 1)[0].permute(1, 2, 0).cpu().numpy()
         if _is_gray(aligned_restored.crop):
             out = np.repeat((out @ np.asarray(LUMA, np.float32))[..., None], 3, axis=2)
         out = match_tone(out, aligned_restored.crop)
@@ -189,6 +190,11 @@ class FaceRefiner:
         if restored.shape[2] == 1:
             pasted = (pasted @ np.asarray(LUMA, np.float32))[..., None]
         restored[region.slices] = from_float01(pasted, restored.dtype)
+
+
+def _batch(crop: np.ndarray, device: torch.device) -> torch.Tensor:
+    """An (S, S, 3) float crop as a (1, 3, S, S) tensor on ``device``."""
+    return torch.from_numpy(np.ascontiguousarray(crop.transpose(2, 0, 1)))[None].to(device)
 
 
 def _surroundings(pixels: np.ndarray, face: Face) -> tuple[np.ndarray, Region, Face] | None:

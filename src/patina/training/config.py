@@ -324,11 +324,21 @@ class StylizeTrainConfig(RunConfig):
 @dataclass
 class FaceDetectorLossConfig:
     """Weights of the face detector's objective: focal loss of the cells' face scores, GIoU of the boxes and
-    L1 of the landmarks (relative to the face's size) on the cells that hold a face."""
+    L1 of the landmarks (relative to the face's size) on the cells that hold a face; and the same three
+    against the teacher's answer at every cell of the clean crop (``soft_*``: distillation; any of them not
+    zero runs the teacher on every crop)."""
 
     score: float = 1.0
     box: float = 2.0
     landmarks: float = 1.0
+    soft_score: float = 0.0
+    soft_box: float = 0.0
+    soft_landmarks: float = 0.0
+
+    @property
+    def distils(self) -> bool:
+        """Whether the teacher's dense answers are needed."""
+        return bool(self.soft_score or self.soft_box or self.soft_landmarks)
 
 
 @dataclass
@@ -374,8 +384,9 @@ class FaceRestoreLossConfig(GanLossConfig):
 class FaceRestoreTrainConfig(FaceRunConfig):
     """Everything `patina train face-restore` needs: photos labelled by the teacher (as the face detector's,
     the same photos held out), the faces used (at least ``min_face`` px, so their aligned ``data.crop`` crops
-    are sharp), the landmarks' jitter, the degradation chain, the discriminator and an optional trained face
-    detector for the landmark-consistency term."""
+    are sharp), the landmarks' jitter, the degradation chain, the discriminator, an optional trained face
+    detector for the landmark-consistency term and, for a conditioned face model, the restore model whose
+    output it corrects."""
 
     name: str = "face-restore"
     out_dir: str = "runs/face-restore"
@@ -384,5 +395,11 @@ class FaceRestoreTrainConfig(FaceRunConfig):
     min_face: float = 96.0
     jitter: float = 0.04
     landmark_model: str | None = None  # a trained face-detector .safetensors (frozen), for loss.landmarks
+    # condition: the general restore model (registered name or file) a conditioned face model
+    # (generator.conditioned) corrects; its crops are made once, from whole photos aged `variants` times and
+    # restored by it, and kept under `crops_cache`
+    condition: str | None = None
+    variants: int = 3
+    crops_cache: str = "~/.cache/patina/face-crops"
     discriminator: dict[str, Any] = field(default_factory=lambda: {"in_channels": 6, "width": 48})
     loss: FaceRestoreLossConfig = field(default_factory=FaceRestoreLossConfig)

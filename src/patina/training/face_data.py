@@ -4,11 +4,20 @@ A sample is a square crop of a training photo at a random scale (faces from a fe
 flipped half the time, aged by the old-photo chain (:mod:`patina.degradations.chain`) most of the time, and
 turned to luminance, with the teacher's faces (:mod:`patina.evaluation.face_teacher`) moved along. A face
 mostly cut off by the crop's edge, or too small to learn, becomes a doubtful one: the loss ignores the cells
-on it rather than calling them background.
+on it rather than calling them background. With a dense teacher, a sample also carries the teacher's answer
+at every cell of the clean crop (:func:`dense_targets`): soft targets for distillation.
+
+The face restorer's samples: aged/clean pairs of aligned face crops (:class:`AlignedFacePairs`), or, for a
+face model that corrects the general restoration, aged/restored/clean crops cut from whole photos aged and
+restored once (:func:`restored_face_crops`, :class:`RestoredFaceCrops`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,8 +29,8 @@ from torch.utils.data import Dataset
 from patina.core.errors import ConfigError
 from patina.data import read_rgb_uint8
 from patina.degradations.chain import DegradationConfig, degrade
-from patina.evaluation.face_teacher import PhotoFaces
-from patina.networks.faces import LEVEL_SIZES, STRIDES, cell_centres
+from patina.evaluation.face_teacher import TEACHER_STRIDES, DenseFaceTeacher, PhotoFaces
+from patina.networks.faces import LEVEL_SIZES, OUTPUTS, STRIDES, cell_centres
 from patina.ops.face_align import align_face
 from patina.ops.faces import MIRRORED_LANDMARKS, Face
 from patina.training.datasets import sample_seed
@@ -43,18 +52,21 @@ class FaceCrops(Dataset):
     (the photo's long side is ``side_range`` times the crop, log-uniform), the crop, the flip and the aging.
 
     Items: ``image`` (1, S, S) luminance; ``faces`` (MAX_FACES, 14): box x0, y0, x1, y1 and 5 landmarks x, y,
-    in crop pixels; ``doubtful`` (MAX_FACES, 4) boxes; ``counts`` (2,): how many rows of each are real.
+    in crop pixels; ``doubtful`` (MAX_FACES, 4) boxes; ``counts`` (2,): how many rows of each are real; with
+    ``dense_teacher`` (the teacher's .onnx), ``teacher``: :func:`dense_targets` of the clean crop.
     """
 
     def __init__(self, files: list[Path], labels: dict[Path, PhotoFaces], *, crop: int,
                  side_range: tuple[float, float], p_face: float, p_aged: float, degradation: DegradationConfig,
-                 seed: int) -> None:
+                 seed: int, dense_teacher: str | Path | None = None) -> None:
         if not files:
             raise ConfigError("no training photos for the face detector")
         self.files, self.labels, self.crop = files, labels, crop
         self.with_faces = [i for i, path in enumerate(files) if labels[path].faces]
         self.side_range, self.p_face, self.p_aged = side_range, p_face, p_aged
         self.degradation, self.seed = degradation, seed
+        self.dense_teacher = dense_teacher
+        self._teacher: DenseFaceTeacher | None = None  # made in each worker process on first use
 
     def __len__(self) -> int:
         return 2**62
@@ -73,11 +85,12 @@ class FaceCrops(Dataset):
         canvas[top:top + size[1], left:left + size[0]] = photo
         y0 = int(rng.integers(canvas.shape[0] - self.crop + 1))
         x0 = int(rng.integers(canvas.shape[1] - self.crop + 1))
-        crop = canvas[y0:y0 + self.crop, x0:x0 + self.crop].astype(np.float32) / 255
+        clean = canvas[y0:y0 + self.crop, x0:x0 + self.crop]
         shift = (left - x0, top - y0)
         flip = bool(rng.random() < 0.5)
         if flip:
-            crop = crop[:, ::-1]
+            clean = clean[:, ::-1]
+        crop = clean.astype(np.float32) / 255
         faces, doubtful = [], [_moved(face, factor, shift, flip, self.crop) for face in labels.doubtful]
         for face in (_moved(face, factor, shift, flip, self.crop) for face in labels.faces):
             visible = _visible_share(face.box, self.crop)
@@ -88,11 +101,35 @@ class FaceCrops(Dataset):
         if rng.random() < self.p_aged:
             crop = degrade(np.ascontiguousarray(crop), self.degradation, int(rng.integers(2**31))).degraded
         luminance = cv2.cvtColor(np.ascontiguousarray(crop, dtype=np.float32), cv2.COLOR_RGB2GRAY)  # BT.601
-        return {"image": torch.from_numpy(np.clip(luminance, 0, 1)[None].astype(np.float32)),
-                "faces": _rows([[*f.box, *np.ravel(f.landmarks)] for f in faces], 14),
-                "doubtful": _rows([list(f.box) for f in doubtful if _visible_share(f.box, self.crop) > 0], 4),
-                "counts": torch.tensor([min(len(faces), MAX_FACES),
-                                        min(sum(_visible_share(f.box, self.crop) > 0 for f in doubtful), MAX_FACES)])}
+        sample = {"image": torch.from_numpy(np.clip(luminance, 0, 1)[None].astype(np.float32)),
+                  "faces": _rows([[*f.box, *np.ravel(f.landmarks)] for f in faces], 14),
+                  "doubtful": _rows([list(f.box) for f in doubtful if _visible_share(f.box, self.crop) > 0], 4),
+                  "counts": torch.tensor([min(len(faces), MAX_FACES),
+                                          min(sum(_visible_share(f.box, self.crop) > 0 for f in doubtful),
+                                              MAX_FACES)])}
+        if self.dense_teacher is not None:
+            if self._teacher is None:
+                self._teacher = DenseFaceTeacher(self.dense_teacher)
+            sample["teacher"] = dense_targets(self._teacher, np.ascontiguousarray(clean))
+        return sample
+
+
+def dense_targets(teacher: DenseFaceTeacher, crop: np.ndarray) -> torch.Tensor:
+    """The teacher's answer for every cell of the detector's levels on ``crop`` ((S, S, 3) uint8 RGB), as one
+    (cells, 15) tensor in the order of the detector's flattened outputs (level by level, row by row): score, box
+    corners, landmarks x, y, in crop pixels. Levels the teacher lacks (stride 64) get score 0 (no face there:
+    the teacher finds the largest faces on its coarsest level)."""
+    side = crop.shape[0]
+    levels = {level.stride: level for level in teacher.levels(crop)}
+    parts = []
+    for stride in STRIDES:
+        cells = (side // stride) ** 2
+        rows = np.zeros((cells, OUTPUTS), np.float32)
+        if stride in TEACHER_STRIDES:
+            level = levels[stride]
+            rows[:, 0], rows[:, 1:5], rows[:, 5:] = level.scores, level.boxes, level.landmarks
+        parts.append(rows)
+    return torch.from_numpy(np.concatenate(parts))
 
 
 def _moved(face: Face, factor: float, shift: tuple[int, int], flip: bool, crop: int) -> Face:
@@ -247,4 +284,77 @@ class AlignedFacePairs(Dataset):
         return self.pair(index)
 
 
-__all__ = ["MAX_FACES", "AlignedFacePairs", "FaceCrops", "LevelTargets", "cell_targets", "jittered", "level_of"]
+RestoreFn = Callable[[torch.Tensor], torch.Tensor]
+"""The general restoration: (1, 3, H, W) float in [0, 1] -> the restored (1, 3, H, W)."""
+TRIPLETS = ("degraded", "restored", "target")
+
+
+def restored_face_crops(files: list[Path], labels: dict[Path, PhotoFaces], *, restore: RestoreFn, restore_key: str,
+                        crop: int, min_face: float, jitter: float, variants: int, degradation: DegradationConfig,
+                        seed: int, cache: str | Path | None) -> dict[str, np.ndarray]:
+    """The aligned ``crop`` px crops of every teacher face of at least ``min_face`` px, as the face stage sees
+    them: each photo aged whole by the degradation chain ``variants`` times, restored by ``restore``, and the
+    aged, restored and clean (the chain's target) photos cropped at the face (landmarks jittered by ``jitter``).
+    Returns (F, crop, crop, 3) uint8 arrays by :data:`TRIPLETS` name. Made once per set of inputs and kept in
+    ``cache`` (``restore_key`` names the restoration: its weights' sha256)."""
+    chosen = [path for path in files if any(face.size >= min_face for face in labels[path].faces)]
+    if not chosen:
+        raise ConfigError(f"no teacher faces of at least {min_face:g} px among {len(files)} photos")
+    key = json.dumps([[f"{path.resolve()}:{path.stat().st_size}" for path in chosen], restore_key, crop, min_face,
+                      jitter, variants, repr(degradation), seed])
+    cache_file = None
+    if cache is not None:
+        name = f"face-crops-{hashlib.sha256(key.encode()).hexdigest()[:16]}.npz"
+        cache_file = Path(os.path.expanduser(cache)) / name
+        if cache_file.is_file():
+            with np.load(cache_file) as stored:
+                return {name: stored[name] for name in TRIPLETS}
+    crops: dict[str, list[np.ndarray]] = {name: [] for name in TRIPLETS}
+    for variant in range(variants):
+        for index, path in enumerate(chosen):
+            rng = np.random.default_rng(sample_seed(seed, index, stream=variant + 1))
+            sample = degrade(read_rgb_uint8(path).astype(np.float32) / 255, degradation, int(rng.integers(2**31)))
+            with torch.inference_mode():
+                restored = restore(torch.from_numpy(sample.degraded.transpose(2, 0, 1).copy())[None])
+            photos = (sample.degraded, restored[0].permute(1, 2, 0).numpy(), sample.target)
+            for face in labels[path].faces:
+                if face.size >= min_face:
+                    moved = jittered(face, rng, jitter)
+                    for name, photo in zip(TRIPLETS, photos, strict=True):
+                        aligned = align_face(np.clip(photo, 0, 1), moved, crop).crop
+                        crops[name].append(np.round(aligned * 255).astype(np.uint8))
+    stacked = {name: np.stack(values) for name, values in crops.items()}
+    if cache_file is not None:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        partial = cache_file.with_name(cache_file.name + ".part.npz")
+        np.savez(partial, **stacked)  # type: ignore[arg-type]  # numpy's stubs take the names for flags
+        partial.replace(cache_file)
+    return stacked
+
+
+class RestoredFaceCrops(Dataset):
+    """Samples of :func:`restored_face_crops`' faces: sample ``i`` is a function of (seed, i): a face, mirrored
+    half the time. Items: ``degraded``, ``restored`` and ``target`` (3, S, S) float in [0, 1]."""
+
+    def __init__(self, crops: dict[str, np.ndarray], *, seed: int) -> None:
+        self.crops, self.seed = crops, seed
+        self.count = len(crops["target"])
+
+    def __len__(self) -> int:
+        return 2**62
+
+    def item(self, face: int, *, mirrored: bool = False) -> dict[str, torch.Tensor]:
+        """The crops of face number ``face``."""
+        sample = {}
+        for name in TRIPLETS:
+            pixels = self.crops[name][face][:, ::-1] if mirrored else self.crops[name][face]
+            sample[name] = torch.from_numpy(np.ascontiguousarray(pixels.transpose(2, 0, 1))).float() / 255
+        return sample
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        rng = np.random.default_rng(sample_seed(self.seed, index))
+        return self.item(int(rng.integers(self.count)), mirrored=bool(rng.random() < 0.5))
+
+
+__all__ = ["MAX_FACES", "TRIPLETS", "AlignedFacePairs", "FaceCrops", "LevelTargets", "RestoreFn", "RestoredFaceCrops",
+           "cell_targets", "dense_targets", "jittered", "level_of", "restored_face_crops"]

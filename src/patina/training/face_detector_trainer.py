@@ -4,7 +4,10 @@ teacher (YuNet, :mod:`patina.evaluation.face_teacher`): boxes and five landmarks
 The crops (:class:`~patina.training.face_data.FaceCrops`) are aged by the old-photo chain most of the time,
 so the detector learns to find faces in faded, grainy, scratched, blurred prints. Per pyramid level: focal
 loss of every cell's face score (doubtful cells ignored), GIoU of the boxes and L1 of the landmarks (divided
-by the face's size) on the cells that hold a face. Not a GAN; batch norm, an EMA of the weights.
+by the face's size) on the cells that hold a face. Distillation (``loss.soft_*``): the same three against the
+teacher's answer at every cell of the *clean* crop while the detector reads the aged one: the score by
+quality focal loss (Li et al. 2020, the teacher's score as a soft target), boxes and landmarks weighted by
+the teacher's score where it is at least :data:`SOFT_POSITIVE`. Not a GAN; batch norm, an EMA of the weights.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from torch.nn import functional as F
 from patina.core.errors import ConfigError
 from patina.evaluation.face_teacher import PhotoFaces, teacher_faces
 from patina.evaluation.faces_eval import detector_matching
-from patina.networks.faces import STRIDES, FaceDetector
+from patina.networks.faces import STRIDES, FaceDetector, cell_centres
 from patina.pipelines.faces import FaceFinder
 from patina.training.config import FaceDetectorTrainConfig
 from patina.training.datasets import degradation_preset
@@ -30,6 +33,8 @@ from patina.weights import ModelCard
 
 FOCAL_ALPHA = 0.25
 FOCAL_GAMMA = 2.0
+SOFT_POSITIVE = 0.3
+"""Cells where the teacher's score is at least this carry its box and landmarks as targets."""
 
 
 def focal_loss(logits: torch.Tensor, positive: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
@@ -42,8 +47,15 @@ def focal_loss(logits: torch.Tensor, positive: torch.Tensor, weight: torch.Tenso
     return (alpha * (1 - p_t) ** FOCAL_GAMMA * ce * weight).sum()
 
 
-def giou_loss(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Mean 1 - generalised IoU of (K, 4) corner boxes."""
+def quality_focal_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Quality focal loss (Li et al. 2020): cross-entropy against a soft ``target`` in [0, 1], times the squared
+    distance of the score from it, summed over the cells."""
+    ce = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
+    return (ce * (torch.sigmoid(logits) - target).pow(FOCAL_GAMMA)).sum()
+
+
+def giou_loss(predicted: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean (or ``weight``-weighted mean) 1 - generalised IoU of (K, 4) corner boxes."""
     top_left = torch.max(predicted[:, :2], target[:, :2])
     bottom_right = torch.min(predicted[:, 2:], target[:, 2:])
     overlap = (bottom_right - top_left).clamp_min(0).prod(dim=1)
@@ -51,7 +63,8 @@ def giou_loss(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     union = area(predicted) + area(target) - overlap
     hull = (torch.max(predicted[:, 2:], target[:, 2:]) - torch.min(predicted[:, :2], target[:, :2])).prod(dim=1)
     iou = overlap / union.clamp_min(1e-6)
-    return (1 - iou + (hull - union) / hull.clamp_min(1e-6)).mean()
+    loss = 1 - iou + (hull - union) / hull.clamp_min(1e-6)
+    return loss.mean() if weight is None else (loss * weight).sum() / weight.sum().clamp_min(1e-6)
 
 
 class PositiveCells(NamedTuple):
@@ -69,11 +82,13 @@ class PositiveCells(NamedTuple):
         distances = self.predicted[:, 1:5] * self.strides
         return torch.cat([self.centres - distances[:, :2], self.centres + distances[:, 2:]], dim=1)
 
-    def landmark_error(self) -> torch.Tensor:
-        """Mean distance of the predicted landmarks (per coordinate) from the faces', over the faces' sizes."""
+    def landmark_error(self, weight: torch.Tensor | None = None) -> torch.Tensor:
+        """Mean (or ``weight``-weighted mean over the cells) distance of the predicted landmarks (per coordinate)
+        from the faces', over the faces' sizes."""
         points = self.centres.repeat(1, 5) + self.predicted[:, 5:15] * self.strides
         size = torch.max(self.boxes[:, 2] - self.boxes[:, 0], self.boxes[:, 3] - self.boxes[:, 1]).clamp_min(1.0)
-        return ((points - self.landmarks).abs() / size[:, None]).mean()
+        error = ((points - self.landmarks).abs() / size[:, None]).mean(dim=1)
+        return error.mean() if weight is None else (error * weight).sum() / weight.sum().clamp_min(1e-6)
 
 
 class FaceDetectorTrainer(Trainer):
@@ -98,25 +113,54 @@ class FaceDetectorTrainer(Trainer):
         return FaceCrops(self.train_files, self.labels, crop=cfg.data.crop, side_range=tuple(cfg.side_range),
                          p_face=cfg.p_face, p_aged=cfg.p_aged,
                          degradation=degradation_preset(cfg.data.degradation, cfg.data.degradation_overrides),
-                         seed=cfg.seed)
+                         seed=cfg.seed, dense_teacher=cfg.teacher if cfg.loss.distils else None)
 
     def generate(self, batch: dict[str, torch.Tensor], rng: np.random.Generator) -> Generated:
         image = batch["image"].to(self.device)
         outputs = self.detector(image)
-        targets = cell_targets(batch, [tuple(level.shape[-2:]) for level in outputs])
         flat = [level.float().flatten(2).transpose(1, 2) for level in outputs]  # (N, cells, 15) each
+        terms: dict[str, LossTerm] = {}
+        if self.loss_terms.weight("score") or self.loss_terms.weight("box") or self.loss_terms.weight("landmarks"):
+            terms |= self._label_terms(batch, outputs, flat)
+        if "teacher" in batch:
+            terms |= self._teacher_terms(torch.cat(flat, dim=1), batch["teacher"].to(self.device), outputs)
+        shown = image.expand(-1, 3, -1, -1)
+        return Generated(terms=terms, images=[shown], label="train/aged crop",
+                         logged={"train/faces": float(batch["counts"][:, 0].sum())})
+
+    def _label_terms(self, batch: dict[str, torch.Tensor], outputs: list[torch.Tensor],
+                     flat: list[torch.Tensor]) -> dict[str, LossTerm]:
+        """The loss terms against the teacher's faces (the photo's labels): ``score``, ``box``, ``landmarks``."""
+        targets = cell_targets(batch, [(level.shape[-2], level.shape[-1]) for level in outputs])
         positives = max(1.0, float(sum(int(t.positive.sum()) for t in targets)))
         cells = self._positive_cells(flat, targets)
         zero = cells.predicted.sum()
-        terms: dict[str, LossTerm] = {
+        return {
             "score": lambda: torch.stack([focal_loss(f[..., 0], t.positive.to(self.device), t.weight.to(self.device))
                                           for f, t in zip(flat, targets, strict=True)]).sum() / positives,
             "box": lambda: giou_loss(cells.corners(), cells.boxes) if len(cells.predicted) else zero,
             "landmarks": lambda: cells.landmark_error() if len(cells.predicted) else zero,
         }
-        shown = image.expand(-1, 3, -1, -1)
-        return Generated(terms=terms, images=[shown], label="train/aged crop",
-                         logged={"train/faces": float(batch["counts"][:, 0].sum())})
+
+    def _teacher_terms(self, predicted: torch.Tensor, teacher: torch.Tensor,
+                       outputs: list[torch.Tensor]) -> dict[str, LossTerm]:
+        """The distillation terms against the teacher's answer at every cell (``teacher``: (N, cells, 15), as
+        :func:`~patina.training.face_data.dense_targets`): ``soft_score``, ``soft_box``, ``soft_landmarks``."""
+        centres = torch.cat([cell_centres(level.shape[-2], level.shape[-1], stride, self.device)
+                             for level, stride in zip(outputs, STRIDES, strict=True)])
+        strides = torch.cat([torch.full((level.shape[-2] * level.shape[-1], 1), float(stride), device=self.device)
+                             for level, stride in zip(outputs, STRIDES, strict=True)])
+        scores = teacher[..., 0]
+        item, cell = torch.nonzero(scores >= SOFT_POSITIVE, as_tuple=True)
+        weight = scores[item, cell]
+        cells = PositiveCells(predicted[item, cell], centres[cell], strides[cell], teacher[item, cell, 1:5],
+                              teacher[item, cell, 5:])
+        zero = predicted.sum() * 0
+        return {
+            "soft_score": lambda: quality_focal_loss(predicted[..., 0], scores) / weight.sum().clamp_min(1.0),
+            "soft_box": lambda: giou_loss(cells.corners(), cells.boxes, weight) if len(cell) else zero,
+            "soft_landmarks": lambda: cells.landmark_error(weight) if len(cell) else zero,
+        }
 
     def _positive_cells(self, flat: list[torch.Tensor], targets: list[LevelTargets]) -> PositiveCells:
         """The cells that hold a face, over all levels."""

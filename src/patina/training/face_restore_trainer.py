@@ -5,10 +5,15 @@ The faces are the teacher's (YuNet, as for the detector; labels cached), the cro
 (jittered, as a detector's are off by a little). Identity-keeping terms dominate: Charbonnier and SSIM to the
 clean crop, L1 of the low frequencies (8x average-pooled: tone, face shape), and optionally the consistency of a
 frozen face detector's boxes and landmarks; then a VGG perceptual term and a conditional PatchGAN.
+
+With ``condition`` (a restore model), the face model is conditioned: it learns to correct the general
+restoration's crop of each face, trained on crops cut from whole photos aged by the chain and restored by that
+model (:func:`~patina.training.face_data.restored_face_crops`), as the face stage will meet them.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +28,8 @@ from patina.networks.faces import FaceDetector, luminance
 from patina.ops.metrics import psnr
 from patina.training.config import FaceRestoreTrainConfig
 from patina.training.datasets import DEGRADATION_PRESETS, degradation_preset
-from patina.training.face_data import AlignedFacePairs
+from patina.core.errors import ConfigError
+from patina.training.face_data import AlignedFacePairs, RestoredFaceCrops, restored_face_crops
 from patina.training.loss_terms import LossTerm
 from patina.training.trainer import Generated, Trainer, init_source, kwargs_of, load_init_state
 from patina.weights import ModelCard
@@ -37,6 +43,9 @@ class FaceRestoreTrainer(Trainer):
     task = "face-restore"
 
     def __init__(self, config: FaceRestoreTrainConfig, *, progress: bool = True) -> None:
+        if bool(config.generator.get("conditioned")) != (config.condition is not None):
+            raise ConfigError("generator.conditioned and condition go together: a conditioned face model needs the "
+                              "restore model it corrects, and only it can use one")
         super().__init__(config, progress=progress)
         self.labels: dict[Path, PhotoFaces] = teacher_faces(self.train_files + self.val_files,
                                                             teacher=config.teacher, cache=config.teacher_cache)
@@ -45,6 +54,7 @@ class FaceRestoreTrainer(Trainer):
         self.adversary = self.make_adversary(PatchDiscriminator(**config.discriminator))
         self.perceptual = self.perceptual_loss()
         self.detector = self._detector(config.landmark_model)
+        self._validation_crops: RestoredFaceCrops | None = None
 
     def _detector(self, path: str | None) -> FaceDetector | None:
         if path is None:
@@ -63,7 +73,24 @@ class FaceRestoreTrainer(Trainer):
         return AlignedFacePairs(files, self.labels, crop=cfg.data.crop, min_face=cfg.min_face, jitter=cfg.jitter,
                                 degradation=preset, seed=seed)
 
-    def training_set(self) -> AlignedFacePairs:
+    def restored_crops(self, files: list[Path], seed: int) -> RestoredFaceCrops:
+        """A conditioned model's samples of ``files`` (the validation seed: the eval chain, one aging, no jitter)."""
+        from patina.pipelines.restore import RestorePipeline
+
+        cfg = self.config
+        assert cfg.condition is not None
+        validation = seed == VALIDATION_SEED
+        restore = RestorePipeline(model=cfg.condition, device=self.device)
+        crops = restored_face_crops(
+            files, self.labels, restore=restore, restore_key=json.dumps(restore.models()), crop=cfg.data.crop,
+            min_face=cfg.min_face, jitter=0.0 if validation else cfg.jitter, variants=1 if validation else cfg.variants,
+            degradation=DEGRADATION_PRESETS["eval"] if validation else degradation_preset(
+                cfg.data.degradation, cfg.data.degradation_overrides), seed=seed, cache=cfg.crops_cache)
+        return RestoredFaceCrops(crops, seed=seed)
+
+    def training_set(self) -> AlignedFacePairs | RestoredFaceCrops:
+        if self.config.condition is not None:
+            return self.restored_crops(self.train_files, self.config.seed)
         return self.pairs(self.train_files, self.config.seed)
 
     def _landmark_consistency(self, restored: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -76,8 +103,9 @@ class FaceRestoreTrainer(Trainer):
 
     def generate(self, batch: dict[str, torch.Tensor], rng: np.random.Generator) -> Generated:
         degraded, target = (batch[k].to(self.device, non_blocking=True) for k in ("degraded", "target"))
+        condition = batch["restored"].to(self.device) if "restored" in batch else None
         with self.autocast():
-            restored = self.restorer(degraded)
+            restored = self.restorer(degraded, condition)
         restored_f = restored.float()
 
         def paired(image: torch.Tensor) -> torch.Tensor:  # D judges a crop next to its aged input
@@ -93,24 +121,35 @@ class FaceRestoreTrainer(Trainer):
         perceptual = self.perceptual
         if perceptual is not None:
             terms["perceptual"] = lambda: perceptual(restored_f, target)
-        return Generated(terms=terms, images=[degraded, restored_f.detach().clamp(0, 1), target],
-                         label="train/aged|restored|target", real=target, fake=restored,
+        shown = [degraded, *([] if condition is None else [condition]), restored_f.detach().clamp(0, 1), target]
+        label = "train/aged|restored|target" if condition is None else "train/aged|restore|faces|target"
+        return Generated(terms=terms, images=shown, label=label, real=target, fake=restored,
                          discriminate=lambda image: self.gan.discriminator(paired(image)))
 
     @torch.no_grad()
     def validate(self, limit: int = 32) -> dict[str, float]:
-        """PSNR of held-out aged face crops (the eval preset) before and after the EMA restorer."""
+        """PSNR of held-out aged face crops (the eval preset) before and after the EMA restorer (conditioned:
+        and after the general restoration alone)."""
         if not self.val_files:
             return {}
-        dataset = self.pairs(self.val_files, VALIDATION_SEED)
-        before, after = [], []
-        for index in range(limit):
-            item = dataset.pair(index, jitter=0.0)
+        if self.config.condition is not None:
+            if self._validation_crops is None:
+                self._validation_crops = self.restored_crops(self.val_files, VALIDATION_SEED)
+            crops = self._validation_crops
+            items = [crops.item(index) for index in range(min(limit, crops.count))]
+        else:
+            pairs = self.pairs(self.val_files, VALIDATION_SEED)
+            items = [pairs.pair(index, jitter=0.0) for index in range(limit)]
+        scores: dict[str, list[float]] = {"val/psnr_input": [], "val/psnr_restore": [], "val/psnr_restored": []}
+        for item in items:
             degraded, target = item["degraded"][None].to(self.device), item["target"][None].to(self.device)
-            restored = self.ema_restorer.shadow(degraded).clamp(0, 1)
-            before.append(psnr(degraded, target).item())
-            after.append(psnr(restored, target).item())
-        return {"val/psnr_input": float(np.mean(before)), "val/psnr_restored": float(np.mean(after))}
+            condition = item["restored"][None].to(self.device) if "restored" in item else None
+            restored = self.ema_restorer.shadow(degraded, condition).clamp(0, 1)
+            scores["val/psnr_input"].append(psnr(degraded, target).item())
+            scores["val/psnr_restored"].append(psnr(restored, target).item())
+            if condition is not None:
+                scores["val/psnr_restore"].append(psnr(condition, target).item())
+        return {name: float(np.mean(values)) for name, values in scores.items() if values}
 
     def teacher_files(self) -> list[Path]:
         return [Path(self.config.teacher), *super().teacher_files()]
