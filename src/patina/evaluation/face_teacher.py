@@ -50,13 +50,19 @@ class PhotoFaces:
         return cls(tuple(Face.from_dict(f) for f in data["faces"]), tuple(Face.from_dict(f) for f in data["doubtful"]))
 
 
+def _teacher_file(path: str | Path) -> Path:
+    """``path`` as a Path, refused with a clear error when the teacher's file is not there."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"face teacher not found: {path} (see ../shared/weights/teachers/README.md)")
+    return path
+
+
 class FaceTeacher:
     """YuNet, run by OpenCV on 8-bit RGB photos."""
 
     def __init__(self, path: str | Path = DEFAULT_TEACHER) -> None:
-        self.path = Path(path)
-        if not self.path.is_file():
-            raise ConfigError(f"face teacher not found: {self.path} (see ../shared/weights/teachers/README.md)")
+        self.path = _teacher_file(path)
         self.digest = hashlib.sha256(self.path.read_bytes()).hexdigest()
         self.detector = cv2.FaceDetectorYN.create(str(self.path), "", (320, 320), DOUBT_SCORE, 0.3, 5000)
 
@@ -94,12 +100,9 @@ class DenseFaceTeacher:
     run by OpenCV's DNN module: soft targets for distilling it into a student with cells on the same strides."""
 
     def __init__(self, path: str | Path = DEFAULT_TEACHER) -> None:
-        self.path = Path(path)
-        if not self.path.is_file():
-            raise ConfigError(f"face teacher not found: {self.path} (see ../shared/weights/teachers/README.md)")
+        self.path = _teacher_file(path)
         self.net = cv2.dnn.readNet(str(self.path))
-        names = [f"{kind}_{stride}" for kind in ("cls", "obj", "bbox", "kps") for stride in TEACHER_STRIDES]
-        self.names = names
+        self.names = [f"{kind}_{stride}" for kind in ("cls", "obj", "bbox", "kps") for stride in TEACHER_STRIDES]
 
     def levels(self, photo: np.ndarray) -> list[DenseFaces]:
         """Every cell's answer for ``photo`` ((H, W, 3) uint8 RGB, H and W multiples of 32), one entry a level."""

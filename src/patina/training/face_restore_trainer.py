@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from patina.core.errors import ConfigError
 from patina.evaluation.face_teacher import PhotoFaces, teacher_faces
 from patina.losses import charbonnier_loss, ssim_loss
 from patina.networks import PatchDiscriminator
@@ -28,7 +29,6 @@ from patina.networks.faces import FaceDetector, luminance
 from patina.ops.metrics import psnr
 from patina.training.config import FaceRestoreTrainConfig
 from patina.training.datasets import DEGRADATION_PRESETS, degradation_preset
-from patina.core.errors import ConfigError
 from patina.training.face_data import AlignedFacePairs, RestoredFaceCrops, restored_face_crops
 from patina.training.loss_terms import LossTerm
 from patina.training.trainer import Generated, Trainer, init_source, kwargs_of, load_init_state
