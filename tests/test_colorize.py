@@ -267,6 +267,40 @@ def test_the_guide_weights_the_reference_colours_bins_highest() -> None:
         ColorizeGenerator(widths=(8, 16), blocks=(1, 1)).guide(blue)
 
 
+def test_a_guide_by_lightness_steers_each_band_toward_the_reference_colours_that_light() -> None:
+    """A reference blue where dark and orange where light: the dark band's likeliest bin is blue, the light
+    band's orange; a band with no reference colours leans on all of them; NaN lightness counts everywhere."""
+    from patina.networks.colorize import LIGHTNESS_BANDS, lightness_band
+
+    generator = ColorizeGenerator(widths=(8, 16), blocks=(1, 1), bin_step=10)
+    blue, orange = torch.tensor([0.10, -0.45]), torch.tensor([0.25, 0.60])
+    colours = torch.stack([blue] * 40 + [orange] * 40)
+    light = torch.tensor([0.1] * 40 + [0.9] * 40)
+    weights = generator.guide(colours, lightness=light)
+    nearest = torch.cdist(torch.stack([blue, orange]), generator.centres).argmin(dim=1)
+    assert weights.shape == (LIGHTNESS_BANDS, len(generator.centres))
+    dark, bright = lightness_band(torch.tensor([0.1, 0.9])).tolist()
+    assert weights[dark].argmax() == nearest[0] and weights[bright].argmax() == nearest[1]
+    middle = weights[LIGHTNESS_BANDS // 2]
+    assert middle[nearest[0]] > middle.median() and middle[nearest[1]] > middle.median()
+    everywhere = generator.guide(colours, lightness=torch.full((80,), float("nan")))
+    assert torch.allclose(everywhere, generator.guide(colours).expand_as(everywhere), atol=1e-5)
+    with pytest.raises(ValueError, match="lightness"):
+        generator.guide(colours, lightness=light[:3])
+
+
+def test_the_decoding_reads_each_cells_band_of_a_lightness_guide() -> None:
+    generator = ColorizeGenerator(widths=(8, 16), blocks=(1, 1), bin_step=10)
+    blue, orange = torch.tensor([0.10, -0.45]), torch.tensor([0.25, 0.60])
+    guide = generator.guide(torch.stack([blue] * 10 + [orange] * 10), 4.0,
+                            lightness=torch.tensor([0.1] * 10 + [0.9] * 10))
+    light = torch.cat([torch.full((1, 1, 8, 8), 0.1), torch.full((1, 1, 8, 8), 0.9)], dim=3)  # dark | light
+    chroma = generator.decode(torch.zeros(1, len(generator.centres), 4, 8), guide=guide, light=light)
+    assert chroma[0, 1, :, :6].mean() < -0.2 and chroma[0, 1, :, 10:].mean() > 0.3  # b*: blue | orange
+    with pytest.raises(ValueError, match="lightness"):
+        generator.decode(torch.zeros(1, len(generator.centres), 4, 8), guide=guide)
+
+
 def test_like_and_palette_pull_the_colours_toward_the_reference(bins_model_path: str) -> None:
     gray = Image(pixels=(lightness(to_tensor(scene()))[0, 0].numpy() * 255).round().astype(np.uint8))
     plain = mean_chroma(ColorizePipeline(model=bins_model_path, device="cpu").colorize_image(gray).pixels)

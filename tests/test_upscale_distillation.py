@@ -120,6 +120,37 @@ def test_distillation_crops_turn_input_teacher_and_target_together(photos, tmp_p
     assert torch.equal(crops[5]["input"], crops[5]["input"])
 
 
+def test_detail_is_the_mean_gradient_and_zero_on_flat_images():
+    flat = np.full((1, 32, 32, 3), 90, np.uint8)
+    ramp = np.repeat(np.repeat(np.arange(32, dtype=np.uint8)[None, :, None] * 4, 32, axis=0)[None], 3, axis=3)
+    scores = teacher_cache.detail(np.concatenate([flat, ramp, ramp // 2]), chunk=2)
+    assert scores[0] == 0.0
+    assert scores[1] == pytest.approx(4.0, rel=0.1)  # 4 gray levels a pixel, less at the borders
+    assert scores[2] == pytest.approx(scores[1] / 2, rel=0.05)
+
+
+def test_detail_power_draws_detailed_samples_more_often(photos, tmp_path):
+    """With ``detail_power`` a sample's share of the draws follows its detail; without, every sample is drawn
+    alike. The teacher here returns flat gray for the first half of the samples and the input for the rest."""
+    spec = CacheSpec(tuple(photos), crops=8, input_size=16, scale=4, real_share=0.0, seed=0)
+    cache = TeacherCache(tmp_path / "cache", spec)
+
+    def half_flat(batch: torch.Tensor) -> torch.Tensor:  # the 8 samples come in one call (CHUNK is 32)
+        out = torch.nn.functional.interpolate(batch, scale_factor=4, mode="nearest")
+        out[:4] = 0.5
+        return out
+
+    outputs = [cache.teacher_outputs(half_flat, "11" * 32)]  # type: ignore[arg-type]
+
+    def flat_draws(power: float) -> int:
+        crops = DistillationCrops(cache, outputs, seed=1, detail_power=power)
+        teachers = (crops[index]["teacher"] for index in range(800))
+        return sum(bool(teacher.std() == 0) for teacher in teachers)
+
+    assert 300 < flat_draws(0.0) < 500  # about half the draws are flat samples
+    assert flat_draws(2.0) < 50  # flat samples weigh 1 against (detail + 1) ** 2 for the others
+
+
 def test_the_perceptual_terms_see_one_random_square_of_each_sample():
     """``loss.perceptual_crop``: the same square of student and teacher, inside the image, varying with the
     step's draws; 0, or a side as large as the image, means all of it."""

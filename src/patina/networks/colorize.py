@@ -19,6 +19,12 @@ AB_LIMIT = 110
 """Chroma bins cover a*, b* in [-AB_LIMIT, AB_LIMIT] (Lab units); sRGB reaches about -86..98 / -108..94."""
 PRIOR_MIX = 0.5
 """Rebalancing weights are 1 / ((1 - PRIOR_MIX) prior + PRIOR_MIX / Q), Zhang et al.'s lambda."""
+LIGHTNESS_BANDS = 16
+"""Reference colours guide the decoding band by band of L* (equal bands of 0..100): a reference's sky
+steers the bright parts of a photo, its shadows the dark ones."""
+BAND_SHRINK = 0.1
+"""A band's histogram is pulled toward the reference's whole one as if it had this share of an even band's
+colours more, all from the whole histogram: a band with few reference colours leans on all of them."""
 
 
 @dataclass(frozen=True)
@@ -31,10 +37,16 @@ class ChromaDecoding:
     temperature: float = 1.0
     gain: float = 1.0
     guide: torch.Tensor | None = None
-    """(Q,) log-weights added to the chroma bins' scores: colours to lean toward (:meth:`ColorizeGenerator.guide`)."""
+    """Log-weights added to the chroma bins' scores, colours to lean toward (:meth:`ColorizeGenerator.guide`):
+    (Q,) for every pixel, or (:data:`LIGHTNESS_BANDS`, Q), a row per band of L*."""
 
 
 PLAIN = ChromaDecoding()
+
+
+def lightness_band(lightness: torch.Tensor) -> torch.Tensor:
+    """The band (0 .. :data:`LIGHTNESS_BANDS` - 1) of each L* / 100 value, as int64 of the same shape."""
+    return (lightness.float() * LIGHTNESS_BANDS).long().clamp(0, LIGHTNESS_BANDS - 1)
 
 
 @functools.lru_cache(maxsize=4)
@@ -81,7 +93,9 @@ class ColorizeGenerator(nn.Module):
     A reference's colours (a photo's, or a palette's) can steer the decoding: :meth:`guide` turns their
     (a*, b*) histogram over the bins into log-weights added to the scores, so each bin's probability is
     multiplied by the reference's frequency of it (to the power ``strength``; with rebalance 1 this swaps
-    the training photos' prior for the reference's).
+    the training photos' prior for the reference's). A reference photo's histogram is taken band by band of
+    L* (:data:`LIGHTNESS_BANDS`), and each cell is steered by its own band's: the reference's bright sky
+    colours the photo's bright parts, its dark coat the dark ones.
 
     How to decode is the caller's choice (:class:`ChromaDecoding`, the plain prediction by default): the
     colorize pipeline's options. ``chroma_gain``, ``temperature`` and ``rebalance`` given to the
@@ -166,29 +180,50 @@ class ColorizeGenerator(nn.Module):
             raise ValueError("a regression colorizer (bin_step 0) has no chroma bins")
         return self._features(light)
 
-    def guide(self, chroma: torch.Tensor, strength: float = 1.0) -> torch.Tensor:
+    def guide(self, chroma: torch.Tensor, strength: float = 1.0, *,
+              lightness: torch.Tensor | None = None) -> torch.Tensor:
         """Log-weights of the bins (for :attr:`ChromaDecoding.guide`) from reference colours ``chroma``, (K, 2)
         ab / 100: their histogram over the bins (each colour spread over its neighbours, a Gaussian of one
         bin's width), mixed with the uniform distribution as the prior is (``PRIOR_MIX``), to the power
-        ``strength``."""
+        ``strength``: (Q,). With the colours' ``lightness`` (K,) L* / 100, one histogram per band of L*
+        (:data:`LIGHTNESS_BANDS`, drawn toward the whole one by :data:`BAND_SHRINK`): (bands, Q); a colour
+        whose lightness is NaN counts in every band."""
         if not self.bin_step:
             raise ValueError("only a classification colorizer (bin_step > 0) can be guided by reference colours")
         if chroma.ndim != 2 or chroma.shape[1] != 2 or len(chroma) == 0:
             raise ValueError(f"reference colours must be a non-empty (K, 2) tensor, got {tuple(chroma.shape)}")
+        if lightness is not None and lightness.shape != chroma.shape[:1]:
+            raise ValueError(f"lightness must be (K,) for (K, 2) colours, got {tuple(lightness.shape)}")
         width = self.bin_step / AB_SCALE
         distance = torch.cdist(chroma.float(), self.centres)  # (K, Q)
         spread = torch.softmax(-distance.square() / (2 * width**2), dim=1)
         histogram = spread.mean(dim=0)
+        if lightness is not None:
+            anywhere = torch.isnan(lightness)
+            bands = lightness_band(lightness[~anywhere])
+            counts = torch.bincount(bands, minlength=LIGHTNESS_BANDS).float()[:, None] + int(anywhere.sum())
+            sums = torch.zeros(LIGHTNESS_BANDS, len(self.centres)).index_add_(0, bands, spread[~anywhere])
+            sums += spread[anywhere].sum(dim=0)
+            pseudo = BAND_SHRINK * len(chroma) / LIGHTNESS_BANDS
+            histogram = (sums + pseudo * histogram) / (counts + pseudo)
         mixed = (1 - PRIOR_MIX) * histogram + PRIOR_MIX / len(self.centres)
         return strength * mixed.log()
 
     def decode(self, logits: torch.Tensor, *, temperature: float = 1.0, rebalance: float = 0.0,
-               guide: torch.Tensor | None = None) -> torch.Tensor:
+               guide: torch.Tensor | None = None, light: torch.Tensor | None = None) -> torch.Tensor:
         """The annealed mean of bin ``logits``, rebalanced by ``rebalance`` and steered by ``guide``, at
-        ``temperature``, upsampled to full size: (N, 2, H, W) ab / 100."""
+        ``temperature``, upsampled to full size: (N, 2, H, W) ab / 100. A guide by bands of L* needs the
+        input's ``light`` (N, 1, H, W) L* / 100, to pick each cell's band."""
         logits = logits.float() + rebalance * self.log_weights.view(1, -1, 1, 1)
         if guide is not None:
-            logits = logits + guide.to(logits.device).view(1, -1, 1, 1)
+            guide = guide.to(logits.device)
+            if guide.ndim == 1:
+                logits = logits + guide.view(1, -1, 1, 1)
+            elif light is None:
+                raise ValueError("a guide by bands of lightness needs the input's lightness")
+            else:
+                bands = lightness_band(F.avg_pool2d(light.float(), self.unshuffle)[:, 0])  # (N, h, w)
+                logits = logits + guide[bands].permute(0, 3, 1, 2)
         weights = torch.softmax(logits / temperature, dim=1)
         chroma = torch.einsum("nqhw,qc->nchw", weights, self.centres)
         return F.interpolate(chroma, scale_factor=self.unshuffle, mode="bilinear", align_corners=False)
@@ -196,7 +231,7 @@ class ColorizeGenerator(nn.Module):
     def forward(self, light: torch.Tensor, decoding: ChromaDecoding = PLAIN) -> torch.Tensor:
         if self.bin_step:
             chroma = self.decode(self._features(light), temperature=decoding.temperature,
-                                 rebalance=decoding.rebalance, guide=decoding.guide)
+                                 rebalance=decoding.rebalance, guide=decoding.guide, light=light)
         else:
             chroma = F.pixel_shuffle(self._features(light), self.unshuffle)
         return chroma if decoding.gain == 1.0 else chroma * decoding.gain

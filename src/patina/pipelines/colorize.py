@@ -17,6 +17,7 @@ stained monochrome prints as black and white. The tensor call (``pipe(tensor)``)
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -158,22 +159,27 @@ class ColorizePipeline(PhotoPipeline):
     def guide(self, like: Image | torch.Tensor | None,
               palette: Sequence[tuple[int, int, int]] = ()) -> Guidance | None:
         """The guidance from a reference photo's colours and a palette's (plus neutral gray, so that gray stays
-        possible), at ``guide_strength``; None without either."""
+        possible), at ``guide_strength``; a reference's colours steer the parts of the photo as light as
+        themselves most, a palette's every part alike (see :meth:`ColorizeGenerator.guide`). None without either."""
         if like is None and not palette:
             return None
-        colours, mean_chroma = [], None
+        lights, colours, mean_chroma = [], [], None
         if like is not None:
             reference = image_to_tensor(like) if isinstance(like, Image) else like.float()
             if reference.ndim != 4 or reference.shape[:2] != (1, 3):
                 raise ParameterError("like must be a (1, 3, H, W) image tensor or an Image")
             small = at_side(reference, REFERENCE_SIDE) if max(reference.shape[-2:]) > REFERENCE_SIDE else reference
-            colours.append(split_lab(small.clamp(0, 1))[1].flatten(2)[0].T)
+            light, chroma = split_lab(small.clamp(0, 1))
+            lights.append(light.flatten())
+            colours.append(chroma.flatten(2)[0].T)
             mean_chroma = float(colours[0].norm(dim=1).mean())
         if palette:
             swatches = torch.tensor(palette, dtype=torch.float32).T.reshape(1, 3, 1, -1) / 255
             colours += [split_lab(swatches)[1].flatten(2)[0].T, torch.zeros(1, 2)]  # and neutral gray
+            lights.append(torch.full((len(palette) + 1,), math.nan))  # at any lightness
         try:
-            weights = self.generator.guide(torch.cat(colours), self.options.guide_strength)
+            weights = self.generator.guide(torch.cat(colours), self.options.guide_strength,
+                                           lightness=torch.cat(lights) if like is not None else None)
         except ValueError as exc:
             raise ParameterError(f"like / palette: {exc}") from None
         return Guidance(weights, mean_chroma)

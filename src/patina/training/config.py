@@ -200,7 +200,10 @@ class DistillConfig:
     """The ``teachers`` section of a distillation run: x4 upscalers from outside the project whose (mean)
     output the student learns, on ``crops`` cached samples of ``input_size`` pixels square, ``real_share``
     of them real photos without ground truth (see :mod:`patina.training.teacher_cache`). Outputs are cached
-    in ``cache``, outside the repository; ``val_crops`` more, of held-out photos, measure the student."""
+    in ``cache``, outside the repository; ``val_crops`` more, of held-out photos, measure the student.
+    ``detail_power`` > 0 draws the training samples with probability proportional to their detail (the mean
+    gradient of the teachers' output) to that power, so edges and structure are seen more often than flat sky
+    (0: every sample equally often)."""
 
     files: list[str] = field(default_factory=lambda: [
         "../shared/weights/teachers/realesr_general_x4v3/realesr-general-x4v3.safetensors"])
@@ -209,10 +212,13 @@ class DistillConfig:
     val_crops: int = 32
     input_size: int = 48
     real_share: float = 0.3
+    detail_power: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.files:
             raise ValueError("teachers.files must name at least one teacher")
+        if not 0.0 <= self.detail_power <= 4.0:
+            raise ValueError(f"teachers.detail_power must be in [0, 4], got {self.detail_power}")
         if self.crops < 1 or self.val_crops < 1 or self.input_size < 16:
             raise ValueError("teachers.crops and val_crops must be >= 1, input_size >= 16")
         if not 0.0 <= self.real_share <= 1.0:

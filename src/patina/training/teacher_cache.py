@@ -143,24 +143,45 @@ class TeacherCache:
         return final
 
 
+def detail(images: np.ndarray, chunk: int = 256) -> np.ndarray:
+    """The mean gradient magnitude (Sobel, on the channel mean, in 0-255 units) of each of ``images``
+    (N, H, W, 3) uint8, read ``chunk`` at a time (a memory-mapped cache is never loaded whole)."""
+    scores = np.zeros(len(images), np.float64)
+    for first in range(0, len(images), chunk):
+        for offset, image in enumerate(np.asarray(images[first : first + chunk], np.float32).mean(axis=3)):
+            gx, gy = cv2.Sobel(image, cv2.CV_32F, 1, 0), cv2.Sobel(image, cv2.CV_32F, 0, 1)
+            scores[first + offset] = float(np.sqrt(gx * gx + gy * gy).mean()) / 8  # Sobel's kernel sums to 8
+    return scores
+
+
 class DistillationCrops(Dataset):
     """Endless samples of a :class:`TeacherCache`: ``input`` (3, s, s), ``teacher`` (the mean of the teachers'
     outputs), ``target`` (zeros where there is no ground truth) and ``has_target`` (a 0-dim bool), each
-    sample a cached one flipped / rotated (seeded by its index, so a resumed run sees the same)."""
+    sample a cached one flipped / rotated (seeded by its index, so a resumed run sees the same). With
+    ``detail_power`` > 0 a sample is drawn with probability proportional to its :func:`detail` (of the first
+    teacher's output, plus one gray level) to that power; otherwise uniformly."""
 
-    def __init__(self, cache: TeacherCache, teacher_files: list[Path], *, seed: int) -> None:
+    def __init__(self, cache: TeacherCache, teacher_files: list[Path], *, seed: int,
+                 detail_power: float = 0.0) -> None:
         self.inputs = np.load(cache.file("inputs"), mmap_mode="r")  # read from disk as sampled, not held in memory
         self.targets = np.load(cache.file("targets"), mmap_mode="r")
         self.has_target = np.load(cache.file("has_target"))
         self.teachers = [np.load(path, mmap_mode="r") for path in teacher_files]
         self.seed = seed
+        self.probabilities: np.ndarray | None = None
+        if detail_power > 0:
+            weights = (detail(self.teachers[0]) + 1.0) ** detail_power
+            self.probabilities = weights / weights.sum()
 
     def __len__(self) -> int:
         return 2**62
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         rng = np.random.default_rng(sample_seed(self.seed, index))
-        sample = int(rng.integers(len(self.inputs)))
+        if self.probabilities is None:
+            sample = int(rng.integers(len(self.inputs)))
+        else:
+            sample = int(rng.choice(len(self.inputs), p=self.probabilities))
         return self.sample(sample, flip=bool(rng.random() < 0.5), turns=int(rng.integers(4)))
 
     def sample(self, sample: int, *, flip: bool = False, turns: int = 0) -> dict[str, torch.Tensor]:
@@ -175,4 +196,4 @@ class DistillationCrops(Dataset):
                 "has_target": torch.tensor(bool(self.has_target[sample]))}
 
 
-__all__ = ["CHUNK", "CacheSpec", "DistillationCrops", "TeacherCache"]
+__all__ = ["CHUNK", "CacheSpec", "DistillationCrops", "TeacherCache", "detail"]

@@ -114,8 +114,13 @@ class UpscaleTrainer(Trainer):
         return self._pairs(self.train_files, crop=data.crop, scale_range=data.scale_range, seed=self.config.seed)
 
     def _distillation_set(self, split: str) -> DistillationCrops:
+        """The cached samples of ``split``; the training ones drawn by detail when ``teachers.detail_power``
+        says so, the held-out ones always all alike."""
+        assert self.config.teachers is not None
+        training = split == "train"
         return DistillationCrops(self._cache(split), self.teacher_outputs[split],
-                                 seed=self.config.seed if split == "train" else VALIDATION_SEED)
+                                 seed=self.config.seed if training else VALIDATION_SEED,
+                                 detail_power=self.config.teachers.detail_power if training else 0.0)
 
     def generate(self, batch: dict[str, torch.Tensor], rng: np.random.Generator) -> Generated:
         """The upscaled input; L1 and perceptual losses against the (sharpened) target, D sees the plain one
