@@ -455,7 +455,7 @@ def test_shipped_upscale_configs_validate():
     from patina.training.config import UpscaleTrainConfig
 
     configs = sorted(ROOT.glob("configs/upscale-*.yaml"))
-    assert len(configs) == 27
+    assert len(configs) == 34
     for path in configs:
         cfg = load_yaml(UpscaleTrainConfig, path)
         assert path.stem.startswith(cfg.name) and cfg.arch in ARCHITECTURES
