@@ -27,7 +27,8 @@ CONFIG_CLASSES = {"restore": configs.RestoreTrainConfig, "restore-tone": configs
                   "colorize": configs.ColorizeTrainConfig,
                   "upscale": configs.UpscaleTrainConfig, "retro": configs.RetroTrainConfig,
                   "stylize-encoder": configs.EncoderDistillConfig, "stylize": configs.StylizeTrainConfig,
-                  "face-detector": configs.FaceDetectorTrainConfig, "face-restore": configs.FaceRestoreTrainConfig}
+                  "face-detector": configs.FaceDetectorTrainConfig, "face-verifier": configs.FaceVerifierTrainConfig,
+                  "face-restore": configs.FaceRestoreTrainConfig}
 
 
 def config_class(path: Path) -> type:

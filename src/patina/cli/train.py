@@ -1,5 +1,5 @@
-"""`patina train restore|restore-tone|colorize|upscale|retro|face-detector|face-restore|stylize-encoder|stylize --config
-configs/<task>.yaml`; under `torchrun --nproc_per_node N -m patina train ...` the run is
+"""`patina train restore|restore-tone|colorize|upscale|retro|face-detector|face-verifier|face-restore|stylize-encoder|
+stylize --config configs/<task>.yaml`; under `torchrun --nproc_per_node N -m patina train ...` the run is
 data-parallel over N processes."""
 
 from __future__ import annotations
@@ -111,6 +111,13 @@ def _face_detector_classes() -> tuple[type, type]:
     return FaceDetectorTrainConfig, FaceDetectorTrainer
 
 
+def _face_verifier_classes() -> tuple[type, type]:
+    from patina.training.config import FaceVerifierTrainConfig
+    from patina.training.face_verifier_trainer import FaceVerifierTrainer
+
+    return FaceVerifierTrainConfig, FaceVerifierTrainer
+
+
 def _face_restore_classes() -> tuple[type, type]:
     from patina.training.config import FaceRestoreTrainConfig
     from patina.training.face_restore_trainer import FaceRestoreTrainer
@@ -133,6 +140,9 @@ _task_command("retro", _retro_classes,
 _task_command("face-detector", _face_detector_classes,
               "Train the face detector on photos labelled by a teacher detector (boxes + 5 landmarks), the crops "
               "aged by the old-photo chain; the teacher's labels are cached outside the repository.")
+_task_command("face-verifier", _face_verifier_classes,
+              "Train the face detector's verifier: patches around the candidates a trained detector (init_from) "
+              "proposes, labelled by the teacher's faces; exports the detector with it (a cascade).")
 _task_command("face-restore", _face_restore_classes,
               "Train the face restoration GAN on aligned face crops (teacher landmarks) aged by the old-photo chain.")
 _task_command("stylize-encoder", _encoder_classes,
@@ -182,35 +192,38 @@ def calibrate_colorize(
     typer.echo(f"{chosen} written to {card_path(model)}")
 
 
-CALIBRATION_EVERY = 8
-"""``calibrate-face-detector`` reads every 8th training photo (never a held-out one)."""
-
-
 @app.command("calibrate-face-detector")
 def calibrate_face_detector(
     config: ConfigOption,
-    model: Annotated[Path, typer.Option(help="The trained face-detector .safetensors (its card is updated).")],
+    model: Annotated[Path, typer.Option(help="The trained face-detector .safetensors (its card is updated); "
+                                             "for a cascade, --config is its face-verifier run's.")],
 ) -> None:
     """Choose the face detector's score threshold on training photos (every 8th, as they are and aged by the
     independent chain) and write it into its card: the threshold whose worst of precision and recall, clean and
-    aged, against the teacher is highest. Only the card's kwargs change, never the weights."""
+    aged, against the teacher is highest. For a cascade (a detector with a verifier) the threshold chosen is the
+    verifier's (``verify_threshold``); its candidates' stays. Only the card's kwargs change, never the weights."""
     from rich.console import Console
     from rich.table import Table
 
-    from patina.data import list_images, split_holdout
+    from patina.data import FACE_CALIBRATION_EVERY, list_images, split_holdout
     from patina.evaluation.face_teacher import teacher_faces
     from patina.evaluation.faces_eval import threshold_sweep
     from patina.pipelines.faces import FaceFinder
-    from patina.training.config import FaceDetectorTrainConfig
+    from patina.training.config import FaceDetectorTrainConfig, FaceVerifierTrainConfig
     from patina.weights import ModelCard
     from patina.weights.files import card_path
 
-    cfg = load_yaml(FaceDetectorTrainConfig, config)
+    card = ModelCard.read(card_path(model))
+    cascade = bool(card.kwargs.get("verifier"))
+    cfg = load_yaml(FaceVerifierTrainConfig if cascade else FaceDetectorTrainConfig, config)
     train_files, _ = split_holdout(list_images(cfg.data.roots), cfg.data.holdout_every)
-    photos = train_files[::CALIBRATION_EVERY]
+    photos = train_files[::FACE_CALIBRATION_EVERY]
     labels = teacher_faces(photos, teacher=cfg.teacher, cache=cfg.teacher_cache)
-    thresholds = [round(0.1 + 0.025 * step, 3) for step in range(33)]  # 0.1 to 0.9
-    rows = threshold_sweep(FaceFinder.load(str(model), threshold=thresholds[0]), photos, labels, thresholds)
+    chosen = "verify_threshold" if cascade else "threshold"
+    thresholds = [round(0.1 + 0.025 * step, 3) for step in range(35)]  # 0.1 to 0.95
+    finder = FaceFinder.load(str(model), verify_threshold=thresholds[0]) if cascade else (
+        FaceFinder.load(str(model), threshold=thresholds[0]))
+    rows = threshold_sweep(finder, photos, labels, thresholds)
     best = max(rows, key=lambda row: row["worst"])
     table = Table(title=f"{len(photos)} training photos (faces >= 48 px)")
     for column in rows[0]:
@@ -218,11 +231,11 @@ def calibrate_face_detector(
     for row in rows:
         table.add_row(*(f"{value:.3f}" for value in row.values()), style="bold" if row is best else None)
     Console().print(table)
-    card = ModelCard.read(card_path(model))
-    card.kwargs = {**card.kwargs, "threshold": best["threshold"]}
-    card.training["calibration"] = {"photos": len(photos), "every": CALIBRATION_EVERY, "rows": rows}
+    card.kwargs = {**card.kwargs, chosen: best["threshold"]}
+    card.training["calibration"] = {"photos": len(photos), "every": FACE_CALIBRATION_EVERY, "threshold": chosen,
+                                    "rows": rows}
     card.write(card_path(model))
-    typer.echo(f"threshold {best['threshold']} written to {card_path(model)}")
+    typer.echo(f"{chosen} {best['threshold']} written to {card_path(model)}")
 
 
 @app.command("mine-negatives")

@@ -4,7 +4,8 @@ the hold-out splits that keep evaluation photos out of training."""
 
 from patina.data.listing import list_images
 from patina.data.reading import read_rgb, read_rgb_tensor, read_rgb_uint8
-from patina.data.splits import FACE_HOLDOUT_EVERY, STYLE_HOLDOUT_EVERY, artwork_key, split_holdout, split_styles
+from patina.data.splits import (FACE_CALIBRATION_EVERY, FACE_HOLDOUT_EVERY, STYLE_HOLDOUT_EVERY, artwork_key,
+                                split_holdout, split_styles)
 
-__all__ = ["FACE_HOLDOUT_EVERY", "STYLE_HOLDOUT_EVERY", "artwork_key", "list_images", "read_rgb", "read_rgb_tensor",
-           "read_rgb_uint8", "split_holdout", "split_styles"]
+__all__ = ["FACE_CALIBRATION_EVERY", "FACE_HOLDOUT_EVERY", "STYLE_HOLDOUT_EVERY", "artwork_key", "list_images",
+           "read_rgb", "read_rgb_tensor", "read_rgb_uint8", "split_holdout", "split_styles"]

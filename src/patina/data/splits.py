@@ -14,6 +14,9 @@ STYLE_HOLDOUT_EVERY = 4
 """About one artwork in this many is kept out of the stylize decoder's training, for `patina eval stylize`."""
 FACE_HOLDOUT_EVERY = 10
 """One training photo in this many is kept out of the face models' training, for `patina eval faces`."""
+FACE_CALIBRATION_EVERY = 8
+"""Every 8th face *training* photo (never a held-out one) is kept for calibrating the face detector's
+thresholds, and the detector's verifier never trains on it."""
 
 
 def split_holdout(files: Sequence[T], every: int) -> tuple[list[T], list[T]]:
@@ -38,4 +41,5 @@ def split_styles(files: list[Path], every: int = STYLE_HOLDOUT_EVERY) -> tuple[l
     return [p for p, h in zip(files, held, strict=True) if not h], [p for p, h in zip(files, held, strict=True) if h]
 
 
-__all__ = ["FACE_HOLDOUT_EVERY", "STYLE_HOLDOUT_EVERY", "artwork_key", "split_holdout", "split_styles"]
+__all__ = ["FACE_CALIBRATION_EVERY", "FACE_HOLDOUT_EVERY", "STYLE_HOLDOUT_EVERY", "artwork_key", "split_holdout",
+           "split_styles"]

@@ -5,9 +5,16 @@ its four sides) and five landmarks (offsets from the cell's centre), all in unit
 Luminance only, so gray, sepia and colour photos look alike to it. A small feature pyramid (top-down sums)
 feeds one head shared by the levels. Trained from labelled faces, each face is the job of the level that
 matches its size (:data:`LEVEL_SIZES`); distilled from the teacher (YuNet), the levels at strides 8-32 answer
-as the teacher's do and the stride-64 level learns to find nothing."""
+as the teacher's do and the stride-64 level learns to find nothing.
+
+A detector may carry a second stage, :class:`FaceVerifier` (after MTCNN's refinement net): the dense levels
+propose candidates at a low threshold, the verifier reads a patch of luminance around each one
+(:func:`face_patches`) and says whether it is a face."""
 
 from __future__ import annotations
+
+import math
+from dataclasses import replace
 
 import torch
 from torch import nn
@@ -23,6 +30,11 @@ LEVEL_SIZES = (0.0, 40.0, 80.0, 160.0)
 detector's input belongs to level ``i`` (stride ``STRIDES[i]``)."""
 OUTPUTS = 1 + 4 + 10
 """Per cell: score logit, box distances (left, top, right, bottom), landmark offsets (x, y) * 5."""
+PATCH = 48
+"""Side of the square luminance patch the verifier reads around a candidate face."""
+PATCH_CONTEXT = 1.5
+"""The patch covers this many times the candidate box's longer side: hair, neck and background help tell a face
+from a texture that looks like one."""
 
 
 def separable(in_channels: int, out_channels: int, *, stride: int = 1) -> nn.Sequential:
@@ -45,16 +57,74 @@ class SeparableBlock(nn.Module):
         return x + self.body(x) if self.skip else self.body(x)
 
 
+class FaceVerifier(nn.Module):
+    """(N, 1, :data:`PATCH`, :data:`PATCH`) luminance patches in [0, 1] around candidate faces -> (N, 1) logits
+    that each is a face; with ``boxes``, (N, 5): also where the face's box really is, as four corrections of the
+    candidate's corners (x0, y0, x1, y1) in units of its longer side (after MTCNN's refinement net). Four
+    stride-2 separable stages down to 3x3 cells, then a small fully connected head that sees where in the patch
+    each feature is (eyes above a mouth)."""
+
+    def __init__(self, widths: tuple[int, ...] = (16, 32, 48, 64, 96), hidden: int = 64, boxes: bool = False) -> None:
+        super().__init__()
+        if len(widths) != 5:
+            raise ValueError("the verifier needs 5 widths: the stem, then strides 2, 4, 8, 16")
+        self.stem = nn.Sequential(nn.Conv2d(1, widths[0], 3, padding=1, bias=False), nn.BatchNorm2d(widths[0]),
+                                  nn.ReLU(inplace=True))
+        blocks: list[nn.Module] = []
+        for before, width in zip(widths, widths[1:], strict=False):
+            blocks += [SeparableBlock(before, width, stride=2), SeparableBlock(width, width)]
+        self.body = nn.Sequential(*blocks)
+        cells = math.ceil(PATCH / 16) ** 2
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(widths[-1] * cells, hidden), nn.ReLU(inplace=True),
+                                  nn.Linear(hidden, 5 if boxes else 1))
+
+    def forward(self, patches: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(self.stem(patches * 2 - 1)))
+
+
+def face_patches(gray: torch.Tensor, faces: list[Face], *, size: int = PATCH,
+                 context: float = PATCH_CONTEXT) -> torch.Tensor:
+    """(N, 1, ``size``, ``size``) patches of ``gray`` ((1, 1, H, W)) centred on each face's box, ``context``
+    times its longer side wide (the edge pixels repeated beyond the picture). Sampled bilinearly from a copy
+    halved as often as keeps a patch pixel at most two source pixels wide, so large faces do not alias."""
+    if not faces:
+        return gray.new_zeros((0, 1, size, size))
+    pyramid = [gray]
+    patches = []
+    for face in faces:
+        side = max(face.size, 1.0) * context
+        level = max(0, int(math.floor(math.log2(side / size))) if side > size else 0)
+        while len(pyramid) <= level:
+            pyramid.append(F.avg_pool2d(pyramid[-1], 2, ceil_mode=True))
+        picture = pyramid[level]
+        height, width = picture.shape[-2:]
+        x0, y0, x1, y1 = (v / 2**level for v in face.box)
+        half = side / 2**level / 2
+        theta = picture.new_tensor([[2 * half / width, 0.0, (x0 + x1) / width - 1],
+                                    [0.0, 2 * half / height, (y0 + y1) / height - 1]])
+        grid = F.affine_grid(theta[None], [1, 1, size, size], align_corners=False)
+        patches.append(F.grid_sample(picture, grid, mode="bilinear", padding_mode="border", align_corners=False))
+    return torch.cat(patches)
+
+
 class FaceDetector(nn.Module):
     """(N, 1, H, W) luminance in [0, 1], H and W multiples of 64 -> one (N, 15, H/s, W/s) map per stride s of
-    :data:`STRIDES` (channels as :data:`OUTPUTS`; box distances are positive, already through softplus)."""
+    :data:`STRIDES` (channels as :data:`OUTPUTS`; box distances are positive, already through softplus).
+
+    With ``verifier`` (its widths), the detector is a cascade: :attr:`verifier` (:class:`FaceVerifier`) rescores
+    the faces its maps propose (:meth:`verified`)."""
 
     def __init__(self, *, widths: tuple[int, ...] = (16, 24, 32, 64, 96, 128), pyramid: int = 48,
-                 depth: tuple[int, ...] = (1, 1, 2, 2, 2, 1), threshold: float = 0.5) -> None:
+                 depth: tuple[int, ...] = (1, 1, 2, 2, 2, 1), threshold: float = 0.5,
+                 verifier: tuple[int, ...] | None = None, verify_threshold: float = 0.5,
+                 verifier_boxes: bool = False) -> None:
         super().__init__()
         self.threshold = threshold
-        """The score from which a cell is a face: chosen after training (``patina train calibrate-face-detector``)
-        and kept in the model card's kwargs."""
+        """The score from which a cell is a face (with a verifier: a candidate): chosen after training (``patina
+        train calibrate-face-detector``) and kept in the model card's kwargs."""
+        self.verifier = FaceVerifier(tuple(verifier), boxes=verifier_boxes) if verifier else None
+        self.verify_threshold = verify_threshold
+        """The score from which a verified candidate is a face (:meth:`verified`; calibrated as ``threshold`` is)."""
         if len(widths) != 6 or len(depth) != 6:
             raise ValueError("widths and depth need 6 entries: strides 2, 4, 8, 16, 32, 64")
         self.stem = nn.Sequential(nn.Conv2d(1, widths[0], 3, stride=2, padding=1, bias=False),
@@ -85,6 +155,28 @@ class FaceDetector(nn.Module):
                     sequential[index] = fuse_conv_bn_eval(conv.eval(), norm.eval())
                     sequential[index + 1] = nn.Identity()
         return self.eval()
+
+    def verified(self, gray: torch.Tensor, faces: list[Face], threshold: float | None = None) -> list[Face]:
+        """``faces`` found in ``gray`` ((1, 1, H, W)) rescored by the verifier: each face's score becomes the
+        geometric mean of its own and the verifier's probability (two views of the same candidate), its box the
+        verifier's correction of it when it gives one, and faces scoring under ``threshold`` (default
+        :attr:`verify_threshold`) or overlapping a better one are dropped. Without a verifier, ``faces`` as
+        they are."""
+        if self.verifier is None or not faces:
+            return faces
+        limit = self.verify_threshold if threshold is None else threshold
+        answers = self.verifier(face_patches(gray, faces)).float().cpu()
+        rescored = []
+        for face, answer in zip(faces, answers, strict=True):
+            score = math.sqrt(face.score * float(torch.sigmoid(answer[0])))
+            if score < limit:
+                continue
+            box = face.box
+            if len(answer) == 5:
+                x0, y0, x1, y1 = (v + face.size * float(d) for v, d in zip(face.box, answer[1:], strict=True))
+                box = (x0, y0, x1, y1)
+            rescored.append(replace(face, score=score, box=box))
+        return suppress_overlaps(rescored) if len(answers[0]) == 5 else rescored
 
     def forward(self, luminance: torch.Tensor) -> list[torch.Tensor]:
         x = self.stem(luminance * 2 - 1)
@@ -144,4 +236,5 @@ def decode_faces(outputs: list[torch.Tensor], *, threshold: float = 0.5, overlap
     return [suppress_overlaps(faces, overlap)[:most] for faces in found]
 
 
-__all__ = ["LEVEL_SIZES", "OUTPUTS", "STRIDES", "FaceDetector", "cell_centres", "decode_faces", "luminance"]
+__all__ = ["LEVEL_SIZES", "OUTPUTS", "PATCH", "PATCH_CONTEXT", "STRIDES", "FaceDetector", "FaceVerifier",
+           "face_patches", "cell_centres", "decode_faces", "luminance"]

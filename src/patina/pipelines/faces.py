@@ -2,12 +2,15 @@
 face model (:class:`FaceRefiner`: detect, align by the landmarks, restore, paste back).
 
 The detector reads the luminance of a copy shrunk to :data:`DETECT_SIDE` on its long side (never enlarged),
-padded to a multiple of 64; the faces come back in pixels of the photo as given.
+padded to a multiple of 64; a cascade's verifier reads patches of that copy around the faces its maps propose.
+The faces come back in pixels of the photo as given.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import cv2
@@ -15,7 +18,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from patina.core.device import select_device
+from patina.core.device import autocast_dtype, select_device
 from patina.core.errors import ModelNotFoundError, ParameterError
 from patina.core.tensor import from_float01, to_float01
 from patina.networks.face_restore import CROP, FaceRestorer
@@ -36,21 +39,27 @@ class FaceFinder:
     """The faces in RGB photos: ``finder(image)`` with a (3, H, W) or (1, 3, H, W) float tensor in [0, 1]."""
 
     def __init__(self, network: FaceDetector, *, side: int = DETECT_SIDE, threshold: float | None = None,
-                 min_face: float = MIN_FACE) -> None:
+                 verify_threshold: float | None = None, min_face: float = MIN_FACE) -> None:
         self.network = network
         self.device = next(network.parameters()).device
         self.side, self.min_face = side, min_face
         self.threshold = network.threshold if threshold is None else threshold
-        """Faces scoring at least this are found (default: the detector's calibrated threshold)."""
+        """Faces (a cascade's candidates) scoring at least this are found (default: the calibrated threshold)."""
+        self.verify_threshold = network.verify_threshold if verify_threshold is None else verify_threshold
+        """A cascade's candidates scoring at least this once verified are faces (default: calibrated)."""
+        self.autocast = autocast_dtype(self.device, cpu_bf16=True)
+        """bfloat16 where it is fast (a GPU, or a CPU that computes it natively): the thresholds are calibrated
+        in the precision the detector runs in."""
         self.descriptor: ModelDescriptor | None = None
 
     @classmethod
     def load(cls, model: str = "face-detector", *, device: str | torch.device = "cpu", side: int = DETECT_SIDE,
-             threshold: float | None = None) -> FaceFinder:
+             threshold: float | None = None, verify_threshold: float | None = None) -> FaceFinder:
         """The finder of the registered or file model ``model``."""
         descriptor = load(model, device=select_device(device) if isinstance(device, str) else device,
                           task="face-detect")
-        finder = cls(descriptor.network_as(FaceDetector).fused(), side=side, threshold=threshold)
+        finder = cls(descriptor.network_as(FaceDetector).fused(), side=side, threshold=threshold,
+                     verify_threshold=verify_threshold)
         finder.descriptor = descriptor
         return finder
 
@@ -71,19 +80,41 @@ class FaceFinder:
         return self.detect(image)
 
     @torch.inference_mode()
-    def detect(self, image: torch.Tensor, *, magnify: float = 1.0) -> list[Face]:
-        """The faces in ``image`` (3, H, W) or (1, 3, H, W), in the pixels of a photo ``magnify`` times larger."""
+    def candidates(self, image: torch.Tensor, *, magnify: float = 1.0) -> tuple[torch.Tensor, float, list[Face]]:
+        """What the detector's maps propose in ``image`` (3, H, W) or (1, 3, H, W), before any verifier: its
+        luminance copy, the shrink factor and the faces (at least :attr:`min_face` in the pixels of a photo
+        ``magnify`` times larger) in the copy's pixels."""
         batch = image[None] if image.dim() == 3 else image
         if batch.dim() != 4 or batch.shape[0] != 1 or batch.shape[1] not in (1, 3):
             raise ValueError(f"expected one (3, H, W) or (1, 3, H, W) image, got {tuple(image.shape)}")
         gray, factor = self.luminance_copy(batch.to(self.device, torch.float32))
+        with self._running():
+            faces = decode_faces(self.network(gray), threshold=self.threshold)[0]
+        return gray, factor, [face for face in faces if face.size * magnify / factor >= self.min_face]
+
+    @torch.inference_mode()
+    def detect(self, image: torch.Tensor, *, magnify: float = 1.0) -> list[Face]:
+        """The faces in ``image`` (3, H, W) or (1, 3, H, W), in the pixels of a photo ``magnify`` times larger."""
+        gray, factor, faces = self.candidates(image, magnify=magnify)
+        with self._running():
+            faces = self.network.verified(gray, faces, self.verify_threshold)
+        height, width = image.shape[-2] * magnify, image.shape[-1] * magnify
+        found = [face.scaled(magnify / factor) for face in faces]  # a verifier's box correction may shrink one
+        return [_clipped(face, width, height) for face in found if face.size >= self.min_face]
+
+    @contextmanager
+    def _running(self) -> Iterator[None]:
+        """The network in eval mode (its mode restored after) and autocast to :attr:`autocast` when set."""
         was_training = self.network.training
         self.network.eval()
-        faces = decode_faces(self.network(gray), threshold=self.threshold)[0]
-        self.network.train(was_training)
-        height, width = batch.shape[-2] * magnify, batch.shape[-1] * magnify
-        found = [face.scaled(magnify / factor) for face in faces]
-        return [_clipped(face, width, height) for face in found if face.size >= self.min_face]
+        try:
+            if self.autocast is None:
+                yield
+            else:
+                with torch.autocast(device_type=self.device.type, dtype=self.autocast):
+                    yield
+        finally:
+            self.network.train(was_training)
 
     def find(self, pixels: np.ndarray) -> list[Face]:
         """The faces in (H, W, C) pixels (uint8, uint16 or float in [0, 1]; gray or RGB) of any size: shrunk on
@@ -152,7 +183,7 @@ class FaceRefiner:
             descriptor = load(restorer, device=device, task="face-restore")
         except ModelNotFoundError as error:
             raise ModelNotFoundError(f"{error}. No face model is registered yet: give the face model and the face "
-                                     "detector as .safetensors files (experiments/faces-stage4/ and faces-stage3/ "
+                                     "detector as .safetensors files (experiments/faces-stage6/ and faces-stage3/ "
                                      "in the source tree have the latest ones)") from None
         assert finder.descriptor is not None
         return cls(finder, descriptor.network_as(FaceRestorer), strength=strength), [finder.descriptor, descriptor]

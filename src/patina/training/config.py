@@ -374,6 +374,39 @@ class FaceDetectorTrainConfig(FaceRunConfig):
 
 
 @dataclass
+class FaceVerifierLossConfig:
+    """Weights of the verifier's objective: binary cross-entropy of 'a face' on each candidate's patch, and (a
+    verifier that corrects boxes) L1 of the box correction on the face patches."""
+
+    verify: float = 1.0
+    box: float = 0.0
+
+
+@dataclass
+class FaceVerifierTrainConfig(FaceRunConfig):
+    """Everything `patina train face-verifier` needs: the trained face detector (``init_from``) whose candidates
+    (its score at least ``candidate_threshold``) the verifier learns to accept or reject, the photos they are
+    mined from (the detector's training photos, the calibration ones left out) as they are and in
+    ``aged_copies`` aged copies, ``jittered`` extra patches per teacher face (its box moved a little), the
+    share of face patches per batch, the verifier's widths and whether it corrects the candidates' boxes
+    (``verifier_boxes``, trained by ``loss.box``). Mined patches are cached in ``patch_cache``."""
+
+    name: str = "face-detector"
+    out_dir: str = "runs/face-verifier"
+    data: DataConfig = field(default_factory=lambda: DataConfig(crop=48, batch_size=128, workers=2,
+                                                                holdout_every=FACE_HOLDOUT_EVERY))
+    verifier: tuple[int, ...] = (16, 32, 48, 64, 96)
+    verifier_boxes: bool = False
+    candidate_threshold: float = 0.15
+    aged_copies: int = 2
+    jittered: int = 1
+    p_face: float = 0.5
+    patch_cache: str = "~/.cache/patina/face-patches"
+    validate_photos: int = 120
+    loss: FaceVerifierLossConfig = field(default_factory=FaceVerifierLossConfig)
+
+
+@dataclass
 class FaceRestoreLossConfig(GanLossConfig):
     """Weights of the face restoration objective: the paired GAN terms, SSIM, the low frequencies (L1 of 8x
     average-pooled crops: tone and shape kept) and landmark consistency (L1 between the frozen face detector's

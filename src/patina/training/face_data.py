@@ -302,34 +302,43 @@ def restored_face_crops(files: list[Path], labels: dict[Path, PhotoFaces], *, re
         raise ConfigError(f"no teacher faces of at least {min_face:g} px among {len(files)} photos")
     key = json.dumps([[f"{path.resolve()}:{path.stat().st_size}" for path in chosen], restore_key, crop, min_face,
                       jitter, variants, repr(degradation), seed])
-    cache_file = None
-    if cache is not None:
-        name = f"face-crops-{hashlib.sha256(key.encode()).hexdigest()[:16]}.npz"
-        cache_file = Path(os.path.expanduser(cache)) / name
-        if cache_file.is_file():
-            with np.load(cache_file) as stored:
-                return {name: stored[name] for name in TRIPLETS}
-    crops: dict[str, list[np.ndarray]] = {name: [] for name in TRIPLETS}
-    for variant in range(variants):
-        for index, path in enumerate(chosen):
-            rng = np.random.default_rng(sample_seed(seed, index, stream=variant + 1))
-            sample = degrade(read_rgb_uint8(path).astype(np.float32) / 255, degradation, int(rng.integers(2**31)))
-            with torch.inference_mode():
-                restored = restore(torch.from_numpy(sample.degraded.transpose(2, 0, 1).copy())[None])
-            photos = (sample.degraded, restored[0].permute(1, 2, 0).numpy(), sample.target)
-            for face in labels[path].faces:
-                if face.size >= min_face:
-                    moved = jittered(face, rng, jitter)
-                    for name, photo in zip(TRIPLETS, photos, strict=True):
-                        aligned = align_face(np.clip(photo, 0, 1), moved, crop).crop
-                        crops[name].append(np.round(aligned * 255).astype(np.uint8))
-    stacked = {name: np.stack(values) for name, values in crops.items()}
-    if cache_file is not None:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        partial = cache_file.with_name(cache_file.name + ".part.npz")
-        np.savez(partial, **stacked)  # type: ignore[arg-type]  # numpy's stubs take the names for flags
-        partial.replace(cache_file)
-    return stacked
+
+    def make() -> dict[str, np.ndarray]:
+        crops: dict[str, list[np.ndarray]] = {name: [] for name in TRIPLETS}
+        for variant in range(variants):
+            for index, path in enumerate(chosen):
+                rng = np.random.default_rng(sample_seed(seed, index, stream=variant + 1))
+                sample = degrade(read_rgb_uint8(path).astype(np.float32) / 255, degradation, int(rng.integers(2**31)))
+                with torch.inference_mode():
+                    restored = restore(torch.from_numpy(sample.degraded.transpose(2, 0, 1).copy())[None])
+                photos = (sample.degraded, restored[0].permute(1, 2, 0).numpy(), sample.target)
+                for face in labels[path].faces:
+                    if face.size >= min_face:
+                        moved = jittered(face, rng, jitter)
+                        for name, photo in zip(TRIPLETS, photos, strict=True):
+                            aligned = align_face(np.clip(photo, 0, 1), moved, crop).crop
+                            crops[name].append(np.round(aligned * 255).astype(np.uint8))
+        return {name: np.stack(values) for name, values in crops.items()}
+
+    return cached_arrays(cache, "face-crops", key, make)
+
+
+def cached_arrays(cache: str | Path | None, prefix: str, key: str,
+                  make: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """The arrays ``make`` returns, kept in ``cache`` as ``<prefix>-<hash of key>.npz`` and read from there when
+    made before (no cache: always made)."""
+    if cache is None:
+        return make()
+    cache_file = Path(os.path.expanduser(cache)) / f"{prefix}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.npz"
+    if cache_file.is_file():
+        with np.load(cache_file) as stored:
+            return {name: stored[name] for name in stored.files}
+    arrays = make()
+    cache_file.parent.mkdir(parents=True, exist_ok=True)
+    partial = cache_file.with_name(cache_file.name + ".part.npz")
+    np.savez(partial, **arrays)  # type: ignore[arg-type]  # numpy's stubs take the names for flags
+    partial.replace(cache_file)
+    return arrays
 
 
 class RestoredFaceCrops(Dataset):
@@ -357,4 +366,4 @@ class RestoredFaceCrops(Dataset):
 
 
 __all__ = ["MAX_FACES", "TRIPLETS", "AlignedFacePairs", "FaceCrops", "LevelTargets", "RestoreFn", "RestoredFaceCrops",
-           "cell_targets", "dense_targets", "jittered", "level_of", "restored_face_crops"]
+           "cached_arrays", "cell_targets", "dense_targets", "jittered", "level_of", "restored_face_crops"]

@@ -67,6 +67,17 @@ def giou_loss(predicted: torch.Tensor, target: torch.Tensor, weight: torch.Tenso
     return loss.mean() if weight is None else (loss * weight).sum() / weight.sum().clamp_min(1e-6)
 
 
+def validation_metrics(finder: FaceFinder, photos: list[Path], labels: dict[Path, PhotoFaces]) -> dict[str, float]:
+    """``val/precision_*`` and ``val/recall_*`` of ``finder`` against the teacher's faces on ``photos``, as they
+    are (``clean``) and aged by the independent chain (``aged``)."""
+    metrics = {}
+    for condition, aged in (("clean", False), ("aged", True)):
+        matching = detector_matching(finder, photos, labels, aged=aged)
+        metrics[f"val/precision_{condition}"] = matching.precision
+        metrics[f"val/recall_{condition}"] = matching.recall
+    return metrics
+
+
 class PositiveCells(NamedTuple):
     """The cells that hold a face: predictions (K, 15), centres (K, 2), strides (K, 1), the faces' boxes (K, 4)
     and landmarks (K, 10), in crop pixels."""
@@ -182,12 +193,7 @@ class FaceDetectorTrainer(Trainer):
         if not photos:
             return {}
         finder = FaceFinder(self.ema_detector.shadow)  # type: ignore[arg-type]  # the EMA of a FaceDetector
-        metrics = {}
-        for condition, aged in (("clean", False), ("aged", True)):
-            matching = detector_matching(finder, photos, self.labels, aged=aged)
-            metrics[f"val/precision_{condition}"] = matching.precision
-            metrics[f"val/recall_{condition}"] = matching.recall
-        return metrics
+        return validation_metrics(finder, photos, self.labels)
 
     def teacher_files(self) -> list[Path]:
         return [Path(self.config.teacher)]

@@ -1,0 +1,214 @@
+"""Training samples for the face detector's verifier (:class:`~patina.networks.faces.FaceVerifier`): patches
+around the candidates a trained detector proposes, labelled by the teacher's faces.
+
+Each training photo is run through the detector (:meth:`~patina.pipelines.faces.FaceFinder.candidates`) as it
+is and in a few copies aged whole by the old-photo chain, exactly as the face stage runs it. A candidate that
+overlaps a teacher face by :data:`POSITIVE_IOU` is a face; one that overlaps no teacher face, doubtful ones
+included, by :data:`NEGATIVE_IOU` is not; the rest are left out. A face patch also keeps where the teacher's
+box is, relative to the candidate's (for a verifier that corrects boxes). The teacher's own faces, their boxes
+moved a little, are added as faces too, so the verifier does not depend on one detector's boxes. Patches are cut as
+the verifier reads them (:func:`~patina.networks.faces.face_patches`) but wider (:data:`MINED_PATCH` px,
+:data:`MINED_CONTEXT`), mined once and cached; each sample cuts the verifier's patch out of one, moved and
+scaled a little, so the verifier learns faces framed as a detector frames them, not one framing.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from patina.core.errors import ConfigError
+from patina.data import read_rgb_uint8
+from patina.degradations.chain import DegradationConfig, degrade
+from patina.evaluation.face_teacher import PhotoFaces
+from patina.networks.faces import PATCH, PATCH_CONTEXT, face_patches
+from patina.ops.faces import Face, box_iou
+from patina.pipelines.faces import FaceFinder
+from patina.training.datasets import sample_seed, single_threaded_worker
+from patina.training.face_data import cached_arrays
+
+POSITIVE_IOU = 0.5
+"""A candidate overlapping a teacher face by at least this is a face (the evaluation's hit)."""
+NEGATIVE_IOU = 0.3
+"""A candidate overlapping every teacher face (doubtful ones too) by less than this is not a face."""
+BOX_JITTER = 0.08
+"""A jittered teacher face's box moves by about this share of its size, and scales by about as much."""
+MINED_ARRAYS = ("patches", "is_face", "corners", "face_corners")
+"""What mining gives per patch: the patch, whether it is a face, the candidate's corners and the teacher face's
+(NaN for none), both :func:`relative_corners` of the candidate."""
+MINED_PATCH = PATCH * 4 // 3
+MINED_CONTEXT = PATCH_CONTEXT * 4 / 3
+"""Mined patches are this much wider than the verifier's, at the same pixel size: its patch is their middle."""
+
+
+class _PhotoPatches(Dataset):
+    """Item ``i``: the labelled patches of photo ``i`` and its aged copies (:func:`mine_face_patches`' arrays)."""
+
+    def __init__(self, files: list[Path], labels: dict[Path, PhotoFaces], *, detector: str, threshold: float,
+                 aged_copies: int, jittered: int, degradation: DegradationConfig, seed: int) -> None:
+        self.files, self.labels, self.detector, self.threshold = files, labels, detector, threshold
+        self.aged_copies, self.jittered, self.degradation, self.seed = aged_copies, jittered, degradation, seed
+        self._finder: FaceFinder | None = None  # loaded in each worker process on first use
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: int) -> dict[str, np.ndarray]:
+        if self._finder is None:
+            self._finder = FaceFinder.load(self.detector, threshold=self.threshold)
+        path = self.files[index]
+        rng = np.random.default_rng(sample_seed(self.seed, index))
+        clean = read_rgb_uint8(path).astype(np.float32) / 255
+        parts: dict[str, list[np.ndarray]] = {name: [] for name in MINED_ARRAYS}
+        for copy in range(1 + self.aged_copies):
+            pixels = clean if copy == 0 else np.clip(degrade(clean, self.degradation,
+                                                             int(rng.integers(2**31))).degraded, 0, 1)
+            gray, factor, candidates = self._finder.candidates(torch.from_numpy(pixels.transpose(2, 0, 1).copy()))
+            chosen, matches = labelled_candidates(candidates, self.labels[path], factor)
+            faces = [face.scaled(factor) for face in self.labels[path].faces
+                     if face.size >= self._finder.min_face]
+            for face in faces:
+                for _ in range(self.jittered):
+                    chosen.append(jittered_box(face, rng))
+                    matches.append(face)
+            with torch.inference_mode():
+                cut = face_patches(gray, chosen, size=MINED_PATCH, context=MINED_CONTEXT)
+            parts["patches"].append(np.round(cut[:, 0].clamp(0, 1).cpu().numpy() * 255).astype(np.uint8))
+            parts["is_face"].append(np.array([match is not None for match in matches], bool))
+            parts["corners"].append(np.array([relative_corners(box.box, box) for box in chosen], np.float32))
+            parts["face_corners"].append(np.array([relative_corners(match.box, box) if match else [np.nan] * 4
+                                                   for box, match in zip(chosen, matches, strict=True)], np.float32))
+        # a copy with nothing chosen gives empty arrays of the right shape
+        return {name: np.concatenate([v.reshape(-1, *SHAPES[name]) for v in values]) for name, values in parts.items()}
+
+
+def labelled_candidates(candidates: list[Face], labels: PhotoFaces,
+                        factor: float) -> tuple[list[Face], list[Face | None]]:
+    """The ``candidates`` (in pixels of the photo shrunk by ``factor``) that are clearly a teacher face or clearly
+    none, and for each the teacher face it is (in those pixels), None for none."""
+    teacher = [face.scaled(factor) for face in labels.faces]
+    faces = np.array([face.box for face in teacher]).reshape(-1, 4)
+    every = np.array([face.scaled(factor).box for face in (*labels.faces, *labels.doubtful)]).reshape(-1, 4)
+    chosen: list[Face] = []
+    matches: list[Face | None] = []
+    for candidate in candidates:
+        box = np.array([candidate.box])
+        overlaps = box_iou(box, faces)[0] if len(faces) else np.zeros(0)
+        if len(overlaps) and overlaps.max() >= POSITIVE_IOU:
+            chosen.append(candidate)
+            matches.append(teacher[int(overlaps.argmax())])
+        elif not len(every) or box_iou(box, every).max() < NEGATIVE_IOU:
+            chosen.append(candidate)
+            matches.append(None)
+    return chosen, matches
+
+
+def relative_corners(box: tuple[float, float, float, float], candidate: Face) -> list[float]:
+    """``box``'s corners relative to ``candidate``'s centre, in units of its longer side (what the verifier's
+    box correction is measured in)."""
+    x0, y0, x1, y1 = candidate.box
+    cx, cy, size = (x0 + x1) / 2, (y0 + y1) / 2, max(candidate.size, 1e-6)
+    return [(box[0] - cx) / size, (box[1] - cy) / size, (box[2] - cx) / size, (box[3] - cy) / size]
+
+
+def jittered_box(face: Face, rng: np.random.Generator) -> Face:
+    """``face`` with its box moved and scaled at random by about :data:`BOX_JITTER` (landmarks kept)."""
+    x0, y0, x1, y1 = face.box
+    scale = float(np.exp(rng.normal(0.0, BOX_JITTER)))
+    dx, dy = rng.normal(0.0, BOX_JITTER, 2) * face.size
+    cx, cy, half_w, half_h = (x0 + x1) / 2 + dx, (y0 + y1) / 2 + dy, (x1 - x0) / 2 * scale, (y1 - y0) / 2 * scale
+    return Face(box=(cx - half_w, cy - half_h, cx + half_w, cy + half_h), landmarks=face.landmarks, score=face.score)
+
+
+SHAPES = {"patches": (MINED_PATCH, MINED_PATCH), "is_face": (), "corners": (4,), "face_corners": (4,)}
+
+
+def mine_face_patches(files: list[Path], labels: dict[Path, PhotoFaces], *, detector: str, detector_key: str,
+                      threshold: float, aged_copies: int, jittered: int, degradation: DegradationConfig, seed: int,
+                      workers: int, cache: str | Path | None) -> dict[str, np.ndarray]:
+    """The labelled patches of every photo of ``files`` (module docstring): :data:`MINED_ARRAYS`, ``patches``
+    (K, S, S) uint8, ``is_face`` (K,) bool, ``corners`` and ``face_corners`` (K, 4) float32. ``detector`` is
+    the detector's file (``detector_key``: its sha256); ``workers`` processes share the mining. Made once per
+    set of inputs and kept in ``cache``."""
+    if not files:
+        raise ConfigError("no photos to mine face patches from")
+    key = json.dumps(["boxes", [f"{path.resolve()}:{path.stat().st_size}" for path in files], detector_key, threshold,
+                      aged_copies, jittered, repr(degradation), seed, MINED_PATCH, MINED_CONTEXT])
+
+    def make() -> dict[str, np.ndarray]:
+        photos = _PhotoPatches(files, labels, detector=detector, threshold=threshold, aged_copies=aged_copies,
+                               jittered=jittered, degradation=degradation, seed=seed)
+        loader = DataLoader(photos, batch_size=None, num_workers=workers, worker_init_fn=single_threaded_worker)
+        parts = list(loader)
+        return {name: np.concatenate([part[name] for part in parts]) for name in MINED_ARRAYS}
+
+    return cached_arrays(cache, "face-patches", key, make)
+
+
+class FacePatchSamples(Dataset):
+    """Samples of mined patches: sample ``i`` is a function of (seed, i): a face patch ``p_face`` of the time,
+    else another; the verifier's patch cut from its middle, moved and scaled by about :data:`BOX_JITTER`,
+    mirrored half the time, its contrast and brightness varied a little. Items: ``patch`` (1, :data:`PATCH`,
+    :data:`PATCH`) float in [0, 1] and ``is_face`` (a 0/1 float); given the mined corners, also ``box``: the
+    correction from the patch's (moved, scaled, mirrored) candidate box to the teacher face's (zeros for
+    none)."""
+
+    def __init__(self, patches: np.ndarray, is_face: np.ndarray, *, p_face: float, seed: int,
+                 corners: np.ndarray | None = None, face_corners: np.ndarray | None = None) -> None:
+        self.patches, self.p_face, self.seed = patches, p_face, seed
+        self.corners, self.face_corners = corners, face_corners
+        self.faces, self.others = np.flatnonzero(is_face), np.flatnonzero(~is_face)
+        if not len(self.faces) or not len(self.others):
+            raise ConfigError(f"the mined patches need faces and others: {len(self.faces)} faces, "
+                              f"{len(self.others)} others")
+
+    def __len__(self) -> int:
+        return 2**62
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        rng = np.random.default_rng(sample_seed(self.seed, index))
+        face = bool(rng.random() < self.p_face)
+        pool = self.faces if face else self.others
+        chosen = int(pool[rng.integers(len(pool))])
+        mined = self.patches[chosen].astype(np.float32) / 255
+        scale = float(np.exp(rng.normal(0.0, BOX_JITTER)))
+        shift = rng.normal(0.0, BOX_JITTER, 2)  # in the candidate's sizes
+        centre = mined.shape[0] / 2 + shift * mined.shape[0] / MINED_CONTEXT
+        step = scale * (mined.shape[0] / MINED_CONTEXT) * PATCH_CONTEXT / PATCH  # mined pixels per patch pixel
+        mirror = -1.0 if rng.random() < 0.5 else 1.0
+        # patch pixel (u, v) reads mined pixel centre + step * (u - PATCH/2 + 0.5, v - PATCH/2 + 0.5) - 0.5
+        matrix = np.array([[mirror * step, 0.0, centre[0] - mirror * step * (PATCH / 2 - 0.5) - 0.5],
+                           [0.0, step, centre[1] - step * (PATCH / 2 - 0.5) - 0.5]], np.float32)
+        patch = cv2.warpAffine(mined, matrix, (PATCH, PATCH), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                               borderMode=cv2.BORDER_REPLICATE)
+        mean = float(patch.mean())
+        patch = (patch - mean) * rng.uniform(0.7, 1.3) + mean + rng.uniform(-0.1, 0.1)
+        sample = {"patch": torch.from_numpy(np.clip(patch, 0, 1)[None].astype(np.float32)),
+                  "is_face": torch.tensor(float(face))}
+        if self.corners is not None and self.face_corners is not None:
+            sample["box"] = torch.from_numpy(box_correction(self.corners[chosen], self.face_corners[chosen], shift,
+                                                            scale, mirror < 0))
+        return sample
+
+
+def box_correction(corners: np.ndarray, face_corners: np.ndarray, shift: np.ndarray, scale: float,
+                   mirrored: bool) -> np.ndarray:
+    """The verifier's box target for a patch cut around a candidate moved by ``shift`` and scaled by ``scale``
+    (mirrored when ``mirrored``): the face's corners less the moved candidate's, in the moved candidate's
+    units (zeros when there is no face: NaN ``face_corners``)."""
+    if np.isnan(face_corners).any():
+        return np.zeros(4, np.float32)
+    face = (face_corners - np.tile(shift, 2)) / scale  # relative to the moved centre, in the moved units
+    own = corners.astype(np.float64)
+    if mirrored:
+        face, own = face[[2, 1, 0, 3]] * [-1, 1, -1, 1], own[[2, 1, 0, 3]] * [-1, 1, -1, 1]
+    return (face - own).astype(np.float32)
+
+
+__all__ = ["MINED_ARRAYS", "NEGATIVE_IOU", "POSITIVE_IOU", "FacePatchSamples", "box_correction", "jittered_box",
+           "labelled_candidates", "mine_face_patches", "relative_corners"]
