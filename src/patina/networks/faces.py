@@ -166,17 +166,18 @@ class FaceDetector(nn.Module):
             return faces
         limit = self.verify_threshold if threshold is None else threshold
         answers = self.verifier(face_patches(gray, faces)).float().cpu()
+        corrects_boxes = answers.shape[1] == 5
         rescored = []
         for face, answer in zip(faces, answers, strict=True):
             score = math.sqrt(face.score * float(torch.sigmoid(answer[0])))
             if score < limit:
                 continue
             box = face.box
-            if len(answer) == 5:
+            if corrects_boxes:
                 x0, y0, x1, y1 = (v + face.size * float(d) for v, d in zip(face.box, answer[1:], strict=True))
                 box = (x0, y0, x1, y1)
             rescored.append(replace(face, score=score, box=box))
-        return suppress_overlaps(rescored) if len(answers[0]) == 5 else rescored
+        return suppress_overlaps(rescored) if corrects_boxes else rescored
 
     def forward(self, luminance: torch.Tensor) -> list[torch.Tensor]:
         x = self.stem(luminance * 2 - 1)
