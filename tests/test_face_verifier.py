@@ -98,6 +98,24 @@ def test_a_cascade_that_corrects_boxes_moves_them_and_merges_the_ones_that_meet(
         assert len(_cascade(3.0, (0.0, 0.0, 0.0, 0.0)).verified(gray, twins)) == 1  # overlapping: the better kept
 
 
+def test_a_mirrored_verification_answers_a_mirrored_patch_as_the_mirror_image_of_its_answer() -> None:
+    torch.manual_seed(1)
+    detector = FaceDetector(verifier=(8, 8, 8, 8, 8), verifier_boxes=True, verify_mirrored=True).eval()
+    assert detector.verifier is not None
+    patches = torch.rand(6, 1, PATCH, PATCH)
+    with torch.no_grad():
+        answers, of_mirrored = detector.verifier_answers(patches), detector.verifier_answers(patches.flip(-1))
+        single = detector.verifier(patches)
+    # the face's score is the same either way; the box's left edge correction is the right one's, negated
+    assert torch.allclose(of_mirrored[:, [0, 2, 4]], answers[:, [0, 2, 4]], atol=1e-5)
+    assert torch.allclose(of_mirrored[:, 1], -answers[:, 3], atol=1e-5)
+    assert torch.allclose(of_mirrored[:, 3], -answers[:, 1], atol=1e-5)
+    assert not torch.allclose(answers, single, atol=1e-4)  # the average of two views, not the first one alone
+    detector.verify_mirrored = False
+    with torch.no_grad():
+        assert torch.equal(detector.verifier_answers(patches), single)
+
+
 def test_folding_the_batch_norms_keeps_the_verifier_s_answers() -> None:
     torch.manual_seed(0)
     detector = FaceDetector(verifier=(8, 16, 16, 24, 24))
@@ -200,7 +218,7 @@ def test_a_short_verifier_run_exports_a_cascade_the_finder_loads(tmp_path: Path,
     config = from_dict(FaceVerifierTrainConfig, {
         "out_dir": str(tmp_path / "run"), "device": "cpu", "teacher": str(tmp_path / "teacher.onnx"),
         "init_from": str(detector), "verifier": [8, 8, 16, 16, 16], "verifier_boxes": True,
-        "candidate_threshold": 0.4, "loss": {"verify": 1.0, "box": 1.0},
+        "verify_mirrored": True, "candidate_threshold": 0.4, "loss": {"verify": 1.0, "box": 1.0},
         "patch_cache": str(tmp_path / "patches"),
         "data": {"roots": [str(tmp_path / "photos")], "crop": 48, "batch_size": 8, "workers": 0, "holdout_every": 3},
         "optim": {"steps": 3, "warmup": 1, "amp": False}, "validate_photos": 2,
@@ -223,10 +241,10 @@ def test_a_short_verifier_run_exports_a_cascade_the_finder_loads(tmp_path: Path,
     exported = tmp_path / "run/export/face-detector.safetensors"
     card = json.loads(exported.with_suffix(".json").read_text())
     assert card["kwargs"]["verifier"] == [8, 8, 16, 16, 16] and card["kwargs"]["threshold"] == 0.4
-    assert card["kwargs"]["verifier_boxes"] is True
+    assert card["kwargs"]["verifier_boxes"] is True and card["kwargs"]["verify_mirrored"] is True
     assert card["training"]["patches"] == trainer.mined
     finder = FaceFinder.load(str(exported))
-    assert finder.network.verifier is not None and finder.verify_threshold == 0.5
+    assert finder.network.verifier is not None and finder.verify_threshold == 0.5 and finder.network.verify_mirrored
     found = finder(torch.rand(3, 300, 400))
     assert all(0.5 <= f.score <= 1.0 for f in found)
 

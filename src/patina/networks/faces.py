@@ -117,7 +117,7 @@ class FaceDetector(nn.Module):
     def __init__(self, *, widths: tuple[int, ...] = (16, 24, 32, 64, 96, 128), pyramid: int = 48,
                  depth: tuple[int, ...] = (1, 1, 2, 2, 2, 1), threshold: float = 0.5,
                  verifier: tuple[int, ...] | None = None, verify_threshold: float = 0.5,
-                 verifier_boxes: bool = False) -> None:
+                 verifier_boxes: bool = False, verify_mirrored: bool = False) -> None:
         super().__init__()
         self.threshold = threshold
         """The score from which a cell is a face (with a verifier: a candidate): chosen after training (``patina
@@ -125,6 +125,8 @@ class FaceDetector(nn.Module):
         self.verifier = FaceVerifier(tuple(verifier), boxes=verifier_boxes) if verifier else None
         self.verify_threshold = verify_threshold
         """The score from which a verified candidate is a face (:meth:`verified`; calibrated as ``threshold`` is)."""
+        self.verify_mirrored = verify_mirrored
+        """Whether the verifier also reads each patch mirrored left to right and its two answers are averaged."""
         if len(widths) != 6 or len(depth) != 6:
             raise ValueError("widths and depth need 6 entries: strides 2, 4, 8, 16, 32, 64")
         self.stem = nn.Sequential(nn.Conv2d(1, widths[0], 3, stride=2, padding=1, bias=False),
@@ -165,7 +167,7 @@ class FaceDetector(nn.Module):
         if self.verifier is None or not faces:
             return faces
         limit = self.verify_threshold if threshold is None else threshold
-        answers = self.verifier(face_patches(gray, faces)).float().cpu()
+        answers = self.verifier_answers(face_patches(gray, faces))
         corrects_boxes = answers.shape[1] == 5
         rescored = []
         for face, answer in zip(faces, answers, strict=True):
@@ -178,6 +180,20 @@ class FaceDetector(nn.Module):
                 box = (x0, y0, x1, y1)
             rescored.append(replace(face, score=score, box=box))
         return suppress_overlaps(rescored) if corrects_boxes else rescored
+
+    def verifier_answers(self, patches: torch.Tensor) -> torch.Tensor:
+        """The verifier's (N, 1 or 5) answers for ``patches`` (float32, CPU); with :attr:`verify_mirrored`, the
+        mean of its answers for the patches and for their mirror images (whose box corrections are mirrored back:
+        the left edge's is the right edge's, negated)."""
+        assert self.verifier is not None
+        answers = self.verifier(patches).float().cpu()
+        if not self.verify_mirrored:
+            return answers
+        mirrored = self.verifier(patches.flip(-1)).float().cpu()
+        if answers.shape[1] == 5:  # (logit, x0, y0, x1, y1) seen mirrored -> (logit, -x1, y0, -x0, y1)
+            mirrored = torch.stack([mirrored[:, 0], -mirrored[:, 3], mirrored[:, 2], -mirrored[:, 1],
+                                    mirrored[:, 4]], dim=1)
+        return (answers + mirrored) / 2
 
     def forward(self, luminance: torch.Tensor) -> list[torch.Tensor]:
         x = self.stem(luminance * 2 - 1)

@@ -389,7 +389,8 @@ class FaceVerifierTrainConfig(FaceRunConfig):
     mined from (the detector's training photos, the calibration ones left out) as they are and in
     ``aged_copies`` aged copies, ``jittered`` extra patches per teacher face (its box moved a little), the
     share of face patches per batch, the verifier's widths and whether it corrects the candidates' boxes
-    (``verifier_boxes``, trained by ``loss.box``). Mined patches are cached in ``patch_cache``."""
+    (``verifier_boxes``, trained by ``loss.box``); ``verify_mirrored``: the exported cascade also reads each patch
+    mirrored and averages the two answers. Mined patches are cached in ``patch_cache``."""
 
     name: str = "face-detector"
     out_dir: str = "runs/face-verifier"
@@ -397,6 +398,7 @@ class FaceVerifierTrainConfig(FaceRunConfig):
                                                                 holdout_every=FACE_HOLDOUT_EVERY))
     verifier: tuple[int, ...] = (16, 32, 48, 64, 96)
     verifier_boxes: bool = False
+    verify_mirrored: bool = False
     candidate_threshold: float = 0.15
     aged_copies: int = 2
     jittered: int = 1

@@ -28,7 +28,7 @@ from patina.training.loss_terms import LossTerm
 from patina.training.trainer import Generated, Trainer, init_source, kwargs_of
 from patina.weights import ModelCard, card_path, sha256_of
 
-CASCADE_KWARGS = ("verifier", "verify_threshold", "verifier_boxes")
+CASCADE_KWARGS = ("verifier", "verify_threshold", "verifier_boxes", "verify_mirrored")
 """The detector card's kwargs that belong to a verifier (an ``init_from`` cascade's are replaced)."""
 
 
@@ -56,7 +56,7 @@ class FaceVerifierTrainer(Trainer):
         """The exported cascade's constructor kwargs (the verify threshold stays the default until calibrated)."""
         cfg = self.config
         return {**self.detector_kwargs, "threshold": cfg.candidate_threshold, "verifier": list(cfg.verifier),
-                "verifier_boxes": cfg.verifier_boxes}
+                "verifier_boxes": cfg.verifier_boxes, "verify_mirrored": cfg.verify_mirrored}
 
     def initialise_from(self, path: Path) -> None:
         """The detector's weights (and, from a cascade, its verifier's when it has the configured widths)."""
