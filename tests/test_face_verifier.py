@@ -196,10 +196,10 @@ def test_without_jitter_a_sample_is_the_middle_of_its_mined_patch_or_its_mirror(
         assert any(np.allclose(got, (m - m.mean()) / m.std(), atol=0.05) for m in (middle, middle[:, ::-1]))
 
 
-@pytest.mark.slow
-def test_a_short_verifier_run_exports_a_cascade_the_finder_loads(tmp_path: Path, monkeypatch) -> None:
+def _verifier_run(tmp_path: Path, monkeypatch, proposing: FaceDetector, kwargs: dict, **overrides):
+    """A face-verifier trainer on 9 small photos (a face in every other one, as the stubbed teacher says), its
+    detector ``proposing`` saved with card ``kwargs`` as the ``init_from`` file."""
     from patina.core.config import from_dict
-    from patina.pipelines.faces import FaceFinder
     from patina.training import face_verifier_trainer
     from patina.training.config import FaceVerifierTrainConfig
     from patina.weights import ModelCard, save_model
@@ -209,12 +209,8 @@ def test_a_short_verifier_run_exports_a_cascade_the_finder_loads(tmp_path: Path,
     monkeypatch.setattr(face_verifier_trainer, "teacher_faces",
                         lambda files, **_: {Path(p): labels[Path(p)] for p in files})
     detector = tmp_path / "detector.safetensors"
-    torch.manual_seed(0)
-    proposing = FaceDetector()
-    with torch.no_grad():
-        proposing.head[-1].bias[0] = 0.0  # about half the cells candidates: faces and others to learn from
-    save_model(proposing, detector, ModelCard(name="face-detector", arch="FaceDetector",
-                                                   kwargs={"threshold": 0.3}, version="0.1.0", task="face-detect"))
+    save_model(proposing, detector, ModelCard(name="face-detector", arch="FaceDetector", kwargs=kwargs,
+                                              version="0.1.0", task="face-detect"))
     config = from_dict(FaceVerifierTrainConfig, {
         "out_dir": str(tmp_path / "run"), "device": "cpu", "teacher": str(tmp_path / "teacher.onnx"),
         "init_from": str(detector), "verifier": [8, 8, 16, 16, 16], "verifier_boxes": True,
@@ -222,9 +218,32 @@ def test_a_short_verifier_run_exports_a_cascade_the_finder_loads(tmp_path: Path,
         "patch_cache": str(tmp_path / "patches"),
         "data": {"roots": [str(tmp_path / "photos")], "crop": 48, "batch_size": 8, "workers": 0, "holdout_every": 3},
         "optim": {"steps": 3, "warmup": 1, "amp": False}, "validate_photos": 2,
-        "log_every": 1, "validate_every": 3, "checkpoint_every": 3, "image_every": 100})
+        "log_every": 1, "validate_every": 3, "checkpoint_every": 3, "image_every": 100, **overrides})
     (tmp_path / "teacher.onnx").write_bytes(b"stand-in teacher")
-    trainer = face_verifier_trainer.FaceVerifierTrainer(config, progress=False)
+    return face_verifier_trainer.FaceVerifierTrainer(config, progress=False)
+
+
+def test_a_verifier_run_from_a_cascade_with_another_verifier_keeps_its_detector_and_starts_a_fresh_verifier(
+        tmp_path: Path, monkeypatch) -> None:
+    torch.manual_seed(0)
+    cascade = FaceDetector(verifier=(8, 8, 8, 8, 8), verifier_boxes=True)
+    trainer = _verifier_run(tmp_path, monkeypatch, cascade, {"threshold": 0.3, "verifier": [8, 8, 8, 8, 8],
+                                                              "verifier_boxes": True})
+    loaded, source = trainer.cascade.state_dict(), cascade.state_dict()
+    assert all(torch.allclose(loaded[key].float(), value.float(), atol=2e-3)  # the file holds float16
+               for key, value in source.items() if not key.startswith("verifier."))
+    assert loaded["verifier.head.1.weight"].shape != source["verifier.head.1.weight"].shape
+
+
+@pytest.mark.slow
+def test_a_short_verifier_run_exports_a_cascade_the_finder_loads(tmp_path: Path, monkeypatch) -> None:
+    from patina.pipelines.faces import FaceFinder
+
+    torch.manual_seed(0)
+    proposing = FaceDetector()
+    with torch.no_grad():
+        proposing.head[-1].bias[0] = 0.0  # about half the cells candidates: faces and others to learn from
+    trainer = _verifier_run(tmp_path, monkeypatch, proposing, {"threshold": 0.3})
     samples = trainer.training_set()
     assert trainer.mined["faces"] > 0 and trainer.mined["others"] > 0
     assert len(list((tmp_path / "patches").glob("face-patches-*.npz"))) == 1  # mined once, cached

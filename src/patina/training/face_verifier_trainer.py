@@ -60,7 +60,10 @@ class FaceVerifierTrainer(Trainer):
 
     def initialise_from(self, path: Path) -> None:
         """The detector's weights (and, from a cascade, its verifier's when it has the configured widths)."""
-        state = init_source(path, "FaceDetector").state_dict()
+        state, own = init_source(path, "FaceDetector").state_dict(), self.cascade.state_dict()
+        if any(key in own and own[key].shape != value.shape for key, value in state.items()
+               if key.startswith("verifier.")):  # a verifier of other widths: this one starts afresh
+            state = {key: value for key, value in state.items() if not key.startswith("verifier.")}
         mismatched = self.cascade.load_state_dict(state, strict=False)
         wrong = [key for key in (*mismatched.missing_keys, *mismatched.unexpected_keys)
                  if not key.startswith("verifier.")]
