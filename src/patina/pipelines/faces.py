@@ -183,7 +183,7 @@ class FaceRefiner:
             descriptor = load(restorer, device=device, task="face-restore")
         except ModelNotFoundError as error:
             raise ModelNotFoundError(f"{error}. No face model is registered yet: give the face model and the face "
-                                     "detector as .safetensors files (experiments/faces-stage7/ and faces-stage3/ "
+                                     "detector as .safetensors files (experiments/faces-stage8/ and faces-stage3/ "
                                      "in the source tree have the latest ones)") from None
         assert finder.descriptor is not None
         return cls(finder, descriptor.network_as(FaceRestorer), strength=strength), [finder.descriptor, descriptor]
