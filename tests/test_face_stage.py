@@ -71,7 +71,7 @@ def test_strength_zero_changes_nothing_and_a_face_model_given_the_restoration_it
     assert np.array_equal(untouched, restored)
     again = restored.copy()
     refiner().refine(again, restored, faces=[face])
-    assert np.abs(again - restored).mean() < 0.002 and np.abs(again - restored).max() < 0.05  # resampling only
+    assert np.abs(again - restored).max() < 1e-5  # only a change is pasted: what stays is not resampled
 
 
 def test_a_conditioned_face_model_starts_as_the_restoration_and_reads_it_in_the_face_stage() -> None:
@@ -89,7 +89,7 @@ def test_a_conditioned_face_model_starts_as_the_restoration_and_reads_it_in_the_
     result = restored.copy()
     detector = FaceDetector(**{key: tuple(v) if isinstance(v, list) else v for key, v in SMALL_DETECTOR.items()})
     FaceRefiner(FaceFinder(detector.eval()), network).refine(result, source, faces=[face])
-    assert np.abs(result - restored).mean() < 0.002  # it got the restored crop, not the grainy source's
+    assert np.abs(result - restored).max() < 1e-5  # it got the restored crop, not the grainy source's
     torch.nn.init.normal_(network.tail.weight, std=0.05)
     changed = restored.copy()
     FaceRefiner(FaceFinder(detector.eval()), network).refine(changed, source, faces=[face])

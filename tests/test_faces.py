@@ -278,7 +278,7 @@ def test_alignment_puts_the_landmarks_on_the_template() -> None:
     assert mapped == pytest.approx(TEMPLATE * 128, abs=0.05)
 
 
-def test_pasting_the_aligned_crop_back_gives_the_photo_again_and_strength_zero_changes_nothing() -> None:
+def test_pasting_an_unchanged_crop_or_at_strength_zero_leaves_the_photo_exactly_as_it_was() -> None:
     from patina.ops.face_align import align_face, match_tone, paste_face
 
     rng = np.random.default_rng(0)
@@ -286,8 +286,7 @@ def test_pasting_the_aligned_crop_back_gives_the_photo_again_and_strength_zero_c
     found, _ = _rotated_face(-15.0, 1.2, (120.0, 60.0))
     aligned = align_face(photo, found, 128)
     assert aligned.crop.shape == (128, 128, 3)
-    again = paste_face(photo, aligned, aligned.crop)
-    assert np.abs(again - photo).mean() < 0.01
+    assert np.array_equal(paste_face(photo, aligned, aligned.crop), photo)  # nothing changed: nothing pasted
     assert np.array_equal(paste_face(photo, aligned, np.zeros_like(aligned.crop), strength=0.0), photo)
     darker = paste_face(photo, aligned, aligned.crop * 0.5)
     centre = tuple(int(v) for v in np.mean(found.landmarks, axis=0))[::-1]
@@ -379,16 +378,33 @@ def test_a_short_face_restore_run_exports_a_restorer(tmp_path: Path, monkeypatch
         with pytest.raises(ConfigError, match="conditioned"):
             face_restore_trainer.FaceRestoreTrainer(from_dict(FaceRestoreTrainConfig, settings), progress=False)
         settings |= {"condition": "restore", "variants": 1, "crops_cache": str(tmp_path / "crops")}
-    trainer = face_restore_trainer.FaceRestoreTrainer(from_dict(FaceRestoreTrainConfig, settings), progress=False)
+    else:  # the tone it would take is the restoration's
+        with pytest.raises(ConfigError, match="tone_matched"):
+            face_restore_trainer.FaceRestoreTrainer(
+                from_dict(FaceRestoreTrainConfig, settings | {"tone_matched": True}), progress=False)
+    trainer = face_restore_trainer.FaceRestoreTrainer(
+        from_dict(FaceRestoreTrainConfig, settings | {"tone_matched": conditioned}), progress=False)
     trainer.fit()
     assert set(trainer.validate(limit=2)) == {"val/psnr_input", "val/psnr_restored"} | (
-        {"val/psnr_restore"} if conditioned else set())
+        {"val/psnr_restore", "val/psnr_face_stage"} if conditioned else set())
     network, card = load_model(tmp_path / "run/export/face-restore.safetensors")
     assert card.arch == "FaceRestorer" and card.steps == 3 and card.teachers[0]["file"] == "teacher.onnx"
     assert card.kwargs["conditioned"] is conditioned
     crop = torch.rand(1, 3, 64, 64)
     assert network(crop, *([crop] if conditioned else [])).shape == (1, 3, 64, 64)
     assert len(list((tmp_path / "crops").glob("face-crops-*.npz"))) == (2 if conditioned else 0)  # train, validation
+
+
+def test_the_trainer_s_tone_matching_is_the_face_stage_s() -> None:
+    from patina.ops.face_align import match_tone
+    from patina.training.face_restore_trainer import tone_matched
+
+    rng = np.random.default_rng(4)
+    crop, reference = (cv2_blur(rng.random((128, 128, 3)).astype(np.float32)) * 0.4 + 0.3 for _ in range(2))
+    as_tensor = lambda image: torch.from_numpy(image.transpose(2, 0, 1).copy())[None]  # noqa: E731
+    matched = tone_matched(as_tensor(crop), as_tensor(reference))[0].permute(1, 2, 0).numpy()
+    assert np.abs(matched - match_tone(crop, reference)).max() < 1e-4
+    assert np.abs(matched - crop).max() > 0.01  # it did change the tone
 
 
 def test_folding_the_batch_norms_keeps_the_detector_s_outputs() -> None:

@@ -3,7 +3,8 @@
 The crop puts the landmarks where :data:`TEMPLATE` says (fractions of the crop's side, a frontal face with
 room for hair and chin, as the face restoration models were trained); the transform is the similarity
 (rotation, uniform scale, shift) that best maps the face's landmarks there (OpenCV's robust fit). Pasting
-back warps the crop and a feathered mask with the inverse transform and blends them into the photo.
+back warps what a model changed in the crop, faded out by a feathered mask, with the inverse transform and adds
+it to the photo.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ ANTIALIAS = 0.5
 """Gaussian sigma, in the crop's pixels, of the low-pass before a face is shrunk to its crop."""
 FEATHER = 0.08
 """Width of the pasted crop's soft edge, as a fraction of its side."""
+TONE_SIGMA = 0.08
+"""Scale of the tone and colour :func:`match_tone` takes from the restoration: a Gaussian of this fraction of the
+crop's side (10 px of a 128 px crop)."""
 
 
 @dataclass(frozen=True)
@@ -68,19 +72,19 @@ def feather_mask(size: int, feather: float = FEATHER) -> np.ndarray:
 
 
 def paste_face(photo: np.ndarray, aligned: AlignedFace, processed: np.ndarray, strength: float = 1.0) -> np.ndarray:
-    """``photo`` with ``processed`` (the aligned crop after a face model) warped back in over ``aligned``'s place,
-    blended by a feathered mask times ``strength`` (0: the photo unchanged). Returns a new array."""
+    """``photo`` with what a face model changed in ``aligned``'s crop (``processed`` minus the crop) warped back
+    over the face and added, through a feathered mask times ``strength`` (0: the photo unchanged). Only the change
+    is resampled, so where the model changes nothing the photo keeps every pixel, its detail finer than the crop
+    included. Returns a new array."""
     height, width = photo.shape[:2]
     inverse = cv2.invertAffineTransform(aligned.matrix)
-    back = cv2.warpAffine(processed.astype(np.float32), inverse, (width, height), flags=cv2.INTER_CUBIC,
-                          borderMode=cv2.BORDER_REFLECT_101)
-    mask = cv2.warpAffine(feather_mask(aligned.size), inverse, (width, height), flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    alpha = (np.clip(mask, 0, 1) * float(np.clip(strength, 0, 1)))[..., None]
-    return np.clip(photo * (1 - alpha) + back * alpha, 0, 1).astype(photo.dtype)
+    change = (processed.astype(np.float32) - aligned.crop) * feather_mask(aligned.size)[..., None]
+    back = cv2.warpAffine(change, inverse, (width, height), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_CONSTANT,
+                          borderValue=0)
+    return np.clip(photo + back.reshape(photo.shape) * float(np.clip(strength, 0, 1)), 0, 1).astype(photo.dtype)
 
 
-def match_tone(processed: np.ndarray, reference: np.ndarray, *, sigma: float = 0.08) -> np.ndarray:
+def match_tone(processed: np.ndarray, reference: np.ndarray, *, sigma: float = TONE_SIGMA) -> np.ndarray:
     """``processed`` with its large-scale tone and colour replaced by ``reference``'s: the difference of the two
     crops' Gaussian-blurred versions (sigma a fraction of the side) is added, so detail comes from ``processed``
     and the brightness and colour from ``reference`` (the surrounding restoration)."""
@@ -89,4 +93,5 @@ def match_tone(processed: np.ndarray, reference: np.ndarray, *, sigma: float = 0
     return np.clip(processed + low(reference) - low(processed), 0, 1).astype(np.float32)
 
 
-__all__ = ["FEATHER", "TEMPLATE", "AlignedFace", "align_face", "alignment", "feather_mask", "match_tone", "paste_face"]
+__all__ = ["FEATHER", "TEMPLATE", "TONE_SIGMA", "AlignedFace", "align_face", "alignment", "feather_mask", "match_tone",
+           "paste_face"]

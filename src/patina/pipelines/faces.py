@@ -8,7 +8,6 @@ The faces come back in pixels of the photo as given.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -138,8 +137,8 @@ def _clipped(face: Face, width: float, height: float) -> Face:
 
 
 GRAY_SPREAD = 0.02
-"""A restored face crop whose channels differ by less than this everywhere (on average) is gray: the face model's
-output is pasted as luminance there, so a black-and-white print gains no colour."""
+"""A restored face crop whose channels differ by less than this everywhere (on average) is gray: only the luminance
+of what the face model changes is pasted there, so a black-and-white print gains no colour."""
 
 
 @dataclass(frozen=True)
@@ -161,9 +160,10 @@ class FaceRefiner:
     each by its landmarks to a :data:`~patina.networks.face_restore.CROP` px crop of the *source* (the photo as it
     was given: the face model was trained on aged faces), restores it (a conditioned face model also reads the
     restored photo's same crop and corrects that), gives it the tone and colour of the restored photo there
-    (:func:`~patina.ops.face_align.match_tone`), and pastes it back into the restored photo with a feathered mask
-    times ``strength``. A face larger than the crop keeps the restored photo's detail finer than the crop can
-    hold. Only the pixels around each face are read and written, so a large scan is fine: the faces are found
+    (:func:`~patina.ops.face_align.match_tone`), and adds what that changed in the crop back into the restored
+    photo through a feathered mask times ``strength`` (:func:`~patina.ops.face_align.paste_face`): where the model
+    changes nothing, the restored photo keeps every pixel, its detail finer than the crop included.
+    Only the pixels around each face are read and written, so a large scan is fine: the faces are found
     on a shrunk copy and restored from the full-resolution pixels.
     """
 
@@ -183,7 +183,7 @@ class FaceRefiner:
             descriptor = load(restorer, device=device, task="face-restore")
         except ModelNotFoundError as error:
             raise ModelNotFoundError(f"{error}. No face model is registered yet: give the face model and the face "
-                                     "detector as .safetensors files (experiments/faces-stage8/ and faces-stage3/ "
+                                     "detector as .safetensors files (experiments/faces-stage8/ and faces-stage9/ "
                                      "in the source tree have the latest ones)") from None
         assert finder.descriptor is not None
         return cls(finder, descriptor.network_as(FaceRestorer), strength=strength), [finder.descriptor, descriptor]
@@ -211,13 +211,10 @@ class FaceRefiner:
             crop = _batch(align_face(source_pixels, source_face, CROP).crop, self.device)
             condition = _batch(aligned_restored.crop, self.device) if self.restorer.conditioned else None
             out = self.restorer(crop, condition).float().clamp(0, 1)[0].permute(1, 2, 0).cpu().numpy()
-        if _is_gray(aligned_restored.crop):
-            out = np.repeat((out @ np.asarray(LUMA, np.float32))[..., None], 3, axis=2)
+        if _is_gray(aligned_restored.crop):  # a black-and-white print: only the change's luminance, no colour
+            out = aligned_restored.crop + ((out - aligned_restored.crop) @ np.asarray(LUMA, np.float32))[..., None]
         out = match_tone(out, aligned_restored.crop)
-        # the restored photo's detail finer than the crop holds stays: paste onto its low-pass, add the rest back
-        pixel = 1.0 / math.sqrt(abs(np.linalg.det(aligned_restored.matrix[:, :2])))
-        low = cv2.GaussianBlur(restored_pixels, (0, 0), 0.6 * pixel) if pixel > 1.25 else restored_pixels
-        pasted = paste_face(low, aligned_restored, out, self.strength) + (restored_pixels - low)
+        pasted = paste_face(restored_pixels, aligned_restored, out, self.strength)
         if restored.shape[2] == 1:
             pasted = (pasted @ np.asarray(LUMA, np.float32))[..., None]
         restored[region.slices] = from_float01(pasted, restored.dtype)

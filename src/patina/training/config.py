@@ -441,6 +441,9 @@ class FaceRestoreTrainConfig(FaceRunConfig):
     # restored by it, and kept under `crops_cache`
     condition: str | None = None
     variants: int = 3
+    # tone_matched (conditioned models): the losses see the crop as the face stage pastes it, its tone and colour
+    # replaced by the restoration's (match_tone), so the model spends itself on the detail that is kept
+    tone_matched: bool = False
     crops_cache: str = "~/.cache/patina/face-crops"
     discriminator: dict[str, Any] = field(default_factory=lambda: {"in_channels": 6, "width": 48})
     loss: FaceRestoreLossConfig = field(default_factory=FaceRestoreLossConfig)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from kornia.filters import gaussian_blur2d
 from torch.nn import functional as F
 
 from patina.core.errors import ConfigError
@@ -26,6 +27,7 @@ from patina.losses import charbonnier_loss, ssim_loss
 from patina.networks import PatchDiscriminator
 from patina.networks.face_restore import FaceRestorer
 from patina.networks.faces import FaceDetector, luminance
+from patina.ops.face_align import TONE_SIGMA
 from patina.ops.metrics import psnr
 from patina.training.config import FaceRestoreTrainConfig
 from patina.training.datasets import DEGRADATION_PRESETS, degradation_preset
@@ -37,6 +39,16 @@ from patina.weights import ModelCard
 VALIDATION_SEED = 12345
 
 
+def tone_matched(crop: torch.Tensor, reference: torch.Tensor, sigma: float = TONE_SIGMA) -> torch.Tensor:
+    """``crop`` with its tone and colour replaced by ``reference``'s, as the face stage pastes it
+    (:func:`~patina.ops.face_align.match_tone` for (N, 3, S, S) tensors; the clipping to [0, 1] left out, so the
+    gradient passes everywhere)."""
+    blur = max(1.0, sigma * crop.shape[-1])
+    size = 2 * round(4 * blur) + 1
+    low = lambda image: gaussian_blur2d(image, (size, size), (blur, blur), border_type="reflect")  # noqa: E731
+    return crop + low(reference) - low(crop)
+
+
 class FaceRestoreTrainer(Trainer):
     """The face restorer against a conditional PatchGAN, with an EMA."""
 
@@ -46,6 +58,8 @@ class FaceRestoreTrainer(Trainer):
         if bool(config.generator.get("conditioned")) != (config.condition is not None):
             raise ConfigError("generator.conditioned and condition go together: a conditioned face model needs the "
                               "restore model it corrects, and only it can use one")
+        if config.tone_matched and config.condition is None:
+            raise ConfigError("tone_matched needs a conditioned face model: the tone is the restoration's")
         super().__init__(config, progress=progress)
         self.labels: dict[Path, PhotoFaces] = teacher_faces(self.train_files + self.val_files,
                                                             teacher=config.teacher, cache=config.teacher_cache)
@@ -107,6 +121,9 @@ class FaceRestoreTrainer(Trainer):
         with self.autocast():
             restored = self.restorer(degraded, condition)
         restored_f = restored.float()
+        if self.config.tone_matched:
+            assert condition is not None
+            restored_f = tone_matched(restored_f, condition)
 
         def paired(image: torch.Tensor) -> torch.Tensor:  # D judges a crop next to its aged input
             return torch.cat([degraded, image], dim=1)
@@ -129,7 +146,8 @@ class FaceRestoreTrainer(Trainer):
     @torch.no_grad()
     def validate(self, limit: int = 32) -> dict[str, float]:
         """PSNR of held-out aged face crops (the eval preset) before and after the EMA restorer (conditioned:
-        and after the general restoration alone)."""
+        and after the general restoration alone, and the restorer's crop as the face stage pastes it, with the
+        restoration's tone)."""
         if not self.val_files:
             return {}
         if self.config.condition is not None:
@@ -140,7 +158,8 @@ class FaceRestoreTrainer(Trainer):
         else:
             pairs = self.pairs(self.val_files, VALIDATION_SEED)
             items = [pairs.pair(index, jitter=0.0) for index in range(limit)]
-        scores: dict[str, list[float]] = {"val/psnr_input": [], "val/psnr_restore": [], "val/psnr_restored": []}
+        scores: dict[str, list[float]] = {"val/psnr_input": [], "val/psnr_restore": [], "val/psnr_restored": [],
+                                          "val/psnr_face_stage": []}
         for item in items:
             degraded, target = item["degraded"][None].to(self.device), item["target"][None].to(self.device)
             condition = item["restored"][None].to(self.device) if "restored" in item else None
@@ -149,6 +168,7 @@ class FaceRestoreTrainer(Trainer):
             scores["val/psnr_restored"].append(psnr(restored, target).item())
             if condition is not None:
                 scores["val/psnr_restore"].append(psnr(condition, target).item())
+                scores["val/psnr_face_stage"].append(psnr(tone_matched(restored, condition).clamp(0, 1), target).item())
         return {name: float(np.mean(values)) for name, values in scores.items() if values}
 
     def teacher_files(self) -> list[Path]:
