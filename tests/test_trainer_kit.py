@@ -28,7 +28,8 @@ CONFIG_CLASSES = {"restore": configs.RestoreTrainConfig, "restore-tone": configs
                   "upscale": configs.UpscaleTrainConfig, "retro": configs.RetroTrainConfig,
                   "stylize-encoder": configs.EncoderDistillConfig, "stylize": configs.StylizeTrainConfig,
                   "face-detector": configs.FaceDetectorTrainConfig, "face-verifier": configs.FaceVerifierTrainConfig,
-                  "face-restore": configs.FaceRestoreTrainConfig}
+                  "face-restore": configs.FaceRestoreTrainConfig,
+                  "semantic-encoder": configs.SemanticEncoderTrainConfig}
 
 
 def config_class(path: Path) -> type:

@@ -1,6 +1,6 @@
 """`patina train restore|restore-tone|colorize|upscale|retro|face-detector|face-verifier|face-restore|stylize-encoder|
-stylize --config configs/<task>.yaml`; under `torchrun --nproc_per_node N -m patina train ...` the run is
-data-parallel over N processes."""
+stylize|semantic-encoder --config configs/<task>.yaml`; under `torchrun --nproc_per_node N -m patina train ...` the
+run is data-parallel over N processes."""
 
 from __future__ import annotations
 
@@ -97,6 +97,13 @@ def _encoder_classes() -> tuple[type, type]:
     return EncoderDistillConfig, EncoderDistiller
 
 
+def _semantic_encoder_classes() -> tuple[type, type]:
+    from patina.training.config import SemanticEncoderTrainConfig
+    from patina.training.semantic_encoder_trainer import SemanticEncoderTrainer
+
+    return SemanticEncoderTrainConfig, SemanticEncoderTrainer
+
+
 def _stylize_classes() -> tuple[type, type]:
     from patina.training.config import StylizeTrainConfig
     from patina.training.stylize_trainer import StylizeTrainer
@@ -147,6 +154,9 @@ _task_command("face-restore", _face_restore_classes,
               "Train the face restoration GAN on aligned face crops (teacher landmarks) aged by the old-photo chain.")
 _task_command("stylize-encoder", _encoder_classes,
               "Distil the compact style encoder from the VGG19 relu3_1 teacher (feature and mean/std matching).")
+_task_command("semantic-encoder", _semantic_encoder_classes,
+              "Distil colorize's semantic encoder from EfficientNet-Lite0: from a photo's luminance, the teacher's "
+              "features and classes of the colour photo.")
 _task_command("stylize", _stylize_classes,
               "Train the style decoder on AdaIN / WCT-fused features of the distilled encoder (teacher content "
               "and style losses, a discriminator on style images); exports encoder + decoder as one model.")

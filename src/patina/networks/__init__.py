@@ -6,6 +6,7 @@ from patina.networks.faces import FaceDetector
 from patina.networks.discriminators import PatchDiscriminator, ProjectionDiscriminator, UNetDiscriminator
 from patina.networks.restore import DamageMaskNet, RestoreGenerator
 from patina.networks.retro import RetroGenerator
+from patina.networks.semantic import SemanticEncoder
 from patina.networks.stylize import StyleDecoder, StyleEncoder, StyleTransferNet
 from patina.networks.tone import ToneCorrector
 from patina.networks.upscale import CompactUpscaler, RRDBNet, ResidualUpscaler
@@ -27,9 +28,10 @@ ARCHITECTURES = {
     "ToneCorrector": ToneCorrector,
     "FaceDetector": FaceDetector,
     "FaceRestorer": FaceRestorer,
+    "SemanticEncoder": SemanticEncoder,
 }
 
 __all__ = ["ARCHITECTURES", "ColorizeGenerator", "CompactUpscaler", "DamageMaskNet", "FaceDetector", "FaceRestorer",
            "PatchDiscriminator", "ProjectionDiscriminator", "RRDBNet", "ResidualUpscaler", "RestoreGenerator",
-           "RetroGenerator", "StyleDecoder", "StyleEncoder", "StyleTransferNet", "ToneCorrector",
+           "RetroGenerator", "SemanticEncoder", "StyleDecoder", "StyleEncoder", "StyleTransferNet", "ToneCorrector",
            "UNetDiscriminator"]

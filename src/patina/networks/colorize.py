@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,6 +13,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from patina.networks.blocks import UNetBody, zero_init
+from patina.networks.efficientnet import FEATURE_CHANNELS
+from patina.networks.semantic import SemanticEncoder, resized
 from patina.networks.stylize import StyleEncoder
 from patina.ops.color import AB_SCALE, join_lab
 
@@ -47,6 +50,12 @@ PLAIN = ChromaDecoding()
 def lightness_band(lightness: torch.Tensor) -> torch.Tensor:
     """The band (0 .. :data:`LIGHTNESS_BANDS` - 1) of each L* / 100 value, as int64 of the same shape."""
     return (lightness.float() * LIGHTNESS_BANDS).long().clamp(0, LIGHTNESS_BANDS - 1)
+
+
+def sum_or_none(values: Sequence[torch.Tensor | None]) -> torch.Tensor | None:
+    """The sum of the tensors among ``values``; None when there are none."""
+    present = [value for value in values if value is not None]
+    return sum(present[1:], present[0]) if present else None
 
 
 @functools.lru_cache(maxsize=4)
@@ -125,6 +134,7 @@ class ColorizeGenerator(nn.Module):
         rebalance: float = 0.0,
         prior: Sequence[float] | None = None,
         context_widths: Sequence[int] | None = None,
+        semantic_width: float | None = None,
     ) -> None:
         super().__init__()
         if bin_step < 0 or temperature <= 0 or rebalance < 0:
@@ -159,6 +169,23 @@ class ColorizeGenerator(nn.Module):
             self.context_inputs = nn.ModuleList(nn.Conv2d(self.context.widths[2], width, 1) for width in widths[1:])
             for conv in self.context_inputs:
                 zero_init(conv)
+        self.semantic: SemanticEncoder | None = None
+        if semantic_width is not None:
+            self.semantic = SemanticEncoder(width=semantic_width).requires_grad_(False).eval()
+            self.semantic_levels = {stride: min(int(math.log2(stride / unshuffle)), len(widths) - 1)
+                                    for stride in FEATURE_CHANNELS}
+            self.semantic_inputs = nn.ModuleDict({
+                str(stride): nn.Conv2d(channels, widths[self.semantic_levels[stride]], 1)
+                for stride, channels in FEATURE_CHANNELS.items()})
+            for conv in self.semantic_inputs.values():
+                zero_init(conv)
+
+    def train(self, mode: bool = True) -> ColorizeGenerator:
+        """As :meth:`nn.Module.train`; the frozen semantic encoder stays in eval mode (its batch norms)."""
+        super().train(mode)
+        if self.semantic is not None:
+            self.semantic.eval()
+        return self
 
     def _context_additions(self, light: torch.Tensor) -> list[torch.Tensor | None]:
         """What the context features add at each U-Net level (none at level 0, the 1/2-size one)."""
@@ -170,9 +197,26 @@ class ColorizeGenerator(nn.Module):
         return [None] + [conv(F.avg_pool2d(features, 2 ** level) if level else features)
                          for level, conv in enumerate(self.context_inputs)]
 
+    def _semantic_additions(self, light: torch.Tensor) -> list[torch.Tensor | None]:
+        """What the semantic encoder's predictions add at each U-Net level (none where no stride maps)."""
+        if self.semantic is None:
+            return []
+        with torch.no_grad():
+            predicted = self.semantic(light)
+        additions: list[torch.Tensor | None] = [None] * len(self.body.widths)
+        for stride, features in predicted.items():
+            level = self.semantic_levels[stride]
+            size = (light.shape[-2] // (self.unshuffle * 2**level), light.shape[-1] // (self.unshuffle * 2**level))
+            added = self.semantic_inputs[str(stride)](resized(features, size))
+            previous = additions[level]
+            additions[level] = added if previous is None else previous + added
+        return additions
+
     def _features(self, light: torch.Tensor) -> torch.Tensor:
         x = self.head(F.pixel_unshuffle(light, self.unshuffle))
-        return self.tail(self.body(x, self._context_additions(light)) + x)
+        additions = [sum_or_none(pair) for pair in itertools.zip_longest(self._context_additions(light),
+                                                                        self._semantic_additions(light))]
+        return self.tail(self.body(x, additions) + x)
 
     def logits(self, light: torch.Tensor) -> torch.Tensor:
         """Classification head only: (N, Q, H / unshuffle, W / unshuffle) scores of the chroma bins."""

@@ -19,17 +19,20 @@ from torch.nn import functional as F
 
 from patina.core.errors import ConfigError
 from patina.data import list_images, read_rgb, split_holdout
-from patina.networks import ColorizeGenerator, PatchDiscriminator, StyleTransferNet
+from patina.networks import ColorizeGenerator, PatchDiscriminator, SemanticEncoder, StyleTransferNet
 from patina.ops.color import AB_SCALE, chroma_error, colourfulness, join_lab, split_lab
-from patina.training.config import ColorizeTrainConfig
+from patina.training.config import ColorizeTrainConfig, SemanticEncoderTrainConfig
 from patina.training.datasets import CleanCrops
 from patina.training.loss_terms import LossTerm
 from patina.training.semantic_distill import SemanticDistillation
 from patina.training.trainer import Generated, Trainer, init_source, kwargs_of, load_init_state
 from patina.weights import ModelCard, load
+from patina.weights.files import card_path
 
 CONTEXT_KEYS = ("context.", "context_inputs.")
 """State-dict keys of a generator's context (absent from a model trained without it)."""
+SEMANTIC_KEYS = ("semantic.", "semantic_inputs.")
+"""State-dict keys of a generator's semantic encoder and its inputs (absent from a model trained without it)."""
 STATS_SIDE = 96
 """Images are shrunk to this long side to measure their colourfulness and mean chroma."""
 
@@ -44,7 +47,8 @@ def _small_rgb(path: Path) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))[None]
 
 
-def colour_split(config: ColorizeTrainConfig) -> tuple[list[Path], list[Path], int, list[float]]:
+def colour_split(
+        config: ColorizeTrainConfig | SemanticEncoderTrainConfig) -> tuple[list[Path], list[Path], int, list[float]]:
     """The run's training and held-out images (colour ones only), how many gray ones were left out, and the
     mean (a*, b*) of the training images (Lab units). Each image is read once, shrunk to ``STATS_SIDE``."""
     files = list_images(list(config.data.roots))
@@ -126,17 +130,19 @@ class ColorizeTrainer(Trainer):
         return train, held_out
 
     def initialise(self) -> None:
-        """``init_from`` weights, then the context encoder (``context_encoder``, or the one ``init_from`` had)."""
+        """``init_from`` weights, then the context encoder (``context_encoder``, or the one ``init_from`` had)
+        and the semantic encoder (``semantic_encoder``, or the one ``init_from`` had)."""
         path = self.config.init_from
-        context_from_init = self._load_init(Path(path)) if path else False
+        context_from_init, semantic_from_init = self._load_init(Path(path)) if path else (False, False)
         self._load_context(self.config.context_encoder, context_from_init)
+        self._load_semantic(self.config.semantic_encoder, semantic_from_init)
 
     def initialise_from(self, path: Path) -> None:
         """Load the ``init_from`` weights (see :meth:`_load_init`)."""
         self._load_init(path)
 
-    def _load_init(self, path: Path) -> bool:
-        """Load the ``init_from`` weights; True when they include a context encoder."""
+    def _load_init(self, path: Path) -> tuple[bool, bool]:
+        """Load the ``init_from`` weights; whether they include a context encoder, and a semantic encoder."""
         source = init_source(path, "ColorizeGenerator")
         state, own = source.state_dict(), self.generator.state_dict()
         if source.bin_step != self.generator.bin_step:  # another head: start from the body, a fresh tail
@@ -144,8 +150,10 @@ class ColorizeTrainer(Trainer):
             state.update({key: value for key, value in own.items() if key.startswith("tail.")})
         if source.context is None:  # context (frozen encoder, zero-started inputs) comes from context_encoder
             state.update({key: value for key, value in own.items() if key.startswith(CONTEXT_KEYS)})
+        if source.semantic is None:  # the semantic encoder comes from semantic_encoder, its inputs start at zero
+            state.update({key: value for key, value in own.items() if key.startswith(SEMANTIC_KEYS)})
         load_init_state(self.generator, state, path, "generator")
-        return source.context is not None
+        return source.context is not None, source.semantic is not None
 
     def _load_context(self, name: str | None, from_init: bool) -> None:
         """Copy the distilled encoder of the stylize model ``name`` into the generator's frozen context
@@ -168,6 +176,27 @@ class ColorizeTrainer(Trainer):
             raise ConfigError(f"context_encoder {name}: encoder widths {list(source.encoder.widths)}, "
                               f"generator.context_widths {list(context.widths)}")
         context.load_state_dict(source.encoder.state_dict())
+
+    def _load_semantic(self, path: str | None, from_init: bool) -> None:
+        """Copy the semantic encoder at ``path`` (`patina train semantic-encoder`) into the generator's frozen
+        ``semantic`` (``from_init``: ``init_from`` already gave it one, kept when no ``path`` is set)."""
+        semantic = self.generator.semantic
+        if semantic is None:
+            if path:
+                raise ConfigError("semantic_encoder is set but the generator has no semantic_width")
+            return
+        if not path:
+            if not from_init:
+                raise ConfigError("generator.semantic_width needs semantic_encoder: the .safetensors that "
+                                  "`patina train semantic-encoder` exported")
+            return
+        loaded = load(path, device=self.device)
+        if loaded.card.arch != "SemanticEncoder" or not isinstance(loaded.network, SemanticEncoder):
+            raise ConfigError(f"semantic_encoder {path}: a {loaded.card.arch}, not a SemanticEncoder")
+        if loaded.network.width != semantic.width:
+            raise ConfigError(f"semantic_encoder {path}: width {loaded.network.width}, "
+                              f"generator.semantic_width {semantic.width}")
+        semantic.load_state_dict(loaded.network.state_dict())
 
     def generate(self, batch: dict[str, torch.Tensor], rng: np.random.Generator) -> Generated:
         """Chroma predicted from the (randomly faded) luminance; a classification generator's bins also
@@ -223,6 +252,11 @@ class ColorizeTrainer(Trainer):
     def teacher_files(self) -> list[Path]:
         """The perceptual loss's VGG teacher and, with semantic distillation, EfficientNet-Lite0."""
         return super().teacher_files() + ([self.semantic.teacher_file] if self.semantic is not None else [])
+
+    def inherited_cards(self) -> list[Path]:
+        """``init_from``'s card and the semantic encoder's (its teacher is this model's too)."""
+        semantic = self.config.semantic_encoder
+        return super().inherited_cards() + ([card_path(semantic)] if semantic else [])
 
     def export(self, folder: str | Path) -> list[ModelCard]:
         """Write the EMA generator as safetensors + model card (with the training set's mean chroma)."""

@@ -170,10 +170,35 @@ class ColorizeTrainConfig(RunConfig):
     # stylize model (registry name or .safetensors) whose distilled encoder becomes the generator's frozen
     # context (generator.context_widths); loaded after init_from
     context_encoder: str | None = None
+    # semantic encoder .safetensors (`patina train semantic-encoder`) copied into the generator's frozen
+    # ``semantic`` (generator.semantic_width, which must match its width); loaded after init_from
+    semantic_encoder: str | None = None
     # the EfficientNet-Lite0 classifier whose features and classes loss.semantic_* distil (a teacher: not shipped)
     semantic_teacher: str = "../shared/weights/teachers/efficientnet_lite0/efficientnet_lite0_imagenet.safetensors"
     discriminator: dict[str, Any] = field(default_factory=lambda: {"in_channels": 3, "width": 48})
     loss: ColorizeLossConfig = field(default_factory=ColorizeLossConfig)
+
+
+@dataclass
+class SemanticLossConfig:
+    """Weights of the semantic encoder's distillation: the teacher's standardised feature maps (MSE) and its
+    ImageNet class distribution (KL)."""
+
+    features: float = 1.0
+    classes: float = 0.1
+
+
+@dataclass
+class SemanticEncoderTrainConfig(RunConfig):
+    """Everything `patina train semantic-encoder` needs: the colour photos (the colorizer's split: same
+    ``min_colourfulness`` and ``data.holdout_every``), the EfficientNet-Lite0 teacher, the input fade."""
+
+    name: str = "semantic-encoder"
+    out_dir: str = "runs/semantic-encoder"
+    teacher: str = "../shared/weights/teachers/efficientnet_lite0/efficientnet_lite0_imagenet.safetensors"
+    light_jitter: float = 1.0  # the colorizer's random fade of the input luminance
+    min_colourfulness: float = 8.0
+    loss: SemanticLossConfig = field(default_factory=SemanticLossConfig)
 
 
 @dataclass

@@ -39,6 +39,47 @@ def encoder_level(generator: ColorizeGenerator, stride: int) -> int:
     return int(level)
 
 
+def load_teacher(teacher_file: str | Path, device: torch.device) -> EfficientNetLite0:
+    """The frozen EfficientNet-Lite0 teacher from its safetensors (a ConfigError when the file is missing)."""
+    path = Path(teacher_file)
+    if not path.is_file():
+        raise ConfigError(f"semantic teacher {path}: no such file (EfficientNet-Lite0 safetensors)")
+    teacher = EfficientNetLite0().to(device).eval().requires_grad_(False)
+    teacher.load_state_dict(load_file(path, device=str(device)))
+    return teacher
+
+
+def teach(teacher: EfficientNetLite0, colour: torch.Tensor) -> tuple[dict[int, torch.Tensor], torch.Tensor]:
+    """The teacher's feature maps and class logits of sRGB ``colour`` (N, 3, H, W) in [0, 1]."""
+    with torch.no_grad():
+        taught = teacher.features(imagenet_input(colour.float()))
+        return taught, teacher.classify(taught[32])
+
+
+def standardised(features: torch.Tensor) -> torch.Tensor:
+    """Teacher features with each channel standardised over the batch and its positions."""
+    mean, std = features.mean(dim=(0, 2, 3), keepdim=True), features.std(dim=(0, 2, 3), keepdim=True)
+    return (features - mean) / std.clamp_min(1e-3)
+
+
+def feature_loss(predicted: dict[int, torch.Tensor], taught: dict[int, torch.Tensor]) -> torch.Tensor:
+    """Mean over the strides of ``predicted`` of the MSE to the teacher's standardised maps of that stride
+    (a prediction of another size is resized to the teacher's first)."""
+    total = []
+    for stride, prediction in predicted.items():
+        target = standardised(taught[stride])
+        if prediction.shape[-2:] != target.shape[-2:]:
+            prediction = F.interpolate(prediction, size=target.shape[-2:], mode="bilinear", align_corners=False)
+        total.append(F.mse_loss(prediction.float(), target))
+    return torch.stack(total).mean()
+
+
+def class_loss(logits: torch.Tensor, taught_logits: torch.Tensor) -> torch.Tensor:
+    """KL of the predicted ImageNet class distribution from the teacher's, both at ``TEMPERATURE``."""
+    return F.kl_div(F.log_softmax(logits.float() / TEMPERATURE, dim=1), F.log_softmax(taught_logits / TEMPERATURE,
+                    dim=1), log_target=True, reduction="batchmean") * TEMPERATURE**2
+
+
 class SemanticHeads(nn.Module):
     """1x1 convs from the encoder levels to the teacher's channels, and the class head on the deepest one."""
 
@@ -55,12 +96,8 @@ class SemanticDistillation:
     """The teacher, the heads and the taps on the generator's encoder: :meth:`terms` gives the two loss terms."""
 
     def __init__(self, teacher_file: str | Path, generator: ColorizeGenerator, device: torch.device) -> None:
-        path = Path(teacher_file)
-        if not path.is_file():
-            raise ConfigError(f"semantic_teacher {path}: no such file (EfficientNet-Lite0 safetensors)")
-        self.teacher_file = path
-        self.teacher = EfficientNetLite0().to(device).eval().requires_grad_(False)
-        self.teacher.load_state_dict(load_file(path, device=str(device)))
+        self.teacher_file = Path(teacher_file)
+        self.teacher = load_teacher(self.teacher_file, device)
         self.heads = SemanticHeads(generator).to(device)
         self.tapped: dict[int, torch.Tensor] = {}
         for stride, level in self.heads.levels.items():
@@ -75,29 +112,18 @@ class SemanticDistillation:
 
     def terms(self, colour: torch.Tensor) -> dict[str, LossTerm]:
         """The loss terms for the generator forward just run, against the teacher on ``colour`` (N, 3, H, W)."""
-        with torch.no_grad():
-            taught = self.teacher.features(imagenet_input(colour.float()))
-            taught_classes = self.teacher.classify(taught[32])
+        taught, taught_classes = teach(self.teacher, colour)
         student = {stride: self.tapped[stride].float() for stride in STRIDES}
 
         def features() -> torch.Tensor:
-            total = colour.new_zeros(())
-            for stride in STRIDES:
-                target = taught[stride]
-                target = (target - target.mean(dim=(0, 2, 3), keepdim=True)) / target.std(
-                    dim=(0, 2, 3), keepdim=True).clamp_min(1e-3)
-                predicted = self.heads.features[str(stride)](student[stride])
-                if predicted.shape[-2:] != target.shape[-2:]:
-                    predicted = F.interpolate(predicted, size=target.shape[-2:], mode="bilinear", align_corners=False)
-                total = total + F.mse_loss(predicted, target)
-            return total / len(STRIDES)
+            predicted = {stride: self.heads.features[str(stride)](student[stride]) for stride in STRIDES}
+            return feature_loss(predicted, taught)
 
         def classes() -> torch.Tensor:
-            logits = self.heads.classes(student[STRIDES[-1]].mean(dim=(2, 3)))
-            return F.kl_div(F.log_softmax(logits / TEMPERATURE, dim=1), F.log_softmax(taught_classes / TEMPERATURE,
-                            dim=1), log_target=True, reduction="batchmean") * TEMPERATURE**2
+            return class_loss(self.heads.classes(student[STRIDES[-1]].mean(dim=(2, 3))), taught_classes)
 
         return {"semantic_features": features, "semantic_classes": classes}
 
 
-__all__ = ["SemanticDistillation", "SemanticHeads", "encoder_level"]
+__all__ = ["SemanticDistillation", "SemanticHeads", "class_loss", "encoder_level", "feature_loss", "load_teacher",
+           "standardised", "teach"]

@@ -263,16 +263,21 @@ class Trainer:
                     training={"config": to_dict(self.config), "precision": precision_name(self.amp_dtype), **training})
 
     def teachers(self) -> list[dict[str, str]]:
-        """The card entries of this run's teachers, then those of the ``init_from`` weights' card (what a
-        fine-tuned network learnt before this run), each teacher once."""
+        """The card entries of this run's teachers, then those of :meth:`inherited_cards`, each teacher once."""
         entries = [teacher_entry(path) for path in self.teacher_files()]
-        init_from = self.config.init_from
-        if init_from and card_path(init_from).is_file():
-            entries += ModelCard.read(card_path(init_from)).teachers
+        for path in self.inherited_cards():
+            if path.is_file():
+                entries += ModelCard.read(path).teachers
         unique: dict[str, dict[str, str]] = {}
         for entry in entries:
             unique.setdefault(entry["sha256"], entry)
         return list(unique.values())
+
+    def inherited_cards(self) -> list[Path]:
+        """Cards of trained weights this run starts from, whose teachers its networks inherit: the ``init_from``
+        weights' (what a fine-tuned network learnt before this run); a task that copies in more adds them."""
+        init_from = self.config.init_from
+        return [card_path(init_from)] if init_from else []
 
     def teacher_files(self) -> list[Path]:
         """The teacher networks' files this run learns from (its perceptual loss's teacher, when it has one);
