@@ -107,6 +107,20 @@ def soft_bins(chroma: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:
     return target.view(n, height, width, -1).permute(0, 3, 1, 2)
 
 
+def copy_source(frozen: torch.nn.Module | None, given: str | None, from_init: bool, *, option: str, size: str,
+                source: str) -> str | None:
+    """The ``option`` (``given`` by the config) to copy the generator's frozen encoder ``frozen`` from, or None
+    when there is nothing to copy (no encoder, or ``init_from`` brought it: ``from_init``). A ConfigError when
+    one is given without the other: an option without the generator's ``size``, or a ``size`` without either."""
+    if frozen is None:
+        if given:
+            raise ConfigError(f"{option} is set but the generator has no {size}")
+        return None
+    if not given and not from_init:
+        raise ConfigError(f"generator.{size} needs {option}: {source}")
+    return given or None
+
+
 class ColorizeTrainer(Trainer):
     """Colorization G against a conditional PatchGAN on (L*, a*, b*), with an EMA of G."""
 
@@ -159,14 +173,9 @@ class ColorizeTrainer(Trainer):
         """Copy the distilled encoder of the stylize model ``name`` into the generator's frozen context
         (``from_init``: ``init_from`` already gave it one, kept when no ``name`` is set)."""
         context = self.generator.context
-        if context is None:
-            if name:
-                raise ConfigError("context_encoder is set but the generator has no context_widths")
-            return
-        if not name:
-            if not from_init:
-                raise ConfigError("generator.context_widths needs context_encoder: the stylize model whose "
-                                  "distilled encoder gives the context features (e.g. stylize)")
+        name = copy_source(context, name, from_init, option="context_encoder", size="context_widths",
+                           source="the stylize model whose distilled encoder gives the context features (e.g. stylize)")
+        if context is None or name is None:
             return
         loaded = load(name, device=self.device)
         source, card = loaded.network, loaded.card
@@ -181,14 +190,9 @@ class ColorizeTrainer(Trainer):
         """Copy the semantic encoder at ``path`` (`patina train semantic-encoder`) into the generator's frozen
         ``semantic`` (``from_init``: ``init_from`` already gave it one, kept when no ``path`` is set)."""
         semantic = self.generator.semantic
-        if semantic is None:
-            if path:
-                raise ConfigError("semantic_encoder is set but the generator has no semantic_width")
-            return
-        if not path:
-            if not from_init:
-                raise ConfigError("generator.semantic_width needs semantic_encoder: the .safetensors that "
-                                  "`patina train semantic-encoder` exported")
+        path = copy_source(semantic, path, from_init, option="semantic_encoder", size="semantic_width",
+                           source="the .safetensors that `patina train semantic-encoder` exported")
+        if semantic is None or path is None:
             return
         loaded = load(path, device=self.device)
         if loaded.card.arch != "SemanticEncoder" or not isinstance(loaded.network, SemanticEncoder):
