@@ -181,3 +181,19 @@ def test_semantic_settings_that_cannot_work_are_refused(colour_photos: Path, tmp
         config.generator = {**config.generator, "semantic_width": semantic_width}
     with pytest.raises(ConfigError, match=message):
         ColorizeTrainer(config, progress=False)
+
+
+def test_distillation_goes_on_from_an_exported_encoder_and_refuses_one_of_another_width(
+        colour_photos: Path, teacher: Path, tmp_path: Path) -> None:
+    from patina.training.semantic_encoder_trainer import SemanticEncoderTrainer
+
+    exported = semantic_encoder_file(tmp_path, 0.25)
+    config = tiny_encoder_config(colour_photos, tmp_path / "run", teacher, 2)
+    config.init_from = str(exported)
+    trainer = SemanticEncoderTrainer(config, progress=False)
+    for name, value in load_file(exported).items():
+        assert torch.equal(trainer.encoder.state_dict()[name].to(value.dtype), value), name
+
+    config.init_from = str(semantic_encoder_file(tmp_path, 0.5))
+    with pytest.raises(ConfigError, match="do not fit the configured semantic encoder"):
+        SemanticEncoderTrainer(config, progress=False)

@@ -22,7 +22,7 @@ from patina.training.config import SemanticEncoderTrainConfig
 from patina.training.datasets import CleanCrops
 from patina.training.loss_terms import LossTerm
 from patina.training.semantic_distill import class_loss, feature_loss, load_teacher, teach
-from patina.training.trainer import Generated, Trainer, kwargs_of
+from patina.training.trainer import Generated, Trainer, init_source, kwargs_of, load_init_state
 from patina.weights import ModelCard
 
 VALIDATION_CROP = 192
@@ -42,6 +42,10 @@ class SemanticEncoderTrainer(Trainer):
         self.class_head = nn.Linear(self.encoder.trunk_channels[32], 1000).to(self.device)
         self.teacher = load_teacher(config.teacher, self.device)
         self.train_generator({"encoder": self.encoder, "class_head": self.class_head}, ema=False)
+
+    def initialise_from(self, path: Path) -> None:
+        """The encoder's weights from an exported semantic encoder; the class head starts afresh."""
+        load_init_state(self.encoder, init_source(path, "SemanticEncoder").state_dict(), path, "semantic encoder")
 
     def list_training_files(self) -> tuple[list[Path], list[Path]]:
         """The colorizer's colour photos and held-out split (:func:`colour_split`)."""
