@@ -497,29 +497,39 @@ def test_cli_eval_colorize_writes_json_and_card(eval_set: Path, model_path: str,
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not (SHARED / "denoise" / "Kodak24").is_dir(), reason="needs ../shared/data")
-def test_shipped_model_on_kodak_against_the_baselines() -> None:
-    """On a Kodak24 subset: the plain mean of the model's chroma bins (no rebalancing, temperature 1) has a
-    clearly lower Lab chroma error than gray output, and the calibrated default is far more colourful than
-    that mean (no sepia wash). (The issue's bar, beating the mean-chroma baseline at a colourfulness within
-    30% of the truth, is not met yet: see the model card.)"""
+@pytest.mark.skipif(not (SHARED / "train").is_dir(), reason="needs ../shared/data")
+def test_shipped_model_keeps_its_calibration_on_the_held_out_training_photos() -> None:
+    """The shipped model re-scored on the held-out training photos it was calibrated on (never trained on), at
+    its calibrated setting and at the plain mean of its chroma bins: the card's numbers come back; the default
+    is below the mean-chroma baseline with at least 70% of the truth's colourfulness and far more colourful
+    than the plain mean (no sepia wash), which is itself clearly below the baseline. Kodak24 and McMaster are
+    evaluation sets: `patina eval colorize` measures them (the card's metrics); no test chooses by them."""
+    from patina.core.config import from_dict
+    from patina.evaluation.colorize_calibration import calibrate_colorize
+    from patina.training.colorize_trainer import colour_split
+    from patina.training.config import ColorizeTrainConfig
     from patina.weights import REGISTRY, ModelCard as Card
 
-    card = Card.read(REGISTRY["colorize"].path.with_suffix(".json"))
-    kodak = SHARED / "denoise" / "Kodak24"
-
-    def scores(**settings: float) -> tuple[dict[str, float], float]:
-        pipeline = ColorizePipeline(device="cpu", **settings)
-        result = evaluate_colorize([kodak], pipeline=pipeline, mean_ab=card.training["mean_ab"], limit=8,
-                                   progress=False).datasets[0]
-        errors = {key: method.extra_means()["chroma_error"] for key, method in result.methods.items()}
-        return errors, result.methods["model"].extra_means()["colourfulness"] / result.reference["colourfulness"]
-
-    plain_errors, plain_colour = scores(rebalance=0.0, temperature=1.0)
-    assert plain_errors["model"] < plain_errors["gray"] - 2
-    default_errors, default_colour = scores()
-    assert default_colour > 1.2 * plain_colour and default_colour >= 0.55
-    assert default_errors["model"] < default_errors["gray"] + 1
+    path = REGISTRY["colorize"].path
+    card = Card.read(path.with_suffix(".json"))
+    config = from_dict(ColorizeTrainConfig, card.training["config"])
+    config.data.roots = [str(ROOT / root) for root in config.data.roots]
+    _, held_out, _, _ = colour_split(config)
+    calibration = card.training["calibration"]
+    assert len(held_out) == calibration["held_out_images"]
+    default = {name: card.kwargs[name] for name in ("rebalance", "temperature")}
+    assert default == calibration["chosen"]
+    _, (ours, plain) = calibrate_colorize(path, held_out, mean_ab=card.training["mean_ab"],
+                                          grid=[default, {"rebalance": 0.0, "temperature": 1.0}])
+    recorded = {(row["rebalance"], row["temperature"]): row for row in calibration["rows"]}
+    for row in (ours, plain):
+        card_row = recorded[(row["rebalance"], row["temperature"])]
+        assert row["chroma_error"] == pytest.approx(card_row["chroma_error"], abs=0.02)
+        assert row["colourfulness_ratio"] == pytest.approx(card_row["colourfulness_ratio"], abs=0.005)
+    baseline = ours["baseline_chroma_error"]
+    assert ours["chroma_error"] < baseline and ours["colourfulness_ratio"] >= 0.7
+    assert ours["colourfulness_ratio"] > 1.3 * plain["colourfulness_ratio"]
+    assert plain["chroma_error"] < baseline - 1.5
 
 
 # -- training ----------------------------------------------------------------------------------------------

@@ -31,15 +31,16 @@ def calibration_grid(generator: ColorizeGenerator) -> list[dict[str, float]]:
 
 
 def calibrate_colorize(model_path: str | Path, files: list[Path], *, mean_ab: list[float],
+                       grid: list[dict[str, float]] | None = None,
                        ) -> tuple[dict[str, float], list[dict[str, float]]]:
     """The output settings that make held-out colorizations as colourful as possible without being worse
     than the mean-chroma baseline (and not more colourful than the truth).
 
-    The settings (:func:`calibration_grid`) are ``chroma_gain`` for a regression generator, ``rebalance``
-    and the annealed-mean ``temperature`` for a classification one. Every image of ``files`` is turned
-    gray and colorized with the pipeline's defaults at each; returns the chosen settings (the first of the
-    grid, the plain output, if none qualifies) and a row per setting: mean chroma error of the model and
-    of the baseline, and colourfulness relative to the ground truth.
+    The settings (``grid``, by default :func:`calibration_grid`) are ``chroma_gain`` for a regression
+    generator, ``rebalance`` and the annealed-mean ``temperature`` for a classification one. Every image of
+    ``files`` is turned gray and colorized with the pipeline's defaults at each; returns the chosen
+    settings (the first of the grid, the plain output, if none qualifies) and a row per setting: mean chroma
+    error of the model and of the baseline, and colourfulness relative to the ground truth.
     """
     from patina.pipelines.colorize import ColorizePipeline
 
@@ -56,7 +57,7 @@ def calibrate_colorize(model_path: str | Path, files: list[Path], *, mean_ab: li
     baseline = float(np.mean([chroma_error(join_lab(lightness(t), mean.expand(1, 2, *t.shape[-2:])), t).item()
                               for t in targets]))
     grays = [quantise(gray_rgb(t)) for t in targets]
-    grid, rows = calibration_grid(generator), []
+    grid, rows = grid or calibration_grid(generator), []
     for settings in grid:
         pipeline.decoding = ChromaDecoding(rebalance=settings.get("rebalance", 0.0),
                                            temperature=settings.get("temperature", 1.0),
