@@ -735,6 +735,17 @@ def test_rebalancing_favours_the_rarer_of_two_equally_likely_colours() -> None:
 
 # -- context features (the distilled encoder of stylize) ----------------------------------------------------
 
+def assert_starts_as_plain(plain: ColorizeGenerator, extended: ColorizeGenerator, part: str,
+                           light: torch.Tensor) -> None:
+    """``extended`` (``plain`` plus a frozen ``part`` encoder read through zero-started ``<part>_inputs``), given
+    ``plain``'s weights, colours ``light`` exactly as ``plain`` does; only the encoder is frozen."""
+    missing, unexpected = extended.load_state_dict(plain.state_dict(), strict=False)
+    assert not unexpected and all(key.startswith((f"{part}.", f"{part}_inputs.")) for key in missing)
+    assert torch.equal(extended(light), plain(light))
+    assert not any(p.requires_grad for p in getattr(extended, part).parameters())
+    assert all(p.requires_grad for p in getattr(extended, f"{part}_inputs").parameters())
+
+
 def test_context_inputs_start_at_zero_so_a_plain_model_is_unchanged() -> None:
     """A generator with context, given a plain generator's weights, colours exactly as that one did until its
     zero-started context inputs learn; the context encoder is frozen and saved with the weights."""
@@ -742,12 +753,8 @@ def test_context_inputs_start_at_zero_so_a_plain_model_is_unchanged() -> None:
     plain = ColorizeGenerator(widths=(8, 16, 16), blocks=(1, 1, 1), bin_step=10)
     torch.nn.init.normal_(plain.tail.weight, std=0.2)
     with_context = ColorizeGenerator(widths=(8, 16, 16), blocks=(1, 1, 1), bin_step=10, context_widths=(8, 8, 16))
-    missing, unexpected = with_context.load_state_dict(plain.state_dict(), strict=False)
-    assert not unexpected and all(key.startswith(("context.", "context_inputs.")) for key in missing)
     light = torch.rand(1, 1, 32, 48)
-    assert torch.equal(with_context(light), plain(light))
-    assert not any(p.requires_grad for p in with_context.context.parameters())
-    assert all(p.requires_grad for p in with_context.context_inputs.parameters())
+    assert_starts_as_plain(plain, with_context, "context", light)
     assert "context.conv3_1.weight" in with_context.state_dict()
     torch.nn.init.normal_(with_context.context.conv1_1.weight)
     torch.nn.init.normal_(with_context.context_inputs[1].weight, std=0.5)
