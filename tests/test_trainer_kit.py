@@ -128,6 +128,35 @@ def logged_scalars(out_dir: Path) -> dict[str, list[float]]:
     return {tag: [event.value for event in events.Scalars(tag)] for tag in events.Tags()["scalars"]}
 
 
+LEAVING_SCRIPT = """
+import os, sys, torch
+from patina.training.distributed import ProcessGroup
+group = ProcessGroup.from_environment()
+group.start(torch.device("cpu"))
+import torch.distributed.nn  # what torch's compiler stack imports mid-run (its defaults hold group.WORLD)
+group.barrier()
+group.end()
+names = [open(f"/proc/self/task/{task}/comm").read() for task in os.listdir("/proc/self/task")]
+print("gloo threads left:", sum("gloo" in name for name in names))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="lists threads through /proc")
+def test_leaving_the_process_group_stops_its_threads(tmp_path):
+    """After `ProcessGroup.end` no gloo thread is left to free tensors while the interpreter shuts down (which
+    aborted a process now and then), even when a module holding ``group.WORLD`` is imported after the start."""
+    script = tmp_path / "leave.py"
+    script.write_text(LEAVING_SCRIPT)
+    env = {**{k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK")},
+           "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
+           "OMP_NUM_THREADS": "1"}
+    result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--standalone",
+                             str(script)], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.count("gloo threads left: 0") == 2, result.stdout
+
+
 @pytest.mark.slow
 def test_two_processes_train_like_one_with_the_same_global_batch(tmp_path):
     """torchrun with 2 CPU processes (gloo), batch 2 each, logs the losses one process with batch 4 logs

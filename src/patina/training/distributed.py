@@ -53,8 +53,15 @@ class ProcessGroup:
         return device
 
     def start(self, device: torch.device) -> None:
-        """Join the process group (NCCL for CUDA, gloo otherwise) unless single or already joined."""
+        """Join the process group (NCCL for CUDA, gloo otherwise) unless single or already joined.
+
+        ``torch.distributed.nn`` is imported first: its functions take ``group.WORLD`` as a default argument, so
+        when it is first imported (by torch's compiler stack, lazily, mid-run) after the group exists, they
+        keep the group alive past :meth:`end`, and its worker threads then free the last tensors while the
+        interpreter shuts down, which aborts the process (now and then: a race)."""
         if self.distributed and not dist.is_initialized():
+            import torch.distributed.nn  # noqa: F401
+
             dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
 
     def end(self) -> None:
