@@ -16,7 +16,7 @@ from patina.ops.faces import Face
 from patina.core.errors import ConfigError
 from patina.training import face_patches as patch_module
 from patina.training.face_patches import (MINED_CONTEXT, MINED_PATCH, FacePatchSamples, box_correction,
-                                          jittered_box, labelled_candidates, relative_corners)
+                                          doubt_target, jittered_box, labelled_candidates, relative_corners)
 
 from conftest import write_photo
 
@@ -134,12 +134,23 @@ def test_folding_the_batch_norms_keeps_the_verifier_s_answers() -> None:
 def test_candidates_are_faces_or_not_by_their_overlap_with_the_teacher_s_faces() -> None:
     labels = PhotoFaces(faces=(face(0, 0, 100, 100),), doubtful=(face(300, 300, 350, 350),))
     candidates = [face(0, 0, 50, 50), face(200, 200, 240, 240), face(150, 150, 175, 175), face(10, 10, 60, 60)]
-    chosen, matches = labelled_candidates(candidates, labels, 0.5)  # the photo shrunk to half
+    chosen, matches, targets = labelled_candidates(candidates, labels, 0.5)  # the photo shrunk to half
     # a hit; far from every face; on a doubtful face (left out); half on a face (left out)
-    assert chosen == candidates[:2] and matches[1] is None
+    assert chosen == candidates[:2] and matches[1] is None and targets == [1.0, 0.0]
     assert matches[0] is not None and matches[0].box == (0, 0, 50, 50)  # the teacher's face, in the same pixels
-    chosen, matches = labelled_candidates(candidates[1:2], PhotoFaces(faces=()), 1.0)
-    assert matches == [None]
+    chosen, matches, targets = labelled_candidates(candidates[1:2], PhotoFaces(faces=()), 1.0)
+    assert matches == [None] and targets == [0.0]
+
+
+def test_doubtful_mining_keeps_a_candidate_on_a_doubtful_face_with_the_teacher_s_belief() -> None:
+    doubtful = face(300, 300, 350, 350, score=0.6)  # halfway from the doubtful score (0.45) to the face score (0.75)
+    labels = PhotoFaces(faces=(face(0, 0, 100, 100),), doubtful=(doubtful,))
+    candidates = [face(0, 0, 50, 50), face(150, 150, 175, 175), face(151, 151, 176, 176), face(10, 10, 60, 60)]
+    chosen, matches, targets = labelled_candidates(candidates, labels, 0.5, doubtful=True)
+    # the hit; both candidates on the doubtful face; the one half on a face is still left out
+    assert chosen == candidates[:3] and targets[0] == 1.0 and targets[1:] == pytest.approx([0.5, 0.5])
+    assert matches[1] is not None and matches[1].box == (150, 150, 175, 175)
+    assert doubt_target(0.45) == 0.0 and doubt_target(0.75) == 1.0 and doubt_target(0.2) == 0.0
 
 
 @pytest.mark.parametrize("mirrored", [False, True])
@@ -175,13 +186,28 @@ def test_patch_samples_balance_faces_and_others_and_need_both() -> None:
     samples = FacePatchSamples(patches, is_face, p_face=0.5, seed=0)
     items = [samples[index] for index in range(200)]
     labels = [float(item["is_face"]) for item in items]
-    assert 0.35 < np.mean(labels) < 0.65
+    assert 0.35 < np.mean(labels) < 0.65 and all(float(item["target"]) == float(item["is_face"]) for item in items)
     assert all(item["patch"].shape == (1, PATCH, PATCH) for item in items)
     # a face patch is bright, another dark, whatever the contrast and brightness jitter
     assert all((float(item["patch"].mean()) > 0.5) == bool(item["is_face"]) for item in items)
     with pytest.raises(ConfigError, match="faces and others"):
         FacePatchSamples(patches, np.zeros(10, bool), p_face=0.5, seed=0)
 
+
+
+def test_doubtful_patches_are_drawn_their_share_of_the_time_with_their_soft_targets() -> None:
+    patches = np.zeros((12, MINED_PATCH, MINED_PATCH), np.uint8)
+    is_face, targets = np.arange(12) < 2, np.where(np.arange(12) < 2, 1.0, 0.0).astype(np.float32)
+    targets[2:4] = 0.5  # two doubtful faces, eight others
+    shares = {}
+    for p_doubtful in (0.0, 0.3):
+        samples = FacePatchSamples(patches, is_face, p_face=0.5, seed=0, targets=targets, p_doubtful=p_doubtful)
+        items = [samples[index] for index in range(400)]
+        assert all(float(item["is_face"]) == (float(item["target"]) == 1.0) for item in items)
+        shares[p_doubtful] = np.mean([float(item["target"]) == 0.5 for item in items])
+    assert 0.22 < shares[0.3] < 0.38 and shares[0.0] < 0.18  # else a fifth of the others' half
+    with pytest.raises(ConfigError, match="doubtful"):
+        FacePatchSamples(patches, is_face, p_face=0.5, seed=0, p_doubtful=0.1)
 
 def test_without_jitter_a_sample_is_the_middle_of_its_mined_patch_or_its_mirror(monkeypatch) -> None:
     monkeypatch.setattr(patch_module, "BOX_JITTER", 0.0)
@@ -287,3 +313,29 @@ def test_mining_a_photo_with_no_candidates_gives_empty_rows_of_the_right_shape(t
     assert mined["patches"].shape == (4, MINED_PATCH, MINED_PATCH) and mined["is_face"].all()
     assert mined["corners"].shape == mined["face_corners"].shape == (4, 4)
     assert not np.isnan(mined["face_corners"]).any()
+
+
+def test_doubtful_mining_gives_the_candidates_on_a_doubtful_face_soft_targets(tmp_path: Path) -> None:
+    from patina.training.datasets import degradation_preset
+    from patina.training.face_patches import mine_face_patches
+    from patina.weights import ModelCard, save_model
+
+    torch.manual_seed(0)
+    proposing = FaceDetector()
+    with torch.no_grad():
+        proposing.head[-1].bias[0] = 0.0  # about half the cells candidates
+    save_model(proposing, tmp_path / "proposing.safetensors", ModelCard(name="face-detector", arch="FaceDetector",
+                                                                        kwargs={}, version="0.1.0",
+                                                                        task="face-detect"))
+    photo = write_photo(tmp_path / "p.png", seed=0, size=(160, 128))
+    labels = {photo: PhotoFaces(faces=(face(10, 10, 60, 60),), doubtful=(face(60, 60, 100, 100, score=0.6),))}
+    mined = {doubtful: mine_face_patches([photo], labels, detector=str(tmp_path / "proposing.safetensors"),
+                                         detector_key="proposing", threshold=0.3, aged_copies=0, jittered=1,
+                                         degradation=degradation_preset("train"), seed=0, workers=0, cache=None,
+                                         doubtful=doubtful)
+             for doubtful in (False, True)}
+    soft = mined[True]["target"] == np.float32(0.5)
+    assert soft.any() and not mined[True]["is_face"][soft].any() and np.isnan(mined[True]["face_corners"][soft]).all()
+    assert set(np.unique(mined[False]["target"])) <= {0.0, 1.0}
+    assert len(mined[True]["target"]) == len(mined[False]["target"]) + soft.sum()  # only those are added
+    assert (mined[True]["target"][~soft] == mined[True]["is_face"][~soft]).all()

@@ -415,7 +415,9 @@ class FaceVerifierTrainConfig(FaceRunConfig):
     ``aged_copies`` aged copies, ``jittered`` extra patches per teacher face (its box moved a little), the
     share of face patches per batch, the verifier's widths and whether it corrects the candidates' boxes
     (``verifier_boxes``, trained by ``loss.box``); ``verify_mirrored``: the exported cascade also reads each patch
-    mirrored and averages the two answers. Mined patches are cached in ``patch_cache``."""
+    mirrored and averages the two answers. With ``doubtful_faces`` the candidates on the teacher's doubtful faces
+    are mined too, their target its score between the doubtful and the face score (else they are left out), and
+    drawn ``p_doubtful`` of the time (0: as the others are). Mined patches are cached in ``patch_cache``."""
 
     name: str = "face-detector"
     out_dir: str = "runs/face-verifier"
@@ -424,10 +426,12 @@ class FaceVerifierTrainConfig(FaceRunConfig):
     verifier: tuple[int, ...] = (16, 32, 48, 64, 96)
     verifier_boxes: bool = False
     verify_mirrored: bool = False
+    doubtful_faces: bool = False
     candidate_threshold: float = 0.15
     aged_copies: int = 2
     jittered: int = 1
     p_face: float = 0.5
+    p_doubtful: float = 0.0
     patch_cache: str = "~/.cache/patina/face-patches"
     validate_photos: int = 120
     loss: FaceVerifierLossConfig = field(default_factory=FaceVerifierLossConfig)

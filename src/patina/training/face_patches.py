@@ -4,7 +4,9 @@ around the candidates a trained detector proposes, labelled by the teacher's fac
 Each training photo is run through the detector (:meth:`~patina.pipelines.faces.FaceFinder.candidates`) as it
 is and in a few copies aged whole by the old-photo chain, exactly as the face stage runs it. A candidate that
 overlaps a teacher face by :data:`POSITIVE_IOU` is a face; one that overlaps no teacher face, doubtful ones
-included, by :data:`NEGATIVE_IOU` is not; the rest are left out. A face patch also keeps where the teacher's
+included, by :data:`NEGATIVE_IOU` is not; the rest are left out, unless ``doubtful`` mining keeps the candidates
+on a doubtful face (by :data:`POSITIVE_IOU`) with a soft target, the teacher's score on the scale from
+:data:`DOUBT_SCORE` (0) to :data:`FACE_SCORE` (1) (:func:`doubt_target`). A face patch also keeps where the teacher's
 box is, relative to the candidate's (for a verifier that corrects boxes). The teacher's own faces, their boxes
 moved a little, are added as faces too, so the verifier does not depend on one detector's boxes. Patches are cut as
 the verifier reads them (:func:`~patina.networks.faces.face_patches`) but wider (:data:`MINED_PATCH` px,
@@ -25,7 +27,7 @@ from torch.utils.data import DataLoader, Dataset
 from patina.core.errors import ConfigError
 from patina.data import read_rgb_uint8
 from patina.degradations.chain import DegradationConfig, degrade
-from patina.evaluation.face_teacher import PhotoFaces
+from patina.evaluation.face_teacher import DOUBT_SCORE, FACE_SCORE, PhotoFaces
 from patina.networks.faces import PATCH, PATCH_CONTEXT, face_patches
 from patina.ops.faces import Face, box_iou
 from patina.pipelines.faces import FaceFinder
@@ -38,9 +40,10 @@ NEGATIVE_IOU = 0.3
 """A candidate overlapping every teacher face (doubtful ones too) by less than this is not a face."""
 BOX_JITTER = 0.08
 """A jittered teacher face's box moves by about this share of its size, and scales by about as much."""
-MINED_ARRAYS = ("patches", "is_face", "corners", "face_corners")
-"""What mining gives per patch: the patch, whether it is a face, the candidate's corners and the teacher face's
-(NaN for none), both :func:`relative_corners` of the candidate."""
+MINED_ARRAYS = ("patches", "is_face", "target", "corners", "face_corners")
+"""What mining gives per patch: the patch, whether it is a face, the verifier's target (1 for a face, 0 for none,
+between for a doubtful face), the candidate's corners and the teacher face's (NaN for none and doubtful ones),
+both :func:`relative_corners` of the candidate."""
 MINED_PATCH = PATCH * 4 // 3
 MINED_CONTEXT = PATCH_CONTEXT * 4 / 3
 """Mined patches are this much wider than the verifier's, at the same pixel size: its patch is their middle."""
@@ -50,8 +53,9 @@ class _PhotoPatches(Dataset):
     """Item ``i``: the labelled patches of photo ``i`` and its aged copies (:func:`mine_face_patches`' arrays)."""
 
     def __init__(self, files: list[Path], labels: dict[Path, PhotoFaces], *, detector: str, threshold: float,
-                 aged_copies: int, jittered: int, degradation: DegradationConfig, seed: int) -> None:
+                 aged_copies: int, jittered: int, degradation: DegradationConfig, seed: int, doubtful: bool) -> None:
         self.files, self.labels, self.detector, self.threshold = files, labels, detector, threshold
+        self.doubtful = doubtful
         self.aged_copies, self.jittered, self.degradation, self.seed = aged_copies, jittered, degradation, seed
         self._finder: FaceFinder | None = None  # loaded in each worker process on first use
 
@@ -69,43 +73,65 @@ class _PhotoPatches(Dataset):
             pixels = clean if copy == 0 else np.clip(degrade(clean, self.degradation,
                                                              int(rng.integers(2**31))).degraded, 0, 1)
             gray, factor, candidates = self._finder.candidates(torch.from_numpy(pixels.transpose(2, 0, 1).copy()))
-            chosen, matches = labelled_candidates(candidates, self.labels[path], factor)
+            chosen, matches, targets = labelled_candidates(candidates, self.labels[path], factor,
+                                                           doubtful=self.doubtful)
             faces = [face.scaled(factor) for face in self.labels[path].faces
                      if face.size >= self._finder.min_face]
             for face in faces:
                 for _ in range(self.jittered):
                     chosen.append(jittered_box(face, rng))
                     matches.append(face)
+                    targets.append(1.0)
             with torch.inference_mode():
                 cut = face_patches(gray, chosen, size=MINED_PATCH, context=MINED_CONTEXT)
             parts["patches"].append(np.round(cut[:, 0].clamp(0, 1).cpu().numpy() * 255).astype(np.uint8))
-            parts["is_face"].append(np.array([match is not None for match in matches], bool))
+            parts["is_face"].append(np.array(targets) == 1)
+            parts["target"].append(np.array(targets, np.float32))
             parts["corners"].append(np.array([relative_corners(box.box, box) for box in chosen], np.float32))
-            parts["face_corners"].append(np.array([relative_corners(match.box, box) if match else [np.nan] * 4
-                                                   for box, match in zip(chosen, matches, strict=True)], np.float32))
+            parts["face_corners"].append(np.array([
+                relative_corners(match.box, box) if match is not None and target == 1 else [np.nan] * 4
+                for box, match, target in zip(chosen, matches, targets, strict=True)], np.float32))
         # a copy with nothing chosen gives empty arrays of the right shape
         return {name: np.concatenate([v.reshape(-1, *SHAPES[name]) for v in values]) for name, values in parts.items()}
 
 
-def labelled_candidates(candidates: list[Face], labels: PhotoFaces,
-                        factor: float) -> tuple[list[Face], list[Face | None]]:
+def labelled_candidates(candidates: list[Face], labels: PhotoFaces, factor: float, *,
+                        doubtful: bool = False) -> tuple[list[Face], list[Face | None], list[float]]:
     """The ``candidates`` (in pixels of the photo shrunk by ``factor``) that are clearly a teacher face or clearly
-    none, and for each the teacher face it is (in those pixels), None for none."""
+    none (with ``doubtful``, also those on a doubtful face), for each the teacher face it is (in those pixels; None
+    for none) and the verifier's target: 1 for a face, 0 for none, :func:`doubt_target` for a doubtful one."""
     teacher = [face.scaled(factor) for face in labels.faces]
+    doubts = [face.scaled(factor) for face in labels.doubtful]
     faces = np.array([face.box for face in teacher]).reshape(-1, 4)
-    every = np.array([face.scaled(factor).box for face in (*labels.faces, *labels.doubtful)]).reshape(-1, 4)
+    doubtful_boxes = np.array([face.box for face in doubts]).reshape(-1, 4)
+    every = np.concatenate([faces, doubtful_boxes])
     chosen: list[Face] = []
     matches: list[Face | None] = []
+    targets: list[float] = []
     for candidate in candidates:
         box = np.array([candidate.box])
         overlaps = box_iou(box, faces)[0] if len(faces) else np.zeros(0)
+        doubt_overlaps = box_iou(box, doubtful_boxes)[0] if len(doubtful_boxes) else np.zeros(0)
         if len(overlaps) and overlaps.max() >= POSITIVE_IOU:
             chosen.append(candidate)
             matches.append(teacher[int(overlaps.argmax())])
+            targets.append(1.0)
+        elif doubtful and len(doubt_overlaps) and doubt_overlaps.max() >= POSITIVE_IOU:
+            doubt = doubts[int(doubt_overlaps.argmax())]
+            chosen.append(candidate)
+            matches.append(doubt)
+            targets.append(doubt_target(doubt.score))
         elif not len(every) or box_iou(box, every).max() < NEGATIVE_IOU:
             chosen.append(candidate)
             matches.append(None)
-    return chosen, matches
+            targets.append(0.0)
+    return chosen, matches, targets
+
+
+def doubt_target(score: float) -> float:
+    """The verifier's target for a candidate on a doubtful face the teacher scores ``score``: where that score lies
+    between :data:`DOUBT_SCORE` (0) and :data:`FACE_SCORE` (1)."""
+    return float(np.clip((score - DOUBT_SCORE) / (FACE_SCORE - DOUBT_SCORE), 0.0, 1.0))
 
 
 def relative_corners(box: tuple[float, float, float, float], candidate: Face) -> list[float]:
@@ -125,24 +151,25 @@ def jittered_box(face: Face, rng: np.random.Generator) -> Face:
     return Face(box=(cx - half_w, cy - half_h, cx + half_w, cy + half_h), landmarks=face.landmarks, score=face.score)
 
 
-SHAPES = {"patches": (MINED_PATCH, MINED_PATCH), "is_face": (), "corners": (4,), "face_corners": (4,)}
+SHAPES = {"patches": (MINED_PATCH, MINED_PATCH), "is_face": (), "target": (), "corners": (4,), "face_corners": (4,)}
 
 
 def mine_face_patches(files: list[Path], labels: dict[Path, PhotoFaces], *, detector: str, detector_key: str,
                       threshold: float, aged_copies: int, jittered: int, degradation: DegradationConfig, seed: int,
-                      workers: int, cache: str | Path | None) -> dict[str, np.ndarray]:
+                      workers: int, cache: str | Path | None, doubtful: bool = False) -> dict[str, np.ndarray]:
     """The labelled patches of every photo of ``files`` (module docstring): :data:`MINED_ARRAYS`, ``patches``
-    (K, S, S) uint8, ``is_face`` (K,) bool, ``corners`` and ``face_corners`` (K, 4) float32. ``detector`` is
+    (K, S, S) uint8, ``is_face`` (K,) bool, ``target`` (K,) float32, ``corners`` and ``face_corners`` (K, 4)
+    float32; with ``doubtful``, the candidates on doubtful faces too. ``detector`` is
     the detector's file (``detector_key``: its sha256); ``workers`` processes share the mining. Made once per
     set of inputs and kept in ``cache``."""
     if not files:
         raise ConfigError("no photos to mine face patches from")
-    key = json.dumps(["boxes", [f"{path.resolve()}:{path.stat().st_size}" for path in files], detector_key, threshold,
-                      aged_copies, jittered, repr(degradation), seed, MINED_PATCH, MINED_CONTEXT])
+    key = json.dumps(["targets", [f"{path.resolve()}:{path.stat().st_size}" for path in files], detector_key,
+                      threshold, aged_copies, jittered, repr(degradation), seed, MINED_PATCH, MINED_CONTEXT, doubtful])
 
     def make() -> dict[str, np.ndarray]:
         photos = _PhotoPatches(files, labels, detector=detector, threshold=threshold, aged_copies=aged_copies,
-                               jittered=jittered, degradation=degradation, seed=seed)
+                               jittered=jittered, degradation=degradation, seed=seed, doubtful=doubtful)
         loader = DataLoader(photos, batch_size=None, num_workers=workers, worker_init_fn=single_threaded_worker)
         parts = list(loader)
         return {name: np.concatenate([part[name] for part in parts]) for name in MINED_ARRAYS}
@@ -151,29 +178,37 @@ def mine_face_patches(files: list[Path], labels: dict[Path, PhotoFaces], *, dete
 
 
 class FacePatchSamples(Dataset):
-    """Samples of mined patches: sample ``i`` is a function of (seed, i): a face patch ``p_face`` of the time,
-    else another; the verifier's patch cut from its middle, moved and scaled by about :data:`BOX_JITTER`,
-    mirrored half the time, its contrast and brightness varied a little. Items: ``patch`` (1, :data:`PATCH`,
-    :data:`PATCH`) float in [0, 1] and ``is_face`` (a 0/1 float); given the mined corners, also ``box``: the
-    correction from the patch's (moved, scaled, mirrored) candidate box to the teacher face's (zeros for
-    none)."""
+    """Samples of mined patches: sample ``i`` is a function of (seed, i): a face patch ``p_face`` of the time, a
+    doubtful face's (its ``targets`` between 0 and 1) ``p_doubtful`` of the time, else another (with
+    ``p_doubtful`` 0, the doubtful ones are among the others); the verifier's patch cut from its middle, moved
+    and scaled by about :data:`BOX_JITTER`, mirrored half the time, its contrast and brightness varied a little.
+    Items: ``patch`` (1, :data:`PATCH`, :data:`PATCH`) float in [0, 1], ``is_face`` (a 0/1 float) and ``target``
+    (the verifier's: ``targets``, by default ``is_face``); given the mined corners, also ``box``: the correction
+    from the patch's (moved, scaled, mirrored) candidate box to the teacher face's (zeros for none)."""
 
     def __init__(self, patches: np.ndarray, is_face: np.ndarray, *, p_face: float, seed: int,
-                 corners: np.ndarray | None = None, face_corners: np.ndarray | None = None) -> None:
-        self.patches, self.p_face, self.seed = patches, p_face, seed
+                 targets: np.ndarray | None = None, p_doubtful: float = 0.0, corners: np.ndarray | None = None,
+                 face_corners: np.ndarray | None = None) -> None:
+        self.patches, self.p_face, self.p_doubtful, self.seed = patches, p_face, p_doubtful, seed
+        self.targets = is_face.astype(np.float32) if targets is None else targets
         self.corners, self.face_corners = corners, face_corners
-        self.faces, self.others = np.flatnonzero(is_face), np.flatnonzero(~is_face)
+        doubtful = ~is_face & (self.targets > 0)
+        self.faces, self.doubtful = np.flatnonzero(is_face), np.flatnonzero(doubtful)
+        self.others = np.flatnonzero(~is_face & ~doubtful if p_doubtful else ~is_face)
         if not len(self.faces) or not len(self.others):
             raise ConfigError(f"the mined patches need faces and others: {len(self.faces)} faces, "
                               f"{len(self.others)} others")
+        if p_doubtful and not len(self.doubtful):
+            raise ConfigError("p_doubtful needs patches of doubtful faces: mine them with doubtful_faces")
 
     def __len__(self) -> int:
         return 2**62
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         rng = np.random.default_rng(sample_seed(self.seed, index))
-        face = bool(rng.random() < self.p_face)
-        pool = self.faces if face else self.others
+        draw = rng.random()
+        face = bool(draw < self.p_face)
+        pool = self.faces if face else self.doubtful if draw < self.p_face + self.p_doubtful else self.others
         chosen = int(pool[rng.integers(len(pool))])
         mined = self.patches[chosen].astype(np.float32) / 255
         scale = float(np.exp(rng.normal(0.0, BOX_JITTER)))
@@ -189,7 +224,7 @@ class FacePatchSamples(Dataset):
         mean = float(patch.mean())
         patch = (patch - mean) * rng.uniform(0.7, 1.3) + mean + rng.uniform(-0.1, 0.1)
         sample = {"patch": torch.from_numpy(np.clip(patch, 0, 1)[None].astype(np.float32)),
-                  "is_face": torch.tensor(float(face))}
+                  "is_face": torch.tensor(float(face)), "target": torch.tensor(float(self.targets[chosen]))}
         if self.corners is not None and self.face_corners is not None:
             sample["box"] = torch.from_numpy(box_correction(self.corners[chosen], self.face_corners[chosen], shift,
                                                             scale, mirror < 0))
@@ -211,4 +246,4 @@ def box_correction(corners: np.ndarray, face_corners: np.ndarray, shift: np.ndar
 
 
 __all__ = ["MINED_ARRAYS", "NEGATIVE_IOU", "POSITIVE_IOU", "FacePatchSamples", "box_correction", "jittered_box",
-           "labelled_candidates", "mine_face_patches", "relative_corners"]
+           "doubt_target", "labelled_candidates", "mine_face_patches", "relative_corners"]

@@ -1,9 +1,10 @@
 """Training of the face detector's second stage, its verifier (:class:`~patina.networks.faces.FaceVerifier`),
 after MTCNN's refinement net: a trained detector (``init_from``, kept as it is) proposes candidates at a low
 score, and the verifier learns from the teacher's labels which of them are faces
-(:mod:`patina.training.face_patches`), and, with ``verifier_boxes``, where the teacher's box is. Binary
-cross-entropy on balanced batches (and L1 of the box correction on the faces), an EMA of the weights. The
-export is the whole cascade, one ``FaceDetector`` file: the detector's weights with the verifier's.
+(:mod:`patina.training.face_patches`; with ``doubtful_faces``, how much the teacher believes in its doubtful
+ones), and, with ``verifier_boxes``, where the teacher's box is. Binary cross-entropy on balanced batches
+(and L1 of the box correction on the faces), an EMA of the weights. The export is the whole cascade, one
+``FaceDetector`` file: the detector's weights with the verifier's.
 """
 
 from __future__ import annotations
@@ -81,18 +82,23 @@ class FaceVerifierTrainer(Trainer):
                                   detector_key=sha256_of(detector), threshold=cfg.candidate_threshold,
                                   aged_copies=cfg.aged_copies, jittered=cfg.jittered,
                                   degradation=degradation_preset(cfg.data.degradation, cfg.data.degradation_overrides),
-                                  seed=cfg.seed, workers=cfg.data.workers, cache=cfg.patch_cache)
-        self.mined = {"faces": int(mined["is_face"].sum()), "others": int((~mined["is_face"]).sum())}
+                                  seed=cfg.seed, workers=cfg.data.workers, cache=cfg.patch_cache,
+                                  doubtful=cfg.doubtful_faces)
+        doubtful = (mined["target"] > 0) & ~mined["is_face"]
+        self.mined = {"faces": int(mined["is_face"].sum()), "others": int((~mined["is_face"]).sum()),
+                      "doubtful": int(doubtful.sum())}
         boxes = {"corners": mined["corners"], "face_corners": mined["face_corners"]} if cfg.verifier_boxes else {}
-        return FacePatchSamples(mined["patches"], mined["is_face"], p_face=cfg.p_face, seed=cfg.seed, **boxes)
+        return FacePatchSamples(mined["patches"], mined["is_face"], p_face=cfg.p_face, seed=cfg.seed,
+                                targets=mined["target"], p_doubtful=cfg.p_doubtful, **boxes)
 
     def generate(self, batch: dict[str, torch.Tensor], rng: np.random.Generator) -> Generated:
         patches, is_face = batch["patch"].to(self.device), batch["is_face"].to(self.device)
+        target = batch["target"].to(self.device)
         assert self.cascade.verifier is not None
         answers = self.cascade.verifier(patches).float()
         logits = answers[:, 0]
-        accuracy = float(((logits > 0).float() == is_face).float().mean())
-        terms: dict[str, LossTerm] = {"verify": lambda: F.binary_cross_entropy_with_logits(logits, is_face)}
+        accuracy = float(((logits > 0) == (target > 0.5)).float().mean())
+        terms: dict[str, LossTerm] = {"verify": lambda: F.binary_cross_entropy_with_logits(logits, target)}
         if "box" in batch:
             faces = is_face > 0.5
             wanted = batch["box"].to(self.device)
