@@ -128,8 +128,9 @@ def semantic_encoder_file(folder: Path, width: float) -> Path:
 
 
 @pytest.mark.slow
-def test_colorize_training_copies_the_semantic_encoder_keeps_it_frozen_and_names_its_teacher(
-        colour_photos: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("trained", [False, True])
+def test_colorize_training_copies_the_semantic_encoder_trains_it_only_when_asked_and_names_its_teacher(
+        colour_photos: Path, tmp_path: Path, trained: bool) -> None:
     from patina.training.colorize_trainer import ColorizeTrainer
     from patina.weights.files import load_model
 
@@ -143,25 +144,32 @@ def test_colorize_training_copies_the_semantic_encoder_keeps_it_frozen_and_names
     config.data.crop = 64
     config.init_from, config.semantic_encoder = str(source), str(encoder_path)
     config.generator = {"widths": [8, 16, 16, 16], "blocks": [1, 1, 1, 1], "bin_step": 10, "semantic_width": 0.25}
+    config.train_semantic_encoder = trained
     trainer = ColorizeTrainer(config, progress=False)
     saved = load_model(source)[0].state_dict()
     assert all(torch.equal(trainer.generator.state_dict()[k], v) for k, v in saved.items())
     trainer.fit()
     generator = trainer.generator
-    assert all(torch.equal(generator.semantic.state_dict()[k], v) for k, v in encoder.items())
+    unchanged = {k: torch.equal(generator.semantic.state_dict()[k], v) for k, v in encoder.items()}
+    statistics = [k for k in unchanged if k.endswith(("running_mean", "running_var", "num_batches_tracked"))]
+    assert statistics and all(unchanged[k] for k in statistics)  # its batch norms stay in eval mode either way
+    assert all(unchanged.values()) != trained  # frozen unless asked
     assert any(conv.weight.abs().sum() > 0 for conv in generator.semantic_inputs.values())
     path = tmp_path / "run/export/colorize.safetensors"
     card = ModelCard.read(path.with_suffix(".json"))
     assert card.kwargs["semantic_width"] == 0.25
     assert "lite0.safetensors" in [entry["file"] for entry in card.teachers]
     pipeline = ColorizePipeline(model=str(path), device="cpu")
-    assert all(torch.equal(pipeline.generator.semantic.state_dict()[k], v) for k, v in encoder.items())
+    exported = trainer.ema_generator.shadow.semantic.state_dict()
+    assert all(torch.allclose(pipeline.generator.semantic.state_dict()[k].float(), v.float(), atol=1e-3)
+               for k, v in exported.items())
     coloured = pipeline(gray_rgb(to_tensor(scene())))
     assert coloured.shape == (1, 3, 64, 80) and torch.isfinite(coloured).all()
 
 
 @pytest.mark.parametrize("semantic_width, encoder, message", [
     (0.25, None, "needs semantic_encoder"),
+    (None, "train", "train_semantic_encoder needs"),
     (None, "encoder", "no semantic_width"),
     (0.5, "encoder", "width 0.25"),
     (0.25, "colorize", "not a SemanticEncoder"),
@@ -173,6 +181,8 @@ def test_semantic_settings_that_cannot_work_are_refused(colour_photos: Path, tmp
 
     config = tiny_colorize_config(colour_photos, tmp_path / "run", 2)
     config.semantic_encoder = str(semantic_encoder_file(tmp_path, 0.25)) if encoder == "encoder" else encoder
+    if encoder == "train":
+        config.semantic_encoder, config.train_semantic_encoder = None, True
     if semantic_width:
         config.generator = {**config.generator, "semantic_width": semantic_width}
     with pytest.raises(ConfigError, match=message):

@@ -136,6 +136,11 @@ class ColorizeTrainer(Trainer):
             self.semantic = SemanticDistillation(config.semantic_teacher, self.generator, self.device)
             networks["semantic_heads"] = self.semantic.heads  # trained and checkpointed, never exported
         self.ema_generator = self.train_generator(networks)[0]
+        if config.train_semantic_encoder:
+            if self.generator.semantic is None:
+                raise ConfigError("train_semantic_encoder needs a generator with a semantic encoder "
+                                  "(generator.semantic_width)")
+            self.generator.semantic.requires_grad_(True)  # the optimiser holds its parameters already
         self.perceptual = self.perceptual_loss()
 
     def list_training_files(self) -> tuple[list[Path], list[Path]]:

@@ -173,6 +173,8 @@ class ColorizeTrainConfig(RunConfig):
     # semantic encoder .safetensors (`patina train semantic-encoder`) copied into the generator's frozen
     # ``semantic`` (generator.semantic_width, which must match its width); loaded after init_from
     semantic_encoder: str | None = None
+    # the semantic encoder trains with the rest of the generator (its batch norms' statistics stay as they are)
+    train_semantic_encoder: bool = False
     # the EfficientNet-Lite0 classifier whose features and classes loss.semantic_* distil (a teacher: not shipped)
     semantic_teacher: str = "../shared/weights/teachers/efficientnet_lite0/efficientnet_lite0_imagenet.safetensors"
     discriminator: dict[str, Any] = field(default_factory=lambda: {"in_channels": 3, "width": 48})
