@@ -194,7 +194,6 @@ def test_patch_samples_balance_faces_and_others_and_need_both() -> None:
         FacePatchSamples(patches, np.zeros(10, bool), p_face=0.5, seed=0)
 
 
-
 def test_doubtful_patches_are_drawn_their_share_of_the_time_with_their_soft_targets() -> None:
     patches = np.zeros((12, MINED_PATCH, MINED_PATCH), np.uint8)
     is_face, targets = np.arange(12) < 2, np.where(np.arange(12) < 2, 1.0, 0.0).astype(np.float32)
@@ -208,6 +207,7 @@ def test_doubtful_patches_are_drawn_their_share_of_the_time_with_their_soft_targ
     assert 0.22 < shares[0.3] < 0.38 and shares[0.0] < 0.18  # else a fifth of the others' half
     with pytest.raises(ConfigError, match="doubtful"):
         FacePatchSamples(patches, is_face, p_face=0.5, seed=0, p_doubtful=0.1)
+
 
 def test_without_jitter_a_sample_is_the_middle_of_its_mined_patch_or_its_mirror(monkeypatch) -> None:
     monkeypatch.setattr(patch_module, "BOX_JITTER", 0.0)

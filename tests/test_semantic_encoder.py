@@ -160,9 +160,9 @@ def test_colorize_training_copies_the_semantic_encoder_trains_it_only_when_asked
     assert card.kwargs["semantic_width"] == 0.25
     assert "lite0.safetensors" in [entry["file"] for entry in card.teachers]
     pipeline = ColorizePipeline(model=str(path), device="cpu")
-    exported = trainer.ema_generator.shadow.semantic.state_dict()
-    assert all(torch.allclose(pipeline.generator.semantic.state_dict()[k].float(), v.float(), atol=1e-3)
-               for k, v in exported.items())
+    exported = trainer.ema_generator.shadow.semantic.state_dict()  # the original encoder unless trained
+    assert all(torch.allclose(pipeline.generator.semantic.state_dict()[k].float(), v.float(), rtol=1e-3, atol=1e-5)
+               for k, v in exported.items())  # the file holds float16
     coloured = pipeline(gray_rgb(to_tensor(scene())))
     assert coloured.shape == (1, 3, 64, 80) and torch.isfinite(coloured).all()
 
