@@ -201,8 +201,8 @@ class ColorizeGenerator(nn.Module):
         """What the semantic encoder's predictions add at each U-Net level (none where no stride maps)."""
         if self.semantic is None:
             return []
-        trained = any(parameter.requires_grad for parameter in self.semantic.parameters())
-        with torch.set_grad_enabled(torch.is_grad_enabled() and trained):
+        trained = torch.is_grad_enabled() and any(parameter.requires_grad for parameter in self.semantic.parameters())
+        with torch.set_grad_enabled(trained):
             predicted = self.semantic(light)
         additions: list[torch.Tensor | None] = [None] * len(self.body.widths)
         for stride, features in predicted.items():

@@ -104,7 +104,6 @@ def labelled_candidates(candidates: list[Face], labels: PhotoFaces, factor: floa
     doubts = [face.scaled(factor) for face in labels.doubtful]
     faces = np.array([face.box for face in teacher]).reshape(-1, 4)
     doubtful_boxes = np.array([face.box for face in doubts]).reshape(-1, 4)
-    every = np.concatenate([faces, doubtful_boxes])
     chosen: list[Face] = []
     matches: list[Face | None] = []
     targets: list[float] = []
@@ -112,16 +111,16 @@ def labelled_candidates(candidates: list[Face], labels: PhotoFaces, factor: floa
         box = np.array([candidate.box])
         overlaps = box_iou(box, faces)[0] if len(faces) else np.zeros(0)
         doubt_overlaps = box_iou(box, doubtful_boxes)[0] if len(doubtful_boxes) else np.zeros(0)
-        if len(overlaps) and overlaps.max() >= POSITIVE_IOU:
+        if overlaps.max(initial=0.0) >= POSITIVE_IOU:
             chosen.append(candidate)
             matches.append(teacher[int(overlaps.argmax())])
             targets.append(1.0)
-        elif doubtful and len(doubt_overlaps) and doubt_overlaps.max() >= POSITIVE_IOU:
+        elif doubtful and doubt_overlaps.max(initial=0.0) >= POSITIVE_IOU:
             doubt = doubts[int(doubt_overlaps.argmax())]
             chosen.append(candidate)
             matches.append(doubt)
             targets.append(doubt_target(doubt.score))
-        elif not len(every) or box_iou(box, every).max() < NEGATIVE_IOU:
+        elif max(overlaps.max(initial=0.0), doubt_overlaps.max(initial=0.0)) < NEGATIVE_IOU:
             chosen.append(candidate)
             matches.append(None)
             targets.append(0.0)

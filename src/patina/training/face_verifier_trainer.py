@@ -84,12 +84,12 @@ class FaceVerifierTrainer(Trainer):
                                   degradation=degradation_preset(cfg.data.degradation, cfg.data.degradation_overrides),
                                   seed=cfg.seed, workers=cfg.data.workers, cache=cfg.patch_cache,
                                   doubtful=cfg.doubtful_faces)
-        doubtful = (mined["target"] > 0) & ~mined["is_face"]
-        self.mined = {"faces": int(mined["is_face"].sum()), "others": int((~mined["is_face"]).sum()),
-                      "doubtful": int(doubtful.sum())}
         boxes = {"corners": mined["corners"], "face_corners": mined["face_corners"]} if cfg.verifier_boxes else {}
-        return FacePatchSamples(mined["patches"], mined["is_face"], p_face=cfg.p_face, seed=cfg.seed,
-                                targets=mined["target"], p_doubtful=cfg.p_doubtful, **boxes)
+        samples = FacePatchSamples(mined["patches"], mined["is_face"], p_face=cfg.p_face, seed=cfg.seed,
+                                   targets=mined["target"], p_doubtful=cfg.p_doubtful, **boxes)
+        faces = len(samples.faces)
+        self.mined = {"faces": faces, "others": len(samples.patches) - faces, "doubtful": len(samples.doubtful)}
+        return samples
 
     def generate(self, batch: dict[str, torch.Tensor], rng: np.random.Generator) -> Generated:
         patches, is_face = batch["patch"].to(self.device), batch["is_face"].to(self.device)
