@@ -62,6 +62,17 @@ def test_the_verifier_gives_a_logit_per_patch_and_with_boxes_a_box_correction() 
         FaceVerifier((8, 8))
 
 
+def test_a_verifier_of_another_patch_size_reads_patches_of_that_size() -> None:
+    verifier = FaceVerifier(boxes=True, patch=64).eval()
+    with torch.no_grad():
+        assert verifier(torch.rand(3, 1, 64, 64)).shape == (3, 5)
+        with pytest.raises(RuntimeError):  # its head is sized for 4x4 cells, not the 3x3 of a 48 px patch
+            verifier(torch.rand(3, 1, PATCH, PATCH))
+        cascade = FaceDetector(verifier=(8, 8, 8, 8, 8), verifier_patch=64, verify_threshold=0.0).eval()
+        candidates = [face(10, 10, 60, 60, 0.4), face(70, 70, 120, 120, 0.6)]
+        assert len(cascade.verified(torch.rand(1, 1, 128, 128), candidates)) == 2  # cut at 64 px, or it fails
+
+
 def _cascade(bias: float, box: tuple[float, ...] | None = None) -> FaceDetector:
     """A cascade whose verifier answers ``bias`` (and the box correction ``box``) whatever it sees."""
     detector = FaceDetector(verifier=(8, 8, 8, 8, 8), verify_threshold=0.5, verifier_boxes=box is not None).eval()
@@ -259,6 +270,19 @@ def test_a_verifier_run_from_a_cascade_with_another_verifier_keeps_its_detector_
     assert all(torch.allclose(loaded[key].float(), value.float(), atol=2e-3)  # the file holds float16
                for key, value in source.items() if not key.startswith("verifier."))
     assert loaded["verifier.head.1.weight"].shape != source["verifier.head.1.weight"].shape
+
+
+def test_a_verifier_run_s_crop_is_the_side_of_the_patches_it_mines_samples_and_exports(tmp_path: Path,
+                                                                                     monkeypatch) -> None:
+    proposing = FaceDetector()
+    with torch.no_grad():
+        proposing.head[-1].bias[0] = 0.0  # about half the cells candidates
+    data = {"roots": [str(tmp_path / "photos")], "crop": 64, "batch_size": 8, "workers": 0, "holdout_every": 3}
+    trainer = _verifier_run(tmp_path, monkeypatch, proposing, {"threshold": 0.3}, data=data)
+    samples = trainer.training_set()
+    assert samples.patches.shape[1:] == (85, 85) and samples[0]["patch"].shape == (1, 64, 64)  # mined 4/3 wider
+    assert trainer.cascade.verifier is not None and trainer.cascade.verifier.patch == 64
+    assert trainer.cascade_kwargs()["verifier_patch"] == 64
 
 
 @pytest.mark.slow

@@ -58,14 +58,16 @@ class SeparableBlock(nn.Module):
 
 
 class FaceVerifier(nn.Module):
-    """(N, 1, :data:`PATCH`, :data:`PATCH`) luminance patches in [0, 1] around candidate faces -> (N, 1) logits
+    """(N, 1, ``patch``, ``patch``) luminance patches in [0, 1] around candidate faces -> (N, 1) logits
     that each is a face; with ``boxes``, (N, 5): also where the face's box really is, as four corrections of the
     candidate's corners (x0, y0, x1, y1) in units of its longer side (after MTCNN's refinement net). Four
-    stride-2 separable stages down to 3x3 cells, then a small fully connected head that sees where in the patch
-    each feature is (eyes above a mouth)."""
+    stride-2 separable stages down to cells of 16 px (3x3 for :data:`PATCH`), then a small fully connected head
+    that sees where in the patch each feature is (eyes above a mouth)."""
 
-    def __init__(self, widths: tuple[int, ...] = (16, 32, 48, 64, 96), hidden: int = 64, boxes: bool = False) -> None:
+    def __init__(self, widths: tuple[int, ...] = (16, 32, 48, 64, 96), hidden: int = 64, boxes: bool = False,
+                 patch: int = PATCH) -> None:
         super().__init__()
+        self.patch = patch
         if len(widths) != 5:
             raise ValueError("the verifier needs 5 widths: the stem, then strides 2, 4, 8, 16")
         self.stem = nn.Sequential(nn.Conv2d(1, widths[0], 3, padding=1, bias=False), nn.BatchNorm2d(widths[0]),
@@ -74,7 +76,7 @@ class FaceVerifier(nn.Module):
         for before, width in zip(widths, widths[1:], strict=False):
             blocks += [SeparableBlock(before, width, stride=2), SeparableBlock(width, width)]
         self.body = nn.Sequential(*blocks)
-        cells = math.ceil(PATCH / 16) ** 2
+        cells = math.ceil(patch / 16) ** 2
         self.head = nn.Sequential(nn.Flatten(), nn.Linear(widths[-1] * cells, hidden), nn.ReLU(inplace=True),
                                   nn.Linear(hidden, 5 if boxes else 1))
 
@@ -111,18 +113,19 @@ class FaceDetector(nn.Module):
     """(N, 1, H, W) luminance in [0, 1], H and W multiples of 64 -> one (N, 15, H/s, W/s) map per stride s of
     :data:`STRIDES` (channels as :data:`OUTPUTS`; box distances are positive, already through softplus).
 
-    With ``verifier`` (its widths), the detector is a cascade: :attr:`verifier` (:class:`FaceVerifier`) rescores
-    the faces its maps propose (:meth:`verified`)."""
+    With ``verifier`` (its widths), the detector is a cascade: :attr:`verifier` (:class:`FaceVerifier`, reading
+    patches of ``verifier_patch`` px) rescores the faces its maps propose (:meth:`verified`)."""
 
     def __init__(self, *, widths: tuple[int, ...] = (16, 24, 32, 64, 96, 128), pyramid: int = 48,
                  depth: tuple[int, ...] = (1, 1, 2, 2, 2, 1), threshold: float = 0.5,
                  verifier: tuple[int, ...] | None = None, verify_threshold: float = 0.5,
-                 verifier_boxes: bool = False, verify_mirrored: bool = False) -> None:
+                 verifier_boxes: bool = False, verify_mirrored: bool = False, verifier_patch: int = PATCH) -> None:
         super().__init__()
         self.threshold = threshold
         """The score from which a cell is a face (with a verifier: a candidate): chosen after training (``patina
         train calibrate-face-detector``) and kept in the model card's kwargs."""
-        self.verifier = FaceVerifier(tuple(verifier), boxes=verifier_boxes) if verifier else None
+        self.verifier = (FaceVerifier(tuple(verifier), boxes=verifier_boxes, patch=verifier_patch) if verifier
+                         else None)
         self.verify_threshold = verify_threshold
         """The score from which a verified candidate is a face (:meth:`verified`; calibrated as ``threshold`` is)."""
         self.verify_mirrored = verify_mirrored
@@ -167,7 +170,7 @@ class FaceDetector(nn.Module):
         if self.verifier is None or not faces:
             return faces
         limit = self.verify_threshold if threshold is None else threshold
-        answers = self.verifier_answers(face_patches(gray, faces))
+        answers = self.verifier_answers(face_patches(gray, faces, size=self.verifier.patch))
         corrects_boxes = answers.shape[1] == 5
         rescored = []
         for face, answer in zip(faces, answers, strict=True):

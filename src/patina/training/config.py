@@ -419,7 +419,8 @@ class FaceVerifierTrainConfig(FaceRunConfig):
     (``verifier_boxes``, trained by ``loss.box``); ``verify_mirrored``: the exported cascade also reads each patch
     mirrored and averages the two answers. With ``doubtful_faces`` the candidates on the teacher's doubtful faces
     are mined too, their target its score between the doubtful and the face score (else they are left out), and
-    drawn ``p_doubtful`` of the time (0: as the others are). Mined patches are cached in ``patch_cache``."""
+    drawn ``p_doubtful`` of the time (0: as the others are). ``data.crop`` is the side of the verifier's patch
+    (48 px until stage 9). Mined patches are cached in ``patch_cache``."""
 
     name: str = "face-detector"
     out_dir: str = "runs/face-verifier"

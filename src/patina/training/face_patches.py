@@ -9,7 +9,7 @@ on a doubtful face (by :data:`POSITIVE_IOU`) with a soft target, the teacher's s
 :data:`DOUBT_SCORE` (0) to :data:`FACE_SCORE` (1) (:func:`doubt_target`). A face patch also keeps where the teacher's
 box is, relative to the candidate's (for a verifier that corrects boxes). The teacher's own faces, their boxes
 moved a little, are added as faces too, so the verifier does not depend on one detector's boxes. Patches are cut as
-the verifier reads them (:func:`~patina.networks.faces.face_patches`) but wider (:data:`MINED_PATCH` px,
+the verifier reads them (:func:`~patina.networks.faces.face_patches`) but wider (:func:`mined_size` px,
 :data:`MINED_CONTEXT`), mined once and cached; each sample cuts the verifier's patch out of one, moved and
 scaled a little, so the verifier learns faces framed as a detector frames them, not one framing.
 """
@@ -44,18 +44,26 @@ MINED_ARRAYS = ("patches", "is_face", "target", "corners", "face_corners")
 """What mining gives per patch: the patch, whether it is a face, the verifier's target (1 for a face, 0 for none,
 between for a doubtful face), the candidate's corners and the teacher face's (NaN for none and doubtful ones),
 both :func:`relative_corners` of the candidate."""
-MINED_PATCH = PATCH * 4 // 3
 MINED_CONTEXT = PATCH_CONTEXT * 4 / 3
 """Mined patches are this much wider than the verifier's, at the same pixel size: its patch is their middle."""
+
+
+def mined_size(patch: int) -> int:
+    """The side of the patches mined for a verifier reading ``patch`` px (:data:`MINED_CONTEXT`)."""
+    return patch * 4 // 3
+
+
+MINED_PATCH = mined_size(PATCH)
 
 
 class _PhotoPatches(Dataset):
     """Item ``i``: the labelled patches of photo ``i`` and its aged copies (:func:`mine_face_patches`' arrays)."""
 
     def __init__(self, files: list[Path], labels: dict[Path, PhotoFaces], *, detector: str, threshold: float,
-                 aged_copies: int, jittered: int, degradation: DegradationConfig, seed: int, doubtful: bool) -> None:
+                 aged_copies: int, jittered: int, degradation: DegradationConfig, seed: int, doubtful: bool,
+                 patch: int) -> None:
         self.files, self.labels, self.detector, self.threshold = files, labels, detector, threshold
-        self.doubtful = doubtful
+        self.doubtful, self.size = doubtful, mined_size(patch)
         self.aged_copies, self.jittered, self.degradation, self.seed = aged_copies, jittered, degradation, seed
         self._finder: FaceFinder | None = None  # loaded in each worker process on first use
 
@@ -83,7 +91,7 @@ class _PhotoPatches(Dataset):
                     matches.append(face)
                     targets.append(1.0)
             with torch.inference_mode():
-                cut = face_patches(gray, chosen, size=MINED_PATCH, context=MINED_CONTEXT)
+                cut = face_patches(gray, chosen, size=self.size, context=MINED_CONTEXT)
             parts["patches"].append(np.round(cut[:, 0].clamp(0, 1).cpu().numpy() * 255).astype(np.uint8))
             parts["is_face"].append(np.array(targets) == 1)
             parts["target"].append(np.array(targets, np.float32))
@@ -92,7 +100,8 @@ class _PhotoPatches(Dataset):
                 relative_corners(match.box, box) if match is not None and target == 1 else [np.nan] * 4
                 for box, match, target in zip(chosen, matches, targets, strict=True)], np.float32))
         # a copy with nothing chosen gives empty arrays of the right shape
-        return {name: np.concatenate([v.reshape(-1, *SHAPES[name]) for v in values]) for name, values in parts.items()}
+        shapes = {"patches": (self.size, self.size), **SHAPES}
+        return {name: np.concatenate([v.reshape(-1, *shapes[name]) for v in values]) for name, values in parts.items()}
 
 
 def labelled_candidates(candidates: list[Face], labels: PhotoFaces, factor: float, *,
@@ -150,25 +159,27 @@ def jittered_box(face: Face, rng: np.random.Generator) -> Face:
     return Face(box=(cx - half_w, cy - half_h, cx + half_w, cy + half_h), landmarks=face.landmarks, score=face.score)
 
 
-SHAPES = {"patches": (MINED_PATCH, MINED_PATCH), "is_face": (), "target": (), "corners": (4,), "face_corners": (4,)}
+SHAPES = {"is_face": (), "target": (), "corners": (4,), "face_corners": (4,)}
 
 
 def mine_face_patches(files: list[Path], labels: dict[Path, PhotoFaces], *, detector: str, detector_key: str,
                       threshold: float, aged_copies: int, jittered: int, degradation: DegradationConfig, seed: int,
-                      workers: int, cache: str | Path | None, doubtful: bool = False) -> dict[str, np.ndarray]:
-    """The labelled patches of every photo of ``files`` (module docstring): :data:`MINED_ARRAYS`, ``patches``
-    (K, S, S) uint8, ``is_face`` (K,) bool, ``target`` (K,) float32, ``corners`` and ``face_corners`` (K, 4)
-    float32; with ``doubtful``, the candidates on doubtful faces too. ``detector`` is
-    the detector's file (``detector_key``: its sha256); ``workers`` processes share the mining. Made once per
-    set of inputs and kept in ``cache``."""
+                      workers: int, cache: str | Path | None, doubtful: bool = False,
+                      patch: int = PATCH) -> dict[str, np.ndarray]:
+    """The labelled patches of every photo of ``files`` (module docstring) for a verifier reading ``patch`` px:
+    :data:`MINED_ARRAYS`, ``patches`` (K, S, S) uint8 (S: :func:`mined_size`), ``is_face`` (K,) bool, ``target``
+    (K,) float32, ``corners`` and ``face_corners`` (K, 4) float32; with ``doubtful``, the candidates on doubtful
+    faces too. ``detector`` is the detector's file (``detector_key``: its sha256); ``workers`` processes share the
+    mining. Made once per set of inputs and kept in ``cache``."""
     if not files:
         raise ConfigError("no photos to mine face patches from")
     key = json.dumps(["targets", [f"{path.resolve()}:{path.stat().st_size}" for path in files], detector_key,
-                      threshold, aged_copies, jittered, repr(degradation), seed, MINED_PATCH, MINED_CONTEXT, doubtful])
+                      threshold, aged_copies, jittered, repr(degradation), seed, mined_size(patch), MINED_CONTEXT,
+                      doubtful])
 
     def make() -> dict[str, np.ndarray]:
         photos = _PhotoPatches(files, labels, detector=detector, threshold=threshold, aged_copies=aged_copies,
-                               jittered=jittered, degradation=degradation, seed=seed, doubtful=doubtful)
+                               jittered=jittered, degradation=degradation, seed=seed, doubtful=doubtful, patch=patch)
         loader = DataLoader(photos, batch_size=None, num_workers=workers, worker_init_fn=single_threaded_worker)
         parts = list(loader)
         return {name: np.concatenate([part[name] for part in parts]) for name in MINED_ARRAYS}
@@ -181,14 +192,15 @@ class FacePatchSamples(Dataset):
     doubtful face's (its ``targets`` between 0 and 1) ``p_doubtful`` of the time, else another (with
     ``p_doubtful`` 0, the doubtful ones are among the others); the verifier's patch cut from its middle, moved
     and scaled by about :data:`BOX_JITTER`, mirrored half the time, its contrast and brightness varied a little.
-    Items: ``patch`` (1, :data:`PATCH`, :data:`PATCH`) float in [0, 1], ``is_face`` (a 0/1 float) and ``target``
+    Items: ``patch`` (1, ``patch``, ``patch``) float in [0, 1], ``is_face`` (a 0/1 float) and ``target``
     (the verifier's: ``targets``, by default ``is_face``); given the mined corners, also ``box``: the correction
     from the patch's (moved, scaled, mirrored) candidate box to the teacher face's (zeros for none)."""
 
     def __init__(self, patches: np.ndarray, is_face: np.ndarray, *, p_face: float, seed: int,
                  targets: np.ndarray | None = None, p_doubtful: float = 0.0, corners: np.ndarray | None = None,
-                 face_corners: np.ndarray | None = None) -> None:
+                 face_corners: np.ndarray | None = None, patch: int = PATCH) -> None:
         self.patches, self.p_face, self.p_doubtful, self.seed = patches, p_face, p_doubtful, seed
+        self.size = patch
         self.targets = is_face.astype(np.float32) if targets is None else targets
         self.corners, self.face_corners = corners, face_corners
         doubtful = ~is_face & (self.targets > 0)
@@ -213,12 +225,13 @@ class FacePatchSamples(Dataset):
         scale = float(np.exp(rng.normal(0.0, BOX_JITTER)))
         shift = rng.normal(0.0, BOX_JITTER, 2)  # in the candidate's sizes
         centre = mined.shape[0] / 2 + shift * mined.shape[0] / MINED_CONTEXT
-        step = scale * (mined.shape[0] / MINED_CONTEXT) * PATCH_CONTEXT / PATCH  # mined pixels per patch pixel
+        size = self.size
+        step = scale * (mined.shape[0] / MINED_CONTEXT) * PATCH_CONTEXT / size  # mined pixels per patch pixel
         mirror = -1.0 if rng.random() < 0.5 else 1.0
-        # patch pixel (u, v) reads mined pixel centre + step * (u - PATCH/2 + 0.5, v - PATCH/2 + 0.5) - 0.5
-        matrix = np.array([[mirror * step, 0.0, centre[0] - mirror * step * (PATCH / 2 - 0.5) - 0.5],
-                           [0.0, step, centre[1] - step * (PATCH / 2 - 0.5) - 0.5]], np.float32)
-        patch = cv2.warpAffine(mined, matrix, (PATCH, PATCH), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        # patch pixel (u, v) reads mined pixel centre + step * (u - size/2 + 0.5, v - size/2 + 0.5) - 0.5
+        matrix = np.array([[mirror * step, 0.0, centre[0] - mirror * step * (size / 2 - 0.5) - 0.5],
+                           [0.0, step, centre[1] - step * (size / 2 - 0.5) - 0.5]], np.float32)
+        patch = cv2.warpAffine(mined, matrix, (size, size), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                                borderMode=cv2.BORDER_REPLICATE)
         mean = float(patch.mean())
         patch = (patch - mean) * rng.uniform(0.7, 1.3) + mean + rng.uniform(-0.1, 0.1)
@@ -245,4 +258,5 @@ def box_correction(corners: np.ndarray, face_corners: np.ndarray, shift: np.ndar
 
 
 __all__ = ["MINED_ARRAYS", "NEGATIVE_IOU", "POSITIVE_IOU", "FacePatchSamples", "box_correction", "jittered_box",
-           "doubt_target", "labelled_candidates", "mine_face_patches", "relative_corners"]
+           "doubt_target", "labelled_candidates", "mine_face_patches", "mined_size",
+           "relative_corners"]

@@ -29,7 +29,7 @@ from patina.training.loss_terms import LossTerm
 from patina.training.trainer import Generated, Trainer, init_source, kwargs_of
 from patina.weights import ModelCard, card_path, sha256_of
 
-CASCADE_KWARGS = ("verifier", "verify_threshold", "verifier_boxes", "verify_mirrored")
+CASCADE_KWARGS = ("verifier", "verify_threshold", "verifier_boxes", "verify_mirrored", "verifier_patch")
 """The detector card's kwargs that belong to a verifier (an ``init_from`` cascade's are replaced)."""
 
 
@@ -57,7 +57,8 @@ class FaceVerifierTrainer(Trainer):
         """The exported cascade's constructor kwargs (the verify threshold stays the default until calibrated)."""
         cfg = self.config
         return {**self.detector_kwargs, "threshold": cfg.candidate_threshold, "verifier": list(cfg.verifier),
-                "verifier_boxes": cfg.verifier_boxes, "verify_mirrored": cfg.verify_mirrored}
+                "verifier_boxes": cfg.verifier_boxes, "verify_mirrored": cfg.verify_mirrored,
+                "verifier_patch": cfg.data.crop}
 
     def initialise_from(self, path: Path) -> None:
         """The detector's weights (and, from a cascade, its verifier's when it has the configured widths)."""
@@ -83,10 +84,10 @@ class FaceVerifierTrainer(Trainer):
                                   aged_copies=cfg.aged_copies, jittered=cfg.jittered,
                                   degradation=degradation_preset(cfg.data.degradation, cfg.data.degradation_overrides),
                                   seed=cfg.seed, workers=cfg.data.workers, cache=cfg.patch_cache,
-                                  doubtful=cfg.doubtful_faces)
+                                  doubtful=cfg.doubtful_faces, patch=cfg.data.crop)
         boxes = {"corners": mined["corners"], "face_corners": mined["face_corners"]} if cfg.verifier_boxes else {}
         samples = FacePatchSamples(mined["patches"], mined["is_face"], p_face=cfg.p_face, seed=cfg.seed,
-                                   targets=mined["target"], p_doubtful=cfg.p_doubtful, **boxes)
+                                   targets=mined["target"], p_doubtful=cfg.p_doubtful, patch=cfg.data.crop, **boxes)
         faces = len(samples.faces)
         self.mined = {"faces": faces, "others": len(samples.patches) - faces, "doubtful": len(samples.doubtful)}
         return samples
