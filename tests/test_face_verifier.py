@@ -127,6 +127,16 @@ def test_a_mirrored_verification_answers_a_mirrored_patch_as_the_mirror_image_of
         assert torch.equal(detector.verifier_answers(patches), single)
 
 
+def test_many_patches_are_verified_in_parts_with_the_answers_of_one_call() -> None:
+    torch.manual_seed(2)
+    detector = FaceDetector(verifier=(8, 8, 8, 8, 8), verifier_boxes=True).eval()
+    assert detector.verifier is not None
+    patches = torch.rand(130, 1, PATCH, PATCH)  # 3 parts of at most 56
+    with torch.no_grad():
+        assert torch.allclose(detector.verifier_answers(patches), detector.verifier(patches), atol=1e-5)
+        assert detector.verifier_answers(patches[:0]).shape == (0, 5)
+
+
 def test_folding_the_batch_norms_keeps_the_verifier_s_answers() -> None:
     torch.manual_seed(0)
     detector = FaceDetector(verifier=(8, 16, 16, 24, 24))
