@@ -420,7 +420,7 @@ class FaceVerifierTrainConfig(FaceRunConfig):
     mirrored and averages the two answers. With ``doubtful_faces`` the candidates on the teacher's doubtful faces
     are mined too, their target its score between the doubtful and the face score (else they are left out), and
     drawn ``p_doubtful`` of the time (0: as the others are). ``data.crop`` is the side of the verifier's patch
-    (48 px until stage 9). Mined patches are cached in ``patch_cache``."""
+    (48 px by default, as every verifier before stage 10 read). Mined patches are cached in ``patch_cache``."""
 
     name: str = "face-detector"
     out_dir: str = "runs/face-verifier"

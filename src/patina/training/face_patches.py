@@ -54,6 +54,7 @@ def mined_size(patch: int) -> int:
 
 
 MINED_PATCH = mined_size(PATCH)
+"""The side of the patches mined for a verifier reading the default :data:`PATCH`."""
 
 
 class _PhotoPatches(Dataset):
